@@ -1,0 +1,221 @@
+//! Configuration from the environment, read once at init into typed values. A missing or bad
+//! value fails init with an error naming the variable; no secret value is ever echoed.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::domain::{PasswordHasher, PasswordParams};
+use crate::store::{DynamoStore, TableNames};
+use crate::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// Where variables come from: the process environment, or a map in tests.
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Self { vars: std::env::vars().collect() }
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self { vars: pairs.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str).filter(|value| !value.trim().is_empty())
+    }
+
+    pub fn required(&self, name: &'static str) -> Result<&str, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn secret(&self, name: &'static str) -> Option<SecretString> {
+        self.get(name).map(|value| SecretString::from(value.to_owned()))
+    }
+
+    pub fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError> {
+        let value = match self.get(name) {
+            None => default,
+            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a whole number"),
+            })?,
+        };
+        if !range.contains(&value) {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: format!("must be between {} and {}", range.start(), range.end()),
+            });
+        }
+        Ok(value)
+    }
+}
+
+const DAY: u64 = 86_400;
+
+impl TokenSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            issuer: env.required("JWT_ISSUER")?.to_owned(),
+            audience: env.required("JWT_AUDIENCE")?.to_owned(),
+            access_ttl_secs: env.number("ACCESS_TOKEN_TTL_SECONDS", 900, 1..=DAY)?,
+            refresh_ttl_secs: env.number("REFRESH_TOKEN_TTL_SECONDS", 604_800, 60..=365 * DAY)?,
+            leeway_secs: env.number("JWT_LEEWAY_SECONDS", 5, 0..=60)?,
+        })
+    }
+}
+
+impl TokenIssuer {
+    /// The signer of register, login and refresh: the only place a private key is read.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let settings = TokenSettings::from_env(env)?;
+        let key = match (env.secret("JWT_HS256_SECRET"), env.secret("JWT_PRIVATE_KEY")) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    name: "JWT_HS256_SECRET",
+                    reason: "set either it or JWT_PRIVATE_KEY, not both".into(),
+                });
+            }
+            (Some(secret), None) => SigningKey::hs256(&secret)
+                .map_err(|error| ConfigError::Invalid { name: "JWT_HS256_SECRET", reason: error.to_string() })?,
+            (None, Some(pem)) => {
+                let kid = env.required("JWT_KEY_ID")?.to_owned();
+                SigningKey::from_pkcs8_pem(&pem, kid)
+                    .map_err(|error| ConfigError::Invalid { name: "JWT_PRIVATE_KEY", reason: error.to_string() })?
+            }
+            (None, None) => return Err(ConfigError::Missing("JWT_PRIVATE_KEY")),
+        };
+        Ok(Self::new(settings, key))
+    }
+}
+
+impl VerifyingKeys {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        if let Some(secret) = env.secret("JWT_HS256_SECRET") {
+            return Self::hs256(&secret)
+                .map_err(|error| ConfigError::Invalid { name: "JWT_HS256_SECRET", reason: error.to_string() });
+        }
+        Self::from_public_jwks(env.required("JWT_PUBLIC_JWKS")?)
+            .map_err(|error| ConfigError::Invalid { name: "JWT_PUBLIC_JWKS", reason: error.to_string() })
+    }
+}
+
+impl TokenVerifier {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self::new(TokenSettings::from_env(env)?, VerifyingKeys::from_env(env)?))
+    }
+}
+
+impl PasswordHasher {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = PasswordParams::default();
+        let params = PasswordParams {
+            memory_kib: env.number("ARGON2_MEMORY_KIB", defaults.memory_kib, 8..=1_048_576)?,
+            iterations: env.number("ARGON2_ITERATIONS", defaults.iterations, 1..=64)?,
+            parallelism: env.number("ARGON2_PARALLELISM", defaults.parallelism, 1..=16)?,
+        };
+        Self::new(params).map_err(|reason| ConfigError::Invalid { name: "ARGON2_MEMORY_KIB", reason })
+    }
+}
+
+impl TableNames {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            users: env.required("USERS_TABLE")?.to_owned(),
+            revocations: env.required("REVOCATIONS_TABLE")?.to_owned(),
+        })
+    }
+}
+
+impl DynamoStore {
+    /// A store on the DynamoDB the standard AWS configuration points at (region, credentials,
+    /// `AWS_ENDPOINT_URL_DYNAMODB`). Timeouts are set so a dead endpoint fails fast, well inside
+    /// a Lambda timeout, instead of hanging.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let tables = TableNames::from_env(env)?;
+        Ok(Self::new(dynamodb_client().await, tables))
+    }
+}
+
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_millis(500))
+        .operation_attempt_timeout(Duration::from_millis(1500))
+        .operation_timeout(Duration::from_secs(4))
+        .build();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let env = Env::from_pairs([("JWT_ISSUER", "https://auth.example.com")]);
+        assert_eq!(TokenSettings::from_env(&env).unwrap_err(), ConfigError::Missing("JWT_AUDIENCE"));
+    }
+
+    #[test]
+    fn a_bad_number_is_named_and_defaults_apply() {
+        let base = [("JWT_ISSUER", "iss"), ("JWT_AUDIENCE", "aud")];
+        let settings = TokenSettings::from_env(&Env::from_pairs(base)).unwrap();
+        assert_eq!((settings.access_ttl_secs, settings.refresh_ttl_secs, settings.leeway_secs), (900, 604_800, 5));
+        let env = Env::from_pairs(base.into_iter().chain([("ACCESS_TOKEN_TTL_SECONDS", "soon")]));
+        assert!(matches!(
+            TokenSettings::from_env(&env),
+            Err(ConfigError::Invalid { name: "ACCESS_TOKEN_TTL_SECONDS", .. })
+        ));
+        let env = Env::from_pairs(base.into_iter().chain([("JWT_LEEWAY_SECONDS", "3600")]));
+        assert!(matches!(TokenSettings::from_env(&env), Err(ConfigError::Invalid { name: "JWT_LEEWAY_SECONDS", .. })));
+    }
+
+    #[test]
+    fn a_short_hs256_secret_fails_without_echoing_it() {
+        let env = Env::from_pairs([("JWT_ISSUER", "iss"), ("JWT_AUDIENCE", "aud"), ("JWT_HS256_SECRET", "tooshort")]);
+        let error = TokenIssuer::from_env(&env).err().unwrap();
+        assert!(matches!(error, ConfigError::Invalid { name: "JWT_HS256_SECRET", .. }));
+        assert!(!error.to_string().contains("tooshort"));
+    }
+
+    #[test]
+    fn a_signer_needs_a_key() {
+        let env = Env::from_pairs([("JWT_ISSUER", "iss"), ("JWT_AUDIENCE", "aud")]);
+        assert_eq!(TokenIssuer::from_env(&env).err().unwrap(), ConfigError::Missing("JWT_PRIVATE_KEY"));
+        let env = Env::from_pairs([("JWT_ISSUER", "iss"), ("JWT_AUDIENCE", "aud"), ("JWT_PRIVATE_KEY", "garbage")]);
+        assert_eq!(TokenIssuer::from_env(&env).err().unwrap(), ConfigError::Missing("JWT_KEY_ID"));
+    }
+
+    #[test]
+    fn a_public_key_set_refuses_private_and_symmetric_keys() {
+        let symmetric = r#"{"keys":[{"kty":"oct","alg":"HS256","kid":"a","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}"#;
+        let env = Env::from_pairs([("JWT_PUBLIC_JWKS", symmetric)]);
+        assert!(matches!(VerifyingKeys::from_env(&env), Err(ConfigError::Invalid { name: "JWT_PUBLIC_JWKS", .. })));
+        let private = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}"#;
+        let env = Env::from_pairs([("JWT_PUBLIC_JWKS", private)]);
+        assert!(matches!(VerifyingKeys::from_env(&env), Err(ConfigError::Invalid { name: "JWT_PUBLIC_JWKS", .. })));
+    }
+}

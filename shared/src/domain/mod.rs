@@ -1,0 +1,9 @@
+//! The service's vocabulary, free of HTTP, Lambda and DynamoDB.
+
+mod email;
+mod password;
+mod user;
+
+pub use email::Email;
+pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
+pub use user::{Role, Session, User};

@@ -1,0 +1,61 @@
+use serde::{Deserialize, Serialize};
+
+use super::Email;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// Whether a holder of this role may use a route that requires `required`.
+    pub fn satisfies(self, required: Role) -> bool {
+        self >= required
+    }
+}
+
+/// An account as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// A UUIDv7: unique, and in creation order when sorted as text.
+    pub id: String,
+    pub email: Email,
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled: bool,
+    /// Epoch seconds.
+    pub created_at: u64,
+    /// Every session created at or before this epoch-millisecond instant is revoked
+    /// (global logout, and later password change, disable and role change).
+    pub sessions_valid_after_ms: u64,
+}
+
+/// One login's refresh-token family. Rotation replaces `current_jti`; any other token of the
+/// family presented later is a replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub current_jti: String,
+    /// Epoch milliseconds; compared with [`User::sessions_valid_after_ms`].
+    pub created_ms: u64,
+    /// Epoch seconds at which the session's newest refresh token expires (the TTL attribute).
+    pub expires_at: u64,
+}

@@ -1,0 +1,152 @@
+//! Every way a request can fail, with its stable `code`. The mapping to a status and an RFC 9457
+//! problem document lives in [`crate::http::problem`], the one place responses are built.
+
+use serde::Serialize;
+
+use crate::store::StoreError;
+use crate::tokens::TokenError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// Seconds a client should wait before retrying a request that met an unavailable dependency.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON")]
+    MalformedJson,
+    #[error("request bodies must be application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than 16 KiB")]
+    PayloadTooLarge,
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("the email or password is incorrect")]
+    InvalidCredentials,
+    #[error("this account is disabled")]
+    AccountDisabled,
+    #[error("too many attempts; try again later")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("the token is invalid")]
+    InvalidToken,
+    #[error("the token has expired")]
+    TokenExpired,
+    #[error("the token has been revoked")]
+    TokenRevoked,
+    #[error("the refresh token was already used; the session has been revoked")]
+    TokenReused,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("the CSRF token is missing or does not match")]
+    CsrfFailed,
+    #[error("not found")]
+    NotFound,
+    #[error("the change conflicts with the current state")]
+    Conflict,
+    #[error("a dependency is unavailable; retry shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson => "malformed_json",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::EmailTaken => "email_taken",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::AccountDisabled => "account_disabled",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::InvalidToken => "invalid_token",
+            ApiError::TokenExpired => "token_expired",
+            ApiError::TokenRevoked => "token_revoked",
+            ApiError::TokenReused => "token_reused",
+            ApiError::Forbidden => "forbidden",
+            ApiError::CsrfFailed => "csrf_failed",
+            ApiError::NotFound => "not_found",
+            ApiError::Conflict => "conflict",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::MalformedJson | ApiError::Validation(_) => 400,
+            ApiError::InvalidCredentials
+            | ApiError::InvalidToken
+            | ApiError::TokenExpired
+            | ApiError::TokenRevoked
+            | ApiError::TokenReused => 401,
+            ApiError::AccountDisabled | ApiError::Forbidden | ApiError::CsrfFailed => 403,
+            ApiError::NotFound => 404,
+            ApiError::EmailTaken | ApiError::Conflict => 409,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::TooManyAttempts { .. } => 429,
+            ApiError::Internal => 500,
+            ApiError::Unavailable => 503,
+        }
+    }
+
+    pub fn title(&self) -> &'static str {
+        match self.status() {
+            400 => "Bad Request",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            409 => "Conflict",
+            413 => "Content Too Large",
+            415 => "Unsupported Media Type",
+            429 => "Too Many Requests",
+            503 => "Service Unavailable",
+            _ => "Internal Server Error",
+        }
+    }
+
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+
+    pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError { field, message: message.into() }])
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::EmailTaken => ApiError::EmailTaken,
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "store unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Internal(reason) => {
+                tracing::error!(%reason, "store failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Invalid => ApiError::InvalidToken,
+            TokenError::Expired => ApiError::TokenExpired,
+        }
+    }
+}

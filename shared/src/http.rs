@@ -1,0 +1,327 @@
+//! The HTTP edge shared by the Lambda functions and the local API: request checks and parsing
+//! into use-case inputs, and the one place results and errors become responses.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::domain::{Email, Password, PasswordHasher};
+use crate::error::{ApiError, FieldError};
+use crate::service::{self, LogoutScope, Principal};
+use crate::store::Store;
+use crate::time::UnixTime;
+use crate::tokens::{TokenIssuer, TokenVerifier, VerifyingKeys};
+
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A request as every handler sees it, whether it came from API Gateway or the local API.
+#[derive(Clone, Debug)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// Set when an authorizer admitted the request.
+    pub principal: Option<Principal>,
+}
+
+pub type ApiResponse = http::Response<String>;
+
+impl ApiRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header, if there is one.
+    pub fn bearer_token(&self) -> Option<&str> {
+        bearer_token(self.header("authorization")?)
+    }
+
+    /// The JSON body as `T`, after the contract's checks: size, then content type, then syntax.
+    /// An empty body reads as `{}`, so missing fields are reported field by field.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return parse_json(b"{}");
+        }
+        if !self.header("content-type").is_some_and(is_json_media_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse_json(&self.body)
+    }
+}
+
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| match error.classify() {
+        serde_json::error::Category::Data => ApiError::validation("body", data_error_message(&error)),
+        _ => ApiError::MalformedJson,
+    })
+}
+
+/// serde's message names the expected type, never the received value, so it is safe to show.
+fn data_error_message(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    message.split(" at line ").next().unwrap_or(&message).to_owned()
+}
+
+// ---- responses: the one place results become HTTP ----
+
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> ApiResponse {
+    let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn empty_response(status: StatusCode) -> ApiResponse {
+    let mut response = http::Response::new(String::new());
+    *response.status_mut() = status;
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// RFC 9457 problem document for `error`.
+pub fn problem(error: &ApiError) -> ApiResponse {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = json!({
+        "type": format!("urn:jwt-auth:problem:{}", error.code()),
+        "title": error.title(),
+        "status": error.status(),
+        "detail": error.to_string(),
+        "code": error.code(),
+    });
+    if let ApiError::Validation(errors) = error {
+        body["errors"] = json!(errors);
+    }
+    let mut response = json_response(status, &body);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    if let Some(seconds) = error.retry_after_secs() {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if status == StatusCode::UNAUTHORIZED && error != &ApiError::InvalidCredentials {
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    }
+    response
+}
+
+fn respond<T: Serialize>(status: StatusCode, result: Result<T, ApiError>) -> ApiResponse {
+    match result {
+        Ok(body) => json_response(status, &body),
+        Err(error) => problem(&error),
+    }
+}
+
+// ---- request bodies ----
+
+#[derive(Deserialize)]
+struct CredentialsBody {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LogoutBody {
+    refresh_token: Option<String>,
+    scope: Option<String>,
+}
+
+fn required(value: Option<String>, field: &'static str, errors: &mut Vec<FieldError>) -> Option<String> {
+    if value.is_none() {
+        errors.push(FieldError { field, message: "is required".into() });
+    }
+    value
+}
+
+fn validated<T>(value: Option<T>, errors: Vec<FieldError>) -> Result<T, ApiError> {
+    match value {
+        Some(value) if errors.is_empty() => Ok(value),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+fn parse_registration(request: &ApiRequest) -> Result<(Email, Password), ApiError> {
+    let body: CredentialsBody = request.json()?;
+    let mut errors = Vec::new();
+    let email = required(body.email, "email", &mut errors).and_then(|raw| {
+        Email::parse(&raw).map_err(|message| errors.push(FieldError { field: "email", message: message.into() })).ok()
+    });
+    let password = required(body.password, "password", &mut errors).and_then(|raw| {
+        Password::parse_new(raw)
+            .map_err(|message| errors.push(FieldError { field: "password", message: message.into() }))
+            .ok()
+    });
+    validated(email.zip(password), errors)
+}
+
+fn parse_login(request: &ApiRequest) -> Result<(Option<Email>, Password), ApiError> {
+    let body: CredentialsBody = request.json()?;
+    let mut errors = Vec::new();
+    let email = required(body.email, "email", &mut errors);
+    let password = required(body.password, "password", &mut errors).and_then(|raw| {
+        Password::parse_presented(raw)
+            .map_err(|message| errors.push(FieldError { field: "password", message: message.into() }))
+            .ok()
+    });
+    validated(email.zip(password), errors).map(|(email, password)| (Email::for_lookup(&email), password))
+}
+
+fn parse_refresh_token(value: Option<String>) -> Result<String, ApiError> {
+    let mut errors = Vec::new();
+    let token = required(value, "refresh_token", &mut errors);
+    validated(token, errors)
+}
+
+fn parse_scope(scope: Option<&str>) -> Result<LogoutScope, ApiError> {
+    match scope {
+        None | Some("local") => Ok(LogoutScope::Local),
+        Some("global") => Ok(LogoutScope::Global),
+        Some(_) => Err(ApiError::validation("scope", "must be \"local\" or \"global\"")),
+    }
+}
+
+// ---- handlers: parse, call the use case, respond ----
+
+pub async fn register(store: &dyn Store, hasher: &PasswordHasher, issuer: &TokenIssuer, request: &ApiRequest) -> ApiResponse {
+    let result = async {
+        let (email, password) = parse_registration(request)?;
+        service::register(store, hasher, issuer, email, password, UnixTime::now()).await
+    };
+    respond(StatusCode::CREATED, result.await)
+}
+
+pub async fn login(store: &dyn Store, hasher: &PasswordHasher, issuer: &TokenIssuer, request: &ApiRequest) -> ApiResponse {
+    let result = async {
+        let (email, password) = parse_login(request)?;
+        service::login(store, hasher, issuer, email, password, UnixTime::now()).await
+    };
+    respond(StatusCode::OK, result.await)
+}
+
+pub async fn refresh(store: &dyn Store, verifier: &TokenVerifier, issuer: &TokenIssuer, request: &ApiRequest) -> ApiResponse {
+    let result = async {
+        let body: RefreshBody = request.json()?;
+        let token = parse_refresh_token(body.refresh_token)?;
+        service::refresh(store, verifier, issuer, &token, UnixTime::now()).await
+    };
+    respond(StatusCode::OK, result.await)
+}
+
+pub async fn logout(store: &dyn Store, verifier: &TokenVerifier, request: &ApiRequest) -> ApiResponse {
+    let result = async {
+        let body: LogoutBody = request.json()?;
+        let scope = parse_scope(body.scope.as_deref())?;
+        let token = parse_refresh_token(body.refresh_token)?;
+        service::logout(store, verifier, &token, request.bearer_token(), scope, UnixTime::now()).await
+    };
+    match result.await {
+        Ok(()) => empty_response(StatusCode::NO_CONTENT),
+        Err(error) => problem(&error),
+    }
+}
+
+pub async fn me(store: &dyn Store, request: &ApiRequest) -> ApiResponse {
+    let result = async {
+        // API Gateway only invokes this behind the authorizer; no principal means misconfiguration.
+        let principal = request.principal.as_ref().ok_or(ApiError::InvalidToken)?;
+        service::me(store, principal).await
+    };
+    respond(StatusCode::OK, result.await)
+}
+
+pub fn jwks(keys: &VerifyingKeys) -> ApiResponse {
+    let mut response = json_response(StatusCode::OK, keys.public_jwks());
+    // Public data that changes only at key rotation: let clients and CDNs cache it briefly.
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+pub fn not_found() -> ApiResponse {
+    problem(&ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(content_type: Option<&str>, body: &str) -> ApiRequest {
+        let mut headers = HeaderMap::new();
+        if let Some(content_type) = content_type {
+            headers.insert("content-type", HeaderValue::from_str(content_type).unwrap());
+        }
+        ApiRequest {
+            method: Method::POST,
+            path: "/auth/register".into(),
+            headers,
+            body: Bytes::from(body.to_owned()),
+            principal: None,
+        }
+    }
+
+    #[test]
+    fn body_checks_follow_the_contract_order() {
+        let huge = format!("{{\"email\":\"{}\"}}", "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(post(Some("application/json"), &huge).json::<RefreshBody>().err(), Some(ApiError::PayloadTooLarge));
+        assert_eq!(post(Some("text/plain"), "{}").json::<RefreshBody>().err(), Some(ApiError::UnsupportedMediaType));
+        assert_eq!(post(None, "{}").json::<RefreshBody>().err(), Some(ApiError::UnsupportedMediaType));
+        assert_eq!(post(Some("application/json"), "{nope").json::<RefreshBody>().err(), Some(ApiError::MalformedJson));
+        assert!(post(Some("application/json; charset=utf-8"), "{}").json::<RefreshBody>().is_ok());
+        assert!(matches!(
+            post(Some("application/json"), r#"{"refresh_token": 5}"#).json::<RefreshBody>(),
+            Err(ApiError::Validation(_))
+        ));
+    }
+
+    #[test]
+    fn registration_reports_every_bad_field() {
+        let error = parse_registration(&post(Some("application/json"), r#"{"email":"nope","password":"short"}"#)).unwrap_err();
+        let ApiError::Validation(errors) = error else { panic!("{error:?}") };
+        let fields: Vec<_> = errors.iter().map(|error| error.field).collect();
+        assert_eq!(fields, ["email", "password"]);
+        assert!(!errors.iter().any(|error| error.message.contains("short")), "echoed the password");
+    }
+
+    #[test]
+    fn problems_carry_code_status_and_retry_after() {
+        let response = problem(&ApiError::Unavailable);
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert_eq!(body["code"], "unavailable");
+        assert_eq!(body["status"], 503);
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
+}

@@ -1,0 +1,105 @@
+//! The one route table: what the local API serves, what the authorizer enforces, and what
+//! `template.yaml` must declare (a test checks the template against it).
+
+use crate::domain::Role;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    Me,
+    Jwks,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No authorizer in front.
+    Public,
+    /// The authorizer requires a valid access token whose role satisfies this one.
+    Bearer(Role),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// The API Gateway path template: `{name}` matches one segment.
+    pub path: &'static str,
+    pub endpoint: Endpoint,
+    pub access: Access,
+    /// The Lambda function (binary) that serves it.
+    pub function: &'static str,
+}
+
+pub const ROUTES: &[Route] = &[
+    Route { method: "POST", path: "/auth/register", endpoint: Endpoint::Register, access: Access::Public, function: "register" },
+    Route { method: "POST", path: "/auth/login", endpoint: Endpoint::Login, access: Access::Public, function: "login" },
+    Route { method: "POST", path: "/auth/refresh", endpoint: Endpoint::Refresh, access: Access::Public, function: "refresh" },
+    Route { method: "POST", path: "/auth/logout", endpoint: Endpoint::Logout, access: Access::Public, function: "logout" },
+    Route { method: "GET", path: "/auth/me", endpoint: Endpoint::Me, access: Access::Bearer(Role::User), function: "me" },
+    Route { method: "GET", path: "/.well-known/jwks.json", endpoint: Endpoint::Jwks, access: Access::Public, function: "jwks" },
+];
+
+impl Route {
+    /// API Gateway's route key, e.g. `GET /auth/me`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    fn matches_path(&self, path: &str) -> bool {
+        let mut template = self.path.split('/');
+        let mut actual = path.split('/');
+        loop {
+            match (template.next(), actual.next()) {
+                (None, None) => return true,
+                (Some(expected), Some(segment)) if expected.starts_with('{') && expected.ends_with('}') => {
+                    if segment.is_empty() {
+                        return false;
+                    }
+                }
+                (Some(expected), Some(segment)) if expected == segment => {}
+                _ => return false,
+            }
+        }
+    }
+}
+
+/// The route a request path falls under, whatever its method: the local API answers 405 for a
+/// known path with another method.
+pub fn find_path(path: &str) -> impl Iterator<Item = &'static Route> + '_ {
+    ROUTES.iter().filter(move |route| route.matches_path(path))
+}
+
+pub fn find(method: &str, path: &str) -> Option<&'static Route> {
+    find_path(path).find(|route| route.method.eq_ignore_ascii_case(method))
+}
+
+/// The route an authorizer event names by route key (`GET /auth/me`).
+pub fn by_route_key(route_key: &str) -> Option<&'static Route> {
+    let (method, path) = route_key.split_once(' ')?;
+    ROUTES.iter().find(|route| route.method == method && route.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_routes_by_method_and_path() {
+        assert_eq!(find("POST", "/auth/login").unwrap().endpoint, Endpoint::Login);
+        assert_eq!(find("GET", "/auth/me").unwrap().access, Access::Bearer(Role::User));
+        assert!(find("GET", "/auth/login").is_none());
+        assert!(find("GET", "/auth/me/extra").is_none());
+        assert!(find("GET", "/nothing").is_none());
+    }
+
+    #[test]
+    fn route_keys_round_trip() {
+        for route in ROUTES {
+            assert_eq!(by_route_key(&route.key()), Some(route));
+        }
+        assert!(by_route_key("GET /admin/everything").is_none());
+        assert!(by_route_key("garbage").is_none());
+    }
+}

@@ -1,0 +1,217 @@
+//! The use cases, as plain async functions over a store, keys and the time. They know nothing
+//! of HTTP or Lambda; `http` parses requests into their inputs and renders their results.
+
+use serde::Serialize;
+
+use crate::domain::{Email, Password, PasswordCheck, PasswordHasher, Role, Session, User};
+use crate::error::ApiError;
+use crate::store::{Rotation, RotationOutcome, Store};
+use crate::time::UnixTime;
+use crate::tokens::{IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
+
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        Self { id: user.id.clone(), email: user.email.as_str().to_owned(), role: user.role }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub token_type: &'static str,
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub refresh_expires_in: u64,
+    pub user: UserView,
+}
+
+/// The identity the authorizer established for a request, as handed to handlers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub token_id: String,
+    pub session_id: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoutScope {
+    Local,
+    Global,
+}
+
+pub async fn register(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    issuer: &TokenIssuer,
+    email: Email,
+    password: Password,
+    now: UnixTime,
+) -> Result<TokenResponse, ApiError> {
+    let password_hash = hasher.hash(password).await.map_err(internal)?;
+    let user = User {
+        id: uuid::Uuid::now_v7().to_string(),
+        email,
+        password_hash,
+        // Registration never makes an admin: admins are made by an operator (authctl).
+        role: Role::User,
+        disabled: false,
+        created_at: now.secs(),
+        sessions_valid_after_ms: 0,
+    };
+    let grant = issuer.next_refresh(new_session_id(), now);
+    store.create_user(&user, &session_for(&user, &grant, now)).await?;
+    tracing::info!(user_id = %user.id, session_id = %grant.session_id, "registered");
+    token_response(issuer, &user, &grant, now)
+}
+
+pub async fn login(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    issuer: &TokenIssuer,
+    email: Option<Email>,
+    password: Password,
+    now: UnixTime,
+) -> Result<TokenResponse, ApiError> {
+    let user = match &email {
+        Some(email) => store.user_by_email(email).await?,
+        None => None,
+    };
+    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+    let check = hasher.verify(password.duplicate(), stored_hash).await.map_err(internal)?;
+    let (PasswordCheck::Valid { needs_rehash }, Some(user)) = (check, user) else {
+        tracing::info!("login refused: invalid credentials");
+        return Err(ApiError::InvalidCredentials);
+    };
+    // Only after a correct password: a wrong one must not learn the account is disabled.
+    if user.disabled {
+        tracing::info!(user_id = %user.id, "login refused: account disabled");
+        return Err(ApiError::AccountDisabled);
+    }
+    if needs_rehash {
+        rehash(store, hasher, &user, password).await;
+    }
+    let grant = issuer.next_refresh(new_session_id(), now);
+    store.create_session(&session_for(&user, &grant, now)).await?;
+    tracing::info!(user_id = %user.id, session_id = %grant.session_id, "logged in");
+    token_response(issuer, &user, &grant, now)
+}
+
+pub async fn refresh(
+    store: &dyn Store,
+    verifier: &TokenVerifier,
+    issuer: &TokenIssuer,
+    refresh_token: &str,
+    now: UnixTime,
+) -> Result<TokenResponse, ApiError> {
+    let claims = verifier.verify_refresh(refresh_token, now)?;
+    let Some(user) = store.user_by_id(&claims.sub).await? else {
+        return Err(ApiError::TokenRevoked);
+    };
+    if user.disabled {
+        return Err(ApiError::TokenRevoked);
+    }
+    let grant = issuer.next_refresh(claims.sid.clone(), now);
+    let rotation = Rotation {
+        session_id: claims.sid.clone(),
+        user_id: user.id.clone(),
+        presented_jti: claims.jti.clone(),
+        next_jti: grant.jti.clone(),
+        next_expires_at: grant.expires_at,
+        sessions_valid_after_ms: user.sessions_valid_after_ms,
+        now,
+    };
+    match store.rotate_session(&rotation).await? {
+        RotationOutcome::Rotated => token_response(issuer, &user, &grant, now),
+        RotationOutcome::Revoked => Err(ApiError::TokenRevoked),
+        RotationOutcome::Reused => {
+            tracing::warn!(user_id = %user.id, session_id = %claims.sid, "refresh token reused: session revoked");
+            store.revoke_session(&claims.sid).await?;
+            Err(ApiError::TokenReused)
+        }
+    }
+}
+
+pub async fn logout(
+    store: &dyn Store,
+    verifier: &TokenVerifier,
+    refresh_token: &str,
+    access_token: Option<&str>,
+    scope: LogoutScope,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    // An expired or malformed token proves nothing about who is asking.
+    let claims = verifier.verify_refresh(refresh_token, now).map_err(|_| ApiError::InvalidToken)?;
+    match scope {
+        LogoutScope::Local => store.revoke_session(&claims.sid).await?,
+        LogoutScope::Global => store.revoke_user_sessions(&claims.sub, now).await?,
+    }
+    if let Some(access) = access_token.and_then(|token| verifier.verify_access(token, now).ok())
+        && access.sub == claims.sub
+    {
+        store.revoke_access_token(&access.jti, access.exp).await?;
+    }
+    tracing::info!(user_id = %claims.sub, session_id = %claims.sid, ?scope, "logged out");
+    Ok(())
+}
+
+pub async fn me(store: &dyn Store, principal: &Principal) -> Result<UserView, ApiError> {
+    match store.user_by_id(&principal.user_id).await? {
+        Some(user) if user.disabled => Err(ApiError::AccountDisabled),
+        Some(user) => Ok(UserView::from(&user)),
+        None => Err(ApiError::InvalidToken),
+    }
+}
+
+fn new_session_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
+    Session {
+        id: grant.session_id.clone(),
+        user_id: user.id.clone(),
+        current_jti: grant.jti.clone(),
+        created_ms: now.millis(),
+        expires_at: grant.expires_at,
+    }
+}
+
+fn token_response(issuer: &TokenIssuer, user: &User, grant: &RefreshGrant, now: UnixTime) -> Result<TokenResponse, ApiError> {
+    let IssuedTokens { access_token, access_claims, refresh_token, refresh_claims } =
+        issuer.issue(user, grant, now).map_err(internal)?;
+    Ok(TokenResponse {
+        token_type: "Bearer",
+        access_token,
+        expires_in: access_claims.exp.saturating_sub(now.secs()),
+        refresh_token,
+        refresh_expires_in: refresh_claims.exp.saturating_sub(now.secs()),
+        user: UserView::from(user),
+    })
+}
+
+/// Upgrades a hash made with older parameters. A failure costs nothing but the upgrade: the
+/// login itself already succeeded, and the next one retries.
+async fn rehash(store: &dyn Store, hasher: &PasswordHasher, user: &User, password: Password) {
+    let outcome = match hasher.hash(password).await {
+        Ok(hash) => store.set_password_hash(&user.id, &hash).await.map_err(|error| error.to_string()),
+        Err(error) => Err(error.to_string()),
+    };
+    match outcome {
+        Ok(()) => tracing::info!(user_id = %user.id, "password rehashed with current parameters"),
+        Err(reason) => tracing::warn!(user_id = %user.id, %reason, "password rehash failed"),
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(reason = %error, "internal failure");
+    ApiError::Internal
+}

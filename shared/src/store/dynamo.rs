@@ -1,0 +1,406 @@
+//! DynamoDB implementation of [`Store`].
+//!
+//! Users table (`pk`):
+//! - `user#<id>`: the account (`entity = "user"`, so the `users_by_created` index lists users).
+//! - `email#<normalised email>`: the guard that makes an email unique, holding `user_id`.
+//!
+//! Revocations table (`pk`, TTL on `expires_at`):
+//! - `session#<sid>`: a refresh-token family; `current_jti` is the one unspent token.
+//! - `jti#<jti>`: an access token revoked before its expiry.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use super::{Rotation, RotationOutcome, Store, StoreError, judge_rotation};
+use crate::domain::{Email, Role, Session, User};
+use crate::time::UnixTime;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct TableNames {
+    pub users: String,
+    pub revocations: String,
+}
+
+pub struct DynamoStore {
+    client: Client,
+    tables: TableNames,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: TableNames) -> Self {
+        Self { client, tables }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn tables(&self) -> &TableNames {
+        &self.tables
+    }
+
+    async fn get(&self, table: &str, pk: String, consistent: bool) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("pk", s(pk))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item)
+    }
+
+    async fn try_create_user(&self, user: &User, first_session: &Session) -> Result<(), CreateUserFailure> {
+        let email_guard = HashMap::from([
+            ("pk".to_owned(), s(email_key(&user.email))),
+            ("entity".to_owned(), s("email")),
+            ("user_id".to_owned(), s(&user.id)),
+        ]);
+        let error = match self
+            .client
+            .transact_write_items()
+            .transact_items(put(&self.tables.users, user_item(user))?)
+            .transact_items(put(&self.tables.users, email_guard)?)
+            .transact_items(put(&self.tables.revocations, session_item(first_session))?)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        if let SdkError::ServiceError(service) = &error
+            && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
+        {
+            let reasons = cancelled.cancellation_reasons();
+            // Reasons come in the order of the items: 0 user, 1 email guard, 2 session.
+            if reasons.get(1).and_then(|reason| reason.code()) == Some("ConditionalCheckFailed") {
+                return Err(CreateUserFailure::Store(StoreError::EmailTaken));
+            }
+            if reasons.iter().any(|reason| reason.code() == Some("TransactionConflict")) {
+                return Err(CreateUserFailure::Conflict);
+            }
+        }
+        Err(CreateUserFailure::Store(classify(error)))
+    }
+
+    async fn stored_session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
+        let item = self.get(&self.tables.revocations, session_key(session_id), true).await?;
+        item.map(|item| session_from_item(&item)).transpose()
+    }
+}
+
+enum CreateUserFailure {
+    Conflict,
+    Store(StoreError),
+}
+
+impl From<StoreError> for CreateUserFailure {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+fn user_key(user_id: &str) -> String {
+    format!("user#{user_id}")
+}
+
+fn email_key(email: &Email) -> String {
+    format!("email#{}", email.as_str())
+}
+
+fn session_key(session_id: &str) -> String {
+    format!("session#{session_id}")
+}
+
+fn access_token_key(jti: &str) -> String {
+    format!("jti#{jti}")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn user_item(user: &User) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(user_key(&user.id))),
+        ("entity".to_owned(), s("user")),
+        ("id".to_owned(), s(&user.id)),
+        ("email".to_owned(), s(user.email.as_str())),
+        ("password_hash".to_owned(), s(&user.password_hash)),
+        ("role".to_owned(), s(user.role.as_str())),
+        ("disabled".to_owned(), AttributeValue::Bool(user.disabled)),
+        ("created_at".to_owned(), n(user.created_at)),
+        ("sessions_valid_after_ms".to_owned(), n(user.sessions_valid_after_ms)),
+    ])
+}
+
+fn session_item(session: &Session) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(session_key(&session.id))),
+        ("entity".to_owned(), s("session")),
+        ("session_id".to_owned(), s(&session.id)),
+        ("user_id".to_owned(), s(&session.user_id)),
+        ("current_jti".to_owned(), s(&session.current_jti)),
+        ("created_ms".to_owned(), n(session.created_ms)),
+        ("expires_at".to_owned(), n(session.expires_at)),
+        ("revoked".to_owned(), AttributeValue::Bool(false)),
+    ])
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
+    item.get(name)
+        .and_then(|value| value.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::Internal(format!("stored item lacks string attribute {name}")))
+}
+
+fn get_n(item: &Item, name: &str) -> Result<u64, StoreError> {
+    item.get(name)
+        .and_then(|value| value.as_n().ok())
+        .and_then(|number| number.parse().ok())
+        .ok_or_else(|| StoreError::Internal(format!("stored item lacks numeric attribute {name}")))
+}
+
+fn get_bool(item: &Item, name: &str) -> bool {
+    item.get(name).and_then(|value| value.as_bool().ok()).copied().unwrap_or(false)
+}
+
+fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    let role = get_s(item, "role")?;
+    Ok(User {
+        id: get_s(item, "id")?.to_owned(),
+        email: Email::from_stored(get_s(item, "email")?.to_owned()),
+        password_hash: get_s(item, "password_hash")?.to_owned(),
+        role: Role::parse(role).ok_or_else(|| StoreError::Internal(format!("unknown stored role {role:?}")))?,
+        disabled: get_bool(item, "disabled"),
+        created_at: get_n(item, "created_at")?,
+        sessions_valid_after_ms: get_n(item, "sessions_valid_after_ms").unwrap_or(0),
+    })
+}
+
+fn session_from_item(item: &Item) -> Result<(Session, bool), StoreError> {
+    let session = Session {
+        id: get_s(item, "session_id")?.to_owned(),
+        user_id: get_s(item, "user_id")?.to_owned(),
+        current_jti: get_s(item, "current_jti")?.to_owned(),
+        created_ms: get_n(item, "created_ms")?,
+        expires_at: get_n(item, "expires_at")?,
+    };
+    Ok((session, get_bool(item, "revoked")))
+}
+
+/// Errors a retry later may cure (throttling, timeouts, an unreachable endpoint) become
+/// `Unavailable`; the rest are this code's fault and become `Internal`.
+fn classify<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    const TRANSIENT: &[&str] = &[
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    ];
+    match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!("{error:?}"))
+        }
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("unknown");
+            if TRANSIENT.contains(&code) {
+                StoreError::Unavailable(code.to_owned())
+            } else {
+                StoreError::Internal(format!("{code}: {}", service.err().message().unwrap_or_default()))
+            }
+        }
+        _ => StoreError::Internal(format!("{error:?}")),
+    }
+}
+
+fn is_conditional_check_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    matches!(error, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|error| StoreError::Internal(error.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_user(&self, user: &User, first_session: &Session) -> Result<(), StoreError> {
+        // A registration racing another for the same email may be cancelled with a
+        // TransactionConflict instead of a failed condition; after a short pause the retry
+        // meets the winner's guard and reports EmailTaken, or succeeds if the winner failed.
+        const ATTEMPTS: u32 = 4;
+        for attempt in 1..=ATTEMPTS {
+            match self.try_create_user(user, first_session).await {
+                Err(CreateUserFailure::Conflict) if attempt < ATTEMPTS => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+                }
+                Err(CreateUserFailure::Conflict) => {
+                    return Err(StoreError::Unavailable("registration kept conflicting".into()));
+                }
+                Err(CreateUserFailure::Store(error)) => return Err(error),
+                Ok(()) => return Ok(()),
+            }
+        }
+        Err(StoreError::Unavailable("registration kept conflicting".into()))
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let Some(guard) = self.get(&self.tables.users, email_key(email), true).await? else {
+            return Ok(None);
+        };
+        let user_id = get_s(&guard, "user_id")?.to_owned();
+        self.user_by_id(&user_id).await
+    }
+
+    async fn user_by_id(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        let item = self.get(&self.tables.users, user_key(user_id), true).await?;
+        item.map(|item| user_from_item(&item)).transpose()
+    }
+
+    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(user_id)))
+            .update_expression("SET password_hash = :hash")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":hash", s(password_hash))
+            .send()
+            .await;
+        match result {
+            Err(error) if !is_conditional_check_failure(&error) => Err(classify(error)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(user_id)))
+            .update_expression("SET sessions_valid_after_ms = :cutoff")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)",
+            )
+            .expression_attribute_values(":cutoff", n(cutoff.millis()))
+            .send()
+            .await;
+        match result {
+            Err(error) if !is_conditional_check_failure(&error) => Err(classify(error)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.revocations)
+            .set_item(Some(session_item(session)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn rotate_session(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&rotation.session_id)))
+            .update_expression(
+                "SET current_jti = :next, previous_jti = :presented, rotated_at = :now_ms, expires_at = :next_expires_at",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND user_id = :user_id AND current_jti = :presented AND revoked = :false \
+                 AND expires_at > :now_s AND created_ms > :cutoff",
+            )
+            .expression_attribute_values(":next", s(&rotation.next_jti))
+            .expression_attribute_values(":presented", s(&rotation.presented_jti))
+            .expression_attribute_values(":now_ms", n(rotation.now.millis()))
+            .expression_attribute_values(":now_s", n(rotation.now.secs()))
+            .expression_attribute_values(":next_expires_at", n(rotation.next_expires_at))
+            .expression_attribute_values(":user_id", s(&rotation.user_id))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":cutoff", n(rotation.sessions_valid_after_ms))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RotationOutcome::Rotated),
+            Err(error) if is_conditional_check_failure(&error) => {
+                // Off the success path: read why the condition failed.
+                let stored = self.stored_session(&rotation.session_id).await?;
+                let outcome = judge_rotation(stored.as_ref().map(|(session, revoked)| (session, *revoked)), rotation);
+                // The condition failed, so the token was not current an instant ago: never
+                // report success from a read that raced with another rotation.
+                Ok(if outcome == RotationOutcome::Rotated { RotationOutcome::Reused } else { outcome })
+            }
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    async fn revoke_session(&self, session_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(session_id)))
+            .update_expression("SET revoked = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Err(error) if !is_conditional_check_failure(&error) => Err(classify(error)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.revocations)
+            .item("pk", s(access_token_key(jti)))
+            .item("entity", s("access_token"))
+            .item("expires_at", n(expires_at))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str, now: UnixTime) -> Result<bool, StoreError> {
+        let Some(item) = self.get(&self.tables.revocations, access_token_key(jti), false).await? else {
+            return Ok(false);
+        };
+        Ok(get_n(&item, "expires_at")? > now.secs())
+    }
+}

@@ -1,0 +1,115 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{Rotation, RotationOutcome, Store, StoreError, judge_rotation};
+use crate::domain::{Email, Session, User};
+use crate::time::UnixTime;
+
+/// The embedded store: the same semantics as DynamoDB, in one process's memory. Every
+/// operation takes the lock once, which gives the atomicity DynamoDB's conditions give.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    users: HashMap<String, User>,
+    user_id_by_email: HashMap<String, String>,
+    sessions: HashMap<String, StoredSession>,
+    revoked_access_tokens: HashMap<String, u64>,
+}
+
+struct StoredSession {
+    session: Session,
+    revoked: bool,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>, StoreError> {
+        self.state.lock().map_err(|_| StoreError::Internal("embedded store lock poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_user(&self, user: &User, first_session: &Session) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        if state.user_id_by_email.contains_key(user.email.as_str()) {
+            return Err(StoreError::EmailTaken);
+        }
+        state.user_id_by_email.insert(user.email.as_str().to_owned(), user.id.clone());
+        state.users.insert(user.id.clone(), user.clone());
+        state
+            .sessions
+            .insert(first_session.id.clone(), StoredSession { session: first_session.clone(), revoked: false });
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let state = self.lock()?;
+        Ok(state.user_id_by_email.get(email.as_str()).and_then(|id| state.users.get(id)).cloned())
+    }
+
+    async fn user_by_id(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.lock()?.users.get(user_id).cloned())
+    }
+
+    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
+        if let Some(user) = self.lock()?.users.get_mut(user_id) {
+            user.password_hash = password_hash.to_owned();
+        }
+        Ok(())
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError> {
+        if let Some(user) = self.lock()?.users.get_mut(user_id) {
+            user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
+        }
+        Ok(())
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        if state.sessions.contains_key(&session.id) {
+            return Err(StoreError::Internal("session id collision".into()));
+        }
+        state.sessions.insert(session.id.clone(), StoredSession { session: session.clone(), revoked: false });
+        Ok(())
+    }
+
+    async fn rotate_session(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError> {
+        let mut state = self.lock()?;
+        let Some(stored) = state.sessions.get_mut(&rotation.session_id) else {
+            return Ok(RotationOutcome::Revoked);
+        };
+        let outcome = judge_rotation(Some((&stored.session, stored.revoked)), rotation);
+        if outcome == RotationOutcome::Rotated {
+            stored.session.current_jti = rotation.next_jti.clone();
+            stored.session.expires_at = rotation.next_expires_at;
+        }
+        Ok(outcome)
+    }
+
+    async fn revoke_session(&self, session_id: &str) -> Result<(), StoreError> {
+        if let Some(stored) = self.lock()?.sessions.get_mut(session_id) {
+            stored.revoked = true;
+        }
+        Ok(())
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.lock()?.revoked_access_tokens.insert(jti.to_owned(), expires_at);
+        Ok(())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str, now: UnixTime) -> Result<bool, StoreError> {
+        Ok(self.lock()?.revoked_access_tokens.get(jti).is_some_and(|expires_at| *expires_at > now.secs()))
+    }
+}

@@ -1,0 +1,305 @@
+//! Key material, parsed once at init. Verifying keys come from a JWK Set (or the HS256
+//! secret); each key carries the one algorithm it may be used with, so a token can never
+//! choose how it is checked (RFC 8725 §3.1).
+
+use std::collections::HashSet;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// HS256 keys shorter than the hash output weaken HMAC (RFC 7518 §3.2).
+pub const MIN_HMAC_KEY_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    #[error("not a JSON Web Key Set: {0}")]
+    NotAJwks(String),
+    #[error("key {index}: {reason}")]
+    BadKey { index: usize, reason: String },
+    #[error("two keys share the kid {0:?}")]
+    DuplicateKid(String),
+    #[error("symmetric and asymmetric keys are mixed in one set")]
+    MixedSymmetry,
+    #[error("the set holds no key")]
+    Empty,
+    #[error("HS256 secret must be at least 32 bytes")]
+    ShortSecret,
+    #[error("private key: {0}")]
+    BadPrivateKey(String),
+}
+
+pub struct VerifyingKey {
+    pub kid: Option<String>,
+    pub algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+impl VerifyingKey {
+    pub fn decoding_key(&self) -> &DecodingKey {
+        &self.key
+    }
+}
+
+/// The keys a token may be signed with (the current one and those still being rotated out).
+pub struct VerifyingKeys {
+    keys: Vec<VerifyingKey>,
+    /// The public JWK Set as served on `/.well-known/jwks.json`: only public members.
+    public_jwks: Value,
+}
+
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<RawJwk>,
+}
+
+#[derive(Deserialize)]
+struct RawJwk {
+    kty: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    kid: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    k: Option<String>,
+    d: Option<String>,
+    key_ops: Option<Vec<String>>,
+}
+
+impl VerifyingKeys {
+    /// Loads a JWK Set. Every key must name its `alg` (HS256, ES256 or EdDSA) consistently with
+    /// its `kty`/`crv`, be meant for signatures, and have a unique `kid`.
+    pub fn from_jwks(json: &str) -> Result<Self, KeyError> {
+        let raw: RawJwks = serde_json::from_str(json).map_err(|error| KeyError::NotAJwks(error.to_string()))?;
+        if raw.keys.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        let mut kids = HashSet::new();
+        let mut keys = Vec::with_capacity(raw.keys.len());
+        let mut public = Vec::new();
+        for (index, jwk) in raw.keys.iter().enumerate() {
+            let bad = |reason: &str| KeyError::BadKey { index, reason: reason.to_owned() };
+            if let Some(kid) = &jwk.kid
+                && !kids.insert(kid.clone())
+            {
+                return Err(KeyError::DuplicateKid(kid.clone()));
+            }
+            if jwk.use_.as_deref().is_some_and(|use_| use_ != "sig") {
+                return Err(bad("use must be \"sig\""));
+            }
+            if jwk.key_ops.as_ref().is_some_and(|ops| !ops.iter().any(|op| op == "verify")) {
+                return Err(bad("key_ops must allow \"verify\""));
+            }
+            let alg = jwk.alg.as_deref().ok_or_else(|| bad("alg is required"))?;
+            let (algorithm, key) = match (alg, jwk.kty.as_deref(), jwk.crv.as_deref()) {
+                ("HS256", Some("oct"), None) => {
+                    let secret = decode_member(jwk.k.as_deref(), "k").map_err(|reason| bad(&reason))?;
+                    if secret.len() < MIN_HMAC_KEY_BYTES {
+                        return Err(bad("HS256 key shorter than 32 bytes"));
+                    }
+                    (Algorithm::HS256, DecodingKey::from_secret(&secret))
+                }
+                ("ES256", Some("EC"), Some("P-256")) => {
+                    let x = decode_member(jwk.x.as_deref(), "x").map_err(|reason| bad(&reason))?;
+                    let y = decode_member(jwk.y.as_deref(), "y").map_err(|reason| bad(&reason))?;
+                    if x.len() != 32 || y.len() != 32 {
+                        return Err(bad("P-256 coordinates must be 32 bytes"));
+                    }
+                    let mut point = Vec::with_capacity(65);
+                    point.push(0x04);
+                    point.extend_from_slice(&x);
+                    point.extend_from_slice(&y);
+                    (Algorithm::ES256, DecodingKey::from_ec_der(&point))
+                }
+                ("EdDSA", Some("OKP"), Some("Ed25519")) => {
+                    let x = decode_member(jwk.x.as_deref(), "x").map_err(|reason| bad(&reason))?;
+                    if x.len() != 32 {
+                        return Err(bad("Ed25519 public key must be 32 bytes"));
+                    }
+                    (Algorithm::EdDSA, DecodingKey::from_ed_der(&x))
+                }
+                _ => return Err(bad("unsupported alg/kty/crv combination")),
+            };
+            if algorithm != Algorithm::HS256 {
+                if jwk.d.is_some() {
+                    return Err(bad("a private key does not belong in a public key set"));
+                }
+                public.push(public_member(jwk, alg));
+            }
+            keys.push(VerifyingKey { kid: jwk.kid.clone(), algorithm, key });
+        }
+        let symmetric = keys.iter().filter(|key| key.algorithm == Algorithm::HS256).count();
+        if symmetric != 0 && symmetric != keys.len() {
+            return Err(KeyError::MixedSymmetry);
+        }
+        if keys.len() > 1 && keys.iter().any(|key| key.kid.is_none()) {
+            return Err(KeyError::BadKey { index: 0, reason: "every key of a multi-key set needs a kid".into() });
+        }
+        Ok(Self { keys, public_jwks: json!({ "keys": public }) })
+    }
+
+    /// A set that holds only public keys: what `JWT_PUBLIC_JWKS` must be.
+    pub fn from_public_jwks(json: &str) -> Result<Self, KeyError> {
+        let keys = Self::from_jwks(json)?;
+        if keys.keys.iter().any(|key| key.algorithm == Algorithm::HS256) {
+            return Err(KeyError::BadKey { index: 0, reason: "a public key set must not hold a symmetric key".into() });
+        }
+        Ok(keys)
+    }
+
+    pub fn hs256(secret: &SecretString) -> Result<Self, KeyError> {
+        let bytes = secret.expose_secret().as_bytes();
+        if bytes.len() < MIN_HMAC_KEY_BYTES {
+            return Err(KeyError::ShortSecret);
+        }
+        let key = VerifyingKey { kid: None, algorithm: Algorithm::HS256, key: DecodingKey::from_secret(bytes) };
+        Ok(Self { keys: vec![key], public_jwks: json!({ "keys": [] }) })
+    }
+
+    /// The key a token header points at: by `kid`, or the only key when the header has none.
+    /// The header's `alg` must be the key's own algorithm.
+    pub fn select(&self, alg: &str, kid: Option<&str>) -> Option<&VerifyingKey> {
+        let key = match kid {
+            Some(kid) => self.keys.iter().find(|key| key.kid.as_deref() == Some(kid)),
+            None if self.keys.len() == 1 => self.keys.first(),
+            None => None,
+        }?;
+        (algorithm_name(key.algorithm) == alg).then_some(key)
+    }
+
+    pub fn public_jwks(&self) -> &Value {
+        &self.public_jwks
+    }
+}
+
+pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::HS256 => "HS256",
+        Algorithm::ES256 => "ES256",
+        Algorithm::EdDSA => "EdDSA",
+        _ => "unsupported",
+    }
+}
+
+fn decode_member(value: Option<&str>, name: &str) -> Result<Vec<u8>, String> {
+    let value = value.ok_or_else(|| format!("{name} is required"))?;
+    URL_SAFE_NO_PAD.decode(value).map_err(|_| format!("{name} is not base64url"))
+}
+
+fn public_member(jwk: &RawJwk, alg: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, value) in [
+        ("kty", &jwk.kty),
+        ("crv", &jwk.crv),
+        ("x", &jwk.x),
+        ("y", &jwk.y),
+        ("kid", &jwk.kid),
+    ] {
+        if let Some(value) = value {
+            out.insert(name.to_owned(), Value::String(value.clone()));
+        }
+    }
+    out.insert("alg".into(), Value::String(alg.to_owned()));
+    out.insert("use".into(), Value::String("sig".into()));
+    Value::Object(out)
+}
+
+/// The key register, login and refresh sign with. Only those functions ever build one.
+pub struct SigningKey {
+    pub kid: Option<String>,
+    pub algorithm: Algorithm,
+    key: EncodingKey,
+}
+
+impl SigningKey {
+    /// A PKCS#8 PEM private key: Ed25519 (EdDSA) or P-256 (ES256).
+    pub fn from_pkcs8_pem(pem: &SecretString, kid: String) -> Result<Self, KeyError> {
+        let pem = pem.expose_secret().as_bytes();
+        let (algorithm, key) = if let Ok(key) = EncodingKey::from_ed_pem(pem) {
+            (Algorithm::EdDSA, key)
+        } else if let Ok(key) = EncodingKey::from_ec_pem(pem) {
+            (Algorithm::ES256, key)
+        } else {
+            return Err(KeyError::BadPrivateKey("not a PKCS#8 PEM Ed25519 or P-256 key".into()));
+        };
+        let signing = Self { kid: Some(kid), algorithm, key };
+        // A key of the right kind in the wrong shape only fails when used: find out at init.
+        jsonwebtoken::crypto::sign(b"probe", &signing.key, algorithm)
+            .map_err(|error| KeyError::BadPrivateKey(error.to_string()))?;
+        Ok(signing)
+    }
+
+    pub fn hs256(secret: &SecretString) -> Result<Self, KeyError> {
+        let bytes = secret.expose_secret().as_bytes();
+        if bytes.len() < MIN_HMAC_KEY_BYTES {
+            return Err(KeyError::ShortSecret);
+        }
+        Ok(Self { kid: None, algorithm: Algorithm::HS256, key: EncodingKey::from_secret(bytes) })
+    }
+
+    pub fn encoding_key(&self) -> &EncodingKey {
+        &self.key
+    }
+}
+
+/// A new Ed25519 signing key: its PKCS#8 PEM (secret) and the public JWK to publish.
+pub struct GeneratedKey {
+    pub private_pem: SecretString,
+    pub public_jwk: Value,
+}
+
+pub fn generate_ed25519(kid: &str) -> Result<GeneratedKey, KeyError> {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
+    fn failed(error: impl std::fmt::Display) -> KeyError {
+        KeyError::BadPrivateKey(format!("key generation failed: {error}"))
+    }
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).map_err(failed)?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(failed)?;
+    let public_jwk = json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+        "kid": kid,
+        "alg": "EdDSA",
+        "use": "sig",
+    });
+    Ok(GeneratedKey { private_pem: SecretString::from(pem_encode("PRIVATE KEY", pkcs8.as_ref())), public_jwk })
+}
+
+/// A new P-256 signing key for deployments that choose ES256.
+pub fn generate_p256(kid: &str) -> Result<GeneratedKey, KeyError> {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+    fn failed(error: impl std::fmt::Display) -> KeyError {
+        KeyError::BadPrivateKey(format!("key generation failed: {error}"))
+    }
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
+        .map_err(failed)?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).map_err(failed)?;
+    let point = pair.public_key().as_ref();
+    let public_jwk = json!({
+        "kty": "EC",
+        "crv": "P-256",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        "kid": kid,
+        "alg": "ES256",
+        "use": "sig",
+    });
+    Ok(GeneratedKey { private_pem: SecretString::from(pem_encode("PRIVATE KEY", pkcs8.as_ref())), public_jwk })
+}
+
+fn pem_encode(label: &str, der: &[u8]) -> String {
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+        pem.push('\n');
+    }
+    pem.push_str(&format!("-----END {label}-----\n"));
+    pem
+}

@@ -1,0 +1,212 @@
+//! Access and refresh tokens: what they carry, how they are issued and how they are checked.
+
+pub mod jws;
+pub mod keys;
+
+use jsonwebtoken::Header;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Role, User};
+use crate::time::UnixTime;
+pub use keys::{KeyError, SigningKey, VerifyingKeys};
+
+/// RFC 9068 §2.1: access tokens are typed so they cannot pass for another kind of JWT.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+/// Refresh tokens get their own type (and audience) so neither kind passes for the other.
+pub const REFRESH_TOKEN_TYPE: &str = "rt+jwt";
+
+/// Claims of an access token (RFC 9068 §2.2, plus the user's role and email).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+    /// RFC 9068 requires it; every first-party client shares the API's audience as its id.
+    pub client_id: String,
+    /// The session (refresh-token family) this token was issued for.
+    pub sid: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Claims of a refresh token. Its audience is the issuer itself: only this service accepts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+    pub sid: String,
+}
+
+/// What both signers and verifiers agree on.
+#[derive(Clone, Debug)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    pub leeway_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("token is invalid")]
+    Invalid,
+    #[error("token has expired")]
+    Expired,
+}
+
+/// The refresh token a session is about to hold.
+#[derive(Clone, Debug)]
+pub struct RefreshGrant {
+    pub session_id: String,
+    pub jti: String,
+    /// Epoch seconds.
+    pub expires_at: u64,
+}
+
+/// A freshly signed access + refresh token pair.
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub access_claims: AccessClaims,
+    pub refresh_token: String,
+    pub refresh_claims: RefreshClaims,
+}
+
+pub struct TokenIssuer {
+    settings: TokenSettings,
+    key: SigningKey,
+}
+
+impl TokenIssuer {
+    pub fn new(settings: TokenSettings, key: SigningKey) -> Self {
+        Self { settings, key }
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// The refresh token a new or rotated session will hold, chosen before signing so that the
+    /// store write that creates or rotates the session can name it.
+    pub fn next_refresh(&self, session_id: String, now: UnixTime) -> RefreshGrant {
+        RefreshGrant {
+            session_id,
+            jti: new_token_id(),
+            expires_at: now.secs() + self.settings.refresh_ttl_secs,
+        }
+    }
+
+    /// Signs a pair for `user`; the refresh token is the one `grant` describes.
+    pub fn issue(&self, user: &User, grant: &RefreshGrant, now: UnixTime) -> Result<IssuedTokens, jsonwebtoken::errors::Error> {
+        let settings = &self.settings;
+        let access_claims = AccessClaims {
+            iss: settings.issuer.clone(),
+            sub: user.id.clone(),
+            aud: settings.audience.clone(),
+            exp: now.secs() + settings.access_ttl_secs,
+            iat: now.secs(),
+            jti: new_token_id(),
+            client_id: settings.audience.clone(),
+            sid: grant.session_id.clone(),
+            email: user.email.as_str().to_owned(),
+            role: user.role,
+        };
+        let refresh_claims = RefreshClaims {
+            iss: settings.issuer.clone(),
+            sub: user.id.clone(),
+            aud: settings.issuer.clone(),
+            exp: grant.expires_at,
+            iat: now.secs(),
+            jti: grant.jti.clone(),
+            sid: grant.session_id.clone(),
+        };
+        Ok(IssuedTokens {
+            access_token: self.sign(ACCESS_TOKEN_TYPE, &access_claims)?,
+            access_claims,
+            refresh_token: self.sign(REFRESH_TOKEN_TYPE, &refresh_claims)?,
+            refresh_claims,
+        })
+    }
+
+    fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
+        let mut header = Header::new(self.key.algorithm);
+        header.typ = Some(typ.to_owned());
+        header.kid = self.key.kid.clone();
+        jsonwebtoken::encode(&header, claims, self.key.encoding_key())
+    }
+}
+
+pub fn new_token_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Checks tokens with pinned keys and validates every claim this service relies on.
+pub struct TokenVerifier {
+    settings: TokenSettings,
+    keys: VerifyingKeys,
+}
+
+/// The registered claims every token kind carries, checked before the kind's own claims.
+#[derive(Deserialize)]
+struct RegisteredClaims {
+    iss: String,
+    /// Always one string here: this service issues exactly one audience per token kind.
+    aud: String,
+    exp: u64,
+    iat: Option<u64>,
+    nbf: Option<u64>,
+}
+
+impl TokenVerifier {
+    pub fn new(settings: TokenSettings, keys: VerifyingKeys) -> Self {
+        Self { settings, keys }
+    }
+
+    pub fn keys(&self) -> &VerifyingKeys {
+        &self.keys
+    }
+
+    pub fn verify_access(&self, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
+        self.verify(token, ACCESS_TOKEN_TYPE, &self.settings.audience, now)
+    }
+
+    pub fn verify_refresh(&self, token: &str, now: UnixTime) -> Result<RefreshClaims, TokenError> {
+        self.verify(token, REFRESH_TOKEN_TYPE, &self.settings.issuer, now)
+    }
+
+    fn verify<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: &str,
+        now: UnixTime,
+    ) -> Result<T, TokenError> {
+        let jws = jws::verify_compact(token, &self.keys).map_err(|_| TokenError::Invalid)?;
+        if !jws.header.typ.as_deref().is_some_and(|found| found.eq_ignore_ascii_case(typ)) {
+            return Err(TokenError::Invalid);
+        }
+        let registered: RegisteredClaims = serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Invalid)?;
+        if registered.iss != self.settings.issuer || registered.aud != audience {
+            return Err(TokenError::Invalid);
+        }
+        let now = now.secs();
+        let leeway = self.settings.leeway_secs;
+        if registered.iat.is_some_and(|iat| iat > now + leeway) || registered.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(TokenError::Invalid);
+        }
+        if registered.exp + leeway <= now {
+            return Err(TokenError::Expired);
+        }
+        serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests;

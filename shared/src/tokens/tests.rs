@@ -1,0 +1,241 @@
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use super::keys::{generate_ed25519, generate_p256};
+use super::*;
+use crate::domain::{Email, Role, User};
+
+const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+
+fn settings() -> TokenSettings {
+    TokenSettings {
+        issuer: "https://auth.example.com".into(),
+        audience: "https://api.example.com".into(),
+        access_ttl_secs: 900,
+        refresh_ttl_secs: 604_800,
+        leeway_secs: 5,
+    }
+}
+
+fn user() -> User {
+    User {
+        id: "0190a5b2-0000-7000-8000-000000000001".into(),
+        email: Email::parse("alice@example.com").unwrap(),
+        password_hash: String::new(),
+        role: Role::Admin,
+        disabled: false,
+        created_at: 0,
+        sessions_valid_after_ms: 0,
+    }
+}
+
+struct Pair {
+    issuer: TokenIssuer,
+    verifier: TokenVerifier,
+}
+
+fn eddsa() -> Pair {
+    let generated = generate_ed25519("k1").unwrap();
+    let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
+    Pair {
+        issuer: TokenIssuer::new(settings(), SigningKey::from_pkcs8_pem(&generated.private_pem, "k1".into()).unwrap()),
+        verifier: TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).unwrap()),
+    }
+}
+
+fn es256() -> Pair {
+    let generated = generate_p256("p1").unwrap();
+    let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
+    Pair {
+        issuer: TokenIssuer::new(settings(), SigningKey::from_pkcs8_pem(&generated.private_pem, "p1".into()).unwrap()),
+        verifier: TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).unwrap()),
+    }
+}
+
+fn hs256() -> Pair {
+    let secret = SecretString::from("0123456789abcdef0123456789abcdef".to_owned());
+    Pair {
+        issuer: TokenIssuer::new(settings(), SigningKey::hs256(&secret).unwrap()),
+        verifier: TokenVerifier::new(settings(), VerifyingKeys::hs256(&secret).unwrap()),
+    }
+}
+
+fn issue(pair: &Pair) -> IssuedTokens {
+    let grant = pair.issuer.next_refresh("session-1".into(), NOW);
+    pair.issuer.issue(&user(), &grant, NOW).unwrap()
+}
+
+fn header_of(token: &str) -> Value {
+    let header = token.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+}
+
+/// Re-signs `claims` under `header` with the pair's own key, to forge well-signed bad tokens.
+fn forge(pair: &Pair, header: Value, claims: Value) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), pair.issuer.key.encoding_key(), pair.issuer.key.algorithm).unwrap();
+    format!("{input}.{signature}")
+}
+
+fn access_claims_json(pair: &Pair) -> Value {
+    serde_json::to_value(issue(pair).access_claims).unwrap()
+}
+
+#[test]
+fn every_algorithm_round_trips_both_token_kinds() {
+    for (name, pair) in [("EdDSA", eddsa()), ("ES256", es256()), ("HS256", hs256())] {
+        let tokens = issue(&pair);
+        assert_eq!(header_of(&tokens.access_token)["alg"], name);
+        let access = pair.verifier.verify_access(&tokens.access_token, NOW).unwrap();
+        assert_eq!(access, tokens.access_claims);
+        assert_eq!(access.role, Role::Admin);
+        assert_eq!(access.email, "alice@example.com");
+        let refresh = pair.verifier.verify_refresh(&tokens.refresh_token, NOW).unwrap();
+        assert_eq!(refresh.sid, "session-1");
+        assert_eq!(refresh.aud, settings().issuer);
+    }
+}
+
+#[test]
+fn access_tokens_follow_rfc_9068() {
+    let pair = eddsa();
+    let tokens = issue(&pair);
+    let header = header_of(&tokens.access_token);
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(header["kid"], "k1");
+    let claims = &tokens.access_claims;
+    assert_eq!((claims.exp - claims.iat), 900);
+    for name in ["iss", "aud", "sub", "exp", "iat", "jti", "client_id", "role", "email"] {
+        assert!(access_claims_json(&pair).get(name).is_some(), "missing {name}");
+    }
+}
+
+#[test]
+fn one_kind_never_passes_for_the_other() {
+    let pair = eddsa();
+    let tokens = issue(&pair);
+    assert_eq!(pair.verifier.verify_access(&tokens.refresh_token, NOW), Err(TokenError::Invalid));
+    assert_eq!(pair.verifier.verify_refresh(&tokens.access_token, NOW).err(), Some(TokenError::Invalid));
+}
+
+#[test]
+fn expiry_honours_the_leeway_only() {
+    let pair = hs256();
+    let tokens = issue(&pair);
+    let exp = tokens.access_claims.exp;
+    assert!(pair.verifier.verify_access(&tokens.access_token, UnixTime::from_secs(exp + 4)).is_ok());
+    assert_eq!(pair.verifier.verify_access(&tokens.access_token, UnixTime::from_secs(exp + 5)), Err(TokenError::Expired));
+}
+
+#[test]
+fn wrong_issuer_audience_or_missing_exp_is_invalid() {
+    let pair = eddsa();
+    let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1"});
+    for (name, value) in [("iss", json!("https://evil.example.com")), ("aud", json!("https://other.example.com"))] {
+        let mut claims = access_claims_json(&pair);
+        claims[name] = value;
+        assert_eq!(pair.verifier.verify_access(&forge(&pair, header.clone(), claims), NOW), Err(TokenError::Invalid));
+    }
+    let mut claims = access_claims_json(&pair);
+    claims.as_object_mut().unwrap().remove("exp");
+    assert_eq!(pair.verifier.verify_access(&forge(&pair, header.clone(), claims), NOW), Err(TokenError::Invalid));
+    let claims = access_claims_json(&pair);
+    assert!(pair.verifier.verify_access(&forge(&pair, header, claims), NOW).is_ok(), "the forging helper itself is broken");
+}
+
+#[test]
+fn hostile_headers_are_refused() {
+    let pair = eddsa();
+    let claims = access_claims_json(&pair);
+    let hostile = [
+        json!({"alg": "EdDSA", "typ": "JWT", "kid": "k1"}),
+        json!({"alg": "EdDSA", "kid": "k1"}),
+        json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1", "crit": ["exp"]}),
+        json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1", "jku": "https://evil.example.com/jwks"}),
+        json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1", "x5u": "https://evil.example.com/cert"}),
+        json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1", "jwk": {"kty": "OKP"}}),
+        json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "unknown"}),
+        json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}),
+    ];
+    for header in hostile {
+        let token = forge(&pair, header.clone(), claims.clone());
+        assert_eq!(pair.verifier.verify_access(&token, NOW), Err(TokenError::Invalid), "{header}");
+    }
+}
+
+#[test]
+fn alg_none_and_key_confusion_are_refused() {
+    let pair = eddsa();
+    let claims = access_claims_json(&pair);
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "at+jwt"}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    assert_eq!(pair.verifier.verify_access(&unsigned, NOW), Err(TokenError::Invalid));
+    // An HS256 token keyed with the public key's bytes (the classic RS/HS confusion).
+    let public_x = generate_ed25519("k1").unwrap().public_jwk["x"].as_str().unwrap().to_owned();
+    let confused = Pair {
+        issuer: TokenIssuer::new(settings(), SigningKey::hs256(&SecretString::from(format!("{public_x}{public_x}"))).unwrap()),
+        verifier: TokenVerifier::new(settings(), VerifyingKeys::hs256(&SecretString::from("x".repeat(32))).unwrap()),
+    };
+    let token = forge(&confused, json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}), claims);
+    assert_eq!(pair.verifier.verify_access(&token, NOW), Err(TokenError::Invalid));
+}
+
+#[test]
+fn malformed_tokens_are_invalid_not_panics() {
+    let pair = hs256();
+    let good = issue(&pair).access_token;
+    let (head, rest) = good.split_once('.').unwrap();
+    let tampered_signature = format!("{}A", &good[..good.len() - 1]);
+    let cases = [
+        String::new(),
+        "a".into(),
+        "a.b".into(),
+        "a.b.c.d".into(),
+        "!!!.@@@.###".into(),
+        format!("{head}=.{rest}"),
+        format!("{good}.extra"),
+        tampered_signature,
+        "x".repeat(jws::MAX_TOKEN_BYTES + 1),
+        format!("{}.{}.sig", URL_SAFE_NO_PAD.encode("not json"), URL_SAFE_NO_PAD.encode("{}")),
+    ];
+    for token in cases {
+        assert_eq!(pair.verifier.verify_access(&token, NOW), Err(TokenError::Invalid), "{token:.40}");
+    }
+}
+
+#[test]
+fn rotated_keys_keep_verifying_until_removed() {
+    let old = generate_ed25519("old").unwrap();
+    let new = generate_ed25519("new").unwrap();
+    let both = json!({ "keys": [new.public_jwk.clone(), old.public_jwk.clone()] }).to_string();
+    let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&both).unwrap());
+    let old_issuer = TokenIssuer::new(settings(), SigningKey::from_pkcs8_pem(&old.private_pem, "old".into()).unwrap());
+    let grant = old_issuer.next_refresh("s".into(), NOW);
+    let token = old_issuer.issue(&user(), &grant, NOW).unwrap().access_token;
+    assert!(verifier.verify_access(&token, NOW).is_ok());
+    let only_new = json!({ "keys": [new.public_jwk] }).to_string();
+    let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&only_new).unwrap());
+    assert_eq!(verifier.verify_access(&token, NOW), Err(TokenError::Invalid));
+}
+
+#[test]
+fn served_key_set_holds_public_members_only() {
+    let generated = generate_ed25519("k1").unwrap();
+    let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
+    let keys = VerifyingKeys::from_public_jwks(&jwks).unwrap();
+    let served = keys.public_jwks()["keys"][0].as_object().unwrap();
+    let mut names: Vec<_> = served.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alg", "crv", "kid", "kty", "use", "x"]);
+    assert!(keys.select("EdDSA", Some("k1")).is_some());
+    assert_eq!(hs256().verifier.keys().public_jwks(), &json!({"keys": []}));
+}
