@@ -52,10 +52,10 @@ impl Env {
     ) -> Result<T, ConfigError> {
         let value = match self.get(name) {
             None => default,
-            Some(raw) => raw.trim().parse().map_err(|_| ConfigError::Invalid {
-                name,
-                reason: format!("{raw:?} is not a whole number"),
-            })?,
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::Invalid { name, reason: format!("{raw:?} is not a whole number") })?,
         };
         if !range.contains(&value) {
             return Err(ConfigError::Invalid {
@@ -211,7 +211,8 @@ mod tests {
 
     #[test]
     fn a_public_key_set_refuses_private_and_symmetric_keys() {
-        let symmetric = r#"{"keys":[{"kty":"oct","alg":"HS256","kid":"a","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}"#;
+        let symmetric =
+            r#"{"keys":[{"kty":"oct","alg":"HS256","kid":"a","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}"#;
         let env = Env::from_pairs([("JWT_PUBLIC_JWKS", symmetric)]);
         assert!(matches!(VerifyingKeys::from_env(&env), Err(ConfigError::Invalid { name: "JWT_PUBLIC_JWKS", .. })));
         let private = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","alg":"EdDSA","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}"#;

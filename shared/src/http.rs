@@ -206,7 +206,13 @@ fn parse_scope(scope: Option<&str>) -> Result<LogoutScope, ApiError> {
 
 // ---- handlers: parse, call the use case, respond ----
 
-pub async fn register(store: &dyn Store, hasher: &PasswordHasher, issuer: &TokenIssuer, request: &ApiRequest) -> ApiResponse {
+pub async fn register(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    issuer: &TokenIssuer,
+    request: ApiRequest,
+) -> ApiResponse {
+    let request = &request;
     let result = async {
         let (email, password) = parse_registration(request)?;
         service::register(store, hasher, issuer, email, password, UnixTime::now()).await
@@ -214,7 +220,13 @@ pub async fn register(store: &dyn Store, hasher: &PasswordHasher, issuer: &Token
     respond(StatusCode::CREATED, result.await)
 }
 
-pub async fn login(store: &dyn Store, hasher: &PasswordHasher, issuer: &TokenIssuer, request: &ApiRequest) -> ApiResponse {
+pub async fn login(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    issuer: &TokenIssuer,
+    request: ApiRequest,
+) -> ApiResponse {
+    let request = &request;
     let result = async {
         let (email, password) = parse_login(request)?;
         service::login(store, hasher, issuer, email, password, UnixTime::now()).await
@@ -222,7 +234,13 @@ pub async fn login(store: &dyn Store, hasher: &PasswordHasher, issuer: &TokenIss
     respond(StatusCode::OK, result.await)
 }
 
-pub async fn refresh(store: &dyn Store, verifier: &TokenVerifier, issuer: &TokenIssuer, request: &ApiRequest) -> ApiResponse {
+pub async fn refresh(
+    store: &dyn Store,
+    verifier: &TokenVerifier,
+    issuer: &TokenIssuer,
+    request: ApiRequest,
+) -> ApiResponse {
+    let request = &request;
     let result = async {
         let body: RefreshBody = request.json()?;
         let token = parse_refresh_token(body.refresh_token)?;
@@ -231,7 +249,8 @@ pub async fn refresh(store: &dyn Store, verifier: &TokenVerifier, issuer: &Token
     respond(StatusCode::OK, result.await)
 }
 
-pub async fn logout(store: &dyn Store, verifier: &TokenVerifier, request: &ApiRequest) -> ApiResponse {
+pub async fn logout(store: &dyn Store, verifier: &TokenVerifier, request: ApiRequest) -> ApiResponse {
+    let request = &request;
     let result = async {
         let body: LogoutBody = request.json()?;
         let scope = parse_scope(body.scope.as_deref())?;
@@ -244,7 +263,8 @@ pub async fn logout(store: &dyn Store, verifier: &TokenVerifier, request: &ApiRe
     }
 }
 
-pub async fn me(store: &dyn Store, request: &ApiRequest) -> ApiResponse {
+pub async fn me(store: &dyn Store, request: ApiRequest) -> ApiResponse {
+    let request = &request;
     let result = async {
         // API Gateway only invokes this behind the authorizer; no principal means misconfiguration.
         let principal = request.principal.as_ref().ok_or(ApiError::InvalidToken)?;
@@ -298,7 +318,8 @@ mod tests {
 
     #[test]
     fn registration_reports_every_bad_field() {
-        let error = parse_registration(&post(Some("application/json"), r#"{"email":"nope","password":"short"}"#)).unwrap_err();
+        let error =
+            parse_registration(&post(Some("application/json"), r#"{"email":"nope","password":"short"}"#)).unwrap_err();
         let ApiError::Validation(errors) = error else { panic!("{error:?}") };
         let fields: Vec<_> = errors.iter().map(|error| error.field).collect();
         assert_eq!(fields, ["email", "password"]);

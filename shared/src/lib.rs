@@ -8,6 +8,7 @@ pub mod authorizer;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod gateway;
 pub mod http;
 pub mod lambda;
 pub mod routes;

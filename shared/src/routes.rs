@@ -33,12 +33,42 @@ pub struct Route {
 }
 
 pub const ROUTES: &[Route] = &[
-    Route { method: "POST", path: "/auth/register", endpoint: Endpoint::Register, access: Access::Public, function: "register" },
+    Route {
+        method: "POST",
+        path: "/auth/register",
+        endpoint: Endpoint::Register,
+        access: Access::Public,
+        function: "register",
+    },
     Route { method: "POST", path: "/auth/login", endpoint: Endpoint::Login, access: Access::Public, function: "login" },
-    Route { method: "POST", path: "/auth/refresh", endpoint: Endpoint::Refresh, access: Access::Public, function: "refresh" },
-    Route { method: "POST", path: "/auth/logout", endpoint: Endpoint::Logout, access: Access::Public, function: "logout" },
-    Route { method: "GET", path: "/auth/me", endpoint: Endpoint::Me, access: Access::Bearer(Role::User), function: "me" },
-    Route { method: "GET", path: "/.well-known/jwks.json", endpoint: Endpoint::Jwks, access: Access::Public, function: "jwks" },
+    Route {
+        method: "POST",
+        path: "/auth/refresh",
+        endpoint: Endpoint::Refresh,
+        access: Access::Public,
+        function: "refresh",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/logout",
+        endpoint: Endpoint::Logout,
+        access: Access::Public,
+        function: "logout",
+    },
+    Route {
+        method: "GET",
+        path: "/auth/me",
+        endpoint: Endpoint::Me,
+        access: Access::Bearer(Role::User),
+        function: "me",
+    },
+    Route {
+        method: "GET",
+        path: "/.well-known/jwks.json",
+        endpoint: Endpoint::Jwks,
+        access: Access::Public,
+        function: "jwks",
+    },
 ];
 
 impl Route {

@@ -185,7 +185,12 @@ fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
     }
 }
 
-fn token_response(issuer: &TokenIssuer, user: &User, grant: &RefreshGrant, now: UnixTime) -> Result<TokenResponse, ApiError> {
+fn token_response(
+    issuer: &TokenIssuer,
+    user: &User,
+    grant: &RefreshGrant,
+    now: UnixTime,
+) -> Result<TokenResponse, ApiError> {
     let IssuedTokens { access_token, access_claims, refresh_token, refresh_claims } =
         issuer.issue(user, grant, now).map_err(internal)?;
     Ok(TokenResponse {

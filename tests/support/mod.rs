@@ -1,1 +1,152 @@
+//! Test support: stores (embedded, and DynamoDB on fresh tables), a fully wired gateway, and
+//! request helpers. DynamoDB tests need `AWS_ENDPOINT_URL_DYNAMODB` pointing at a local
+//! DynamoDB-compatible server: `scripts/test.sh` starts one.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::{Value, json};
+use shared::domain::{PasswordHasher, PasswordParams};
+use shared::gateway::Gateway;
+use shared::http::ApiRequest;
+use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
+use shared::tokens::keys::generate_ed25519;
+use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+
+pub const ISSUER: &str = "https://auth.test";
+pub const AUDIENCE: &str = "https://api.test";
+
+pub fn memory_store() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+/// A DynamoDB store on two tables of its own, so tests never see each other's data.
+pub async fn dynamo_store() -> Arc<DynamoStore> {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
+        "DynamoDB tests need a local DynamoDB: run scripts/test.sh (it starts moto and sets AWS_ENDPOINT_URL_DYNAMODB)"
+    );
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let tables = TableNames { users: format!("users-{suffix}"), revocations: format!("revocations-{suffix}") };
+    let client = shared::config::dynamodb_client().await;
+    schema::create_tables(&client, &tables).await.expect("creating test tables");
+    Arc::new(DynamoStore::new(client, tables))
+}
+
+pub fn token_settings() -> TokenSettings {
+    TokenSettings {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        access_ttl_secs: 900,
+        refresh_ttl_secs: 3600,
+        leeway_secs: 5,
+    }
+}
+
+/// Cheap Argon2id so suites stay fast; the production parameters are tested in the crate.
+pub fn test_hasher() -> PasswordHasher {
+    PasswordHasher::new(PasswordParams { memory_kib: 256, iterations: 1, parallelism: 1 }).unwrap()
+}
+
+pub struct Keys {
+    pub issuer: TokenIssuer,
+    pub verifier: TokenVerifier,
+}
+
+pub fn keys() -> Keys {
+    let generated = generate_ed25519("test-key").unwrap();
+    let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
+    Keys {
+        issuer: TokenIssuer::new(
+            token_settings(),
+            SigningKey::from_pkcs8_pem(&generated.private_pem, "test-key".into()).unwrap(),
+        ),
+        verifier: TokenVerifier::new(token_settings(), VerifyingKeys::from_public_jwks(&jwks).unwrap()),
+    }
+}
+
+/// Every function wired in one process, the way the local API runs them.
+pub fn spawn_app(store: Arc<dyn Store>) -> TestApp {
+    let Keys { issuer, verifier } = keys();
+    TestApp { gateway: Arc::new(Gateway { store, hasher: test_hasher(), issuer, verifier }) }
+}
+
+#[derive(Clone)]
+pub struct TestApp {
+    pub gateway: Arc<Gateway>,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn text(&self, field: &str) -> String {
+        self.body[field].as_str().unwrap_or_else(|| panic!("no {field} in {}", self.body)).to_owned()
+    }
+}
+
+pub fn request(method: Method, path: &str, body: Option<Value>, bearer: Option<&str>) -> ApiRequest {
+    let mut headers = HeaderMap::new();
+    if body.is_some() {
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+    }
+    if let Some(token) = bearer {
+        headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+    }
+    ApiRequest {
+        method,
+        path: path.into(),
+        headers,
+        body: body.map(|body| Bytes::from(body.to_string())).unwrap_or_default(),
+        principal: None,
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: ApiRequest) -> TestResponse {
+        let response = self.gateway.handle(request).await;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body =
+            if response.body().is_empty() { Value::Null } else { serde_json::from_str(response.body()).unwrap() };
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.send(request(Method::POST, path, Some(body), None)).await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> TestResponse {
+        self.send(request(Method::GET, path, None, bearer)).await
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> TestResponse {
+        self.post("/auth/register", json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.post("/auth/login", json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        self.post("/auth/refresh", json!({ "refresh_token": refresh_token })).await
+    }
+
+    pub async fn logout(&self, refresh_token: &str, scope: &str, access_token: Option<&str>) -> TestResponse {
+        let body = json!({ "refresh_token": refresh_token, "scope": scope });
+        self.send(request(Method::POST, "/auth/logout", Some(body), access_token)).await
+    }
+}
+
+pub fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}

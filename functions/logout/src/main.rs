@@ -1,1 +1,15 @@
-fn main() {}
+//! `POST /auth/logout`. Wiring only: the logic is `shared::http::logout`. Holds no private key.
+
+use shared::config::Env;
+use shared::lambda::{self, init_or_exit};
+use shared::store::DynamoStore;
+use shared::tokens::TokenVerifier;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    shared::telemetry::init();
+    let env = Env::from_process();
+    let verifier = init_or_exit(TokenVerifier::from_env(&env));
+    let store = init_or_exit(DynamoStore::from_env(&env).await);
+    lambda::run_http(|request| shared::http::logout(&store, &verifier, request)).await
+}

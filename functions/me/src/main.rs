@@ -1,1 +1,13 @@
-fn main() {}
+//! `GET /auth/me`, behind the authorizer. Wiring only: the logic is `shared::http::me`.
+
+use shared::config::Env;
+use shared::lambda::{self, init_or_exit};
+use shared::store::DynamoStore;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    shared::telemetry::init();
+    let env = Env::from_process();
+    let store = init_or_exit(DynamoStore::from_env(&env).await);
+    lambda::run_http(|request| shared::http::me(&store, request)).await
+}

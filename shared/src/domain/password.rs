@@ -63,7 +63,9 @@ impl Default for PasswordParams {
 #[derive(Debug, PartialEq, Eq)]
 pub enum PasswordCheck {
     /// Correct; `needs_rehash` when the stored hash used other parameters than today's.
-    Valid { needs_rehash: bool },
+    Valid {
+        needs_rehash: bool,
+    },
     Invalid,
 }
 
@@ -131,7 +133,8 @@ impl Inner {
     }
 
     fn verify(&self, password: &Password, stored: &str) -> Result<PasswordCheck, HashingError> {
-        let parsed = PasswordHash::new(stored).map_err(|error| HashingError(format!("stored hash unreadable: {error}")))?;
+        let parsed =
+            PasswordHash::new(stored).map_err(|error| HashingError(format!("stored hash unreadable: {error}")))?;
         if self.argon2.verify_password(password.bytes(), &parsed).is_err() {
             return Ok(PasswordCheck::Invalid);
         }

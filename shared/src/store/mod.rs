@@ -4,6 +4,7 @@
 
 mod dynamo;
 mod memory;
+pub mod schema;
 
 use async_trait::async_trait;
 

@@ -193,13 +193,7 @@ fn decode_member(value: Option<&str>, name: &str) -> Result<Vec<u8>, String> {
 
 fn public_member(jwk: &RawJwk, alg: &str) -> Value {
     let mut out = serde_json::Map::new();
-    for (name, value) in [
-        ("kty", &jwk.kty),
-        ("crv", &jwk.crv),
-        ("x", &jwk.x),
-        ("y", &jwk.y),
-        ("kid", &jwk.kid),
-    ] {
+    for (name, value) in [("kty", &jwk.kty), ("crv", &jwk.crv), ("x", &jwk.x), ("y", &jwk.y), ("kid", &jwk.kid)] {
         if let Some(value) = value {
             out.insert(name.to_owned(), Value::String(value.clone()));
         }

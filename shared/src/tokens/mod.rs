@@ -96,15 +96,16 @@ impl TokenIssuer {
     /// The refresh token a new or rotated session will hold, chosen before signing so that the
     /// store write that creates or rotates the session can name it.
     pub fn next_refresh(&self, session_id: String, now: UnixTime) -> RefreshGrant {
-        RefreshGrant {
-            session_id,
-            jti: new_token_id(),
-            expires_at: now.secs() + self.settings.refresh_ttl_secs,
-        }
+        RefreshGrant { session_id, jti: new_token_id(), expires_at: now.secs() + self.settings.refresh_ttl_secs }
     }
 
     /// Signs a pair for `user`; the refresh token is the one `grant` describes.
-    pub fn issue(&self, user: &User, grant: &RefreshGrant, now: UnixTime) -> Result<IssuedTokens, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        user: &User,
+        grant: &RefreshGrant,
+        now: UnixTime,
+    ) -> Result<IssuedTokens, jsonwebtoken::errors::Error> {
         let settings = &self.settings;
         let access_claims = AccessClaims {
             iss: settings.issuer.clone(),
@@ -198,7 +199,8 @@ impl TokenVerifier {
         }
         let now = now.secs();
         let leeway = self.settings.leeway_secs;
-        if registered.iat.is_some_and(|iat| iat > now + leeway) || registered.nbf.is_some_and(|nbf| nbf > now + leeway) {
+        if registered.iat.is_some_and(|iat| iat > now + leeway) || registered.nbf.is_some_and(|nbf| nbf > now + leeway)
+        {
             return Err(TokenError::Invalid);
         }
         if registered.exp + leeway <= now {

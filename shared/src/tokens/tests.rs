@@ -74,12 +74,11 @@ fn header_of(token: &str) -> Value {
 
 /// Re-signs `claims` under `header` with the pair's own key, to forge well-signed bad tokens.
 fn forge(pair: &Pair, header: Value, claims: Value) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), pair.issuer.key.encoding_key(), pair.issuer.key.algorithm).unwrap();
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let signature =
+        jsonwebtoken::crypto::sign(input.as_bytes(), pair.issuer.key.encoding_key(), pair.issuer.key.algorithm)
+            .unwrap();
     format!("{input}.{signature}")
 }
 
@@ -130,7 +129,10 @@ fn expiry_honours_the_leeway_only() {
     let tokens = issue(&pair);
     let exp = tokens.access_claims.exp;
     assert!(pair.verifier.verify_access(&tokens.access_token, UnixTime::from_secs(exp + 4)).is_ok());
-    assert_eq!(pair.verifier.verify_access(&tokens.access_token, UnixTime::from_secs(exp + 5)), Err(TokenError::Expired));
+    assert_eq!(
+        pair.verifier.verify_access(&tokens.access_token, UnixTime::from_secs(exp + 5)),
+        Err(TokenError::Expired)
+    );
 }
 
 #[test]
@@ -146,7 +148,10 @@ fn wrong_issuer_audience_or_missing_exp_is_invalid() {
     claims.as_object_mut().unwrap().remove("exp");
     assert_eq!(pair.verifier.verify_access(&forge(&pair, header.clone(), claims), NOW), Err(TokenError::Invalid));
     let claims = access_claims_json(&pair);
-    assert!(pair.verifier.verify_access(&forge(&pair, header, claims), NOW).is_ok(), "the forging helper itself is broken");
+    assert!(
+        pair.verifier.verify_access(&forge(&pair, header, claims), NOW).is_ok(),
+        "the forging helper itself is broken"
+    );
 }
 
 #[test]
@@ -182,7 +187,10 @@ fn alg_none_and_key_confusion_are_refused() {
     // An HS256 token keyed with the public key's bytes (the classic RS/HS confusion).
     let public_x = generate_ed25519("k1").unwrap().public_jwk["x"].as_str().unwrap().to_owned();
     let confused = Pair {
-        issuer: TokenIssuer::new(settings(), SigningKey::hs256(&SecretString::from(format!("{public_x}{public_x}"))).unwrap()),
+        issuer: TokenIssuer::new(
+            settings(),
+            SigningKey::hs256(&SecretString::from(format!("{public_x}{public_x}"))).unwrap(),
+        ),
         verifier: TokenVerifier::new(settings(), VerifyingKeys::hs256(&SecretString::from("x".repeat(32))).unwrap()),
     };
     let token = forge(&confused, json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}), claims);

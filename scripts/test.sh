@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, the SAM template lint, and the whole
+# workspace's tests against a local DynamoDB (moto server) that this script installs into a
+# virtualenv if needed, starts on a free port, and stops again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+export VENV
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+if [ -x scripts/lint-template.sh ]; then
+  step "template lint"
+  scripts/lint-template.sh
+fi
+
+step "local DynamoDB (moto)"
+if [ ! -x "$VENV/bin/moto_server" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[dynamodb]' flask flask-cors
+fi
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p target
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+for _ in $(seq 1 100); do
+  if curl -fsS -X POST -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+       -H 'Content-Type: application/x-amz-json-1.0' -d '{}' "$AWS_ENDPOINT_URL_DYNAMODB/" > /dev/null 2>&1; then
+    break
+  fi
+  sleep 0.2
+done
+echo "moto listening on $AWS_ENDPOINT_URL_DYNAMODB"
+
+step "cargo test"
+cargo test --workspace --all-targets "$@"

@@ -1,0 +1,106 @@
+//! The two tables as `template.yaml` declares them, created through the API: used by
+//! `authctl create-tables`, the local API's `--store dynamodb` and the tests.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use super::{StoreError, TableNames};
+
+pub const USERS_BY_CREATED_INDEX: &str = "users_by_created";
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+fn build_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(error.to_string())
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(build_error)
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(build_error)
+}
+
+/// Creates both tables (and TTL on the revocations table) unless they exist. Idempotent.
+pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<String>, StoreError> {
+    let mut created = Vec::new();
+    let existing = client.list_tables().send().await.map_err(|error| StoreError::Unavailable(format!("{error:?}")))?;
+    let exists = |name: &str| existing.table_names().iter().any(|table| table == name);
+
+    if !exists(&tables.users) {
+        let by_created = GlobalSecondaryIndex::builder()
+            .index_name(USERS_BY_CREATED_INDEX)
+            .key_schema(key("entity", KeyType::Hash)?)
+            .key_schema(key("id", KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::Include)
+                    .set_non_key_attributes(Some(
+                        ["email", "role", "disabled", "created_at"].map(String::from).to_vec(),
+                    ))
+                    .build(),
+            )
+            .build()
+            .map_err(build_error)?;
+        client
+            .create_table()
+            .table_name(&tables.users)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .attribute_definitions(string_attribute("pk")?)
+            .attribute_definitions(string_attribute("entity")?)
+            .attribute_definitions(string_attribute("id")?)
+            .global_secondary_indexes(by_created)
+            .send()
+            .await
+            .map_err(|error| StoreError::Internal(format!("creating {}: {error:?}", tables.users)))?;
+        created.push(tables.users.clone());
+    }
+
+    if !exists(&tables.revocations) {
+        client
+            .create_table()
+            .table_name(&tables.revocations)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .attribute_definitions(string_attribute("pk")?)
+            .send()
+            .await
+            .map_err(|error| StoreError::Internal(format!("creating {}: {error:?}", tables.revocations)))?;
+        created.push(tables.revocations.clone());
+    }
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(&tables.revocations)
+        .send()
+        .await
+        .map_err(|error| StoreError::Internal(format!("{error:?}")))?;
+    let ttl_on = ttl
+        .time_to_live_description()
+        .and_then(|description| description.attribute_name())
+        .is_some_and(|name| name == TTL_ATTRIBUTE);
+    if !ttl_on {
+        client
+            .update_time_to_live()
+            .table_name(&tables.revocations)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(TTL_ATTRIBUTE)
+                    .enabled(true)
+                    .build()
+                    .map_err(build_error)?,
+            )
+            .send()
+            .await
+            .map_err(|error| StoreError::Internal(format!("enabling TTL: {error:?}")))?;
+    }
+    Ok(created)
+}

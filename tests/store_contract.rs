@@ -1,0 +1,181 @@
+//! The store contract: the same cases against the embedded store and against DynamoDB.
+
+use std::sync::Arc;
+
+use e2e::{dynamo_store, memory_store, unique_email};
+use shared::domain::{Email, Role, Session, User};
+use shared::store::{Rotation, RotationOutcome, Store, StoreError};
+use shared::time::UnixTime;
+
+const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
+
+fn user(email: &str) -> User {
+    User {
+        id: uuid::Uuid::now_v7().to_string(),
+        email: Email::parse(email).unwrap(),
+        password_hash: "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+        role: Role::User,
+        disabled: false,
+        created_at: NOW.secs(),
+        sessions_valid_after_ms: 0,
+    }
+}
+
+fn session(user: &User, created: UnixTime) -> Session {
+    Session {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        current_jti: uuid::Uuid::new_v4().to_string(),
+        created_ms: created.millis(),
+        expires_at: created.secs() + 3600,
+    }
+}
+
+fn rotation(session: &Session, presented: &str, now: UnixTime) -> Rotation {
+    Rotation {
+        session_id: session.id.clone(),
+        user_id: session.user_id.clone(),
+        presented_jti: presented.to_owned(),
+        next_jti: uuid::Uuid::new_v4().to_string(),
+        next_expires_at: now.secs() + 3600,
+        sessions_valid_after_ms: 0,
+        now,
+    }
+}
+
+async fn a_user_is_found_by_id_and_by_any_case_of_email(store: Arc<dyn Store>) {
+    let email = unique_email();
+    let alice = user(&email);
+    store.create_user(&alice, &session(&alice, NOW)).await.unwrap();
+    assert_eq!(store.user_by_id(&alice.id).await.unwrap(), Some(alice.clone()));
+    let shouted = Email::parse(&email.to_uppercase()).unwrap();
+    assert_eq!(store.user_by_email(&shouted).await.unwrap(), Some(alice));
+    assert_eq!(store.user_by_email(&Email::parse(&unique_email()).unwrap()).await.unwrap(), None);
+    assert_eq!(store.user_by_id("no-such-user").await.unwrap(), None);
+}
+
+async fn one_account_per_email(store: Arc<dyn Store>) {
+    let email = unique_email();
+    let first = user(&email);
+    store.create_user(&first, &session(&first, NOW)).await.unwrap();
+    let second = user(&email);
+    let second_session = session(&second, NOW);
+    assert!(matches!(store.create_user(&second, &second_session).await, Err(StoreError::EmailTaken)));
+    // Nothing of the refused registration was written.
+    assert_eq!(store.user_by_id(&second.id).await.unwrap(), None);
+    let refused = rotation(&second_session, &second_session.current_jti, NOW);
+    assert_eq!(store.rotate_session(&refused).await.unwrap(), RotationOutcome::Revoked);
+}
+
+async fn rotation_spends_the_current_token_once(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    let first = session(&alice, NOW);
+    store.create_user(&alice, &first).await.unwrap();
+    let spend = rotation(&first, &first.current_jti, NOW);
+    assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Rotated);
+    // The spent token again: reuse.
+    let again = rotation(&first, &first.current_jti, NOW);
+    assert_eq!(store.rotate_session(&again).await.unwrap(), RotationOutcome::Reused);
+    // The newest token still works until the session is revoked.
+    let next = rotation(&first, &spend.next_jti, NOW);
+    assert_eq!(store.rotate_session(&next).await.unwrap(), RotationOutcome::Rotated);
+    store.revoke_session(&first.id).await.unwrap();
+    let after_revoke = rotation(&first, &next.next_jti, NOW);
+    assert_eq!(store.rotate_session(&after_revoke).await.unwrap(), RotationOutcome::Revoked);
+    // Revoking twice, or an unknown session, is not an error.
+    store.revoke_session(&first.id).await.unwrap();
+    store.revoke_session("no-such-session").await.unwrap();
+}
+
+async fn expired_unknown_or_foreign_sessions_do_not_rotate(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    let first = session(&alice, NOW);
+    store.create_user(&alice, &first).await.unwrap();
+    let late = UnixTime::from_secs(first.expires_at);
+    assert_eq!(
+        store.rotate_session(&rotation(&first, &first.current_jti, late)).await.unwrap(),
+        RotationOutcome::Revoked
+    );
+    let mut foreign = rotation(&first, &first.current_jti, NOW);
+    foreign.user_id = "someone-else".into();
+    assert_eq!(store.rotate_session(&foreign).await.unwrap(), RotationOutcome::Revoked);
+    let mut unknown = rotation(&first, &first.current_jti, NOW);
+    unknown.session_id = "no-such-session".into();
+    assert_eq!(store.rotate_session(&unknown).await.unwrap(), RotationOutcome::Revoked);
+    // None of that spent the token.
+    assert_eq!(
+        store.rotate_session(&rotation(&first, &first.current_jti, NOW)).await.unwrap(),
+        RotationOutcome::Rotated
+    );
+}
+
+async fn account_wide_revocation_ends_older_sessions_only(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    let old = session(&alice, NOW);
+    store.create_user(&alice, &old).await.unwrap();
+    let cutoff = UnixTime::from_millis(NOW.millis() + 10);
+    store.revoke_user_sessions(&alice.id, cutoff).await.unwrap();
+    let stored = store.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert_eq!(stored.sessions_valid_after_ms, cutoff.millis());
+    // An older cutoff never moves it back.
+    store.revoke_user_sessions(&alice.id, NOW).await.unwrap();
+    assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().sessions_valid_after_ms, cutoff.millis());
+
+    let newer = session(&alice, UnixTime::from_millis(cutoff.millis() + 1));
+    store.create_session(&newer).await.unwrap();
+    let mut spend_old = rotation(&old, &old.current_jti, NOW);
+    spend_old.sessions_valid_after_ms = stored.sessions_valid_after_ms;
+    assert_eq!(store.rotate_session(&spend_old).await.unwrap(), RotationOutcome::Revoked);
+    let mut spend_newer = rotation(&newer, &newer.current_jti, NOW);
+    spend_newer.sessions_valid_after_ms = stored.sessions_valid_after_ms;
+    assert_eq!(store.rotate_session(&spend_newer).await.unwrap(), RotationOutcome::Rotated);
+}
+
+async fn revoked_access_tokens_block_until_their_entry_expires(store: Arc<dyn Store>) {
+    let jti = uuid::Uuid::new_v4().to_string();
+    assert!(!store.is_access_token_revoked(&jti, NOW).await.unwrap());
+    store.revoke_access_token(&jti, NOW.secs() + 60).await.unwrap();
+    assert!(store.is_access_token_revoked(&jti, NOW).await.unwrap());
+    // Past its expires_at the entry blocks nothing, though DynamoDB may not have deleted it yet.
+    assert!(!store.is_access_token_revoked(&jti, UnixTime::from_secs(NOW.secs() + 60)).await.unwrap());
+    let stale = uuid::Uuid::new_v4().to_string();
+    store.revoke_access_token(&stale, NOW.secs() - 1).await.unwrap();
+    assert!(!store.is_access_token_revoked(&stale, NOW).await.unwrap());
+}
+
+async fn password_hash_updates_in_place(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    store.create_user(&alice, &session(&alice, NOW)).await.unwrap();
+    store.set_password_hash(&alice.id, "$argon2id$new").await.unwrap();
+    assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().password_hash, "$argon2id$new");
+    // Unknown users are not created by an update.
+    store.set_password_hash("ghost", "$argon2id$x").await.unwrap();
+    assert_eq!(store.user_by_id("ghost").await.unwrap(), None);
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::memory_store()).await;
+            })*
+        }
+        mod dynamodb {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case(super::dynamo_store().await).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    a_user_is_found_by_id_and_by_any_case_of_email,
+    one_account_per_email,
+    rotation_spends_the_current_token_once,
+    expired_unknown_or_foreign_sessions_do_not_rotate,
+    account_wide_revocation_ends_older_sessions_only,
+    revoked_access_tokens_block_until_their_entry_expires,
+    password_hash_updates_in_place,
+);
