@@ -1,0 +1,157 @@
+//! The `events/` samples drive the handlers the way Lambda would, so the samples stay valid.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use e2e::{TestApp, dynamo_store, keys, spawn_app, test_hasher};
+use serde_json::Value;
+use shared::domain::{Email, Role, User};
+use shared::http::ApiResponse;
+use shared::store::{DynamoStore, Store};
+use shared::time::UnixTime;
+
+fn event(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn lambda_request(text: &str) -> shared::http::ApiRequest {
+    shared::lambda::api_request(lambda_http::request::from_str(text).expect("event parses as an API Gateway request"))
+}
+
+fn body(response: &ApiResponse) -> Value {
+    if response.body().is_empty() { Value::Null } else { serde_json::from_str(response.body()).unwrap() }
+}
+
+struct Functions {
+    app: TestApp,
+    store: Arc<DynamoStore>,
+}
+
+impl Functions {
+    async fn new() -> Self {
+        let store = dynamo_store().await;
+        let app = spawn_app(Arc::clone(&store) as Arc<dyn Store>);
+        Self { app, store }
+    }
+
+    async fn invoke(&self, sample: &str, replacements: &[(&str, &str)]) -> ApiResponse {
+        let mut text = event(sample);
+        for (placeholder, value) in replacements {
+            text = text.replace(placeholder, value);
+        }
+        let request = lambda_request(&text);
+        let gateway = &self.app.gateway;
+        let store = self.store.as_ref();
+        match sample {
+            "register.json" => shared::http::register(store, &gateway.hasher, &gateway.issuer, request).await,
+            "login.json" => shared::http::login(store, &gateway.hasher, &gateway.issuer, request).await,
+            "refresh.json" => shared::http::refresh(store, &gateway.verifier, &gateway.issuer, request).await,
+            "logout.json" => shared::http::logout(store, &gateway.verifier, request).await,
+            "me.json" => shared::http::me(store, request).await,
+            "jwks.json" => shared::http::jwks(gateway.verifier.keys()),
+            other => panic!("no function for {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn http_samples_drive_the_contract_flow() {
+    let functions = Functions::new().await;
+    let registered = functions.invoke("register.json", &[]).await;
+    assert_eq!(registered.status(), 201, "{}", registered.body());
+    let again = functions.invoke("register.json", &[]).await;
+    assert_eq!((again.status().as_u16(), body(&again)["code"].clone()), (409, "email_taken".into()));
+
+    let logged_in = functions.invoke("login.json", &[]).await;
+    assert_eq!(logged_in.status(), 200, "{}", logged_in.body());
+    let refresh_token = body(&logged_in)["refresh_token"].as_str().unwrap().to_owned();
+
+    let placeholder = [("REPLACE_WITH_REFRESH_TOKEN", refresh_token.as_str())];
+    let as_is = functions.invoke("refresh.json", &[]).await;
+    assert_eq!((as_is.status().as_u16(), body(&as_is)["code"].clone()), (401, "invalid_token".into()));
+    let refreshed = functions.invoke("refresh.json", &placeholder).await;
+    assert_eq!(refreshed.status(), 200, "{}", refreshed.body());
+    let newest = body(&refreshed)["refresh_token"].as_str().unwrap().to_owned();
+
+    let logged_out = functions.invoke("logout.json", &[("REPLACE_WITH_REFRESH_TOKEN", newest.as_str())]).await;
+    assert_eq!(logged_out.status(), 204, "{}", logged_out.body());
+    let after = functions.invoke("refresh.json", &[("REPLACE_WITH_REFRESH_TOKEN", newest.as_str())]).await;
+    assert_eq!(after.status(), 401);
+}
+
+#[tokio::test]
+async fn me_sample_reads_the_authorizer_context() {
+    let functions = Functions::new().await;
+    let sample: Value = serde_json::from_str(&event("me.json")).unwrap();
+    let context = &sample["requestContext"]["authorizer"]["lambda"];
+    let user = User {
+        id: context["user_id"].as_str().unwrap().to_owned(),
+        email: Email::parse(context["email"].as_str().unwrap()).unwrap(),
+        password_hash: test_hasher_hash().await,
+        role: Role::User,
+        disabled: false,
+        created_at: UnixTime::now().secs(),
+        sessions_valid_after_ms: 0,
+    };
+    let session = shared::domain::Session {
+        id: "s".into(),
+        user_id: user.id.clone(),
+        current_jti: "j".into(),
+        created_ms: 0,
+        expires_at: u64::MAX / 2,
+    };
+    functions.store.create_user(&user, &session).await.unwrap();
+    let me = functions.invoke("me.json", &[]).await;
+    assert_eq!(me.status(), 200, "{}", me.body());
+    assert_eq!(body(&me)["email"], context["email"]);
+    assert_eq!(body(&me)["id"], context["user_id"]);
+}
+
+async fn test_hasher_hash() -> String {
+    let password = shared::domain::Password::parse_new("correct horse battery staple".into()).unwrap();
+    test_hasher().hash(password).await.unwrap()
+}
+
+#[tokio::test]
+async fn jwks_sample_returns_the_key_set() {
+    let functions = Functions::new().await;
+    let response = functions.invoke("jwks.json", &[]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body(&response)["keys"][0]["alg"], "EdDSA");
+}
+
+#[test]
+fn authorizer_sample_is_answered_with_a_simple_response() {
+    let keys = keys();
+    let user = User {
+        id: "0190a5b2-0000-7000-8000-000000000001".into(),
+        email: Email::parse("alice@example.com").unwrap(),
+        password_hash: String::new(),
+        role: Role::User,
+        disabled: false,
+        created_at: 0,
+        sessions_valid_after_ms: 0,
+    };
+    let now = UnixTime::now();
+    let grant = keys.issuer.next_refresh("session-1".into(), now);
+    let tokens = keys.issuer.issue(&user, &grant, now).unwrap();
+
+    let text = event("authorizer.json").replace("REPLACE_WITH_ACCESS_TOKEN", &tokens.access_token);
+    let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
+    let allowed = shared::authorizer::authorize_http_api(&keys.verifier, &request, now);
+    assert!(allowed.is_authorized);
+    assert_eq!(allowed.context["user_id"], user.id.as_str());
+    assert_eq!(allowed.context["role"], "user");
+    assert_eq!(allowed.context["session_id"], "session-1");
+    let rendered = serde_json::to_value(&allowed).unwrap();
+    assert_eq!(rendered["isAuthorized"], true);
+
+    let untouched: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&event("authorizer.json")).unwrap();
+    assert!(!shared::authorizer::authorize_http_api(&keys.verifier, &untouched, now).is_authorized);
+
+    let text = event("authorizer.json").replace("REPLACE_WITH_ACCESS_TOKEN", &tokens.refresh_token);
+    let with_refresh: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
+    assert!(!shared::authorizer::authorize_http_api(&keys.verifier, &with_refresh, now).is_authorized);
+}
