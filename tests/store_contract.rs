@@ -46,7 +46,7 @@ fn rotation(session: &Session, presented: &str, now: UnixTime) -> Rotation {
 async fn a_user_is_found_by_id_and_by_any_case_of_email(store: Arc<dyn Store>) {
     let email = unique_email();
     let alice = user(&email);
-    store.create_user(&alice, &session(&alice, NOW)).await.unwrap();
+    store.create_user(&alice, Some(&session(&alice, NOW))).await.unwrap();
     assert_eq!(store.user_by_id(&alice.id).await.unwrap(), Some(alice.clone()));
     let shouted = Email::parse(&email.to_uppercase()).unwrap();
     assert_eq!(store.user_by_email(&shouted).await.unwrap(), Some(alice));
@@ -57,10 +57,10 @@ async fn a_user_is_found_by_id_and_by_any_case_of_email(store: Arc<dyn Store>) {
 async fn one_account_per_email(store: Arc<dyn Store>) {
     let email = unique_email();
     let first = user(&email);
-    store.create_user(&first, &session(&first, NOW)).await.unwrap();
+    store.create_user(&first, Some(&session(&first, NOW))).await.unwrap();
     let second = user(&email);
     let second_session = session(&second, NOW);
-    assert!(matches!(store.create_user(&second, &second_session).await, Err(StoreError::EmailTaken)));
+    assert!(matches!(store.create_user(&second, Some(&second_session)).await, Err(StoreError::EmailTaken)));
     // Nothing of the refused registration was written.
     assert_eq!(store.user_by_id(&second.id).await.unwrap(), None);
     let refused = rotation(&second_session, &second_session.current_jti, NOW);
@@ -70,7 +70,7 @@ async fn one_account_per_email(store: Arc<dyn Store>) {
 async fn rotation_spends_the_current_token_once(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
     let first = session(&alice, NOW);
-    store.create_user(&alice, &first).await.unwrap();
+    store.create_user(&alice, Some(&first)).await.unwrap();
     let spend = rotation(&first, &first.current_jti, NOW);
     assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Rotated);
     // The spent token again: reuse.
@@ -90,7 +90,7 @@ async fn rotation_spends_the_current_token_once(store: Arc<dyn Store>) {
 async fn expired_unknown_or_foreign_sessions_do_not_rotate(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
     let first = session(&alice, NOW);
-    store.create_user(&alice, &first).await.unwrap();
+    store.create_user(&alice, Some(&first)).await.unwrap();
     let late = UnixTime::from_secs(first.expires_at);
     assert_eq!(
         store.rotate_session(&rotation(&first, &first.current_jti, late)).await.unwrap(),
@@ -112,7 +112,7 @@ async fn expired_unknown_or_foreign_sessions_do_not_rotate(store: Arc<dyn Store>
 async fn account_wide_revocation_ends_older_sessions_only(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
     let old = session(&alice, NOW);
-    store.create_user(&alice, &old).await.unwrap();
+    store.create_user(&alice, Some(&old)).await.unwrap();
     let cutoff = UnixTime::from_millis(NOW.millis() + 10);
     store.revoke_user_sessions(&alice.id, cutoff).await.unwrap();
     let stored = store.user_by_id(&alice.id).await.unwrap().unwrap();
@@ -145,11 +145,31 @@ async fn revoked_access_tokens_block_until_their_entry_expires(store: Arc<dyn St
 
 async fn password_hash_updates_in_place(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
-    store.create_user(&alice, &session(&alice, NOW)).await.unwrap();
+    store.create_user(&alice, Some(&session(&alice, NOW))).await.unwrap();
     store.set_password_hash(&alice.id, "$argon2id$new").await.unwrap();
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().password_hash, "$argon2id$new");
     // Unknown users are not created by an update.
     store.set_password_hash("ghost", "$argon2id$x").await.unwrap();
+    assert_eq!(store.user_by_id("ghost").await.unwrap(), None);
+}
+
+async fn a_role_change_revokes_older_sessions(store: Arc<dyn Store>) {
+    let bob = user(&unique_email());
+    store.create_user(&bob, None).await.unwrap();
+    let before = session(&bob, NOW);
+    store.create_session(&before).await.unwrap();
+    let cutoff = UnixTime::from_millis(NOW.millis() + 5);
+    store.set_role(&bob.id, Role::Admin, cutoff).await.unwrap();
+    let stored = store.user_by_id(&bob.id).await.unwrap().unwrap();
+    assert_eq!((stored.role, stored.sessions_valid_after_ms), (Role::Admin, cutoff.millis()));
+    let mut spend = rotation(&before, &before.current_jti, NOW);
+    spend.sessions_valid_after_ms = stored.sessions_valid_after_ms;
+    assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Revoked);
+    // A role change with an older cutoff still changes the role, and keeps the later cutoff.
+    store.set_role(&bob.id, Role::User, NOW).await.unwrap();
+    let stored = store.user_by_id(&bob.id).await.unwrap().unwrap();
+    assert_eq!((stored.role, stored.sessions_valid_after_ms), (Role::User, cutoff.millis()));
+    store.set_role("ghost", Role::Admin, NOW).await.unwrap();
     assert_eq!(store.user_by_id("ghost").await.unwrap(), None);
 }
 
@@ -178,4 +198,5 @@ contract!(
     account_wide_revocation_ends_older_sessions_only,
     revoked_access_tokens_block_until_their_entry_expires,
     password_hash_updates_in_place,
+    a_role_change_revokes_older_sessions,
 );

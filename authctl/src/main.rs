@@ -1,1 +1,170 @@
-fn main() {}
+//! `authctl`: what Django's manage.py does for this service. Every failure prints a clear
+//! message and exits non-zero; passwords are read from stdin or a prompt, never from argv.
+
+use std::io::{BufRead as _, IsTerminal as _};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::ExposeSecret as _;
+use serde_json::{Value, json};
+use shared::config::{Env, dynamodb_client};
+use shared::domain::{Email, Password, PasswordHasher, Role, User};
+use shared::store::{DynamoStore, Store, StoreError, TableNames, schema};
+use shared::time::UnixTime;
+use shared::tokens::keys::{generate_ed25519, generate_p256};
+
+#[derive(Parser)]
+#[command(about = "Operate the JWT auth service (DynamoDB from the standard AWS configuration)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the users and revocations tables (TTL on expires_at). Safe to run again.
+    CreateTables {
+        #[arg(long, env = "USERS_TABLE")]
+        users_table: String,
+        #[arg(long, env = "REVOCATIONS_TABLE")]
+        revocations_table: String,
+    },
+    /// Generate a signing key: prints JWT_KEY_ID, JWT_PRIVATE_KEY (PKCS#8 PEM) and JWT_PUBLIC_JWKS.
+    GenKey {
+        /// Key id; defaults to one made from the date and a random suffix.
+        #[arg(long)]
+        kid: Option<String>,
+        #[arg(long, value_enum, default_value_t = KeyAlgorithm::Eddsa)]
+        alg: KeyAlgorithm,
+        /// An existing JWK Set (file) to merge into, for rotation: the new key comes first and
+        /// the old ones stay so tokens they signed keep verifying until they expire.
+        #[arg(long)]
+        jwks: Option<std::path::PathBuf>,
+    },
+    /// Create an admin, or promote an existing user to admin. The password comes from stdin
+    /// (when piped) or an interactive prompt.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KeyAlgorithm {
+    Eddsa,
+    Es256,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::CreateTables { users_table, revocations_table } => {
+            create_tables(TableNames { users: users_table, revocations: revocations_table }).await
+        }
+        Command::GenKey { kid, alg, jwks } => gen_key(kid, alg, jwks),
+        Command::CreateAdmin { email } => create_admin(&email).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("authctl: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn create_tables(tables: TableNames) -> Result<(), String> {
+    let client = dynamodb_client().await;
+    let created = schema::create_tables(&client, &tables).await.map_err(describe)?;
+    for table in [&tables.users, &tables.revocations] {
+        let state = if created.contains(table) { "created" } else { "already exists" };
+        println!("{table}: {state}");
+    }
+    println!("{}: TTL on {}", tables.revocations, schema::TTL_ATTRIBUTE);
+    Ok(())
+}
+
+fn gen_key(kid: Option<String>, alg: KeyAlgorithm, jwks: Option<std::path::PathBuf>) -> Result<(), String> {
+    let kid = kid.unwrap_or_else(|| {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        format!("key-{}-{}", UnixTime::now().secs(), &random[..8])
+    });
+    let generated = match alg {
+        KeyAlgorithm::Eddsa => generate_ed25519(&kid),
+        KeyAlgorithm::Es256 => generate_p256(&kid),
+    }
+    .map_err(|error| error.to_string())?;
+    let mut keys = vec![generated.public_jwk];
+    if let Some(path) = jwks {
+        let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let existing: Value = serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+        let existing = existing["keys"].as_array().ok_or_else(|| format!("{}: no \"keys\" array", path.display()))?;
+        if existing.iter().any(|key| key["kid"] == json!(kid)) {
+            return Err(format!("kid {kid:?} is already in {}", path.display()));
+        }
+        keys.extend(existing.iter().cloned());
+    }
+    let jwks = json!({ "keys": keys }).to_string();
+    shared::tokens::VerifyingKeys::from_public_jwks(&jwks)
+        .map_err(|error| format!("merged key set is invalid: {error}"))?;
+    println!("JWT_KEY_ID={kid}");
+    println!("JWT_PUBLIC_JWKS={jwks}");
+    println!("# JWT_PRIVATE_KEY (secret: store it in Secrets Manager, never in the template or git)");
+    print!("{}", generated.private_pem.expose_secret());
+    Ok(())
+}
+
+async fn create_admin(raw_email: &str) -> Result<(), String> {
+    let email = Email::parse(raw_email).map_err(|reason| format!("--email {reason}"))?;
+    let env = Env::from_process();
+    let store = DynamoStore::from_env(&env).await.map_err(|error| error.to_string())?;
+    let now = UnixTime::now();
+    if let Some(existing) = store.user_by_email(&email).await.map_err(describe)? {
+        // Promotion keeps the user's password; the role reaches tokens at the next login.
+        store.set_role(&existing.id, Role::Admin, now).await.map_err(describe)?;
+        println!("promoted {email} (id {}) to admin; their existing sessions were revoked", existing.id);
+        return Ok(());
+    }
+    let password = Password::parse_new(read_password()?).map_err(|reason| format!("password {reason}"))?;
+    let hasher = PasswordHasher::from_env(&env).map_err(|error| error.to_string())?;
+    let user = User {
+        id: uuid::Uuid::now_v7().to_string(),
+        email,
+        password_hash: hasher.hash(password).await.map_err(|error| error.to_string())?,
+        role: Role::Admin,
+        disabled: false,
+        created_at: now.secs(),
+        sessions_valid_after_ms: 0,
+    };
+    store.create_user(&user, None).await.map_err(describe)?;
+    println!("created admin {} (id {})", user.email, user.id);
+    Ok(())
+}
+
+fn read_password() -> Result<String, String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|error| error.to_string())?;
+        let second = rpassword::prompt_password("Again: ").map_err(|error| error.to_string())?;
+        if first != second {
+            return Err("the passwords differ".into());
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|error| error.to_string())?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        return Err("no password given on stdin or at the prompt".into());
+    }
+    Ok(password)
+}
+
+fn describe(error: StoreError) -> String {
+    match error {
+        StoreError::Unavailable(_) => {
+            "DynamoDB is unreachable: check AWS_REGION, credentials and AWS_ENDPOINT_URL_DYNAMODB".into()
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,1 +1,118 @@
-fn main() {}
+//! `local-api`: every route of the contract on one port, running the same handler and
+//! authorizer code as the Lambda functions, behind `shared::gateway` (API Gateway's semantics).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use clap::{Parser, ValueEnum};
+use serde_json::json;
+use shared::config::{ConfigError, Env};
+use shared::domain::PasswordHasher;
+use shared::error::ApiError;
+use shared::gateway::Gateway;
+use shared::http::{ApiRequest, MAX_BODY_BYTES, problem};
+use shared::store::{DynamoStore, MemoryStore, Store};
+use shared::tokens::keys::generate_ed25519;
+use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+
+#[derive(Parser)]
+#[command(about = "Run the JWT auth API locally")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Where users and sessions live: in this process, or in DynamoDB (standard AWS
+    /// configuration; AWS_ENDPOINT_URL_DYNAMODB for a local server).
+    #[arg(long, value_enum, default_value_t = StoreKind::Memory)]
+    store: StoreKind,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StoreKind {
+    Memory,
+    Dynamodb,
+}
+
+#[tokio::main]
+async fn main() {
+    shared::telemetry::init();
+    let args = Args::parse();
+    let gateway = match build_gateway(&args).await {
+        Ok(gateway) => Arc::new(gateway),
+        Err(error) => {
+            eprintln!("local-api: {error}");
+            std::process::exit(2);
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("local-api: cannot listen on {}: {error}", args.addr);
+            std::process::exit(2);
+        }
+    };
+    let app = Router::new().fallback(serve).with_state(gateway);
+    println!("listening on http://{}", args.addr);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        eprintln!("local-api: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
+    let mut env = Env::from_process();
+    let origin = format!("http://{}", args.addr);
+    env.set_default("JWT_ISSUER", &origin);
+    env.set_default("JWT_AUDIENCE", &origin);
+    env.set_default("USERS_TABLE", "users");
+    env.set_default("REVOCATIONS_TABLE", "revocations");
+
+    let keys_configured = ["JWT_HS256_SECRET", "JWT_PRIVATE_KEY"].iter().any(|name| env.get(name).is_some());
+    let (issuer, verifier) = if keys_configured {
+        (TokenIssuer::from_env(&env)?, TokenVerifier::from_env(&env)?)
+    } else {
+        ephemeral_keys(TokenSettings::from_env(&env)?)
+    };
+    let store: Arc<dyn Store> = match args.store {
+        StoreKind::Memory => Arc::new(MemoryStore::new()),
+        StoreKind::Dynamodb => Arc::new(DynamoStore::from_env(&env).await?),
+    };
+    Ok(Gateway { store, hasher: PasswordHasher::from_env(&env)?, issuer, verifier })
+}
+
+/// A signing key that lives as long as the process, so the API runs with no setup at all.
+fn ephemeral_keys(settings: TokenSettings) -> (TokenIssuer, TokenVerifier) {
+    let kid = "local-ephemeral";
+    let generated = generate_ed25519(kid).expect("the system RNG works");
+    let signing = SigningKey::from_pkcs8_pem(&generated.private_pem, kid.into()).expect("a generated key loads");
+    let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
+    let keys = VerifyingKeys::from_public_jwks(&jwks).expect("a generated key set loads");
+    tracing::warn!(
+        "no JWT_PRIVATE_KEY or JWT_HS256_SECRET: signing with a key generated now; tokens die with this process"
+    );
+    eprintln!("warning: no signing key configured; generated a temporary Ed25519 key (tokens die with this process)");
+    (TokenIssuer::new(settings.clone(), signing), TokenVerifier::new(settings, keys))
+}
+
+async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    // Read one byte past the limit so an oversized body is recognised, not truncated.
+    let Ok(body) = to_bytes(body, MAX_BODY_BYTES + 1).await else {
+        return problem(&ApiError::PayloadTooLarge).map(Body::from);
+    };
+    let request = ApiRequest {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        headers: parts.headers,
+        body,
+        principal: None,
+    };
+    gateway.handle(request).await.map(Body::from)
+}

@@ -32,6 +32,13 @@ impl Env {
         Self { vars: pairs.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect() }
     }
 
+    /// Uses `value` for `name` unless the environment sets it (for the local API's defaults).
+    pub fn set_default(&mut self, name: &str, value: &str) {
+        if self.get(name).is_none() {
+            self.vars.insert(name.to_owned(), value.to_owned());
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str).filter(|value| !value.trim().is_empty())
     }

@@ -68,7 +68,7 @@ pub async fn register(
         sessions_valid_after_ms: 0,
     };
     let grant = issuer.next_refresh(new_session_id(), now);
-    store.create_user(&user, &session_for(&user, &grant, now)).await?;
+    store.create_user(&user, Some(&session_for(&user, &grant, now))).await?;
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "registered");
     token_response(issuer, &user, &grant, now)
 }

@@ -59,21 +59,17 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    async fn try_create_user(&self, user: &User, first_session: &Session) -> Result<(), CreateUserFailure> {
+    async fn try_create_user(&self, user: &User, first_session: Option<&Session>) -> Result<(), CreateUserFailure> {
         let email_guard = HashMap::from([
             ("pk".to_owned(), s(email_key(&user.email))),
             ("entity".to_owned(), s("email")),
             ("user_id".to_owned(), s(&user.id)),
         ]);
-        let error = match self
-            .client
-            .transact_write_items()
-            .transact_items(put(&self.tables.users, user_item(user))?)
-            .transact_items(put(&self.tables.users, email_guard)?)
-            .transact_items(put(&self.tables.revocations, session_item(first_session))?)
-            .send()
-            .await
-        {
+        let mut items = vec![put(&self.tables.users, user_item(user))?, put(&self.tables.users, email_guard)?];
+        if let Some(session) = first_session {
+            items.push(put(&self.tables.revocations, session_item(session))?);
+        }
+        let error = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => return Ok(()),
             Err(error) => error,
         };
@@ -249,7 +245,7 @@ fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
 
 #[async_trait]
 impl Store for DynamoStore {
-    async fn create_user(&self, user: &User, first_session: &Session) -> Result<(), StoreError> {
+    async fn create_user(&self, user: &User, first_session: Option<&Session>) -> Result<(), StoreError> {
         // A registration racing another for the same email may be cancelled with a
         // TransactionConflict instead of a failed condition; after a short pause the retry
         // meets the winner's guard and reports EmailTaken, or succeeds if the winner failed.
@@ -296,6 +292,45 @@ impl Store for DynamoStore {
         match result {
             Err(error) if !is_conditional_check_failure(&error) => Err(classify(error)),
             _ => Ok(()),
+        }
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role, cutoff: UnixTime) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(user_id)))
+            .update_expression("SET #role = :role, sessions_valid_after_ms = :cutoff")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)",
+            )
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", s(role.as_str()))
+            .expression_attribute_values(":cutoff", n(cutoff.millis()))
+            .send()
+            .await;
+        match result {
+            Err(error) if is_conditional_check_failure(&error) => {
+                // The cutoff is already later: change the role alone, if the user exists.
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.tables.users)
+                    .key("pk", s(user_key(user_id)))
+                    .update_expression("SET #role = :role")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_names("#role", "role")
+                    .expression_attribute_values(":role", s(role.as_str()))
+                    .send()
+                    .await;
+                match result {
+                    Err(error) if !is_conditional_check_failure(&error) => Err(classify(error)),
+                    _ => Ok(()),
+                }
+            }
+            Err(error) => Err(classify(error)),
+            Ok(_) => Ok(()),
         }
     }
 

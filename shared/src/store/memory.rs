@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{Rotation, RotationOutcome, Store, StoreError, judge_rotation};
-use crate::domain::{Email, Session, User};
+use crate::domain::{Email, Role, Session, User};
 use crate::time::UnixTime;
 
 /// The embedded store: the same semantics as DynamoDB, in one process's memory. Every
@@ -39,16 +39,16 @@ impl MemoryStore {
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create_user(&self, user: &User, first_session: &Session) -> Result<(), StoreError> {
+    async fn create_user(&self, user: &User, first_session: Option<&Session>) -> Result<(), StoreError> {
         let mut state = self.lock()?;
         if state.user_id_by_email.contains_key(user.email.as_str()) {
             return Err(StoreError::EmailTaken);
         }
         state.user_id_by_email.insert(user.email.as_str().to_owned(), user.id.clone());
         state.users.insert(user.id.clone(), user.clone());
-        state
-            .sessions
-            .insert(first_session.id.clone(), StoredSession { session: first_session.clone(), revoked: false });
+        if let Some(session) = first_session {
+            state.sessions.insert(session.id.clone(), StoredSession { session: session.clone(), revoked: false });
+        }
         Ok(())
     }
 
@@ -64,6 +64,14 @@ impl Store for MemoryStore {
     async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
         if let Some(user) = self.lock()?.users.get_mut(user_id) {
             user.password_hash = password_hash.to_owned();
+        }
+        Ok(())
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role, cutoff: UnixTime) -> Result<(), StoreError> {
+        if let Some(user) = self.lock()?.users.get_mut(user_id) {
+            user.role = role;
+            user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
         }
         Ok(())
     }

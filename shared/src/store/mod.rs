@@ -11,7 +11,7 @@ use async_trait::async_trait;
 pub use dynamo::{DynamoStore, TableNames};
 pub use memory::MemoryStore;
 
-use crate::domain::{Email, Session, User};
+use crate::domain::{Email, Role, Session, User};
 use crate::time::UnixTime;
 
 #[derive(Debug, thiserror::Error)]
@@ -75,9 +75,9 @@ pub(crate) fn judge_rotation(stored: Option<(&Session, bool)>, rotation: &Rotati
 
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Creates the account and its first session at once; `EmailTaken` if the email is in use,
-    /// even when two registrations race.
-    async fn create_user(&self, user: &User, first_session: &Session) -> Result<(), StoreError>;
+    /// Creates the account, and its first session when given, in one atomic write;
+    /// `EmailTaken` if the email is in use, even when two registrations race.
+    async fn create_user(&self, user: &User, first_session: Option<&Session>) -> Result<(), StoreError>;
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
 
@@ -85,6 +85,10 @@ pub trait Store: Send + Sync {
     async fn user_by_id(&self, user_id: &str) -> Result<Option<User>, StoreError>;
 
     async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError>;
+
+    /// Changes the user's role and revokes their sessions created at or before `cutoff`, so
+    /// the new role is in every token they hold from the next login on.
+    async fn set_role(&self, user_id: &str, role: Role, cutoff: UnixTime) -> Result<(), StoreError>;
 
     /// Revokes every session of the user created at or before `cutoff` (global logout).
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError>;
