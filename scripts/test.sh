@@ -22,9 +22,9 @@ if [ -x scripts/lint-template.sh ]; then
 fi
 
 step "local DynamoDB (moto)"
-if [ ! -x "$VENV/bin/moto_server" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[dynamodb]' flask flask-cors
+[ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[dynamodb]' flask flask-cors cargo-lambda ziglang
 fi
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
@@ -44,3 +44,14 @@ echo "moto listening on $AWS_ENDPOINT_URL_DYNAMODB"
 
 step "cargo test"
 cargo test --workspace --all-targets "$@"
+
+step "function binaries under a Lambda Runtime API (cargo lambda watch)"
+export USERS_TABLE=smoke-users REVOCATIONS_TABLE=smoke-revocations
+export JWT_ISSUER=https://auth.smoke.test JWT_AUDIENCE=https://api.smoke.test
+target/debug/authctl create-tables > /dev/null
+key=$(target/debug/authctl gen-key --kid smoke)
+JWT_KEY_ID=smoke
+JWT_PUBLIC_JWKS=$(printf '%s\n' "$key" | sed -n 's/^JWT_PUBLIC_JWKS=//p')
+JWT_PRIVATE_KEY=$(printf '%s\n' "$key" | sed -n '/-----BEGIN/,/-----END/p')
+export JWT_KEY_ID JWT_PUBLIC_JWKS JWT_PRIVATE_KEY
+PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
