@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use e2e::{dynamo_store, memory_store, unique_email};
 use shared::domain::{Email, Role, Session, User};
-use shared::store::{Rotation, RotationOutcome, Store, StoreError};
+use shared::store::{Rotation, RotationOutcome, Store, StoreError, UserChanges};
 use shared::time::UnixTime;
 
 const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
@@ -153,24 +153,55 @@ async fn password_hash_updates_in_place(store: Arc<dyn Store>) {
     assert_eq!(store.user_by_id("ghost").await.unwrap(), None);
 }
 
-async fn a_role_change_revokes_older_sessions(store: Arc<dyn Store>) {
+async fn an_admin_change_can_revoke_older_sessions(store: Arc<dyn Store>) {
     let bob = user(&unique_email());
     store.create_user(&bob, None).await.unwrap();
     let before = session(&bob, NOW);
     store.create_session(&before).await.unwrap();
     let cutoff = UnixTime::from_millis(NOW.millis() + 5);
-    store.set_role(&bob.id, Role::Admin, cutoff).await.unwrap();
-    let stored = store.user_by_id(&bob.id).await.unwrap().unwrap();
-    assert_eq!((stored.role, stored.sessions_valid_after_ms), (Role::Admin, cutoff.millis()));
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    let updated = store.update_user(&bob.id, &promote, Some(cutoff)).await.unwrap().unwrap();
+    assert_eq!(
+        (updated.role, updated.disabled, updated.sessions_valid_after_ms),
+        (Role::Admin, false, cutoff.millis())
+    );
+    assert_eq!(store.user_by_id(&bob.id).await.unwrap(), Some(updated.clone()));
     let mut spend = rotation(&before, &before.current_jti, NOW);
-    spend.sessions_valid_after_ms = stored.sessions_valid_after_ms;
+    spend.sessions_valid_after_ms = updated.sessions_valid_after_ms;
     assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Revoked);
-    // A role change with an older cutoff still changes the role, and keeps the later cutoff.
-    store.set_role(&bob.id, Role::User, NOW).await.unwrap();
-    let stored = store.user_by_id(&bob.id).await.unwrap().unwrap();
-    assert_eq!((stored.role, stored.sessions_valid_after_ms), (Role::User, cutoff.millis()));
-    store.set_role("ghost", Role::Admin, NOW).await.unwrap();
+
+    let enable = UserChanges { role: None, disabled: Some(false) };
+    let unchanged_cutoff = store.update_user(&bob.id, &enable, None).await.unwrap().unwrap();
+    assert_eq!(unchanged_cutoff.sessions_valid_after_ms, cutoff.millis());
+    let disable = UserChanges { role: None, disabled: Some(true) };
+    assert!(store.update_user(&bob.id, &disable, None).await.unwrap().unwrap().disabled);
+    // The password hash is untouched by administration.
+    assert_eq!(store.user_by_id(&bob.id).await.unwrap().unwrap().password_hash, bob.password_hash);
+    // Unknown users are reported, not created.
+    assert_eq!(store.update_user("ghost", &promote, Some(NOW)).await.unwrap(), None);
     assert_eq!(store.user_by_id("ghost").await.unwrap(), None);
+}
+
+async fn users_list_newest_first_in_pages(store: Arc<dyn Store>) {
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        let next = user(&unique_email());
+        store.create_user(&next, None).await.unwrap();
+        created.push(next.id);
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..10 {
+        let page = store.list_users(2, after.as_deref()).await.unwrap();
+        assert!(page.users.len() <= 2);
+        seen.extend(page.users.iter().map(|user| user.id.clone()));
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    created.reverse();
+    assert_eq!(seen, created, "every user exactly once, newest first");
 }
 
 macro_rules! contract {
@@ -198,5 +229,6 @@ contract!(
     account_wide_revocation_ends_older_sessions_only,
     revoked_access_tokens_block_until_their_entry_expires,
     password_hash_updates_in_place,
-    a_role_change_revokes_older_sessions,
+    an_admin_change_can_revoke_older_sessions,
+    users_list_newest_first_in_pages,
 );

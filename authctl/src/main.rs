@@ -9,7 +9,7 @@ use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use shared::config::{Env, dynamodb_client};
 use shared::domain::{Email, Password, PasswordHasher, Role, User};
-use shared::store::{DynamoStore, Store, StoreError, TableNames, schema};
+use shared::store::{DynamoStore, Store, StoreError, TableNames, UserChanges, schema};
 use shared::time::UnixTime;
 use shared::tokens::keys::{generate_ed25519, generate_p256};
 
@@ -121,7 +121,8 @@ async fn create_admin(raw_email: &str) -> Result<(), String> {
     let now = UnixTime::now();
     if let Some(existing) = store.user_by_email(&email).await.map_err(describe)? {
         // Promotion keeps the user's password; the role reaches tokens at the next login.
-        store.set_role(&existing.id, Role::Admin, now).await.map_err(describe)?;
+        let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+        store.update_user(&existing.id, &promote, Some(now)).await.map_err(describe)?;
         println!("promoted {email} (id {}) to admin; their existing sessions were revoked", existing.id);
         return Ok(());
     }

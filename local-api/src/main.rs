@@ -110,6 +110,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     let request = ApiRequest {
         method: parts.method,
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts.headers,
         body,
         principal: None,

@@ -46,6 +46,9 @@ impl Gateway {
             Endpoint::Logout => http::logout(store, &self.verifier, request).await,
             Endpoint::Me => http::me(store, request).await,
             Endpoint::Jwks => http::jwks(self.verifier.keys()),
+            Endpoint::ListUsers => http::list_users(store, request).await,
+            Endpoint::GetUser => http::get_user(store, request).await,
+            Endpoint::UpdateUser => http::update_user(store, request).await,
         }
     }
 

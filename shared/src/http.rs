@@ -1,6 +1,8 @@
 //! The HTTP edge shared by the Lambda functions and the local API: request checks and parsing
 //! into use-case inputs, and the one place results and errors become responses.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, Method, StatusCode};
@@ -8,10 +10,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::domain::{Email, Password, PasswordHasher};
+use crate::domain::{Email, Password, PasswordHasher, Role};
 use crate::error::{ApiError, FieldError};
 use crate::service::{self, LogoutScope, Principal};
-use crate::store::Store;
+use crate::store::{Store, UserChanges};
 use crate::time::UnixTime;
 use crate::tokens::{TokenIssuer, TokenVerifier, VerifyingKeys};
 
@@ -22,6 +24,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct ApiRequest {
     pub method: Method,
     pub path: String,
+    /// The raw query string, without `?` (empty when there is none).
+    pub query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
     /// Set when an authorizer admitted the request.
@@ -265,10 +269,97 @@ pub async fn logout(store: &dyn Store, verifier: &TokenVerifier, request: ApiReq
 
 pub async fn me(store: &dyn Store, request: ApiRequest) -> ApiResponse {
     let request = &request;
+    let result = async { service::me(store, principal(request)?).await };
+    respond(StatusCode::OK, result.await)
+}
+
+// ---- administration ----
+
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// Cursors are opaque to clients: the id of the last user of a page, base64url-encoded.
+pub fn encode_cursor(last_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(last_id)
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    let invalid = || ApiError::validation("cursor", "is not a cursor this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let id = String::from_utf8(bytes).map_err(|_| invalid())?;
+    uuid::Uuid::parse_str(&id).map_err(|_| invalid())?;
+    Ok(id)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn parse_list_query(query: &str) -> Result<(u32, Option<String>), ApiError> {
+    let params: ListQuery =
+        serde_urlencoded::from_str(query).map_err(|_| ApiError::validation("query", "is not a valid query string"))?;
+    let limit = match params.limit.as_deref() {
+        None | Some("") => DEFAULT_PAGE_SIZE,
+        Some(raw) => raw.parse::<u32>().ok().filter(|limit| (1..=MAX_PAGE_SIZE).contains(limit)).ok_or_else(|| {
+            ApiError::validation("limit", format!("must be a whole number from 1 to {MAX_PAGE_SIZE}"))
+        })?,
+    };
+    let after = params.cursor.as_deref().filter(|cursor| !cursor.is_empty()).map(decode_cursor).transpose()?;
+    Ok((limit, after))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserChangesBody {
+    role: Option<String>,
+    disabled: Option<bool>,
+}
+
+fn parse_user_changes(request: &ApiRequest) -> Result<UserChanges, ApiError> {
+    let body: UserChangesBody = request.json()?;
+    let role = body
+        .role
+        .map(|raw| Role::parse(&raw).ok_or_else(|| ApiError::validation("role", "must be \"admin\" or \"user\"")))
+        .transpose()?;
+    if role.is_none() && body.disabled.is_none() {
+        return Err(ApiError::validation("body", "give role, disabled, or both"));
+    }
+    Ok(UserChanges { role, disabled: body.disabled })
+}
+
+/// The `{id}` of `/admin/users/{id}`: the last path segment, whatever stage prefix precedes it.
+fn user_id_from_path(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or_default()
+}
+
+fn principal(request: &ApiRequest) -> Result<&Principal, ApiError> {
+    // API Gateway only invokes these behind the authorizer; no principal means misconfiguration.
+    request.principal.as_ref().ok_or(ApiError::Forbidden)
+}
+
+pub async fn list_users(store: &dyn Store, request: ApiRequest) -> ApiResponse {
+    let request = &request;
     let result = async {
-        // API Gateway only invokes this behind the authorizer; no principal means misconfiguration.
-        let principal = request.principal.as_ref().ok_or(ApiError::InvalidToken)?;
-        service::me(store, principal).await
+        let (limit, after) = parse_list_query(&request.query)?;
+        service::list_users(store, principal(request)?, limit, after).await
+    };
+    respond(StatusCode::OK, result.await)
+}
+
+pub async fn get_user(store: &dyn Store, request: ApiRequest) -> ApiResponse {
+    let request = &request;
+    let result = async { service::get_user(store, principal(request)?, user_id_from_path(&request.path)).await };
+    respond(StatusCode::OK, result.await)
+}
+
+pub async fn update_user(store: &dyn Store, request: ApiRequest) -> ApiResponse {
+    let request = &request;
+    let result = async {
+        let principal = principal(request)?;
+        let changes = parse_user_changes(request)?;
+        service::update_user(store, principal, user_id_from_path(&request.path), changes, UnixTime::now()).await
     };
     respond(StatusCode::OK, result.await)
 }
@@ -296,6 +387,7 @@ mod tests {
         ApiRequest {
             method: Method::POST,
             path: "/auth/register".into(),
+            query: String::new(),
             headers,
             body: Bytes::from(body.to_owned()),
             principal: None,

@@ -29,7 +29,14 @@ pub fn api_request(request: lambda_http::Request) -> ApiRequest {
         Body::Binary(binary) => bytes::Bytes::from(binary),
         _ => bytes::Bytes::new(),
     };
-    ApiRequest { method: parts.method, path: parts.uri.path().to_owned(), headers: parts.headers, body, principal }
+    ApiRequest {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts.headers,
+        body,
+        principal,
+    }
 }
 
 /// Runs an HTTP API function: every invocation becomes one `handler` call.

@@ -11,6 +11,9 @@ pub enum Endpoint {
     Logout,
     Me,
     Jwks,
+    ListUsers,
+    GetUser,
+    UpdateUser,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +72,27 @@ pub const ROUTES: &[Route] = &[
         access: Access::Public,
         function: "jwks",
     },
+    Route {
+        method: "GET",
+        path: "/admin/users",
+        endpoint: Endpoint::ListUsers,
+        access: Access::Bearer(Role::Admin),
+        function: "admin-list-users",
+    },
+    Route {
+        method: "GET",
+        path: "/admin/users/{id}",
+        endpoint: Endpoint::GetUser,
+        access: Access::Bearer(Role::Admin),
+        function: "admin-get-user",
+    },
+    Route {
+        method: "PATCH",
+        path: "/admin/users/{id}",
+        endpoint: Endpoint::UpdateUser,
+        access: Access::Bearer(Role::Admin),
+        function: "admin-update-user",
+    },
 ];
 
 impl Route {
@@ -122,6 +146,10 @@ mod tests {
         assert!(find("GET", "/auth/login").is_none());
         assert!(find("GET", "/auth/me/extra").is_none());
         assert!(find("GET", "/nothing").is_none());
+        assert_eq!(find("PATCH", "/admin/users/0190a5b2").unwrap().endpoint, Endpoint::UpdateUser);
+        assert_eq!(find("GET", "/admin/users").unwrap().access, Access::Bearer(Role::Admin));
+        assert!(find("GET", "/admin/users/").is_none());
+        assert!(find("GET", "/admin/users/a/b").is_none());
     }
 
     #[test]

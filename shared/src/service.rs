@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::{Email, Password, PasswordCheck, PasswordHasher, Role, Session, User};
 use crate::error::ApiError;
-use crate::store::{Rotation, RotationOutcome, Store};
+use crate::store::{Rotation, RotationOutcome, Store, UserChanges, UserSummary};
 use crate::time::UnixTime;
 use crate::tokens::{IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
@@ -219,4 +219,108 @@ async fn rehash(store: &dyn Store, hasher: &PasswordHasher, user: &User, passwor
 fn internal(error: impl std::fmt::Display) -> ApiError {
     tracing::error!(reason = %error, "internal failure");
     ApiError::Internal
+}
+
+// ---- administration ----
+
+/// An account as administrators see it.
+#[derive(Debug, Serialize)]
+pub struct AdminUserView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub disabled: bool,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl From<UserSummary> for AdminUserView {
+    fn from(user: UserSummary) -> Self {
+        let created = std::time::UNIX_EPOCH + std::time::Duration::from_secs(user.created_at);
+        Self {
+            id: user.id,
+            email: user.email,
+            role: user.role,
+            disabled: user.disabled,
+            created_at: humantime::format_rfc3339_seconds(created).to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserListView {
+    pub users: Vec<AdminUserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The authorizer already refused other roles; handlers check again so that a mistake in the
+/// route table or the template cannot open an admin route.
+fn require_admin(principal: &Principal, action: &'static str) -> Result<(), ApiError> {
+    if principal.role.satisfies(Role::Admin) {
+        return Ok(());
+    }
+    tracing::warn!(target: "audit", actor = %principal.user_id, action, outcome = "forbidden", "admin action refused");
+    Err(ApiError::Forbidden)
+}
+
+pub async fn list_users(
+    store: &dyn Store,
+    principal: &Principal,
+    limit: u32,
+    after: Option<String>,
+) -> Result<UserListView, ApiError> {
+    require_admin(principal, "list_users")?;
+    let page = store.list_users(limit, after.as_deref()).await?;
+    tracing::info!(target: "audit", actor = %principal.user_id, action = "list_users", count = page.users.len(), outcome = "ok");
+    Ok(UserListView {
+        users: page.users.into_iter().map(AdminUserView::from).collect(),
+        next_cursor: page.next_after.as_deref().map(crate::http::encode_cursor),
+    })
+}
+
+pub async fn get_user(store: &dyn Store, principal: &Principal, user_id: &str) -> Result<AdminUserView, ApiError> {
+    require_admin(principal, "get_user")?;
+    let user = store.user_by_id(user_id).await?;
+    let outcome = if user.is_some() { "ok" } else { "not_found" };
+    tracing::info!(target: "audit", actor = %principal.user_id, action = "get_user", target_user = %user_id, outcome);
+    user.map(|user| AdminUserView::from(UserSummary::from(&user))).ok_or(ApiError::NotFound)
+}
+
+pub async fn update_user(
+    store: &dyn Store,
+    principal: &Principal,
+    user_id: &str,
+    changes: UserChanges,
+    now: UnixTime,
+) -> Result<AdminUserView, ApiError> {
+    require_admin(principal, "update_user")?;
+    let audit = |outcome: &str| {
+        tracing::info!(
+            target: "audit",
+            actor = %principal.user_id,
+            action = "update_user",
+            target_user = %user_id,
+            role = ?changes.role.map(Role::as_str),
+            disabled = ?changes.disabled,
+            outcome,
+        );
+    };
+    let demotes_or_disables = changes.role.is_some_and(|role| role != Role::Admin) || changes.disabled == Some(true);
+    if user_id == principal.user_id && demotes_or_disables {
+        audit("conflict_self");
+        return Err(ApiError::Conflict);
+    }
+    // A role change or a disable ends every session: the next refresh fails, and the next
+    // login carries the new role (or is refused).
+    let revoke = (changes.role.is_some() || changes.disabled == Some(true)).then_some(now);
+    match store.update_user(user_id, &changes, revoke).await? {
+        Some(user) => {
+            audit("ok");
+            Ok(AdminUserView::from(UserSummary::from(&user)))
+        }
+        None => {
+            audit("not_found");
+            Err(ApiError::NotFound)
+        }
+    }
 }

@@ -104,7 +104,8 @@ pub fn request(method: Method, path: &str, body: Option<Value>, bearer: Option<&
     }
     ApiRequest {
         method,
-        path: path.into(),
+        path: path.split('?').next().unwrap_or_default().into(),
+        query: path.split_once('?').map(|(_, query)| query.to_owned()).unwrap_or_default(),
         headers,
         body: body.map(|body| Bytes::from(body.to_string())).unwrap_or_default(),
         principal: None,

@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 
-use super::{Rotation, RotationOutcome, Store, StoreError, judge_rotation};
+use super::{Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary, judge_rotation, schema};
 use crate::domain::{Email, Role, Session, User};
 use crate::time::UnixTime;
 
@@ -187,6 +187,17 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
     })
 }
 
+fn summary_from_item(item: &Item) -> Result<UserSummary, StoreError> {
+    let role = get_s(item, "role")?;
+    Ok(UserSummary {
+        id: get_s(item, "id")?.to_owned(),
+        email: get_s(item, "email")?.to_owned(),
+        role: Role::parse(role).ok_or_else(|| StoreError::Internal(format!("unknown stored role {role:?}")))?,
+        disabled: get_bool(item, "disabled"),
+        created_at: get_n(item, "created_at")?,
+    })
+}
+
 fn session_from_item(item: &Item) -> Result<(Session, bool), StoreError> {
     let session = Session {
         id: get_s(item, "session_id")?.to_owned(),
@@ -295,43 +306,68 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn set_role(&self, user_id: &str, role: Role, cutoff: UnixTime) -> Result<(), StoreError> {
-        let result = self
+    async fn update_user(
+        &self,
+        user_id: &str,
+        changes: &UserChanges,
+        revoke_sessions_at: Option<UnixTime>,
+    ) -> Result<Option<User>, StoreError> {
+        let mut assignments = Vec::new();
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(user_id)))
-            .update_expression("SET #role = :role, sessions_valid_after_ms = :cutoff")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)",
-            )
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_values(":role", s(role.as_str()))
-            .expression_attribute_values(":cutoff", n(cutoff.millis()))
-            .send()
-            .await;
-        match result {
-            Err(error) if is_conditional_check_failure(&error) => {
-                // The cutoff is already later: change the role alone, if the user exists.
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.tables.users)
-                    .key("pk", s(user_key(user_id)))
-                    .update_expression("SET #role = :role")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_names("#role", "role")
-                    .expression_attribute_values(":role", s(role.as_str()))
-                    .send()
-                    .await;
-                match result {
-                    Err(error) if !is_conditional_check_failure(&error) => Err(classify(error)),
-                    _ => Ok(()),
-                }
-            }
-            Err(error) => Err(classify(error)),
-            Ok(_) => Ok(()),
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllNew);
+        if let Some(role) = changes.role {
+            assignments.push("#role = :role");
+            request = request
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_values(":role", s(role.as_str()));
         }
+        if let Some(disabled) = changes.disabled {
+            assignments.push("disabled = :disabled");
+            request = request.expression_attribute_values(":disabled", AttributeValue::Bool(disabled));
+        }
+        if let Some(cutoff) = revoke_sessions_at {
+            assignments.push("sessions_valid_after_ms = :cutoff");
+            request = request.expression_attribute_values(":cutoff", n(cutoff.millis()));
+        }
+        if assignments.is_empty() {
+            return self.user_by_id(user_id).await;
+        }
+        match request.update_expression(format!("SET {}", assignments.join(", "))).send().await {
+            Ok(output) => output.attributes.map(|item| user_from_item(&item)).transpose(),
+            Err(error) if is_conditional_check_failure(&error) => Ok(None),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError> {
+        let start = after.map(|id| {
+            HashMap::from([
+                ("pk".to_owned(), s(user_key(id))),
+                ("entity".to_owned(), s("user")),
+                ("id".to_owned(), s(id)),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.tables.users)
+            .index_name(schema::USERS_BY_CREATED_INDEX)
+            .key_condition_expression("entity = :user")
+            .expression_attribute_values(":user", s("user"))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let users = output.items().iter().map(summary_from_item).collect::<Result<Vec<_>, _>>()?;
+        let next_after = output.last_evaluated_key().and(users.last()).map(|user| user.id.clone());
+        Ok(UserPage { users, next_after })
     }
 
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError> {

@@ -3,8 +3,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Rotation, RotationOutcome, Store, StoreError, judge_rotation};
-use crate::domain::{Email, Role, Session, User};
+use super::{Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary, judge_rotation};
+use crate::domain::{Email, Session, User};
 use crate::time::UnixTime;
 
 /// The embedded store: the same semantics as DynamoDB, in one process's memory. Every
@@ -68,12 +68,35 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn set_role(&self, user_id: &str, role: Role, cutoff: UnixTime) -> Result<(), StoreError> {
-        if let Some(user) = self.lock()?.users.get_mut(user_id) {
+    async fn update_user(
+        &self,
+        user_id: &str,
+        changes: &UserChanges,
+        revoke_sessions_at: Option<UnixTime>,
+    ) -> Result<Option<User>, StoreError> {
+        let mut state = self.lock()?;
+        let Some(user) = state.users.get_mut(user_id) else { return Ok(None) };
+        if let Some(role) = changes.role {
             user.role = role;
+        }
+        if let Some(disabled) = changes.disabled {
+            user.disabled = disabled;
+        }
+        if let Some(cutoff) = revoke_sessions_at {
             user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
         }
-        Ok(())
+        Ok(Some(user.clone()))
+    }
+
+    async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError> {
+        let state = self.lock()?;
+        let mut ids: Vec<&String> =
+            state.users.keys().filter(|id| after.is_none_or(|after| id.as_str() < after)).collect();
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let users: Vec<UserSummary> = ids.iter().take(limit).map(|id| UserSummary::from(&state.users[*id])).collect();
+        let next_after = (ids.len() > limit).then(|| users.last().map(|user| user.id.clone())).flatten();
+        Ok(UserPage { users, next_after })
     }
 
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError> {

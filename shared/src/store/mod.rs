@@ -26,6 +26,43 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// What an administrator may change on an account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+}
+
+/// An account as listed for administrators: no password hash (the index does not hold it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub disabled: bool,
+    /// Epoch seconds.
+    pub created_at: u64,
+}
+
+impl From<&User> for UserSummary {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.clone(),
+            email: user.email.as_str().to_owned(),
+            role: user.role,
+            disabled: user.disabled,
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPage {
+    pub users: Vec<UserSummary>,
+    /// The id of the last user of this page when another page may follow.
+    pub next_after: Option<String>,
+}
+
 /// Spending a session's current refresh token for the next one.
 #[derive(Clone, Debug)]
 pub struct Rotation {
@@ -86,9 +123,19 @@ pub trait Store: Send + Sync {
 
     async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError>;
 
-    /// Changes the user's role and revokes their sessions created at or before `cutoff`, so
-    /// the new role is in every token they hold from the next login on.
-    async fn set_role(&self, user_id: &str, role: Role, cutoff: UnixTime) -> Result<(), StoreError>;
+    /// Applies an administrator's change; `None` when there is no such user. With
+    /// `revoke_sessions_at`, every session created up to that instant is revoked in the same
+    /// write, so a new role or a disable reaches every token from the next login on.
+    async fn update_user(
+        &self,
+        user_id: &str,
+        changes: &UserChanges,
+        revoke_sessions_at: Option<UnixTime>,
+    ) -> Result<Option<User>, StoreError>;
+
+    /// One page of users, newest first, starting after the user id `after`. Returns the page
+    /// and, when more may follow, the id to continue after.
+    async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError>;
 
     /// Revokes every session of the user created at or before `cutoff` (global logout).
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError>;

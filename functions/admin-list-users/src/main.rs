@@ -1,0 +1,12 @@
+//! `GET /admin/users`, behind the authorizer (admins only). Wiring only.
+
+use shared::config::Env;
+use shared::lambda::{self, init_or_exit};
+use shared::store::DynamoStore;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    shared::telemetry::init();
+    let store = init_or_exit(DynamoStore::from_env(&Env::from_process()).await);
+    lambda::run_http(|request| shared::http::list_users(&store, request)).await
+}

@@ -1,0 +1,277 @@
+//! Benchmarks of the hot paths (issue 8): `cargo bench -p shared --bench hot_paths`.
+//!
+//! Divan reports fastest / slowest / median / mean per iteration; the median is the p50 the
+//! targets in `docs/performance.md` are stated in. The allocation counter shows how many heap
+//! allocations one iteration makes. No tracing subscriber is installed, so the `tracing` events
+//! on these paths cost a disabled-callsite check only (as with `RUST_LOG=warn` in Lambda).
+//!
+//! Groups:
+//! - `authorizer`: raw API Gateway event JSON → decision → response JSON (EdDSA and HS256;
+//!   valid, bad signature, expired, garbage tokens).
+//! - `tokens`: issuing an access + refresh pair; verifying one access token.
+//! - `login`: the login use case on the embedded store, with the cheapest Argon2 (8 KiB, t=1)
+//!   beside Argon2 alone at the same cost, and both again with OWASP's parameters.
+//! - `refresh`: the refresh use case on the embedded store, each iteration spending the token
+//!   the previous one issued (a rotation chain).
+
+use std::hint::black_box;
+
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use divan::{AllocProfiler, Bencher};
+use secrecy::SecretString;
+use serde_json::json;
+use shared::authorizer::authorize_http_api;
+use shared::domain::{Email, Password, PasswordHasher, PasswordParams, Role, User};
+use shared::service;
+use shared::store::{MemoryStore, Store};
+use shared::time::UnixTime;
+use shared::tokens::keys::generate_ed25519;
+use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+
+#[global_allocator]
+static ALLOC: AllocProfiler = AllocProfiler::system();
+
+fn main() {
+    divan::main();
+}
+
+const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+const EVENT: &str = include_str!("../../events/authorizer.json");
+const EMAIL: &str = "alice@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn settings() -> TokenSettings {
+    TokenSettings {
+        issuer: "https://auth.example.com".into(),
+        audience: "https://api.example.com".into(),
+        access_ttl_secs: 900,
+        refresh_ttl_secs: 604_800,
+        leeway_secs: 5,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Alg {
+    EdDSA,
+    HS256,
+}
+
+impl std::fmt::Display for Alg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Alg::EdDSA => "EdDSA",
+            Alg::HS256 => "HS256",
+        })
+    }
+}
+
+const ALGS: [Alg; 2] = [Alg::EdDSA, Alg::HS256];
+
+/// Keys parsed once, as each function does at init.
+fn pair(alg: Alg) -> (TokenIssuer, TokenVerifier) {
+    match alg {
+        Alg::EdDSA => {
+            let generated = generate_ed25519("bench").unwrap();
+            let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
+            (
+                TokenIssuer::new(
+                    settings(),
+                    SigningKey::from_pkcs8_pem(&generated.private_pem, "bench".into()).unwrap(),
+                ),
+                TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).unwrap()),
+            )
+        }
+        Alg::HS256 => {
+            let secret = SecretString::from("0123456789abcdef0123456789abcdef".to_owned());
+            (
+                TokenIssuer::new(settings(), SigningKey::hs256(&secret).unwrap()),
+                TokenVerifier::new(settings(), VerifyingKeys::hs256(&secret).unwrap()),
+            )
+        }
+    }
+}
+
+fn user() -> User {
+    User {
+        id: "0190a5b2-0000-7000-8000-000000000001".into(),
+        email: Email::parse(EMAIL).unwrap(),
+        password_hash: String::new(),
+        role: Role::User,
+        disabled: false,
+        created_at: 0,
+        sessions_valid_after_ms: 0,
+    }
+}
+
+fn access_token(issuer: &TokenIssuer, at: UnixTime) -> String {
+    let grant = issuer.next_refresh("session".into(), at);
+    issuer.issue(&user(), &grant, at).unwrap().access_token
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    // What `#[tokio::main]` builds in each function (on 2 cores: 2 workers).
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+mod authorizer {
+    use super::*;
+
+    /// One invocation as the Lambda runtime hands it over: event bytes in, response bytes out.
+    fn decide(verifier: &TokenVerifier, event_json: &str) -> String {
+        let event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(event_json).unwrap();
+        let response = authorize_http_api(verifier, &event, NOW);
+        serde_json::to_string(&response).unwrap()
+    }
+
+    fn run(bencher: Bencher, alg: Alg, token: impl FnOnce(&TokenIssuer) -> String, authorized: bool) {
+        let (issuer, verifier) = pair(alg);
+        let event_json = EVENT.replace("REPLACE_WITH_ACCESS_TOKEN", &token(&issuer));
+        let first = decide(&verifier, &event_json);
+        assert_eq!(first.contains("\"isAuthorized\":true"), authorized, "{first}");
+        bencher.bench_local(|| decide(black_box(&verifier), black_box(&event_json)));
+    }
+
+    #[divan::bench(args = ALGS)]
+    fn valid(bencher: Bencher, alg: Alg) {
+        run(bencher, alg, |issuer| access_token(issuer, NOW), true);
+    }
+
+    /// The last signature character changed: the full signature check runs and fails.
+    #[divan::bench(args = ALGS)]
+    fn bad_signature(bencher: Bencher, alg: Alg) {
+        let tamper = |issuer: &TokenIssuer| {
+            let mut token = access_token(issuer, NOW);
+            let last = token.pop().unwrap();
+            token.push(if last == 'A' { 'Q' } else { 'A' });
+            token
+        };
+        run(bencher, alg, tamper, false);
+    }
+
+    /// A correctly signed token that expired an hour ago.
+    #[divan::bench(args = ALGS)]
+    fn expired(bencher: Bencher, alg: Alg) {
+        run(bencher, alg, |issuer| access_token(issuer, UnixTime::from_secs(NOW.secs() - 3600)), false);
+    }
+
+    /// Not a JWT at all: refused before any cryptography.
+    #[divan::bench(args = ALGS)]
+    fn garbage(bencher: Bencher, alg: Alg) {
+        run(bencher, alg, |_| "not-a-jwt".to_owned(), false);
+    }
+}
+
+mod tokens {
+    use super::*;
+
+    /// An access + refresh pair, signed (what register, login and refresh each do once).
+    #[divan::bench(args = ALGS)]
+    fn issue_pair(bencher: Bencher, alg: Alg) {
+        let (issuer, _) = pair(alg);
+        let user = user();
+        bencher.bench_local(|| {
+            let grant = issuer.next_refresh("session".into(), NOW);
+            issuer.issue(black_box(&user), &grant, NOW).unwrap()
+        });
+    }
+
+    /// Verification alone: signature and claims of one access token.
+    #[divan::bench(args = ALGS)]
+    fn verify_access(bencher: Bencher, alg: Alg) {
+        let (issuer, verifier) = pair(alg);
+        let token = access_token(&issuer, NOW);
+        bencher.bench_local(|| verifier.verify_access(black_box(&token), NOW).unwrap());
+    }
+}
+
+/// The cheapest Argon2id the hasher accepts: login minus this is login minus Argon2.
+const CHEAPEST: PasswordParams = PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 };
+
+fn owasp() -> PasswordParams {
+    PasswordParams::default()
+}
+
+mod login {
+    use super::*;
+
+    fn presented() -> Password {
+        Password::parse_presented(PASSWORD.to_owned()).unwrap()
+    }
+
+    /// The login use case, successful, EdDSA-signed, on the embedded store. Each login starts a
+    /// session, so the store grows by one session per iteration (as it does in production).
+    fn login(bencher: Bencher, params: PasswordParams) {
+        let rt = runtime();
+        let (issuer, _) = pair(Alg::EdDSA);
+        let hasher = PasswordHasher::new(params).unwrap();
+        let store = MemoryStore::new();
+        let mut account = user();
+        account.password_hash = rt.block_on(hasher.hash(presented())).unwrap();
+        rt.block_on(store.create_user(&account, None)).unwrap();
+        bencher.bench_local(|| {
+            rt.block_on(service::login(&store, &hasher, &issuer, Some(Email::parse(EMAIL).unwrap()), presented(), NOW))
+                .unwrap()
+        });
+    }
+
+    /// Argon2id verification alone, through the same hasher (blocking pool hop included).
+    fn argon2(bencher: Bencher, params: PasswordParams) {
+        let rt = runtime();
+        let hasher = PasswordHasher::new(params).unwrap();
+        let hash = rt.block_on(hasher.hash(presented())).unwrap();
+        bencher.bench_local(|| rt.block_on(hasher.verify(presented(), Some(hash.clone()))).unwrap());
+    }
+
+    #[divan::bench]
+    fn login_cheapest_argon2(bencher: Bencher) {
+        login(bencher, CHEAPEST);
+    }
+
+    #[divan::bench]
+    fn argon2_verify_cheapest(bencher: Bencher) {
+        argon2(bencher, CHEAPEST);
+    }
+
+    #[divan::bench(sample_count = 20, sample_size = 1)]
+    fn login_owasp_argon2(bencher: Bencher) {
+        login(bencher, owasp());
+    }
+
+    #[divan::bench(sample_count = 20, sample_size = 1)]
+    fn argon2_verify_owasp(bencher: Bencher) {
+        argon2(bencher, owasp());
+    }
+}
+
+mod refresh {
+    use super::*;
+
+    /// The refresh use case on the embedded store: verify, read the user, rotate the session,
+    /// sign a new pair. Each iteration spends the refresh token the previous one issued.
+    #[divan::bench(args = ALGS)]
+    fn rotation_chain(bencher: Bencher, alg: Alg) {
+        let rt = runtime();
+        let (issuer, verifier) = pair(alg);
+        let hasher = PasswordHasher::new(CHEAPEST).unwrap();
+        let store = MemoryStore::new();
+        let mut account = user();
+        account.password_hash =
+            rt.block_on(hasher.hash(Password::parse_presented(PASSWORD.to_owned()).unwrap())).unwrap();
+        rt.block_on(store.create_user(&account, None)).unwrap();
+        let first = rt
+            .block_on(service::login(
+                &store,
+                &hasher,
+                &issuer,
+                Some(Email::parse(EMAIL).unwrap()),
+                Password::parse_presented(PASSWORD.to_owned()).unwrap(),
+                NOW,
+            ))
+            .unwrap();
+        let mut token = first.refresh_token;
+        bencher.bench_local(|| {
+            let next = rt.block_on(service::refresh(&store, &verifier, &issuer, &token, NOW)).unwrap();
+            token = next.refresh_token;
+        });
+    }
+}

@@ -1,0 +1,70 @@
+//! `template.yaml` must declare exactly the routes of `shared::routes::ROUTES`: same method,
+//! path and function, and the authorizer on exactly the protected ones.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use shared::routes::{Access, ROUTES};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// (method, path, binary, protected) for every HttpApi event in the template. A line-based read
+/// is enough for the template's regular shape and needs no YAML parser that knows `!Ref` tags.
+fn declared_routes() -> BTreeSet<(String, String, String, bool)> {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let mut routes = BTreeSet::new();
+    let mut binary = String::new();
+    let mut pending: Option<(String, String)> = None;
+    let mut protected = false;
+    let mut flush = |pending: &mut Option<(String, String)>, binary: &str, protected: bool| {
+        if let Some((method, path)) = pending.take() {
+            routes.insert((method, path, binary.to_owned(), protected));
+        }
+    };
+    for line in text.lines() {
+        let trimmed = line.trim();
+        let value = |key: &str| trimmed.strip_prefix(key).map(|rest| rest.trim().to_owned());
+        if let Some(name) = value("Binary:") {
+            flush(&mut pending, &binary, protected);
+            binary = name;
+        } else if let Some(method) = value("Method:") {
+            flush(&mut pending, &binary, protected);
+            pending = Some((method, String::new()));
+            protected = false;
+        } else if let Some(path) = value("Path:") {
+            if let Some((_, pending_path)) = pending.as_mut() {
+                *pending_path = path;
+            }
+        } else if trimmed == "Authorizer: LambdaAuthorizer" {
+            protected = true;
+        } else if !line.starts_with("      ") && !trimmed.is_empty() && !trimmed.starts_with('#') {
+            // A new top-level resource (or section) ends the current function's events.
+            flush(&mut pending, &binary, protected);
+        }
+    }
+    flush(&mut pending, &binary, protected);
+    routes
+}
+
+#[test]
+fn template_declares_the_route_table() {
+    let expected: BTreeSet<_> = ROUTES
+        .iter()
+        .map(|route| {
+            let protected = matches!(route.access, Access::Bearer(_));
+            (route.method.to_owned(), route.path.to_owned(), route.function.to_owned(), protected)
+        })
+        .collect();
+    assert_eq!(declared_routes(), expected);
+}
+
+#[test]
+fn every_route_function_is_a_workspace_binary() {
+    for route in ROUTES {
+        let manifest = root().join("functions").join(route.function).join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap_or_else(|_| panic!("no crate for {}", route.function));
+        assert!(text.contains(&format!("name = \"{}\"", route.function)), "{}", manifest.display());
+    }
+}
