@@ -180,7 +180,9 @@ fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
         id: grant.session_id.clone(),
         user_id: user.id.clone(),
         current_jti: grant.jti.clone(),
-        created_ms: now.millis(),
+        // Strictly after the last account-wide revocation, even within the same millisecond
+        // (a login right after a global logout must not be born revoked).
+        created_ms: now.millis().max(user.sessions_valid_after_ms + 1),
         expires_at: grant.expires_at,
     }
 }
