@@ -51,6 +51,9 @@ impl Functions {
             "logout.json" => shared::http::logout(store, &gateway.verifier, request).await,
             "me.json" => shared::http::me(store, request).await,
             "jwks.json" => shared::http::jwks(gateway.verifier.keys()),
+            "admin-list-users.json" => shared::http::list_users(store, request).await,
+            "admin-get-user.json" => shared::http::get_user(store, request).await,
+            "admin-update-user.json" => shared::http::update_user(store, request).await,
             other => panic!("no function for {other}"),
         }
     }
@@ -147,4 +150,30 @@ fn authorizer_sample_is_answered_with_a_simple_response() {
     let text = event("authorizer.json").replace("REPLACE_WITH_ACCESS_TOKEN", &tokens.refresh_token);
     let with_refresh: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
     assert!(!shared::authorizer::authorize_http_api(&keys.verifier, &with_refresh, now).is_authorized);
+}
+
+#[tokio::test]
+async fn admin_samples_list_read_and_change_a_user() {
+    let functions = Functions::new().await;
+    let sample: Value = serde_json::from_str(&event("admin-get-user.json")).unwrap();
+    let target_id = sample["pathParameters"]["id"].as_str().unwrap().to_owned();
+    let target = User {
+        id: target_id.clone(),
+        email: Email::parse("alice@example.com").unwrap(),
+        password_hash: test_hasher_hash().await,
+        role: Role::User,
+        disabled: false,
+        created_at: UnixTime::now().secs(),
+        sessions_valid_after_ms: 0,
+    };
+    functions.store.create_user(&target, None).await.unwrap();
+
+    let listed = functions.invoke("admin-list-users.json", &[]).await;
+    assert_eq!(listed.status(), 200, "{}", listed.body());
+    assert_eq!(body(&listed)["users"][0]["id"], target_id.as_str());
+    let fetched = functions.invoke("admin-get-user.json", &[]).await;
+    assert_eq!((fetched.status().as_u16(), body(&fetched)["email"].clone()), (200, "alice@example.com".into()));
+    let updated = functions.invoke("admin-update-user.json", &[]).await;
+    assert_eq!((updated.status().as_u16(), body(&updated)["disabled"].clone()), (200, true.into()));
+    assert!(functions.store.user_by_id(&target_id).await.unwrap().unwrap().disabled);
 }

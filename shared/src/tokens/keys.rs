@@ -4,6 +4,11 @@
 
 use std::collections::HashSet;
 
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, ParsedPublicKey,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
@@ -36,11 +41,44 @@ pub struct VerifyingKey {
     pub kid: Option<String>,
     pub algorithm: Algorithm,
     key: DecodingKey,
+    /// The same key, prepared once for aws-lc (HMAC key schedule, parsed public key), so a
+    /// verification does no key parsing, copying or boxing.
+    prepared: PreparedVerifier,
+}
+
+enum PreparedVerifier {
+    Hmac(hmac::Key),
+    Public(ParsedPublicKey),
+    /// Bytes aws-lc refuses as a key: no signature verifies, as it would not when parsed per call.
+    Unusable,
 }
 
 impl VerifyingKey {
+    /// `material`: the HMAC secret, the uncompressed P-256 point or the raw Ed25519 key.
+    fn new(kid: Option<String>, algorithm: Algorithm, key: DecodingKey, material: &[u8]) -> Self {
+        let prepared = match algorithm {
+            Algorithm::HS256 => PreparedVerifier::Hmac(hmac::Key::new(hmac::HMAC_SHA256, material)),
+            Algorithm::ES256 => ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, material)
+                .map_or(PreparedVerifier::Unusable, PreparedVerifier::Public),
+            Algorithm::EdDSA => {
+                ParsedPublicKey::new(&ED25519, material).map_or(PreparedVerifier::Unusable, PreparedVerifier::Public)
+            }
+            _ => PreparedVerifier::Unusable,
+        };
+        Self { kid, algorithm, key, prepared }
+    }
+
     pub fn decoding_key(&self) -> &DecodingKey {
         &self.key
+    }
+
+    /// Whether `signature` (decoded) signs `message` under this key and its algorithm.
+    pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.prepared {
+            PreparedVerifier::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+            PreparedVerifier::Public(key) => key.verify_sig(message, signature).is_ok(),
+            PreparedVerifier::Unusable => false,
+        }
     }
 }
 
@@ -96,13 +134,13 @@ impl VerifyingKeys {
                 return Err(bad("key_ops must allow \"verify\""));
             }
             let alg = jwk.alg.as_deref().ok_or_else(|| bad("alg is required"))?;
-            let (algorithm, key) = match (alg, jwk.kty.as_deref(), jwk.crv.as_deref()) {
+            let (algorithm, key, material) = match (alg, jwk.kty.as_deref(), jwk.crv.as_deref()) {
                 ("HS256", Some("oct"), None) => {
                     let secret = decode_member(jwk.k.as_deref(), "k").map_err(|reason| bad(&reason))?;
                     if secret.len() < MIN_HMAC_KEY_BYTES {
                         return Err(bad("HS256 key shorter than 32 bytes"));
                     }
-                    (Algorithm::HS256, DecodingKey::from_secret(&secret))
+                    (Algorithm::HS256, DecodingKey::from_secret(&secret), secret)
                 }
                 ("ES256", Some("EC"), Some("P-256")) => {
                     let x = decode_member(jwk.x.as_deref(), "x").map_err(|reason| bad(&reason))?;
@@ -114,14 +152,14 @@ impl VerifyingKeys {
                     point.push(0x04);
                     point.extend_from_slice(&x);
                     point.extend_from_slice(&y);
-                    (Algorithm::ES256, DecodingKey::from_ec_der(&point))
+                    (Algorithm::ES256, DecodingKey::from_ec_der(&point), point)
                 }
                 ("EdDSA", Some("OKP"), Some("Ed25519")) => {
                     let x = decode_member(jwk.x.as_deref(), "x").map_err(|reason| bad(&reason))?;
                     if x.len() != 32 {
                         return Err(bad("Ed25519 public key must be 32 bytes"));
                     }
-                    (Algorithm::EdDSA, DecodingKey::from_ed_der(&x))
+                    (Algorithm::EdDSA, DecodingKey::from_ed_der(&x), x)
                 }
                 _ => return Err(bad("unsupported alg/kty/crv combination")),
             };
@@ -131,7 +169,7 @@ impl VerifyingKeys {
                 }
                 public.push(public_member(jwk, alg));
             }
-            keys.push(VerifyingKey { kid: jwk.kid.clone(), algorithm, key });
+            keys.push(VerifyingKey::new(jwk.kid.clone(), algorithm, key, &material));
         }
         let symmetric = keys.iter().filter(|key| key.algorithm == Algorithm::HS256).count();
         if symmetric != 0 && symmetric != keys.len() {
@@ -157,7 +195,7 @@ impl VerifyingKeys {
         if bytes.len() < MIN_HMAC_KEY_BYTES {
             return Err(KeyError::ShortSecret);
         }
-        let key = VerifyingKey { kid: None, algorithm: Algorithm::HS256, key: DecodingKey::from_secret(bytes) };
+        let key = VerifyingKey::new(None, Algorithm::HS256, DecodingKey::from_secret(bytes), bytes);
         Ok(Self { keys: vec![key], public_jwks: json!({ "keys": [] }) })
     }
 
@@ -208,6 +246,15 @@ pub struct SigningKey {
     pub kid: Option<String>,
     pub algorithm: Algorithm,
     key: EncodingKey,
+    /// The same key, parsed once for aws-lc: an Ed25519 key pair costs as much to load from
+    /// PKCS#8 as one signature (it derives the public key), so it is not reloaded per token.
+    signer: PreparedSigner,
+}
+
+enum PreparedSigner {
+    Hmac(hmac::Key),
+    Ed25519(Ed25519KeyPair),
+    Es256(EcdsaKeyPair, SystemRandom),
 }
 
 impl SigningKey {
@@ -221,11 +268,16 @@ impl SigningKey {
         } else {
             return Err(KeyError::BadPrivateKey("not a PKCS#8 PEM Ed25519 or P-256 key".into()));
         };
-        let signing = Self { kid: Some(kid), algorithm, key };
         // A key of the right kind in the wrong shape only fails when used: find out at init.
-        jsonwebtoken::crypto::sign(b"probe", &signing.key, algorithm)
-            .map_err(|error| KeyError::BadPrivateKey(error.to_string()))?;
-        Ok(signing)
+        jsonwebtoken::crypto::sign(b"probe", &key, algorithm).map_err(|error| KeyError::BadPrivateKey(error.to_string()))?;
+        // The same parse jsonwebtoken's aws-lc signers do per signature, done once.
+        let signer = match algorithm {
+            Algorithm::EdDSA => Ed25519KeyPair::from_pkcs8(key.as_bytes()).map(PreparedSigner::Ed25519),
+            _ => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key.as_bytes())
+                .map(|pair| PreparedSigner::Es256(pair, SystemRandom::new())),
+        }
+        .map_err(|error| KeyError::BadPrivateKey(error.to_string()))?;
+        Ok(Self { kid: Some(kid), algorithm, key, signer })
     }
 
     pub fn hs256(secret: &SecretString) -> Result<Self, KeyError> {
@@ -233,11 +285,27 @@ impl SigningKey {
         if bytes.len() < MIN_HMAC_KEY_BYTES {
             return Err(KeyError::ShortSecret);
         }
-        Ok(Self { kid: None, algorithm: Algorithm::HS256, key: EncodingKey::from_secret(bytes) })
+        let signer = PreparedSigner::Hmac(hmac::Key::new(hmac::HMAC_SHA256, bytes));
+        Ok(Self { kid: None, algorithm: Algorithm::HS256, key: EncodingKey::from_secret(bytes), signer })
     }
 
     pub fn encoding_key(&self) -> &EncodingKey {
         &self.key
+    }
+
+    /// Signs `message` and appends the base64url signature to `out` (no intermediate copies).
+    pub(crate) fn sign_into(&self, message: &[u8], out: &mut String) -> Result<(), jsonwebtoken::errors::Error> {
+        match &self.signer {
+            PreparedSigner::Hmac(key) => URL_SAFE_NO_PAD.encode_string(hmac::sign(key, message), out),
+            PreparedSigner::Ed25519(pair) => URL_SAFE_NO_PAD.encode_string(pair.sign(message), out),
+            PreparedSigner::Es256(pair, rng) => {
+                let signature = pair
+                    .sign(rng, message)
+                    .map_err(|error| jsonwebtoken::errors::ErrorKind::Signing(error.to_string()))?;
+                URL_SAFE_NO_PAD.encode_string(signature, out);
+            }
+        }
+        Ok(())
     }
 }
 

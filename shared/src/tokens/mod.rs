@@ -3,6 +3,10 @@
 pub mod jws;
 pub mod keys;
 
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 use serde::{Deserialize, Serialize};
 
@@ -82,11 +86,16 @@ pub struct IssuedTokens {
 pub struct TokenIssuer {
     settings: TokenSettings,
     key: SigningKey,
+    /// The base64url JOSE header of each token kind, encoded once: it never changes.
+    access_header: String,
+    refresh_header: String,
 }
 
 impl TokenIssuer {
     pub fn new(settings: TokenSettings, key: SigningKey) -> Self {
-        Self { settings, key }
+        let access_header = encoded_header(&key, ACCESS_TOKEN_TYPE);
+        let refresh_header = encoded_header(&key, REFRESH_TOKEN_TYPE);
+        Self { settings, key, access_header, refresh_header }
     }
 
     pub fn settings(&self) -> &TokenSettings {
@@ -129,19 +138,38 @@ impl TokenIssuer {
             sid: grant.session_id.clone(),
         };
         Ok(IssuedTokens {
-            access_token: self.sign(ACCESS_TOKEN_TYPE, &access_claims)?,
+            access_token: self.sign(&self.access_header, &access_claims)?,
             access_claims,
-            refresh_token: self.sign(REFRESH_TOKEN_TYPE, &refresh_claims)?,
+            refresh_token: self.sign(&self.refresh_header, &refresh_claims)?,
             refresh_claims,
         })
     }
 
-    fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
-        let mut header = Header::new(self.key.algorithm);
-        header.typ = Some(typ.to_owned());
-        header.kid = self.key.kid.clone();
-        jsonwebtoken::encode(&header, claims, self.key.encoding_key())
+    /// The compact JWS `jsonwebtoken::encode` makes (same header and claims JSON, same
+    /// base64url, same signature), built in one buffer with the key parsed at init.
+    fn sign<T: Serialize>(&self, encoded_header: &str, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
+        let claims_json = serde_json::to_vec(claims)?;
+        let mut token = String::with_capacity(encoded_header.len() + claims_json.len() * 4 / 3 + 100);
+        token.push_str(encoded_header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims_json, &mut token);
+        let signing_input_len = token.len();
+        let mut signature = String::with_capacity(88);
+        self.key.sign_into(&token.as_bytes()[..signing_input_len], &mut signature)?;
+        token.push('.');
+        token.push_str(&signature);
+        Ok(token)
     }
+}
+
+/// The header `jsonwebtoken::encode` would write for this key and token type, base64url.
+fn encoded_header(key: &SigningKey, typ: &str) -> String {
+    let mut header = Header::new(key.algorithm);
+    header.typ = Some(typ.to_owned());
+    header.kid = key.kid.clone();
+    // A header of strings and a unit-variant enum always serialises.
+    let json = serde_json::to_vec(&header).expect("a JOSE header serialises to JSON");
+    URL_SAFE_NO_PAD.encode(json)
 }
 
 pub fn new_token_id() -> String {
@@ -156,10 +184,13 @@ pub struct TokenVerifier {
 
 /// The registered claims every token kind carries, checked before the kind's own claims.
 #[derive(Deserialize)]
-struct RegisteredClaims {
-    iss: String,
+struct RegisteredClaims<'a> {
+    /// Borrowed from the payload unless it holds escapes: no allocation on the common path.
+    #[serde(borrow)]
+    iss: Cow<'a, str>,
     /// Always one string here: this service issues exactly one audience per token kind.
-    aud: String,
+    #[serde(borrow)]
+    aud: Cow<'a, str>,
     exp: u64,
     iat: Option<u64>,
     nbf: Option<u64>,

@@ -1,0 +1,130 @@
+//! Fixtures shared by the fuzz targets: fixed keys (so crashes reproduce across runs), a
+//! verifier, an issuer, and a fully wired gateway on the embedded store.
+
+use std::sync::{Arc, OnceLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use shared::domain::{PasswordHasher, PasswordParams};
+use shared::gateway::Gateway;
+use shared::http::ApiRequest;
+use shared::store::MemoryStore;
+use shared::tokens::keys::generate_ed25519;
+use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+
+pub const ISSUER: &str = "https://auth.fuzz";
+pub const AUDIENCE: &str = "https://api.fuzz";
+/// The HS256 secret of [`hs256_verifier`]: public on purpose, so the claims target can sign.
+pub const HS256_SECRET: &str = "fuzzing-secret-fuzzing-secret-fuzzing-secret";
+
+/// Public keys from RFC 8037 §A.2 (Ed25519) and RFC 7515 §A.3 (P-256), with kids, so that
+/// `kid`/`alg` selection and both signature algorithms are reachable.
+pub const PUBLIC_JWKS: &str = r#"{"keys":[
+  {"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed","alg":"EdDSA","use":"sig"},
+  {"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRjmX0Oo4-XuOlxLjLr-PgafWZfl-V_1bIoThsg","kid":"es","alg":"ES256","use":"sig"}
+]}"#;
+
+pub fn settings() -> TokenSettings {
+    TokenSettings {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        access_ttl_secs: 900,
+        refresh_ttl_secs: 3600,
+        leeway_secs: 5,
+    }
+}
+
+pub fn asymmetric_verifier() -> &'static TokenVerifier {
+    static VERIFIER: OnceLock<TokenVerifier> = OnceLock::new();
+    VERIFIER.get_or_init(|| {
+        TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(PUBLIC_JWKS).expect("fixture JWKS loads"))
+    })
+}
+
+pub fn hs256_verifier() -> &'static TokenVerifier {
+    static VERIFIER: OnceLock<TokenVerifier> = OnceLock::new();
+    VERIFIER.get_or_init(|| {
+        let secret = secrecy::SecretString::from(HS256_SECRET);
+        TokenVerifier::new(settings(), VerifyingKeys::hs256(&secret).expect("fixture secret loads"))
+    })
+}
+
+/// `header.payload.signature` over the given JSON texts, HS256-signed with [`HS256_SECRET`].
+pub fn sign_hs256(header_json: &[u8], payload_json: &[u8]) -> String {
+    let secret = secrecy::SecretString::from(HS256_SECRET);
+    let key = SigningKey::hs256(&secret).expect("fixture secret loads");
+    let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header_json), URL_SAFE_NO_PAD.encode(payload_json));
+    let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), key.encoding_key(), key.algorithm)
+        .expect("HMAC signing cannot fail");
+    format!("{signing_input}.{signature}")
+}
+
+/// One current-thread runtime per fuzzing process (the hasher uses its blocking pool).
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts")
+    })
+}
+
+/// Every function wired in one process, as `local-api` and the end-to-end tests run them, with
+/// Argon2id cheap enough for thousands of executions a second.
+pub fn gateway() -> &'static Gateway {
+    static GATEWAY: OnceLock<Gateway> = OnceLock::new();
+    GATEWAY.get_or_init(|| {
+        let generated = generate_ed25519("fuzz").expect("key generation works");
+        let jwks = serde_json::json!({ "keys": [generated.public_jwk] }).to_string();
+        let issuer = TokenIssuer::new(
+            settings(),
+            SigningKey::from_pkcs8_pem(&generated.private_pem, "fuzz".into()).expect("generated key loads"),
+        );
+        let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).expect("JWKS loads"));
+        let hasher = PasswordHasher::new(PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 })
+            .expect("cheap Argon2 parameters are valid");
+        Gateway { store: Arc::new(MemoryStore::new()), hasher, issuer, verifier }
+    })
+}
+
+pub const ACCOUNT_EMAIL: &str = "fuzz@example.com";
+pub const ACCOUNT_PASSWORD: &str = "fuzzing password";
+
+pub fn request(method: Method, path: &str, headers: HeaderMap, body: Vec<u8>) -> ApiRequest {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    ApiRequest {
+        method,
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body: Bytes::from(body),
+        principal: None,
+    }
+}
+
+pub fn json_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    headers
+}
+
+/// A fresh (access, refresh) pair for the fixture account, registering it on first use.
+pub fn fresh_tokens() -> (String, String) {
+    let gateway = gateway();
+    let body = serde_json::json!({ "email": ACCOUNT_EMAIL, "password": ACCOUNT_PASSWORD }).to_string().into_bytes();
+    runtime().block_on(async {
+        let registered =
+            gateway.handle(request(Method::POST, "/auth/register", json_headers(), body.clone())).await;
+        let response = if registered.status() == 201 {
+            registered
+        } else {
+            gateway.handle(request(Method::POST, "/auth/login", json_headers(), body)).await
+        };
+        assert!(response.status().is_success(), "fixture login failed: {}", response.body());
+        let tokens: serde_json::Value = serde_json::from_str(response.body()).expect("token response is JSON");
+        (
+            tokens["access_token"].as_str().expect("access_token").to_owned(),
+            tokens["refresh_token"].as_str().expect("refresh_token").to_owned(),
+        )
+    })
+}
