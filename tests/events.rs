@@ -46,7 +46,9 @@ impl Functions {
         let store = self.store.as_ref();
         match sample {
             "register.json" => shared::http::register(store, &gateway.hasher, &gateway.issuer, request).await,
-            "login.json" => shared::http::login(store, &gateway.hasher, &gateway.issuer, request).await,
+            "login.json" => {
+                shared::http::login(store, &gateway.hasher, &gateway.throttle, &gateway.issuer, request).await
+            }
             "refresh.json" => shared::http::refresh(store, &gateway.verifier, &gateway.issuer, request).await,
             "logout.json" => shared::http::logout(store, &gateway.verifier, request).await,
             "me.json" => shared::http::me(store, request).await,

@@ -174,10 +174,35 @@ async fn a_login_upgrades_a_hash_made_with_older_parameters(app: TestApp) {
     assert_eq!(upgraded.login(&email, PASSWORD).await.status, 200);
 }
 
+async fn repeated_failures_lock_an_address_for_everyone(app: TestApp) {
+    let email = unique_email();
+    assert_eq!(app.register(&email, PASSWORD).await.status, 201);
+    let unknown = unique_email();
+    for address in [&email, &unknown] {
+        for _ in 0..5 {
+            assert_eq!(app.login(address, "wrong password").await.status, 401);
+        }
+        let locked = app.login(address, PASSWORD).await;
+        assert_eq!((locked.status, locked.code()), (429, "too_many_attempts"), "{address}");
+        assert_eq!(locked.headers["retry-after"], "1");
+    }
+    // Known and unknown addresses are locked alike: the lockout reveals nothing.
+    assert_eq!(app.login(&email, PASSWORD).await.body, app.login(&unknown, PASSWORD).await.body);
+    // The lock lapses by itself, and a success resets the count.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+    assert_eq!(app.login(&email, "wrong password").await.status, 401);
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+    // Other addresses are never affected.
+    let bystander = unique_email();
+    assert_eq!(app.register(&bystander, PASSWORD).await.status, 201);
+    assert_eq!(app.login(&bystander, PASSWORD).await.status, 200);
+}
+
 fn spawn_app_with_hasher(app: &TestApp, hasher: PasswordHasher) -> TestApp {
     let fresh = spawn_app(Arc::clone(&app.gateway.store));
-    let Gateway { store, issuer, verifier, .. } = Arc::into_inner(fresh.gateway).unwrap();
-    TestApp { gateway: Arc::new(Gateway { store, hasher, issuer, verifier }) }
+    let Gateway { store, issuer, verifier, throttle, .. } = Arc::into_inner(fresh.gateway).unwrap();
+    TestApp { gateway: Arc::new(Gateway { store, hasher, throttle, issuer, verifier }) }
 }
 
 fn access_token_id(app: &TestApp, access_token: &str) -> String {
@@ -213,4 +238,5 @@ on_both_stores!(
     a_reused_refresh_token_revokes_the_session,
     jwks_serves_the_public_key,
     a_login_upgrades_a_hash_made_with_older_parameters,
+    repeated_failures_lock_an_address_for_everyone,
 );

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use e2e::{dynamo_store, memory_store, unique_email};
 use shared::domain::{Email, Role, Session, User};
-use shared::store::{Rotation, RotationOutcome, Store, StoreError, UserChanges};
+use shared::store::{LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges};
 use shared::time::UnixTime;
 
 const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
@@ -204,6 +204,34 @@ async fn users_list_newest_first_in_pages(store: Arc<dyn Store>) {
     assert_eq!(seen, created, "every user exactly once, newest first");
 }
 
+async fn login_failures_count_lock_and_lapse(store: Arc<dyn Store>) {
+    let email = Email::parse(&unique_email()).unwrap();
+    assert_eq!(store.login_attempts(&email, NOW).await.unwrap(), LoginAttempts::default());
+    for expected in 1..=3 {
+        assert_eq!(store.record_login_failure(&email, NOW, 900).await.unwrap(), expected);
+    }
+    let state = store.login_attempts(&email, NOW).await.unwrap();
+    assert_eq!(state, LoginAttempts { locked_until: None, has_failures: true });
+
+    let until = NOW.plus_secs(30);
+    store.lock_login(&email, until).await.unwrap();
+    assert_eq!(store.login_attempts(&email, NOW).await.unwrap().locked_until, Some(until));
+    // The lock ends by itself.
+    let later = NOW.plus_secs(31);
+    assert_eq!(store.login_attempts(&email, later).await.unwrap().locked_until, None);
+    // Past the window the record counts as absent and a new failure starts again at 1.
+    let lapsed = NOW.plus_secs(901);
+    assert_eq!(store.login_attempts(&email, lapsed).await.unwrap(), LoginAttempts::default());
+    assert_eq!(store.record_login_failure(&email, lapsed, 900).await.unwrap(), 1);
+
+    store.clear_login_failures(&email).await.unwrap();
+    assert_eq!(store.login_attempts(&email, lapsed).await.unwrap(), LoginAttempts::default());
+    // A lock longer than the window keeps the record alive until the lock ends.
+    assert_eq!(store.record_login_failure(&email, NOW, 60).await.unwrap(), 1);
+    store.lock_login(&email, NOW.plus_secs(600)).await.unwrap();
+    assert!(store.login_attempts(&email, NOW.plus_secs(300)).await.unwrap().locked_until.is_some());
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -231,4 +259,5 @@ contract!(
     password_hash_updates_in_place,
     an_admin_change_can_revoke_older_sessions,
     users_list_newest_first_in_pages,
+    login_failures_count_lock_and_lapse,
 );

@@ -11,7 +11,7 @@ use axum::response::Response;
 use clap::{Parser, ValueEnum};
 use serde_json::json;
 use shared::config::{ConfigError, Env};
-use shared::domain::PasswordHasher;
+use shared::domain::{LoginThrottle, PasswordHasher};
 use shared::error::ApiError;
 use shared::gateway::Gateway;
 use shared::http::{ApiRequest, MAX_BODY_BYTES, problem};
@@ -84,7 +84,13 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
         StoreKind::Dynamodb => Arc::new(DynamoStore::from_env(&env).await?),
     };
-    Ok(Gateway { store, hasher: PasswordHasher::from_env(&env)?, issuer, verifier })
+    Ok(Gateway {
+        store,
+        hasher: PasswordHasher::from_env(&env)?,
+        throttle: LoginThrottle::from_env(&env)?,
+        issuer,
+        verifier,
+    })
 }
 
 /// A signing key that lives as long as the process, so the API runs with no setup at all.

@@ -21,7 +21,7 @@ use divan::{AllocProfiler, Bencher};
 use secrecy::SecretString;
 use serde_json::json;
 use shared::authorizer::authorize_http_api;
-use shared::domain::{Email, Password, PasswordHasher, PasswordParams, Role, User};
+use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, User};
 use shared::service;
 use shared::store::{MemoryStore, Store};
 use shared::time::UnixTime;
@@ -209,8 +209,16 @@ mod login {
         account.password_hash = rt.block_on(hasher.hash(presented())).unwrap();
         rt.block_on(store.create_user(&account, None)).unwrap();
         bencher.bench_local(|| {
-            rt.block_on(service::login(&store, &hasher, &issuer, Some(Email::parse(EMAIL).unwrap()), presented(), NOW))
-                .unwrap()
+            rt.block_on(service::login(
+                &store,
+                &hasher,
+                &LoginThrottle::default(),
+                &issuer,
+                Some(Email::parse(EMAIL).unwrap()),
+                presented(),
+                NOW,
+            ))
+            .unwrap()
         });
     }
 
@@ -262,6 +270,7 @@ mod refresh {
             .block_on(service::login(
                 &store,
                 &hasher,
+                &LoginThrottle::default(),
                 &issuer,
                 Some(Email::parse(EMAIL).unwrap()),
                 Password::parse_presented(PASSWORD.to_owned()).unwrap(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::domain::{PasswordHasher, PasswordParams};
+use crate::domain::{LoginThrottle, PasswordHasher, PasswordParams};
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
 
@@ -138,6 +138,18 @@ impl PasswordHasher {
             parallelism: env.number("ARGON2_PARALLELISM", defaults.parallelism, 1..=16)?,
         };
         Self::new(params).map_err(|reason| ConfigError::Invalid { name: "ARGON2_MEMORY_KIB", reason })
+    }
+}
+
+impl LoginThrottle {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        Ok(Self {
+            free_failures: env.number("LOGIN_THROTTLE_FREE_ATTEMPTS", defaults.free_failures, 1..=100)?,
+            base_lock_secs: env.number("LOGIN_THROTTLE_BASE_SECONDS", defaults.base_lock_secs, 1..=3600)?,
+            max_lock_secs: env.number("LOGIN_THROTTLE_MAX_SECONDS", defaults.max_lock_secs, 1..=DAY)?,
+            window_secs: env.number("LOGIN_THROTTLE_WINDOW_SECONDS", defaults.window_secs, 60..=DAY)?,
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 
 use crate::authorizer::{authorize_http_api, principal_from_context};
-use crate::domain::PasswordHasher;
+use crate::domain::{LoginThrottle, PasswordHasher};
 use crate::http::{self, ApiRequest, ApiResponse};
 use crate::routes::{self, Access, Endpoint};
 use crate::store::Store;
@@ -20,6 +20,7 @@ use crate::tokens::{TokenIssuer, TokenVerifier};
 pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
+    pub throttle: LoginThrottle,
     pub issuer: TokenIssuer,
     pub verifier: TokenVerifier,
 }
@@ -41,7 +42,7 @@ impl Gateway {
         let store = self.store.as_ref();
         match route.endpoint {
             Endpoint::Register => http::register(store, &self.hasher, &self.issuer, request).await,
-            Endpoint::Login => http::login(store, &self.hasher, &self.issuer, request).await,
+            Endpoint::Login => http::login(store, &self.hasher, &self.throttle, &self.issuer, request).await,
             Endpoint::Refresh => http::refresh(store, &self.verifier, &self.issuer, request).await,
             Endpoint::Logout => http::logout(store, &self.verifier, request).await,
             Endpoint::Me => http::me(store, request).await,

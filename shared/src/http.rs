@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::domain::{Email, Password, PasswordHasher, Role};
+use crate::domain::{Email, LoginThrottle, Password, PasswordHasher, Role};
 use crate::error::{ApiError, FieldError};
 use crate::service::{self, LogoutScope, Principal};
 use crate::store::{Store, UserChanges};
@@ -227,13 +227,14 @@ pub async fn register(
 pub async fn login(
     store: &dyn Store,
     hasher: &PasswordHasher,
+    throttle: &LoginThrottle,
     issuer: &TokenIssuer,
     request: ApiRequest,
 ) -> ApiResponse {
     let request = &request;
     let result = async {
         let (email, password) = parse_login(request)?;
-        service::login(store, hasher, issuer, email, password, UnixTime::now()).await
+        service::login(store, hasher, throttle, issuer, email, password, UnixTime::now()).await
     };
     respond(StatusCode::OK, result.await)
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Email, Password, PasswordCheck, PasswordHasher, Role, Session, User};
+use crate::domain::{Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Role, Session, User};
 use crate::error::ApiError;
 use crate::store::{Rotation, RotationOutcome, Store, UserChanges, UserSummary};
 use crate::time::UnixTime;
@@ -76,11 +76,23 @@ pub async fn register(
 pub async fn login(
     store: &dyn Store,
     hasher: &PasswordHasher,
+    throttle: &LoginThrottle,
     issuer: &TokenIssuer,
     email: Option<Email>,
     password: Password,
     now: UnixTime,
 ) -> Result<TokenResponse, ApiError> {
+    // Checked before any hashing, for known and unknown addresses alike, so a lockout
+    // reveals nothing about which addresses have accounts.
+    let attempts = match &email {
+        Some(email) => store.login_attempts(email, now).await?,
+        None => Default::default(),
+    };
+    if let Some(until) = attempts.locked_until {
+        tracing::info!("login refused: address locked after repeated failures");
+        let retry_after_secs = until.millis().saturating_sub(now.millis()).div_ceil(1000).max(1);
+        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    }
     let user = match &email {
         Some(email) => store.user_by_email(email).await?,
         None => None,
@@ -88,9 +100,19 @@ pub async fn login(
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let check = hasher.verify(password.duplicate(), stored_hash).await.map_err(internal)?;
     let (PasswordCheck::Valid { needs_rehash }, Some(user)) = (check, user) else {
+        if let Some(email) = &email {
+            let failures = store.record_login_failure(email, now, throttle.window_secs).await?;
+            if let Some(lock_secs) = throttle.lock_secs(failures) {
+                store.lock_login(email, now.plus_secs(lock_secs)).await?;
+                tracing::warn!(failures, lock_secs, "login address locked after repeated failures");
+            }
+        }
         tracing::info!("login refused: invalid credentials");
         return Err(ApiError::InvalidCredentials);
     };
+    if attempts.has_failures {
+        store.clear_login_failures(&user.email).await?;
+    }
     // Only after a correct password: a wrong one must not learn the account is disabled.
     if user.disabled {
         tracing::info!(user_id = %user.id, "login refused: account disabled");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
-use shared::domain::{PasswordHasher, PasswordParams};
+use shared::domain::{LoginThrottle, PasswordHasher, PasswordParams};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
@@ -69,7 +69,15 @@ pub fn keys() -> Keys {
 /// Every function wired in one process, the way the local API runs them.
 pub fn spawn_app(store: Arc<dyn Store>) -> TestApp {
     let Keys { issuer, verifier } = keys();
-    TestApp { gateway: Arc::new(Gateway { store, hasher: test_hasher(), issuer, verifier }) }
+    TestApp {
+        gateway: Arc::new(Gateway {
+            store,
+            hasher: test_hasher(),
+            throttle: LoginThrottle::default(),
+            issuer,
+            verifier,
+        }),
+    }
 }
 
 #[derive(Clone)]

@@ -2,8 +2,10 @@
 
 mod email;
 mod password;
+mod throttle;
 mod user;
 
 pub use email::Email;
 pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
+pub use throttle::LoginThrottle;
 pub use user::{Role, Session, User};

@@ -7,6 +7,7 @@
 //! Revocations table (`pk`, TTL on `expires_at`):
 //! - `session#<sid>`: a refresh-token family; `current_jti` is the one unspent token.
 //! - `jti#<jti>`: an access token revoked before its expiry.
+//! - `login#<normalised email>`: failed-login count and lockout of an address.
 
 use std::collections::HashMap;
 
@@ -16,7 +17,10 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 
-use super::{Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary, judge_rotation, schema};
+use super::{
+    LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary, judge_rotation,
+    schema,
+};
 use crate::domain::{Email, Role, Session, User};
 use crate::time::UnixTime;
 
@@ -119,6 +123,10 @@ fn session_key(session_id: &str) -> String {
 
 fn access_token_key(jti: &str) -> String {
     format!("jti#{jti}")
+}
+
+fn login_key(email: &Email) -> String {
+    format!("login#{}", email.as_str())
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -342,6 +350,97 @@ impl Store for DynamoStore {
             Err(error) if is_conditional_check_failure(&error) => Ok(None),
             Err(error) => Err(classify(error)),
         }
+    }
+
+    async fn login_attempts(&self, email: &Email, now: UnixTime) -> Result<LoginAttempts, StoreError> {
+        let Some(item) = self.get(&self.tables.revocations, login_key(email), true).await? else {
+            return Ok(LoginAttempts::default());
+        };
+        if get_n(&item, "expires_at")? <= now.secs() {
+            return Ok(LoginAttempts::default());
+        }
+        let locked_until_ms = get_n(&item, "locked_until_ms").unwrap_or(0);
+        let locked_until = (locked_until_ms > now.millis()).then(|| UnixTime::from_millis(locked_until_ms));
+        Ok(LoginAttempts { locked_until, has_failures: get_n(&item, "failures").unwrap_or(0) > 0 })
+    }
+
+    async fn record_login_failure(&self, email: &Email, now: UnixTime, window_secs: u64) -> Result<u32, StoreError> {
+        let expires_at = now.secs() + window_secs;
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(login_key(email)))
+            .update_expression("ADD failures :one SET expires_at = :expires_at")
+            .condition_expression("attribute_not_exists(pk) OR expires_at > :now")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":expires_at", n(expires_at))
+            .expression_attribute_values(":now", n(now.secs()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match counted {
+            Ok(output) => output
+                .attributes
+                .as_ref()
+                .map(|item| get_n(item, "failures"))
+                .transpose()
+                .map(|count| u32::try_from(count.unwrap_or(1)).unwrap_or(u32::MAX)),
+            Err(error) if is_conditional_check_failure(&error) => {
+                // The window lapsed (the item awaits TTL deletion): start a new one.
+                self.client
+                    .put_item()
+                    .table_name(&self.tables.revocations)
+                    .item("pk", s(login_key(email)))
+                    .item("entity", s("login_failures"))
+                    .item("failures", n(1))
+                    .item("expires_at", n(expires_at))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok(1)
+            }
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    async fn lock_login(&self, email: &Email, until: UnixTime) -> Result<(), StoreError> {
+        let lock = |extend_expiry: bool| {
+            let request = self
+                .client
+                .update_item()
+                .table_name(&self.tables.revocations)
+                .key("pk", s(login_key(email)))
+                .expression_attribute_values(":until", n(until.millis()));
+            if extend_expiry {
+                // The item must outlive the lock it carries.
+                request
+                    .update_expression("SET locked_until_ms = :until, expires_at = :expires_at")
+                    .condition_expression("attribute_exists(pk) AND expires_at <= :expires_at")
+                    .expression_attribute_values(":expires_at", n(until.secs() + 1))
+            } else {
+                request.update_expression("SET locked_until_ms = :until").condition_expression("attribute_exists(pk)")
+            }
+        };
+        match lock(true).send().await {
+            Ok(_) => Ok(()),
+            Err(error) if is_conditional_check_failure(&error) => match lock(false).send().await {
+                Err(error) if !is_conditional_check_failure(&error) => Err(classify(error)),
+                _ => Ok(()),
+            },
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    async fn clear_login_failures(&self, email: &Email) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(login_key(email)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError> {

@@ -3,7 +3,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary, judge_rotation};
+use super::{
+    LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary, judge_rotation,
+};
 use crate::domain::{Email, Session, User};
 use crate::time::UnixTime;
 
@@ -20,6 +22,14 @@ struct State {
     user_id_by_email: HashMap<String, String>,
     sessions: HashMap<String, StoredSession>,
     revoked_access_tokens: HashMap<String, u64>,
+    login_failures: HashMap<String, FailureRecord>,
+}
+
+struct FailureRecord {
+    failures: u32,
+    locked_until_ms: u64,
+    /// Epoch seconds, as the DynamoDB item's TTL.
+    expires_at: u64,
 }
 
 struct StoredSession {
@@ -86,6 +96,46 @@ impl Store for MemoryStore {
             user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
         }
         Ok(Some(user.clone()))
+    }
+
+    async fn login_attempts(&self, email: &Email, now: UnixTime) -> Result<LoginAttempts, StoreError> {
+        let state = self.lock()?;
+        let Some(record) = state.login_failures.get(email.as_str()).filter(|record| record.expires_at > now.secs())
+        else {
+            return Ok(LoginAttempts::default());
+        };
+        let locked_until =
+            (record.locked_until_ms > now.millis()).then(|| UnixTime::from_millis(record.locked_until_ms));
+        Ok(LoginAttempts { locked_until, has_failures: record.failures > 0 })
+    }
+
+    async fn record_login_failure(&self, email: &Email, now: UnixTime, window_secs: u64) -> Result<u32, StoreError> {
+        let mut state = self.lock()?;
+        let expires_at = now.secs() + window_secs;
+        let record = state.login_failures.entry(email.as_str().to_owned()).or_insert(FailureRecord {
+            failures: 0,
+            locked_until_ms: 0,
+            expires_at,
+        });
+        if record.expires_at <= now.secs() {
+            *record = FailureRecord { failures: 0, locked_until_ms: 0, expires_at };
+        }
+        record.failures += 1;
+        record.expires_at = record.expires_at.max(expires_at);
+        Ok(record.failures)
+    }
+
+    async fn lock_login(&self, email: &Email, until: UnixTime) -> Result<(), StoreError> {
+        if let Some(record) = self.lock()?.login_failures.get_mut(email.as_str()) {
+            record.locked_until_ms = until.millis();
+            record.expires_at = record.expires_at.max(until.secs() + 1);
+        }
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, email: &Email) -> Result<(), StoreError> {
+        self.lock()?.login_failures.remove(email.as_str());
+        Ok(())
     }
 
     async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError> {

@@ -26,6 +26,12 @@ pub enum StoreError {
     Internal(String),
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoginAttempts {
+    pub locked_until: Option<UnixTime>,
+    pub has_failures: bool,
+}
+
 /// What an administrator may change on an account.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserChanges {
@@ -132,6 +138,20 @@ pub trait Store: Send + Sync {
         changes: &UserChanges,
         revoke_sessions_at: Option<UnixTime>,
     ) -> Result<Option<User>, StoreError>;
+
+    /// The login-failure state of an address: whether it is locked (until when) and whether
+    /// any failure is on record. Entries past their `expires_at` count as absent.
+    async fn login_attempts(&self, email: &Email, now: UnixTime) -> Result<LoginAttempts, StoreError>;
+
+    /// Counts one failed login atomically (concurrent failures all count) and returns the
+    /// count within the window; a lapsed window starts again at 1.
+    async fn record_login_failure(&self, email: &Email, now: UnixTime, window_secs: u64) -> Result<u32, StoreError>;
+
+    /// Locks the address until `until`.
+    async fn lock_login(&self, email: &Email, until: UnixTime) -> Result<(), StoreError>;
+
+    /// Forgets the failures (after a successful login).
+    async fn clear_login_failures(&self, email: &Email) -> Result<(), StoreError>;
 
     /// One page of users, newest first, starting after the user id `after`. Returns the page
     /// and, when more may follow, the id to continue after.

@@ -269,7 +269,8 @@ impl SigningKey {
             return Err(KeyError::BadPrivateKey("not a PKCS#8 PEM Ed25519 or P-256 key".into()));
         };
         // A key of the right kind in the wrong shape only fails when used: find out at init.
-        jsonwebtoken::crypto::sign(b"probe", &key, algorithm).map_err(|error| KeyError::BadPrivateKey(error.to_string()))?;
+        jsonwebtoken::crypto::sign(b"probe", &key, algorithm)
+            .map_err(|error| KeyError::BadPrivateKey(error.to_string()))?;
         // The same parse jsonwebtoken's aws-lc signers do per signature, done once.
         let signer = match algorithm {
             Algorithm::EdDSA => Ed25519KeyPair::from_pkcs8(key.as_bytes()).map(PreparedSigner::Ed25519),
@@ -293,19 +294,41 @@ impl SigningKey {
         &self.key
     }
 
-    /// Signs `message` and appends the base64url signature to `out` (no intermediate copies).
-    pub(crate) fn sign_into(&self, message: &[u8], out: &mut String) -> Result<(), jsonwebtoken::errors::Error> {
+    /// Signs `message` with the key parsed at init (the signature jsonwebtoken would make).
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<RawSignature, jsonwebtoken::errors::Error> {
         match &self.signer {
-            PreparedSigner::Hmac(key) => URL_SAFE_NO_PAD.encode_string(hmac::sign(key, message), out),
-            PreparedSigner::Ed25519(pair) => URL_SAFE_NO_PAD.encode_string(pair.sign(message), out),
-            PreparedSigner::Es256(pair, rng) => {
-                let signature = pair
-                    .sign(rng, message)
-                    .map_err(|error| jsonwebtoken::errors::ErrorKind::Signing(error.to_string()))?;
-                URL_SAFE_NO_PAD.encode_string(signature, out);
-            }
+            PreparedSigner::Hmac(key) => RawSignature::from_slice(hmac::sign(key, message).as_ref()),
+            PreparedSigner::Ed25519(pair) => RawSignature::from_slice(pair.sign(message).as_ref()),
+            PreparedSigner::Es256(pair, rng) => RawSignature::from_slice(
+                pair.sign(rng, message)
+                    .map_err(|error| jsonwebtoken::errors::ErrorKind::Signing(error.to_string()))?
+                    .as_ref(),
+            ),
         }
-        Ok(())
+    }
+}
+
+/// A signature on the stack: HS256 tags are 32 bytes, ES256 (fixed) and EdDSA signatures 64.
+pub(crate) struct RawSignature {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl RawSignature {
+    fn from_slice(signature: &[u8]) -> Result<Self, jsonwebtoken::errors::Error> {
+        let mut bytes = [0; 64];
+        let len = signature.len();
+        if len > bytes.len() {
+            return Err(jsonwebtoken::errors::ErrorKind::Signing(format!("unexpected {len}-byte signature")).into());
+        }
+        bytes[..len].copy_from_slice(signature);
+        Ok(Self { bytes, len })
+    }
+}
+
+impl AsRef<[u8]> for RawSignature {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 

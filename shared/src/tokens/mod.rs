@@ -149,15 +149,15 @@ impl TokenIssuer {
     /// base64url, same signature), built in one buffer with the key parsed at init.
     fn sign<T: Serialize>(&self, encoded_header: &str, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
         let claims_json = serde_json::to_vec(claims)?;
-        let mut token = String::with_capacity(encoded_header.len() + claims_json.len() * 4 / 3 + 100);
+        // header . claims . signature (at most 64 bytes: 86 characters).
+        let capacity = encoded_header.len() + 2 + (claims_json.len() * 4).div_ceil(3) + 86;
+        let mut token = String::with_capacity(capacity);
         token.push_str(encoded_header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&claims_json, &mut token);
-        let signing_input_len = token.len();
-        let mut signature = String::with_capacity(88);
-        self.key.sign_into(&token.as_bytes()[..signing_input_len], &mut signature)?;
+        let signature = self.key.sign(token.as_bytes())?;
         token.push('.');
-        token.push_str(&signature);
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Ok(token)
     }
 }

@@ -247,3 +247,78 @@ fn served_key_set_holds_public_members_only() {
     assert!(keys.select("EdDSA", Some("k1")).is_some());
     assert_eq!(hs256().verifier.keys().public_jwks(), &json!({"keys": []}));
 }
+
+/// The issuer signs with keys parsed once and precomputed headers: its tokens must be the very
+/// bytes `jsonwebtoken::encode` makes (EdDSA and HS256 signatures are deterministic).
+#[test]
+fn issued_tokens_are_what_jsonwebtoken_encode_makes() {
+    for pair in [eddsa(), hs256(), es256()] {
+        let tokens = issue(&pair);
+        let key = &pair.issuer.key;
+        for (token, typ, claims) in [
+            (&tokens.access_token, ACCESS_TOKEN_TYPE, serde_json::to_value(&tokens.access_claims).unwrap()),
+            (&tokens.refresh_token, REFRESH_TOKEN_TYPE, serde_json::to_value(&tokens.refresh_claims).unwrap()),
+        ] {
+            let mut header = Header::new(key.algorithm);
+            header.typ = Some(typ.to_owned());
+            header.kid = key.kid.clone();
+            let reference = jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap();
+            let (input, signature) = token.rsplit_once('.').unwrap();
+            let (reference_input, _) = reference.rsplit_once('.').unwrap();
+            assert_eq!(input, reference_input);
+            if key.algorithm == jsonwebtoken::Algorithm::ES256 {
+                // Randomised signatures: check it with jsonwebtoken instead.
+                let verifying = pair.verifier.keys().select("ES256", Some("p1")).unwrap();
+                let verified = jsonwebtoken::crypto::verify(
+                    signature,
+                    input.as_bytes(),
+                    verifying.decoding_key(),
+                    verifying.algorithm,
+                );
+                assert!(verified.unwrap());
+            } else {
+                assert_eq!(token, &reference);
+            }
+        }
+    }
+}
+
+/// Keys prepared at init accept and refuse exactly what jsonwebtoken's per-call check does.
+#[test]
+fn prepared_keys_agree_with_jsonwebtoken_verification() {
+    for (alg, kid, pair) in [("EdDSA", Some("k1"), eddsa()), ("ES256", Some("p1"), es256()), ("HS256", None, hs256())] {
+        let key = pair.verifier.keys().select(alg, kid).unwrap();
+        let token = issue(&pair).access_token;
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let decoded = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        let mut flipped = decoded.clone();
+        flipped[0] ^= 1;
+        let signatures = [decoded.clone(), flipped, decoded[..decoded.len() - 1].to_vec(), vec![], vec![7; 200]];
+        for message in [input.as_bytes(), b"other message".as_slice()] {
+            for candidate in &signatures {
+                let reference = jsonwebtoken::crypto::verify(
+                    &URL_SAFE_NO_PAD.encode(candidate),
+                    message,
+                    key.decoding_key(),
+                    key.algorithm,
+                )
+                .unwrap();
+                assert_eq!(key.verify_signature(message, candidate), reference, "{alg} {}", candidate.len());
+            }
+        }
+        assert!(key.verify_signature(input.as_bytes(), &decoded));
+    }
+}
+
+#[test]
+fn oversized_or_invalid_signatures_keep_their_error() {
+    let pair = hs256();
+    let token = issue(&pair).access_token;
+    let (input, _) = token.rsplit_once('.').unwrap();
+    let keys = pair.verifier.keys();
+    let long = URL_SAFE_NO_PAD.encode([1u8; 300]);
+    assert_eq!(jws::verify_compact(&format!("{input}.{long}"), keys).unwrap_err(), jws::JwsError::BadSignature);
+    let long_invalid = format!("{long}!");
+    assert_eq!(jws::verify_compact(&format!("{input}.{long_invalid}"), keys).unwrap_err(), jws::JwsError::Malformed);
+    assert_eq!(jws::verify_compact(&format!("{input}.ab!c"), keys).unwrap_err(), jws::JwsError::Malformed);
+}

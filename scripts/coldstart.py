@@ -1,0 +1,377 @@
+#!/usr/bin/env python3
+"""Cold start and peak memory of each Lambda function binary, under a Lambda Runtime API of our own.
+
+For every function in functions/ this starts the release binary with AWS_LAMBDA_RUNTIME_API
+pointing at a minimal Runtime API served here on 127.0.0.1 (GET .../invocation/next, POST
+.../response, .../error, .../init/error), and measures, per run:
+
+  ready   process start (just before fork/exec) -> the function's first GET /invocation/next
+          (its init is done: config, keys, SDK client, tracing)
+  answer  process start -> its first invocation's response received
+
+Each function is started --runs times (median, min, max reported). On the last run it then
+answers --load more invocations back to back (a Lambda instance takes one at a time) and its
+peak resident memory (VmHWM from /proc/PID/status) is read before it is stopped.
+
+Functions touching DynamoDB talk to a local moto server: the one AWS_ENDPOINT_URL_DYNAMODB names,
+or one this script starts from .venv/bin/moto_server. Keys come from `authctl gen-key`, tables
+from `authctl create-tables` (fresh names per run). Argon2 uses the production defaults unless
+ARGON2_* is set in the environment.
+
+Usage: scripts/coldstart.py [--runs 15] [--load 200] [--bin-dir target/release] [--only a,b]
+                            [--json out.json]
+Build first: cargo build --release --workspace --bins
+"""
+import argparse
+import http.server
+import json
+import os
+import queue
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PASSWORD = "correct horse battery staple"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RuntimeApi:
+    """One Lambda Runtime API endpoint for one function process."""
+
+    def __init__(self):
+        self.events = queue.Queue()
+        self.answers = queue.Queue()
+        self.first_next_ns = None
+        self.init_error = None
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _read_body(self):
+                length = int(self.headers.get("content-length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _reply(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if not self.path.endswith("/runtime/invocation/next"):
+                    return self._reply(404)
+                if api.first_next_ns is None:
+                    api.first_next_ns = time.perf_counter_ns()
+                event = api.events.get()
+                if event is None:  # shutting down: the process is killed next
+                    return self._reply(500)
+                request_id, body = event
+                deadline = int(time.time() * 1000) + 10_000
+                self._reply(200, body, [
+                    ("content-type", "application/json"),
+                    ("lambda-runtime-aws-request-id", request_id),
+                    ("lambda-runtime-deadline-ms", str(deadline)),
+                    ("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench"),
+                    ("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000"),
+                ])
+
+            def do_POST(self):
+                body = self._read_body()
+                now = time.perf_counter_ns()
+                parts = self.path.split("/")
+                if self.path.endswith("/init/error"):
+                    api.init_error = body
+                    api.answers.put(("init-error", None, now, body))
+                elif parts[-1] in ("response", "error"):
+                    api.answers.put((parts[-1], parts[-2], now, body))
+                self._reply(202, b'{"status":"OK"}', [("content-type", "application/json")])
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def invoke(self, event, timeout=30):
+        request_id = str(uuid.uuid4())
+        self.events.put((request_id, json.dumps(event).encode()))
+        kind, answered_id, at_ns, body = self.answers.get(timeout=timeout)
+        if kind == "init-error":
+            raise RuntimeError(f"init error: {body[:300]!r}")
+        if answered_id != request_id:
+            raise RuntimeError(f"answer for {answered_id}, expected {request_id}")
+        return kind, at_ns, json.loads(body) if body else None
+
+    def close(self):
+        self.events.put(None)
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def peak_rss_kib(pid):
+    values = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith(("VmHWM:", "VmRSS:")):
+                name, value = line.split(":")
+                values[name] = int(value.split()[0])
+    return values
+
+
+def run_function(binary, env, first_event, next_event=None, load=0, log_path=None):
+    """Starts `binary`, answers one event (timed), then `load` more; returns the measurements."""
+    api = RuntimeApi()
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.port}")
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    started_ns = time.perf_counter_ns()
+    process = subprocess.Popen([binary], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    try:
+        kind, answered_ns, response = api.invoke(first_event)
+        result = {
+            "ready_ms": (api.first_next_ns - started_ns) / 1e6,
+            "answer_ms": (answered_ns - started_ns) / 1e6,
+            "kind": kind,
+            "response": response,
+            "rss_first_kib": peak_rss_kib(process.pid),
+        }
+        if load:
+            previous = response
+            began = time.perf_counter_ns()
+            for index in range(load):
+                event = next_event(previous, index) if next_event else first_event
+                kind, _, previous = api.invoke(event)
+                if kind != "response":
+                    raise RuntimeError(f"invocation {index} failed: {previous}")
+            elapsed = (time.perf_counter_ns() - began) / 1e9
+            result["load_invocations"] = load
+            result["load_per_s"] = load / elapsed
+            result["rss_load_kib"] = peak_rss_kib(process.pid)
+            result["last_response"] = previous
+        return result
+    finally:
+        process.kill()
+        process.wait()
+        api.close()
+        if log_path:
+            log.close()
+
+
+def start_moto():
+    moto = os.path.join(ROOT, ".venv", "bin", "moto_server")
+    if not os.path.exists(moto):
+        sys.exit("no AWS_ENDPOINT_URL_DYNAMODB and no .venv/bin/moto_server: run scripts/test.sh once")
+    port = free_port()
+    process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            request = urllib.request.Request(url + "/", data=b"{}", headers={
+                "X-Amz-Target": "DynamoDB_20120810.ListTables",
+                "Content-Type": "application/x-amz-json-1.0"})
+            urllib.request.urlopen(request, timeout=1).read()
+            return process, url
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    sys.exit("moto did not start")
+
+
+def http_event(name, body=None, context=None, path_parameters=None, replace=None):
+    with open(os.path.join(ROOT, "events", f"{name}.json")) as handle:
+        text = handle.read()
+    for placeholder, value in (replace or {}).items():
+        text = text.replace(placeholder, value)
+    event = json.loads(text)
+    if body is not None:
+        event["body"] = json.dumps(body)
+    if context is not None:
+        event["requestContext"]["authorizer"]["lambda"] = context
+    if path_parameters is not None:
+        event["pathParameters"] = path_parameters
+        event["rawPath"] = event["rawPath"].rsplit("/", 1)[0] + "/" + path_parameters["id"]
+    return event
+
+
+def body_of(response):
+    return json.loads(response["body"]) if response and response.get("body") else None
+
+
+def status_of(response):
+    if response is None:
+        return None
+    if "statusCode" in response:
+        return response["statusCode"]
+    if "isAuthorized" in response:
+        return "authorized" if response["isAuthorized"] else "denied"
+    return "?"
+
+
+def summary(values):
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--load", type=int, default=200)
+    parser.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
+    parser.add_argument("--only", default="")
+    parser.add_argument("--json", default="")
+    args = parser.parse_args()
+
+    bin_dir = os.path.abspath(args.bin_dir)
+    functions = sorted(name for name in os.listdir(os.path.join(ROOT, "functions"))
+                       if os.path.isdir(os.path.join(ROOT, "functions", name)))
+    missing = [name for name in functions + ["authctl"] if not os.path.exists(os.path.join(bin_dir, name))]
+    if missing:
+        sys.exit(f"missing binaries in {bin_dir}: {missing}; build with cargo build --release --workspace --bins")
+
+    moto = None
+    env = dict(os.environ)
+    if not env.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        moto, url = start_moto()
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = url
+    suffix = uuid.uuid4().hex[:8]
+    env.update({
+        "AWS_ACCESS_KEY_ID": env.get("AWS_ACCESS_KEY_ID", "test"),
+        "AWS_SECRET_ACCESS_KEY": env.get("AWS_SECRET_ACCESS_KEY", "test"),
+        "AWS_REGION": env.get("AWS_REGION", "us-east-1"),
+        "USERS_TABLE": f"cold-users-{suffix}",
+        "REVOCATIONS_TABLE": f"cold-revocations-{suffix}",
+        "JWT_ISSUER": "https://auth.bench.test",
+        "JWT_AUDIENCE": "https://api.bench.test",
+        # What the Lambda service sets for every function (lambda_runtime requires these).
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+    })
+    authctl = os.path.join(bin_dir, "authctl")
+    subprocess.run([authctl, "create-tables"], env=env, check=True, stdout=subprocess.DEVNULL)
+    key = subprocess.run([authctl, "gen-key", "--kid", "bench"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    env["JWT_KEY_ID"] = "bench"
+    env["JWT_PUBLIC_JWKS"] = next(line.split("=", 1)[1] for line in key.splitlines()
+                                  if line.startswith("JWT_PUBLIC_JWKS="))
+    env["JWT_PRIVATE_KEY"] = key[key.index("-----BEGIN"):key.index("-----END")] + "-----END PRIVATE KEY-----\n"
+
+    log_dir = os.path.join(ROOT, "target", "coldstart")
+    shutil.rmtree(log_dir, ignore_errors=True)
+    os.makedirs(log_dir)
+
+    def binary(name):
+        return os.path.join(bin_dir, name)
+
+    def fn_env(name):
+        return dict(env, AWS_LAMBDA_FUNCTION_NAME=name)
+
+    def register_event(*_):
+        email = f"cold-{uuid.uuid4().hex[:12]}@example.com"
+        return http_event("register", body={"email": email, "password": PASSWORD})
+
+    # Users and tokens for the other functions, made by the register and login binaries.
+    setup = run_function(binary("register"), fn_env("register"), register_event(), register_event, load=2)
+    main_user = body_of(setup["response"])["user"]
+    victim = body_of(setup["last_response"])["user"]
+    login_event = http_event("login", body={"email": main_user["email"], "password": PASSWORD})
+    logged_in = body_of(run_function(binary("login"), fn_env("login"), login_event)["response"])
+    decision = run_function(binary("authorizer"), fn_env("authorizer"),
+                            http_event("authorizer", replace={"REPLACE_WITH_ACCESS_TOKEN": logged_in["access_token"]}))
+    context = decision["response"]["context"]
+    admin_context = dict(context, role="admin")
+    refresh_chain = {"token": logged_in["refresh_token"]}
+    logout_token = body_of(run_function(binary("login"), fn_env("login"), login_event)["response"])["refresh_token"]
+
+    def refresh_event(previous=None, _index=0):
+        if previous is not None and body_of(previous):
+            refresh_chain["token"] = body_of(previous)["refresh_token"]
+        return http_event("refresh", body={"refresh_token": refresh_chain["token"]})
+
+    scenarios = {
+        # name: (first event factory, next event from previous response or None to repeat)
+        "register": (register_event, register_event),
+        "login": (lambda: login_event, None),
+        "refresh": (refresh_event, refresh_event),
+        "logout": (lambda: http_event("logout", body={"refresh_token": logout_token, "scope": "local"}), None),
+        "authorizer": (lambda: http_event("authorizer", replace={"REPLACE_WITH_ACCESS_TOKEN": logged_in["access_token"]}), None),
+        "me": (lambda: http_event("me", context=context), None),
+        "jwks": (lambda: http_event("jwks"), None),
+        "admin-list-users": (lambda: http_event("admin-list-users", context=admin_context), None),
+        "admin-get-user": (lambda: http_event("admin-get-user", context=admin_context,
+                                              path_parameters={"id": main_user["id"]}), None),
+        "admin-update-user": (lambda: http_event("admin-update-user", context=admin_context,
+                                                 path_parameters={"id": victim["id"]}), None),
+    }
+    only = [name for name in args.only.split(",") if name]
+    results = {}
+    for name in functions:
+        if only and name not in only:
+            continue
+        if name not in scenarios:
+            print(f"{name}: no scenario, skipped", file=sys.stderr)
+            continue
+        first, following = scenarios[name]
+        runs = []
+        for run in range(args.runs):
+            last = run == args.runs - 1
+            # A refresh chain carries over from run to run; other events repeat as they are.
+            runs.append(run_function(binary(name), fn_env(name), first(), following,
+                                     load=args.load if last else 0,
+                                     log_path=os.path.join(log_dir, f"{name}.log")))
+            if name == "refresh":
+                refresh_event(runs[-1].get("last_response") or runs[-1]["response"])
+        final = runs[-1]
+        results[name] = {
+            "status": status_of(runs[0]["response"]),
+            "ready_ms": summary([run["ready_ms"] for run in runs]),
+            "answer_ms": summary([run["answer_ms"] for run in runs]),
+            "rss_after_first_kib": final["rss_first_kib"]["VmHWM"],
+            "peak_rss_kib": final["rss_load_kib"]["VmHWM"],
+            "load_invocations": final["load_invocations"],
+            "load_per_s": final["load_per_s"],
+            "load_last_status": status_of(final["last_response"]),
+            "binary_bytes": os.path.getsize(binary(name)),
+        }
+        row = results[name]
+        print(f"{name:18} status {row['status']!s:>10}  ready {row['ready_ms']['median']:6.2f} ms  "
+              f"answer {row['answer_ms']['median']:6.2f} ms (min {row['answer_ms']['min']:.2f}, "
+              f"max {row['answer_ms']['max']:.2f})  peak RSS {row['peak_rss_kib'] / 1024:5.1f} MiB "
+              f"after {row['load_invocations']} invocations ({row['load_per_s']:.0f}/s, last "
+              f"{row['load_last_status']})  binary {row['binary_bytes'] / 1e6:.1f} MB", flush=True)
+
+    # The floor of this harness: spawning a trivial process and seeing it exit.
+    floor = []
+    for _ in range(args.runs):
+        began = time.perf_counter_ns()
+        subprocess.run(["/bin/true"], check=True)
+        floor.append((time.perf_counter_ns() - began) / 1e6)
+    print(f"harness floor: spawn + exit of /bin/true {statistics.median(floor):.2f} ms (median)")
+    results["_floor_ms"] = statistics.median(floor)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=2)
+    if moto:
+        moto.kill()
+        moto.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+//! Counts the DynamoDB requests each use case sends (issue 8: "refresh at most 2 DynamoDB calls
+//! on its success path"), with an SDK interceptor on the real client against a local DynamoDB:
+//! what goes over the wire is counted, not what the code appears to do.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use e2e::{keys, test_hasher, unique_email};
+use shared::domain::{Email, LoginThrottle, Password};
+use shared::service;
+use shared::store::{DynamoStore, TableNames, schema};
+use shared::time::UnixTime;
+
+/// Records the operation (`X-Amz-Target`, e.g. `DynamoDB_20120810.GetItem`) of every HTTP
+/// request the client transmits, retries included.
+#[derive(Clone, Debug, Default)]
+struct RequestLog {
+    operations: Arc<Mutex<Vec<String>>>,
+}
+
+impl RequestLog {
+    /// The operations sent since the last call, without the `DynamoDB_20120810.` prefix.
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.operations.lock().unwrap())
+    }
+}
+
+impl Intercept for RequestLog {
+    fn name(&self) -> &'static str {
+        "RequestLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
+        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        self.operations.lock().unwrap().push(operation);
+        Ok(())
+    }
+}
+
+/// A DynamoDB store on fresh tables whose client reports every request to the returned log.
+async fn counted_store() -> (DynamoStore, RequestLog) {
+    assert!(
+        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
+        "DynamoDB tests need a local DynamoDB: run scripts/test.sh (it starts moto and sets AWS_ENDPOINT_URL_DYNAMODB)"
+    );
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let tables = TableNames { users: format!("users-{suffix}"), revocations: format!("revocations-{suffix}") };
+    // The client every function builds, with the counting interceptor added.
+    let standard = shared::config::dynamodb_client().await;
+    schema::create_tables(&standard, &tables).await.expect("creating test tables");
+    let log = RequestLog::default();
+    let config = standard.config().to_builder().interceptor(log.clone()).build();
+    (DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), tables), log)
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn password() -> Password {
+    Password::parse_presented(PASSWORD.to_owned()).unwrap()
+}
+
+#[tokio::test]
+async fn refresh_success_path_makes_two_dynamodb_requests() {
+    let (store, log) = counted_store().await;
+    let keys = keys();
+    let hasher = test_hasher();
+    let email = Email::parse(&unique_email()).unwrap();
+    let now = UnixTime::now();
+    let registered =
+        service::register(&store, &hasher, &keys.issuer, email.clone(), password(), now).await.expect("register");
+    let register_calls = log.take();
+
+    let logged_in =
+        service::login(&store, &hasher, &LoginThrottle::default(), &keys.issuer, Some(email), password(), now)
+            .await
+            .expect("login succeeds");
+    let login_calls = log.take();
+
+    let mut token = logged_in.refresh_token;
+    let mut refresh_calls = Vec::new();
+    for _ in 0..3 {
+        let next = service::refresh(&store, &keys.verifier, &keys.issuer, &token, UnixTime::now())
+            .await
+            .expect("refresh succeeds");
+        token = next.refresh_token;
+        refresh_calls.push(log.take());
+    }
+    // The register session also refreshes in two.
+    service::refresh(&store, &keys.verifier, &keys.issuer, &registered.refresh_token, UnixTime::now())
+        .await
+        .expect("refresh of the registration session succeeds");
+    refresh_calls.push(log.take());
+
+    println!("register: {} request(s) {register_calls:?}", register_calls.len());
+    println!("login:    {} request(s) {login_calls:?}", login_calls.len());
+    for calls in &refresh_calls {
+        println!("refresh:  {} request(s) {calls:?}", calls.len());
+        assert_eq!(calls, &["GetItem", "UpdateItem"], "refresh success path: user read + one conditional rotation");
+    }
+    // Login: reads the account, starts a session; the exact count is reported in
+    // docs/performance.md. It must stay small: every request is a network round trip.
+    assert!(login_calls.len() <= 4, "login sent {login_calls:?}");
+    assert!(login_calls.iter().all(|operation| operation != "Scan" && operation != "Query"), "{login_calls:?}");
+}
+
+#[tokio::test]
+async fn refresh_reuse_path_is_bounded_too() {
+    let (store, log) = counted_store().await;
+    let keys = keys();
+    let hasher = test_hasher();
+    let email = Email::parse(&unique_email()).unwrap();
+    let now = UnixTime::now();
+    let registered = service::register(&store, &hasher, &keys.issuer, email, password(), now).await.unwrap();
+    service::refresh(&store, &keys.verifier, &keys.issuer, &registered.refresh_token, now).await.unwrap();
+    log.take();
+    let replay = service::refresh(&store, &keys.verifier, &keys.issuer, &registered.refresh_token, now).await;
+    assert!(replay.is_err(), "a spent refresh token is refused");
+    let calls = log.take();
+    println!("refresh (reuse detected): {} request(s) {calls:?}", calls.len());
+    // user read, failed conditional rotation, session read to tell reuse from revocation, revoke.
+    assert!(calls.len() <= 4, "{calls:?}");
+}
