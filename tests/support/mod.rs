@@ -2,6 +2,8 @@
 //! request helpers. DynamoDB tests need `AWS_ENDPOINT_URL_DYNAMODB` pointing at a local
 //! DynamoDB-compatible server: `scripts/test.sh` starts one.
 
+pub mod proxy;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -23,14 +25,30 @@ pub fn memory_store() -> Arc<dyn Store> {
 
 /// A DynamoDB store on two tables of its own, so tests never see each other's data.
 pub async fn dynamo_store() -> Arc<DynamoStore> {
-    assert!(
-        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
-        "DynamoDB tests need a local DynamoDB: run scripts/test.sh (it starts moto and sets AWS_ENDPOINT_URL_DYNAMODB)"
-    );
+    dynamo_store_via(None).await
+}
+
+/// The local DynamoDB server's endpoint, as `scripts/test.sh` exports it.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
+        "DynamoDB tests need a local DynamoDB: run scripts/test.sh (it starts moto and sets AWS_ENDPOINT_URL_DYNAMODB)",
+    )
+}
+
+/// Like [`dynamo_store`], but the store's client talks to `endpoint` (a fault proxy) while the
+/// tables are created directly.
+pub async fn dynamo_store_via(endpoint: Option<String>) -> Arc<DynamoStore> {
+    dynamodb_endpoint();
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
     let tables = TableNames { users: format!("users-{suffix}"), revocations: format!("revocations-{suffix}") };
     let client = shared::config::dynamodb_client().await;
     schema::create_tables(&client, &tables).await.expect("creating test tables");
+    let client = match endpoint {
+        Some(endpoint) => {
+            aws_sdk_dynamodb::Client::from_conf(client.config().to_builder().endpoint_url(endpoint).build())
+        }
+        None => client,
+    };
     Arc::new(DynamoStore::new(client, tables))
 }
 
