@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use e2e::{TestApp, dynamo_store, keys, spawn_app, test_hasher};
 use serde_json::Value;
+use shared::authorizer::Authorizer;
 use shared::domain::{Email, Role, User};
 use shared::http::ApiResponse;
 use shared::store::{DynamoStore, Store};
@@ -120,8 +121,8 @@ async fn jwks_sample_returns_the_key_set() {
     assert_eq!(body(&response)["keys"][0]["alg"], "EdDSA");
 }
 
-#[test]
-fn authorizer_sample_is_answered_with_a_simple_response() {
+#[tokio::test]
+async fn authorizer_sample_is_answered_with_a_simple_response() {
     let keys = keys();
     let user = User {
         id: "0190a5b2-0000-7000-8000-000000000001".into(),
@@ -138,7 +139,8 @@ fn authorizer_sample_is_answered_with_a_simple_response() {
 
     let text = event("authorizer.json").replace("REPLACE_WITH_ACCESS_TOKEN", &tokens.access_token);
     let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
-    let allowed = shared::authorizer::authorize_http_api(&keys.verifier, &request, now);
+    let authorizer = Authorizer::new(&keys.verifier, None);
+    let allowed = authorizer.http_api(&request, now).await;
     assert!(allowed.is_authorized);
     assert_eq!(allowed.context["user_id"], user.id.as_str());
     assert_eq!(allowed.context["role"], "user");
@@ -147,11 +149,11 @@ fn authorizer_sample_is_answered_with_a_simple_response() {
     assert_eq!(rendered["isAuthorized"], true);
 
     let untouched: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&event("authorizer.json")).unwrap();
-    assert!(!shared::authorizer::authorize_http_api(&keys.verifier, &untouched, now).is_authorized);
+    assert!(!authorizer.http_api(&untouched, now).await.is_authorized);
 
     let text = event("authorizer.json").replace("REPLACE_WITH_ACCESS_TOKEN", &tokens.refresh_token);
     let with_refresh: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
-    assert!(!shared::authorizer::authorize_http_api(&keys.verifier, &with_refresh, now).is_authorized);
+    assert!(!authorizer.http_api(&with_refresh, now).await.is_authorized);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::json;
 use shared::domain::{PasswordHasher, PasswordParams};
 use shared::gateway::Gateway;
-use shared::store::Store;
+use shared::store::{AccessTokenRef, Store};
 use shared::time::UnixTime;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -136,8 +136,9 @@ async fn global_logout_ends_every_session_and_the_access_token(app: TestApp) {
         let refused = app.refresh(&session.text("refresh_token")).await;
         assert_eq!((refused.status, refused.code()), (401, "token_revoked"));
     }
-    let jti = access_token_id(&app, &access);
-    assert!(app.gateway.store.is_access_token_revoked(&jti, UnixTime::now()).await.unwrap());
+    let claims = app.gateway.verifier.verify_access(&access, UnixTime::now()).unwrap();
+    let token = AccessTokenRef { jti: claims.jti, session_id: claims.sid, user_id: claims.sub };
+    assert!(app.gateway.store.is_access_revoked(&token, UnixTime::now()).await.unwrap());
     // A later login starts a fresh session that works.
     let later = app.login(&email, PASSWORD).await;
     assert_eq!(app.refresh(&later.text("refresh_token")).await.status, 200);
@@ -201,12 +202,8 @@ async fn repeated_failures_lock_an_address_for_everyone(app: TestApp) {
 
 fn spawn_app_with_hasher(app: &TestApp, hasher: PasswordHasher) -> TestApp {
     let fresh = spawn_app(Arc::clone(&app.gateway.store));
-    let Gateway { store, issuer, verifier, throttle, .. } = Arc::into_inner(fresh.gateway).unwrap();
-    TestApp { gateway: Arc::new(Gateway { store, hasher, throttle, issuer, verifier }) }
-}
-
-fn access_token_id(app: &TestApp, access_token: &str) -> String {
-    app.gateway.verifier.verify_access(access_token, UnixTime::now()).unwrap().jti
+    let Gateway { store, issuer, verifier, throttle, strict_revocation, .. } = Arc::into_inner(fresh.gateway).unwrap();
+    TestApp { gateway: Arc::new(Gateway { store, hasher, throttle, issuer, verifier, strict_revocation }) }
 }
 
 macro_rules! on_both_stores {

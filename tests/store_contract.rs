@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use e2e::{dynamo_store, memory_store, unique_email};
 use shared::domain::{Email, Role, Session, User};
-use shared::store::{LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges};
+use shared::store::{AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges};
 use shared::time::UnixTime;
 
 const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
@@ -131,16 +131,46 @@ async fn account_wide_revocation_ends_older_sessions_only(store: Arc<dyn Store>)
     assert_eq!(store.rotate_session(&spend_newer).await.unwrap(), RotationOutcome::Rotated);
 }
 
-async fn revoked_access_tokens_block_until_their_entry_expires(store: Arc<dyn Store>) {
-    let jti = uuid::Uuid::new_v4().to_string();
-    assert!(!store.is_access_token_revoked(&jti, NOW).await.unwrap());
-    store.revoke_access_token(&jti, NOW.secs() + 60).await.unwrap();
-    assert!(store.is_access_token_revoked(&jti, NOW).await.unwrap());
-    // Past its expires_at the entry blocks nothing, though DynamoDB may not have deleted it yet.
-    assert!(!store.is_access_token_revoked(&jti, UnixTime::from_secs(NOW.secs() + 60)).await.unwrap());
-    let stale = uuid::Uuid::new_v4().to_string();
-    store.revoke_access_token(&stale, NOW.secs() - 1).await.unwrap();
-    assert!(!store.is_access_token_revoked(&stale, NOW).await.unwrap());
+async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    let first = session(&alice, NOW);
+    store.create_user(&alice, Some(&first)).await.unwrap();
+    let token = |session: &Session| AccessTokenRef {
+        jti: uuid::Uuid::new_v4().to_string(),
+        session_id: session.id.clone(),
+        user_id: alice.id.clone(),
+    };
+
+    let fresh = token(&first);
+    assert!(!store.is_access_revoked(&fresh, NOW).await.unwrap());
+    // Its own entry (logout with the access token) blocks it until the entry's expires_at...
+    store.revoke_access_token(&fresh.jti, NOW.secs() + 60).await.unwrap();
+    assert!(store.is_access_revoked(&fresh, NOW).await.unwrap());
+    // ...and not after, though DynamoDB may not have deleted the entry yet.
+    let later = UnixTime::from_secs(NOW.secs() + 60);
+    assert!(!store.is_access_revoked(&fresh, later).await.unwrap());
+    let stale = token(&first);
+    store.revoke_access_token(&stale.jti, NOW.secs() - 1).await.unwrap();
+    assert!(!store.is_access_revoked(&stale, NOW).await.unwrap());
+
+    // Its session revoked (logout, reuse) or unknown.
+    let second = session(&alice, NOW);
+    store.create_session(&second).await.unwrap();
+    store.revoke_session(&second.id).await.unwrap();
+    assert!(store.is_access_revoked(&token(&second), NOW).await.unwrap());
+    let mut orphan = token(&first);
+    orphan.session_id = "no-such-session".into();
+    assert!(store.is_access_revoked(&orphan, NOW).await.unwrap());
+
+    // The account's cutoff (global logout, role change) and a disable.
+    store.revoke_user_sessions(&alice.id, NOW).await.unwrap();
+    assert!(store.is_access_revoked(&token(&first), NOW).await.unwrap());
+    let third = session(&alice, NOW.plus_secs(1));
+    store.create_session(&third).await.unwrap();
+    assert!(!store.is_access_revoked(&token(&third), NOW).await.unwrap());
+    let disable = UserChanges { role: None, disabled: Some(true) };
+    store.update_user(&alice.id, &disable, None).await.unwrap();
+    assert!(store.is_access_revoked(&token(&third), NOW).await.unwrap());
 }
 
 async fn password_hash_updates_in_place(store: Arc<dyn Store>) {
@@ -255,7 +285,7 @@ contract!(
     rotation_spends_the_current_token_once,
     expired_unknown_or_foreign_sessions_do_not_rotate,
     account_wide_revocation_ends_older_sessions_only,
-    revoked_access_tokens_block_until_their_entry_expires,
+    access_tokens_are_revoked_by_every_kind_of_revocation,
     password_hash_updates_in_place,
     an_admin_change_can_revoke_older_sessions,
     users_list_newest_first_in_pages,

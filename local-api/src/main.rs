@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use clap::{Parser, ValueEnum};
 use serde_json::json;
-use shared::config::{ConfigError, Env};
+use shared::config::{ConfigError, Env, strict_revocation};
 use shared::domain::{LoginThrottle, PasswordHasher};
 use shared::error::ApiError;
 use shared::gateway::Gateway;
@@ -90,6 +90,7 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
         throttle: LoginThrottle::from_env(&env)?,
         issuer,
         verifier,
+        strict_revocation: strict_revocation(&env)?,
     })
 }
 

@@ -1,17 +1,25 @@
-//! The API Gateway Lambda authorizer: a stateless check of the access token (signature, type,
-//! issuer, audience, expiry) and of the route's required role. No DynamoDB call by default.
+//! The API Gateway Lambda authorizer. By default a stateless check of the access token
+//! (signature, type, issuer, audience, expiry) and of the role each route requires, with no
+//! DynamoDB call. With strict revocation on, one batch read also rejects tokens revoked by
+//! logout, global logout, a role change or a disable. It answers HTTP API (payload 2.0, simple
+//! responses) and REST API (TOKEN and REQUEST, IAM policy) events, choosing by the event's shape.
 
 use std::collections::HashMap;
 
-use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
+    ApiGatewayV2CustomAuthorizerV2Request,
+};
+use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::{Value, json};
 
 use crate::domain::Role;
 use crate::http::bearer_token;
-use crate::routes::{self, Access};
+use crate::routes::{self, Access, ROUTES, Route};
 use crate::service::Principal;
+use crate::store::{AccessTokenRef, Store};
 use crate::time::UnixTime;
-use crate::tokens::TokenVerifier;
+use crate::tokens::{TokenError, TokenVerifier};
 
 /// Why a request was refused; logged, never sent to the client (API Gateway answers 403).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,62 +27,194 @@ pub enum Denial {
     MissingToken,
     InvalidToken,
     ExpiredToken,
+    RevokedToken,
+    /// Strict revocation could not reach DynamoDB: refuse rather than guess.
+    RevocationCheckFailed,
     UnknownRoute,
     InsufficientRole,
 }
 
-/// Decides one request: `route_key` as API Gateway names it, `authorization` the header value.
-pub fn decide(
-    verifier: &TokenVerifier,
-    route_key: Option<&str>,
-    authorization: Option<&str>,
-    now: UnixTime,
-) -> Result<Principal, Denial> {
-    let route = route_key.and_then(routes::by_route_key).ok_or(Denial::UnknownRoute)?;
-    let token = authorization.and_then(bearer_token).ok_or(Denial::MissingToken)?;
-    let claims = verifier.verify_access(token, now).map_err(|error| match error {
-        crate::tokens::TokenError::Expired => Denial::ExpiredToken,
-        crate::tokens::TokenError::Invalid => Denial::InvalidToken,
-    })?;
-    let required = match route.access {
-        Access::Bearer(role) => role,
-        // A public route never needs the authorizer; being asked about one is a wiring mistake.
-        Access::Public => return Err(Denial::UnknownRoute),
-    };
-    if !claims.role.satisfies(required) {
-        return Err(Denial::InsufficientRole);
-    }
-    Ok(Principal {
-        user_id: claims.sub,
-        email: claims.email,
-        role: claims.role,
-        token_id: claims.jti,
-        session_id: claims.sid,
-    })
+pub struct Authorizer<'a> {
+    verifier: &'a TokenVerifier,
+    /// Set when strict revocation (`AUTHORIZER_REVOCATION_CHECK=true`) is on.
+    revocations: Option<&'a dyn Store>,
 }
 
-/// HTTP API (payload 2.0) REQUEST authorizer with simple responses.
-pub fn authorize_http_api(
-    verifier: &TokenVerifier,
-    event: &ApiGatewayV2CustomAuthorizerV2Request,
-    now: UnixTime,
-) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
-    let route_key = event.route_key.as_deref().or(event.request_context.route_key.as_deref());
-    let authorization = event.headers.get("authorization").and_then(|value| value.to_str().ok());
-    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
-    match decide(verifier, route_key, authorization, now) {
-        Ok(principal) => {
-            tracing::info!(user_id = %principal.user_id, route = route_key.unwrap_or_default(), "authorized");
-            response.is_authorized = true;
-            response.context = principal_context(&principal);
-        }
-        Err(denial) => {
-            tracing::info!(?denial, route = route_key.unwrap_or_default(), "denied");
-            response.is_authorized = false;
-            response.context = json!({});
-        }
+impl<'a> Authorizer<'a> {
+    pub fn new(verifier: &'a TokenVerifier, revocations: Option<&'a dyn Store>) -> Self {
+        Self { verifier, revocations }
     }
-    response
+
+    /// Who presents `authorization`, if the token is good (and, in strict mode, not revoked).
+    pub async fn authenticate(&self, authorization: Option<&str>, now: UnixTime) -> Result<Principal, Denial> {
+        let token = authorization.and_then(bearer_token).ok_or(Denial::MissingToken)?;
+        let claims = self.verifier.verify_access(token, now).map_err(|error| match error {
+            TokenError::Expired => Denial::ExpiredToken,
+            TokenError::Invalid => Denial::InvalidToken,
+        })?;
+        let principal = Principal {
+            user_id: claims.sub,
+            email: claims.email,
+            role: claims.role,
+            token_id: claims.jti,
+            session_id: claims.sid,
+        };
+        if let Some(store) = self.revocations {
+            let token = AccessTokenRef {
+                jti: principal.token_id.clone(),
+                session_id: principal.session_id.clone(),
+                user_id: principal.user_id.clone(),
+            };
+            match store.is_access_revoked(&token, now).await {
+                Ok(false) => {}
+                Ok(true) => return Err(Denial::RevokedToken),
+                Err(error) => {
+                    tracing::error!(%error, "revocation check failed: refusing");
+                    return Err(Denial::RevocationCheckFailed);
+                }
+            }
+        }
+        Ok(principal)
+    }
+
+    /// The decision for one route: a good token whose role satisfies the route's.
+    pub async fn decide(
+        &self,
+        route: Option<&Route>,
+        authorization: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Principal, Denial> {
+        let required = match route.map(|route| route.access) {
+            Some(Access::Bearer(role)) => role,
+            // Asked about a public or unknown route: a wiring mistake, so refuse.
+            Some(Access::Public) | None => return Err(Denial::UnknownRoute),
+        };
+        let principal = self.authenticate(authorization, now).await?;
+        if !principal.role.satisfies(required) {
+            return Err(Denial::InsufficientRole);
+        }
+        Ok(principal)
+    }
+
+    /// HTTP API (payload 2.0) REQUEST authorizer with simple responses. API Gateway caches the
+    /// answer per identity source, which includes `$context.routeKey`, so it is per route.
+    pub async fn http_api(
+        &self,
+        event: &ApiGatewayV2CustomAuthorizerV2Request,
+        now: UnixTime,
+    ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+        let route_key = event.route_key.as_deref().or(event.request_context.route_key.as_deref());
+        let authorization = event.headers.get("authorization").and_then(|value| value.to_str().ok());
+        let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+        match self.decide(route_key.and_then(routes::by_route_key), authorization, now).await {
+            Ok(principal) => {
+                tracing::info!(user_id = %principal.user_id, route = route_key.unwrap_or_default(), "authorized");
+                response.is_authorized = true;
+                response.context = principal_context(&principal);
+            }
+            Err(denial) => {
+                tracing::info!(?denial, route = route_key.unwrap_or_default(), "denied");
+                response.context = json!({});
+            }
+        }
+        response
+    }
+
+    /// REST API TOKEN or REQUEST authorizer. REST caches a policy per token (TOKEN) or per
+    /// identity source (REQUEST) and applies it to every method, so the policy never names the
+    /// route being called: it allows exactly the routes the token's role may use, all of them,
+    /// and nothing else. A refused token gets an explicit deny on the whole API.
+    pub async fn rest_api(
+        &self,
+        authorization: Option<&str>,
+        method_arn: &str,
+        now: UnixTime,
+    ) -> ApiGatewayCustomAuthorizerResponse {
+        let mut response = ApiGatewayCustomAuthorizerResponse::default();
+        let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
+        policy.version = Some("2012-10-17".into());
+        let Some(stage_arn) = stage_arn(method_arn) else {
+            tracing::warn!("denied: malformed methodArn");
+            response.principal_id = Some("anonymous".into());
+            policy.statement = vec![statement(IamPolicyEffect::Deny, vec!["*".into()])];
+            response.policy_document = policy;
+            return response;
+        };
+        match self.authenticate(authorization, now).await {
+            Ok(principal) => {
+                tracing::info!(user_id = %principal.user_id, role = principal.role.as_str(), "authorized (REST policy)");
+                policy.statement =
+                    vec![statement(IamPolicyEffect::Allow, allowed_resources(stage_arn, principal.role))];
+                response.principal_id = Some(principal.user_id.clone());
+                response.context = principal_context(&principal);
+            }
+            Err(denial) => {
+                tracing::info!(?denial, "denied (REST policy)");
+                policy.statement = vec![statement(IamPolicyEffect::Deny, vec![format!("{stage_arn}/*")])];
+                response.principal_id = Some("anonymous".into());
+                response.context = json!({});
+            }
+        }
+        response.policy_document = policy;
+        response
+    }
+
+    /// Answers any authorizer event this service supports, by its shape: HTTP API payload 2.0
+    /// (`version: "2.0"`), REST `TOKEN` (`authorizationToken`), or REST `REQUEST` (`methodArn`).
+    pub async fn handle(&self, event: Value, now: UnixTime) -> Result<Value, serde_json::Error> {
+        if event.get("version").and_then(Value::as_str) == Some("2.0") {
+            let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_value(event)?;
+            return serde_json::to_value(self.http_api(&request, now).await);
+        }
+        let method_arn = event.get("methodArn").and_then(Value::as_str).unwrap_or_default();
+        let authorization = if event.get("type").and_then(Value::as_str) == Some("TOKEN") {
+            event.get("authorizationToken").and_then(Value::as_str)
+        } else {
+            header(&event, "authorization")
+        };
+        serde_json::to_value(self.rest_api(authorization, method_arn, now).await)
+    }
+}
+
+/// A REST REQUEST event's header, whatever case the client used.
+fn header<'e>(event: &'e Value, name: &str) -> Option<&'e str> {
+    let headers = event.get("headers")?.as_object()?;
+    headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).and_then(|(_, value)| value.as_str())
+}
+
+/// `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE` out of a method ARN
+/// (`.../STAGE/METHOD/resource/path`).
+fn stage_arn(method_arn: &str) -> Option<&str> {
+    let (api, rest) = method_arn.split_once('/')?;
+    if !api.starts_with("arn:") || api.split(':').count() != 6 {
+        return None;
+    }
+    let stage = rest.split('/').next().filter(|stage| !stage.is_empty())?;
+    Some(&method_arn[..api.len() + 1 + stage.len()])
+}
+
+/// Every protected route `role` may call, as execute-api resources (`{param}` → `*`).
+fn allowed_resources(stage_arn: &str, role: Role) -> Vec<String> {
+    ROUTES
+        .iter()
+        .filter(|route| matches!(route.access, Access::Bearer(required) if role.satisfies(required)))
+        .map(|route| {
+            let path: Vec<&str> = route
+                .path
+                .split('/')
+                .map(|segment| if segment.starts_with('{') && segment.ends_with('}') { "*" } else { segment })
+                .collect();
+            format!("{stage_arn}/{}{}", route.method, path.join("/"))
+        })
+        .collect()
+}
+
+fn statement(effect: IamPolicyEffect, resource: Vec<String>) -> IamPolicyStatement {
+    let mut statement = IamPolicyStatement::default();
+    statement.action = vec!["execute-api:Invoke".into()];
+    statement.effect = effect;
+    statement.resource = resource;
+    statement
 }
 
 /// The authorizer context handed to handlers (flat string values, as API Gateway requires).
@@ -98,4 +238,30 @@ pub fn principal_from_context(fields: &HashMap<String, Value>) -> Option<Princip
         token_id: text("token_id")?,
         session_id: text("session_id")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/auth/me";
+
+    #[test]
+    fn stage_arn_is_cut_from_a_method_arn() {
+        assert_eq!(stage_arn(ARN), Some("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"));
+        assert_eq!(stage_arn("garbage"), None);
+        assert_eq!(stage_arn("arn:aws:execute-api:x/"), None);
+    }
+
+    #[test]
+    fn a_user_policy_never_reaches_admin_routes() {
+        let stage = stage_arn(ARN).unwrap();
+        let user = allowed_resources(stage, Role::User);
+        assert_eq!(user, [format!("{stage}/GET/auth/me")]);
+        let admin = allowed_resources(stage, Role::Admin);
+        assert!(admin.contains(&format!("{stage}/GET/admin/users")));
+        assert!(admin.contains(&format!("{stage}/PATCH/admin/users/*")));
+        assert!(admin.contains(&format!("{stage}/GET/auth/me")));
+        assert!(!admin.iter().any(|resource| resource.contains("/POST/auth/")), "public routes need no grant");
+    }
 }

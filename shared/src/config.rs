@@ -76,6 +76,17 @@ impl Env {
 
 const DAY: u64 = 86_400;
 
+/// `AUTHORIZER_REVOCATION_CHECK`: whether the authorizer also consults DynamoDB.
+pub fn strict_revocation(env: &Env) -> Result<bool, ConfigError> {
+    match env.get("AUTHORIZER_REVOCATION_CHECK").map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(_) => {
+            Err(ConfigError::Invalid { name: "AUTHORIZER_REVOCATION_CHECK", reason: "must be true or false".into() })
+        }
+    }
+}
+
 impl TokenSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {

@@ -8,7 +8,7 @@ use ::http::StatusCode;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 
-use crate::authorizer::{authorize_http_api, principal_from_context};
+use crate::authorizer::{Authorizer, principal_from_context};
 use crate::domain::{LoginThrottle, PasswordHasher};
 use crate::http::{self, ApiRequest, ApiResponse};
 use crate::routes::{self, Access, Endpoint};
@@ -23,6 +23,8 @@ pub struct Gateway {
     pub throttle: LoginThrottle,
     pub issuer: TokenIssuer,
     pub verifier: TokenVerifier,
+    /// The authorizer also checks revocations in the store (`AUTHORIZER_REVOCATION_CHECK`).
+    pub strict_revocation: bool,
 }
 
 impl Gateway {
@@ -31,7 +33,7 @@ impl Gateway {
             return http::not_found();
         };
         if let Access::Bearer(_) = route.access {
-            match self.authorize(&request, &route.key()) {
+            match self.authorize(&request, &route.key()).await {
                 Some(principal) => request.principal = Some(principal),
                 None if request.header("authorization").is_none() => {
                     return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
@@ -55,7 +57,7 @@ impl Gateway {
 
     /// What API Gateway does for a route with a Lambda REQUEST authorizer (simple responses):
     /// without the identity source it answers 401 itself; otherwise it asks the authorizer.
-    fn authorize(&self, request: &ApiRequest, route_key: &str) -> Option<crate::service::Principal> {
+    async fn authorize(&self, request: &ApiRequest, route_key: &str) -> Option<crate::service::Principal> {
         request.header("authorization")?;
         let mut event = ApiGatewayV2CustomAuthorizerV2Request::default();
         event.version = Some("2.0".into());
@@ -63,7 +65,8 @@ impl Gateway {
         event.route_key = Some(route_key.to_owned());
         event.raw_path = Some(request.path.clone());
         event.headers = request.headers.clone();
-        let decision = authorize_http_api(&self.verifier, &event, UnixTime::now());
+        let revocations = self.strict_revocation.then_some(self.store.as_ref());
+        let decision = Authorizer::new(&self.verifier, revocations).http_api(&event, UnixTime::now()).await;
         let fields = decision.context.as_object().map(|map| map.clone().into_iter().collect());
         if !decision.is_authorized {
             return None;

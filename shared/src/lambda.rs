@@ -3,15 +3,13 @@
 
 use std::future::Future;
 
-use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt as _, service_fn};
 use lambda_runtime::LambdaEvent;
 
-use crate::authorizer::{authorize_http_api, principal_from_context};
+use crate::authorizer::{Authorizer, principal_from_context};
 use crate::http::{ApiRequest, ApiResponse};
 use crate::time::UnixTime;
-use crate::tokens::TokenVerifier;
 
 pub type Error = lambda_http::Error;
 
@@ -52,10 +50,11 @@ where
     .await
 }
 
-/// Runs the authorizer function.
-pub async fn run_authorizer(verifier: &TokenVerifier) -> Result<(), Error> {
-    lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
-        Ok::<_, std::convert::Infallible>(authorize_http_api(verifier, &event.payload, UnixTime::now()))
+/// Runs the authorizer function (HTTP API and REST API events alike).
+pub async fn run_authorizer(authorizer: &Authorizer<'_>) -> Result<(), Error> {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
+        // An event of no known shape is API Gateway misconfigured: report it as an error.
+        authorizer.handle(event.payload, UnixTime::now()).await.map_err(|error| Error::from(error.to_string()))
     }))
     .await
 }

@@ -86,15 +86,15 @@ pub fn keys() -> Keys {
 
 /// Every function wired in one process, the way the local API runs them.
 pub fn spawn_app(store: Arc<dyn Store>) -> TestApp {
+    spawn_app_with(store, false)
+}
+
+/// [`spawn_app`] with the authorizer's strict revocation check on or off.
+pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp {
     let Keys { issuer, verifier } = keys();
+    let throttle = LoginThrottle::default();
     TestApp {
-        gateway: Arc::new(Gateway {
-            store,
-            hasher: test_hasher(),
-            throttle: LoginThrottle::default(),
-            issuer,
-            verifier,
-        }),
+        gateway: Arc::new(Gateway { store, hasher: test_hasher(), throttle, issuer, verifier, strict_revocation }),
     }
 }
 

@@ -1,12 +1,21 @@
-//! The API Gateway Lambda authorizer. Public keys only, and no AWS SDK client: a stateless check.
+//! The API Gateway Lambda authorizer (HTTP API and REST API). Public keys only. No AWS SDK
+//! client unless strict revocation (`AUTHORIZER_REVOCATION_CHECK=true`) asks for one.
 
-use shared::config::Env;
+use shared::authorizer::Authorizer;
+use shared::config::{Env, strict_revocation};
 use shared::lambda::{self, init_or_exit};
+use shared::store::{DynamoStore, Store};
 use shared::tokens::TokenVerifier;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     shared::telemetry::init();
-    let verifier = init_or_exit(TokenVerifier::from_env(&Env::from_process()));
-    lambda::run_authorizer(&verifier).await
+    let env = Env::from_process();
+    let verifier = init_or_exit(TokenVerifier::from_env(&env));
+    let store = match init_or_exit(strict_revocation(&env)) {
+        true => Some(init_or_exit(DynamoStore::from_env(&env).await)),
+        false => None,
+    };
+    let authorizer = Authorizer::new(&verifier, store.as_ref().map(|store| store as &dyn Store));
+    lambda::run_authorizer(&authorizer).await
 }

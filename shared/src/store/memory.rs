@@ -4,7 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary, judge_rotation,
+    AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary,
+    judge_access, judge_rotation,
 };
 use crate::domain::{Email, Session, User};
 use crate::time::UnixTime;
@@ -190,7 +191,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn is_access_token_revoked(&self, jti: &str, now: UnixTime) -> Result<bool, StoreError> {
-        Ok(self.lock()?.revoked_access_tokens.get(jti).is_some_and(|expires_at| *expires_at > now.secs()))
+    async fn is_access_revoked(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError> {
+        let state = self.lock()?;
+        let session = state.sessions.get(&token.session_id).map(|stored| (&stored.session, stored.revoked));
+        let revoked_until = state.revoked_access_tokens.get(&token.jti).copied();
+        Ok(judge_access(token, state.users.get(&token.user_id), session, revoked_until, now))
     }
 }

@@ -26,6 +26,38 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// What identifies an access token for a revocation check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessTokenRef {
+    pub jti: String,
+    pub session_id: String,
+    pub user_id: String,
+}
+
+/// The rule for [`Store::is_access_revoked`], shared by both stores. `session` is the stored
+/// session with its revoked flag; `revoked_jti_until` the expiry of a revocation entry.
+pub(crate) fn judge_access(
+    token: &AccessTokenRef,
+    user: Option<&User>,
+    session: Option<(&Session, bool)>,
+    revoked_jti_until: Option<u64>,
+    now: UnixTime,
+) -> bool {
+    if revoked_jti_until.is_some_and(|expires_at| expires_at > now.secs()) {
+        return true;
+    }
+    let Some(user) = user.filter(|user| !user.disabled) else { return true };
+    match session {
+        Some((session, revoked)) => {
+            revoked
+                || session.user_id != token.user_id
+                || session.expires_at <= now.secs()
+                || session.created_ms <= user.sessions_valid_after_ms
+        }
+        None => true,
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoginAttempts {
     pub locked_until: Option<UnixTime>,
@@ -171,7 +203,9 @@ pub trait Store: Send + Sync {
     /// Blocks one access token until `expires_at` (epoch seconds), when its entry expires.
     async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError>;
 
-    /// Whether an unexpired revocation entry exists for this access token id. An entry whose
-    /// `expires_at` has passed counts as absent: DynamoDB's TTL deletes it only within days.
-    async fn is_access_token_revoked(&self, jti: &str, now: UnixTime) -> Result<bool, StoreError>;
+    /// Whether an access token has been revoked since it was issued: its own entry (logout),
+    /// its session (logout, reuse), its account's cutoff (global logout, role change) or a
+    /// disable. Entries whose `expires_at` has passed count as absent: DynamoDB's TTL deletes
+    /// them only within days. One request (a batch read) in DynamoDB.
+    async fn is_access_revoked(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError>;
 }

@@ -102,6 +102,10 @@ impl TokenIssuer {
         &self.settings
     }
 
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The refresh token a new or rotated session will hold, chosen before signing so that the
     /// store write that creates or rotates the session can name it.
     pub fn next_refresh(&self, session_id: String, now: UnixTime) -> RefreshGrant {

@@ -1,0 +1,241 @@
+//! Log hygiene: a whole flow on the embedded store — register, failed and successful logins,
+//! refresh, reuse of a spent token, logout, the authorizer, and malformed requests that carry
+//! secrets in odd places — with every log event at TRACE level captured (as text and as the
+//! JSON the functions emit), then checked for every password and token the flow used.
+//!
+//! The subscriber is this test binary's global default, so events from Tokio's blocking pool
+//! (where passwords are hashed) are captured too; a canary logged from that pool proves it.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use e2e::{TestApp, memory_store, request, spawn_app, unique_email};
+use http::{HeaderValue, Method};
+use serde_json::{Value, json};
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+/// Every byte any layer writes, from any thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lock()).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.lock().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Plain text (fields in `Debug` form) and JSON (as `shared::telemetry` writes in Lambda), both
+/// unfiltered: every level, every target, span fields and span open/close events.
+fn capture_all_logs() -> Captured {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(captured.clone())
+                .with_ansi(false)
+                .with_span_events(FmtSpan::FULL)
+                .with_filter(LevelFilter::TRACE),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(captured.clone())
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_span_events(FmtSpan::FULL)
+                .with_filter(LevelFilter::TRACE),
+        );
+    tracing::subscriber::set_global_default(subscriber).expect("no other subscriber in this test binary");
+    captured
+}
+
+/// Every password and token the flow handled.
+#[derive(Default)]
+struct Secrets(Vec<(String, &'static str)>);
+
+impl Secrets {
+    fn add(&mut self, secret: impl Into<String>, what: &'static str) {
+        let secret = secret.into();
+        assert!(secret.len() >= 6, "a secret this short could match by chance: {what}");
+        self.0.push((secret, what));
+    }
+
+    /// Both tokens of a token response, and the signature part of each on its own.
+    fn add_tokens(&mut self, response: &Value) {
+        for field in ["access_token", "refresh_token"] {
+            let token = response[field].as_str().unwrap_or_else(|| panic!("no {field} in {response}"));
+            self.add(token, "token");
+            let signature = token.rsplit('.').next().unwrap_or_default();
+            self.add(signature, "token signature");
+        }
+    }
+
+    /// The forms a secret takes in a log line: as is, escaped by `Debug` as a string (text
+    /// layer) or as bytes (a logged request body), and escaped as a JSON string (JSON layer).
+    fn leaks(&self, log: &str) -> Vec<String> {
+        let mut leaks = Vec::new();
+        for (secret, what) in &self.0 {
+            let debug = format!("{secret:?}");
+            let bytes_debug = format!("{:?}", bytes::Bytes::from(secret.clone()));
+            let json = Value::String(secret.clone()).to_string();
+            let forms = [
+                secret.as_str(),
+                &debug[1..debug.len() - 1],
+                &bytes_debug[2..bytes_debug.len() - 1],
+                &json[1..json.len() - 1],
+            ];
+            if let Some(form) = forms.iter().find(|form| log.contains(*form)) {
+                leaks.push(format!("{what} {form:?}"));
+            }
+        }
+        leaks
+    }
+}
+
+async fn send_raw(app: &TestApp, path: &str, content_type: Option<&str>, body: Vec<u8>) -> u16 {
+    let mut request = request(Method::POST, path, None, None);
+    if let Some(content_type) = content_type {
+        request.headers.insert("content-type", HeaderValue::from_str(content_type).unwrap());
+    }
+    request.body = body.into();
+    app.send(request).await.status
+}
+
+/// The flow; returns every secret it used.
+async fn full_flow(app: &TestApp) -> Secrets {
+    let mut secrets = Secrets::default();
+    let email = unique_email();
+    let password = "Tr0ub4dor&3 \"quoted\" \\ ünïcode secret";
+    let wrong_password = "not-the-password-9f3b7c";
+    let too_short = "shrt7Q!";
+    secrets.add(password, "password");
+    secrets.add(wrong_password, "wrong password");
+
+    let registered = app.register(&email, password).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    secrets.add_tokens(&registered.body);
+
+    // A second registration with another password: refused, and that password is a secret too.
+    let second_password = "second-attempt-password-41d2";
+    secrets.add(second_password, "password");
+    assert_eq!(app.register(&email, second_password).await.status, 409);
+
+    let wrong = app.login(&email, wrong_password).await;
+    assert_eq!((wrong.status, wrong.code()), (401, "invalid_credentials"));
+    let unknown = app.login(&unique_email(), wrong_password).await;
+    assert_eq!(unknown.status, 401);
+
+    let logged_in = app.login(&email, password).await;
+    assert_eq!(logged_in.status, 200, "{:?}", logged_in.body);
+    secrets.add_tokens(&logged_in.body);
+    let access = logged_in.text("access_token");
+    let refresh = logged_in.text("refresh_token");
+
+    assert_eq!(app.get("/auth/me", Some(&access)).await.status, 200);
+    // The refresh token where an access token belongs: refused by the authorizer.
+    assert_eq!(app.get("/auth/me", Some(&refresh)).await.status, 403);
+
+    let refreshed = app.refresh(&refresh).await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    secrets.add_tokens(&refreshed.body);
+    // The spent token again: reuse, and the session is revoked.
+    let reused = app.refresh(&refresh).await;
+    assert_eq!((reused.status, reused.code()), (401, "token_reused"));
+    let after_reuse = app.refresh(&refreshed.text("refresh_token")).await;
+    assert_eq!((after_reuse.status, after_reuse.code()), (401, "token_revoked"));
+
+    // Logout of the registration's session, with its access token; then a global logout.
+    let out = app.logout(&registered.text("refresh_token"), "local", Some(&registered.text("access_token"))).await;
+    assert_eq!(out.status, 204);
+    let again = app.login(&email, password).await;
+    assert_eq!(again.status, 200);
+    secrets.add_tokens(&again.body);
+    assert_eq!(app.logout(&again.text("refresh_token"), "global", Some(&again.text("access_token"))).await.status, 204);
+    // Logout with a token that is not a refresh token, and with a tampered one.
+    assert_eq!(app.logout(&access, "local", None).await.status, 401);
+    let tampered = format!("{}x", again.text("refresh_token"));
+    secrets.add(tampered.clone(), "tampered token");
+    assert_eq!(app.refresh(&tampered).await.status, 401);
+    assert_eq!(app.get("/auth/me", Some(&tampered)).await.status, 403);
+
+    // Malformed requests that carry a secret: they must fail without logging it.
+    assert_eq!(app.register(&unique_email(), too_short).await.status, 400);
+    secrets.add(too_short, "rejected password");
+    let long_password = format!("long-{}", "p".repeat(2000));
+    secrets.add(long_password.clone(), "over-long password");
+    assert_eq!(app.login(&email, &long_password).await.status, 400);
+    let bad_json = format!("{{\"email\": \"{email}\", \"password\": \"{password}");
+    assert_eq!(send_raw(app, "/auth/login", Some("application/json"), bad_json.clone().into_bytes()).await, 400);
+    let as_text = json!({ "email": email, "password": password }).to_string();
+    assert_eq!(send_raw(app, "/auth/login", Some("text/plain"), as_text.into_bytes()).await, 415);
+    let wrong_shape = json!({ "email": email, "password": [password] }).to_string();
+    assert_eq!(send_raw(app, "/auth/login", Some("application/json"), wrong_shape.into_bytes()).await, 400);
+    let refresh_as_number = format!("{{\"refresh_token\": {}}}", "9".repeat(40));
+    assert_eq!(send_raw(app, "/auth/refresh", Some("application/json"), refresh_as_number.into_bytes()).await, 400);
+    let huge =
+        format!("{{\"email\": \"{email}\", \"password\": \"{password}\", \"pad\": \"{}\"}}", "a".repeat(17 * 1024));
+    assert_eq!(send_raw(app, "/auth/register", Some("application/json"), huge.into_bytes()).await, 413);
+    let bad_scope = app.logout(&refreshed.text("refresh_token"), "everywhere", None).await;
+    assert_eq!(bad_scope.status, 400);
+    let mut misrouted = request(Method::PUT, "/auth/login", Some(json!({ "password": password })), Some(&access));
+    misrouted.headers.insert("x-api-key", HeaderValue::from_str(&access).unwrap());
+    assert_eq!(app.send(misrouted).await.status, 404);
+
+    secrets
+}
+
+#[test]
+fn no_password_or_token_reaches_the_logs() {
+    let captured = capture_all_logs();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let secrets = runtime.block_on(async {
+        let app = spawn_app(memory_store());
+        let secrets = full_flow(&app).await;
+        // Canary: a secret logged at TRACE from the blocking pool, where passwords are hashed.
+        // If the capture misses it, the check below proves nothing.
+        tokio::task::spawn_blocking(|| tracing::trace!(canary = "canary-secret-7d1e", "canary")).await.unwrap();
+        secrets
+    });
+    drop(runtime);
+
+    let log = captured.text();
+    assert!(log.contains("canary-secret-7d1e"), "the capture missed a TRACE event from the blocking pool");
+    for expected in ["registered", "logged in", "refresh token reused", "denied", "authorized"] {
+        assert!(log.contains(expected), "the flow's {expected:?} event was not captured; the log:\n{log}");
+    }
+    let leaks = secrets.leaks(&log);
+    let leaking_lines: Vec<&str> = log.lines().filter(|line| !secrets.leaks(line).is_empty()).take(10).collect();
+    assert!(
+        leaks.is_empty(),
+        "{} secret(s) appear in the logs: {leaks:#?}\n--- the first lines that leak ---\n{}",
+        leaks.len(),
+        leaking_lines.join("\n")
+    );
+}
