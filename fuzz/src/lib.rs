@@ -1,6 +1,7 @@
 //! Fixtures shared by the fuzz targets: fixed keys (so crashes reproduce across runs), a
 //! verifier, an issuer, and a fully wired gateway on the embedded store.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
@@ -83,11 +84,10 @@ pub fn gateway() -> &'static Gateway {
         let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).expect("JWKS loads"));
         let hasher = PasswordHasher::new(PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 })
             .expect("cheap Argon2 parameters are valid");
-        Gateway { store: Arc::new(MemoryStore::new()), hasher, throttle: shared::domain::LoginThrottle::default(), issuer, verifier }
+        Gateway { store: Arc::new(MemoryStore::new()), hasher, throttle: shared::domain::LoginThrottle::default(), issuer, verifier, strict_revocation: false }
     })
 }
 
-pub const ACCOUNT_EMAIL: &str = "fuzz@example.com";
 pub const ACCOUNT_PASSWORD: &str = "fuzzing password";
 
 pub fn request(method: Method, path: &str, headers: HeaderMap, body: Vec<u8>) -> ApiRequest {
@@ -108,23 +108,30 @@ pub fn json_headers() -> HeaderMap {
     headers
 }
 
-/// A fresh (access, refresh) pair for the fixture account, registering it on first use.
+/// A fresh (access, refresh) pair for a real account. The fuzzer may lock the account out
+/// (wrong passwords) or disable nothing else, so on a failed login the next account is used.
 pub fn fresh_tokens() -> (String, String) {
+    static ACCOUNT: AtomicU32 = AtomicU32::new(0);
     let gateway = gateway();
-    let body = serde_json::json!({ "email": ACCOUNT_EMAIL, "password": ACCOUNT_PASSWORD }).to_string().into_bytes();
     runtime().block_on(async {
-        let registered =
-            gateway.handle(request(Method::POST, "/auth/register", json_headers(), body.clone())).await;
-        let response = if registered.status() == 201 {
-            registered
-        } else {
-            gateway.handle(request(Method::POST, "/auth/login", json_headers(), body)).await
-        };
-        assert!(response.status().is_success(), "fixture login failed: {}", response.body());
-        let tokens: serde_json::Value = serde_json::from_str(response.body()).expect("token response is JSON");
-        (
-            tokens["access_token"].as_str().expect("access_token").to_owned(),
-            tokens["refresh_token"].as_str().expect("refresh_token").to_owned(),
-        )
+        for _ in 0..3 {
+            let email = format!("fuzz-{}@example.com", ACCOUNT.load(Ordering::Relaxed));
+            let body = serde_json::json!({ "email": email, "password": ACCOUNT_PASSWORD }).to_string().into_bytes();
+            let mut response =
+                gateway.handle(request(Method::POST, "/auth/login", json_headers(), body.clone())).await;
+            if response.status() == 401 {
+                response = gateway.handle(request(Method::POST, "/auth/register", json_headers(), body)).await;
+            }
+            if !response.status().is_success() {
+                ACCOUNT.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let tokens: serde_json::Value = serde_json::from_str(response.body()).expect("token response is JSON");
+            return (
+                tokens["access_token"].as_str().expect("access_token").to_owned(),
+                tokens["refresh_token"].as_str().expect("refresh_token").to_owned(),
+            );
+        }
+        panic!("no fixture account could log in");
     })
 }

@@ -18,9 +18,10 @@ use std::hint::black_box;
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use divan::{AllocProfiler, Bencher};
+use futures::FutureExt as _;
 use secrecy::SecretString;
 use serde_json::json;
-use shared::authorizer::authorize_http_api;
+use shared::authorizer::Authorizer;
 use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, User};
 use shared::service;
 use shared::store::{MemoryStore, Store};
@@ -119,7 +120,8 @@ mod authorizer {
     /// One invocation as the Lambda runtime hands it over: event bytes in, response bytes out.
     fn decide(verifier: &TokenVerifier, event_json: &str) -> String {
         let event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(event_json).unwrap();
-        let response = authorize_http_api(verifier, &event, NOW);
+        // Stateless mode never awaits anything: the future is ready at its first poll.
+        let response = Authorizer::new(verifier, None).http_api(&event, NOW).now_or_never().unwrap();
         serde_json::to_string(&response).unwrap()
     }
 
@@ -181,6 +183,91 @@ mod tokens {
         let (issuer, verifier) = pair(alg);
         let token = access_token(&issuer, NOW);
         bencher.bench_local(|| verifier.verify_access(black_box(&token), NOW).unwrap());
+    }
+}
+
+/// What the hot paths did before keys were prepared at init: jsonwebtoken parses the key (and,
+/// for Ed25519 signing, derives the public key) on every call. Kept as a yardstick.
+mod reference {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::Header;
+    use shared::tokens::{ACCESS_TOKEN_TYPE, AccessClaims, REFRESH_TOKEN_TYPE, RefreshClaims};
+
+    use super::*;
+
+    /// Signature check alone: the key prepared once (what `verify_compact` does now) ...
+    #[divan::bench(args = ALGS)]
+    fn signature_prepared_key(bencher: Bencher, alg: Alg) {
+        let (issuer, verifier) = pair(alg);
+        let token = access_token(&issuer, NOW);
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let key = verifier.keys().select(&alg.to_string(), issuer.key().kid.as_deref()).unwrap();
+        bencher.bench_local(|| {
+            let signature = URL_SAFE_NO_PAD.decode(black_box(signature)).unwrap();
+            assert!(key.verify_signature(black_box(input.as_bytes()), &signature));
+        });
+    }
+
+    /// ... and through `jsonwebtoken::crypto::verify` (key copied and parsed per call).
+    #[divan::bench(args = ALGS)]
+    fn signature_jsonwebtoken(bencher: Bencher, alg: Alg) {
+        let (issuer, verifier) = pair(alg);
+        let token = access_token(&issuer, NOW);
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let key = verifier.keys().select(&alg.to_string(), issuer.key().kid.as_deref()).unwrap();
+        bencher.bench_local(|| {
+            let ok = jsonwebtoken::crypto::verify(
+                black_box(signature),
+                black_box(input.as_bytes()),
+                key.decoding_key(),
+                key.algorithm,
+            );
+            assert!(ok.unwrap());
+        });
+    }
+
+    /// Issuing a pair with `jsonwebtoken::encode` (the same bytes `tokens/issue_pair` makes).
+    #[divan::bench(args = ALGS)]
+    fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
+        let (issuer, _) = pair(alg);
+        let user = user();
+        let key = issuer.key();
+        let header = |typ: &str| {
+            let mut header = Header::new(key.algorithm);
+            header.typ = Some(typ.to_owned());
+            header.kid = key.kid.clone();
+            header
+        };
+        let settings = issuer.settings();
+        bencher.bench_local(|| {
+            let user = black_box(&user);
+            let grant = issuer.next_refresh("session".into(), NOW);
+            let access_claims = AccessClaims {
+                iss: settings.issuer.clone(),
+                sub: user.id.clone(),
+                aud: settings.audience.clone(),
+                exp: NOW.secs() + settings.access_ttl_secs,
+                iat: NOW.secs(),
+                jti: shared::tokens::new_token_id(),
+                client_id: settings.audience.clone(),
+                sid: grant.session_id.clone(),
+                email: user.email.as_str().to_owned(),
+                role: user.role,
+            };
+            let refresh_claims = RefreshClaims {
+                iss: settings.issuer.clone(),
+                sub: user.id.clone(),
+                aud: settings.issuer.clone(),
+                exp: grant.expires_at,
+                iat: NOW.secs(),
+                jti: grant.jti.clone(),
+                sid: grant.session_id.clone(),
+            };
+            let access = jsonwebtoken::encode(&header(ACCESS_TOKEN_TYPE), &access_claims, key.encoding_key());
+            let refresh = jsonwebtoken::encode(&header(REFRESH_TOKEN_TYPE), &refresh_claims, key.encoding_key());
+            (access.unwrap(), refresh.unwrap())
+        });
     }
 }
 
