@@ -49,6 +49,9 @@ impl Gateway {
             Endpoint::Logout => http::logout(store, &self.verifier, request).await,
             Endpoint::Me => http::me(store, request).await,
             Endpoint::Jwks => http::jwks(self.verifier.keys()),
+            Endpoint::ChangePassword => {
+                http::change_password(store, &self.hasher, &self.throttle, &self.issuer, request).await
+            }
             Endpoint::ListUsers => http::list_users(store, request).await,
             Endpoint::GetUser => http::get_user(store, request).await,
             Endpoint::UpdateUser => http::update_user(store, request).await,

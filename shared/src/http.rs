@@ -268,6 +268,44 @@ pub async fn logout(store: &dyn Store, verifier: &TokenVerifier, request: ApiReq
     }
 }
 
+#[derive(Deserialize)]
+struct PasswordChangeBody {
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+fn parse_password_change(request: &ApiRequest) -> Result<(Password, Password), ApiError> {
+    let body: PasswordChangeBody = request.json()?;
+    let mut errors = Vec::new();
+    let current = required(body.current_password, "current_password", &mut errors).and_then(|raw| {
+        Password::parse_presented(raw)
+            .map_err(|message| errors.push(FieldError { field: "current_password", message: message.into() }))
+            .ok()
+    });
+    let new = required(body.new_password, "new_password", &mut errors).and_then(|raw| {
+        Password::parse_new(raw)
+            .map_err(|message| errors.push(FieldError { field: "new_password", message: message.into() }))
+            .ok()
+    });
+    validated(current.zip(new), errors)
+}
+
+pub async fn change_password(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    throttle: &LoginThrottle,
+    issuer: &TokenIssuer,
+    request: ApiRequest,
+) -> ApiResponse {
+    let request = &request;
+    let result = async {
+        let principal = principal(request)?;
+        let (current, new) = parse_password_change(request)?;
+        service::change_password(store, hasher, throttle, issuer, principal, current, new, UnixTime::now()).await
+    };
+    respond(StatusCode::OK, result.await)
+}
+
 pub async fn me(store: &dyn Store, request: ApiRequest) -> ApiResponse {
     let request = &request;
     let result = async { service::me(store, principal(request)?).await };

@@ -11,6 +11,7 @@ pub enum Endpoint {
     Logout,
     Me,
     Jwks,
+    ChangePassword,
     ListUsers,
     GetUser,
     UpdateUser,
@@ -71,6 +72,13 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::Jwks,
         access: Access::Public,
         function: "jwks",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/password",
+        endpoint: Endpoint::ChangePassword,
+        access: Access::Bearer(Role::User),
+        function: "change-password",
     },
     Route {
         method: "GET",

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::{Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Role, Session, User};
 use crate::error::ApiError;
-use crate::store::{Rotation, RotationOutcome, Store, UserChanges, UserSummary};
+use crate::store::{Rotation, RotationOutcome, SessionRenewal, Store, UserChanges, UserSummary};
 use crate::time::UnixTime;
 use crate::tokens::{IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
@@ -183,6 +183,61 @@ pub async fn logout(
     }
     tracing::info!(user_id = %claims.sub, session_id = %claims.sid, ?scope, "logged out");
     Ok(())
+}
+
+/// Changes the caller's password: the current one must be right (and counts toward the login
+/// throttle when wrong); every other session of the account is revoked; the caller's own session
+/// gets a fresh token pair.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_password(
+    store: &dyn Store,
+    hasher: &PasswordHasher,
+    throttle: &LoginThrottle,
+    issuer: &TokenIssuer,
+    principal: &Principal,
+    current: Password,
+    new: Password,
+    now: UnixTime,
+) -> Result<TokenResponse, ApiError> {
+    let Some(user) = store.user_by_id(&principal.user_id).await? else {
+        return Err(ApiError::InvalidToken);
+    };
+    let attempts = store.login_attempts(&user.email, now).await?;
+    if let Some(until) = attempts.locked_until {
+        let retry_after_secs = until.millis().saturating_sub(now.millis()).div_ceil(1000).max(1);
+        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    }
+    match hasher.verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
+        PasswordCheck::Valid { .. } => {}
+        PasswordCheck::Invalid => {
+            let failures = store.record_login_failure(&user.email, now, throttle.window_secs).await?;
+            if let Some(lock_secs) = throttle.lock_secs(failures) {
+                store.lock_login(&user.email, now.plus_secs(lock_secs)).await?;
+            }
+            tracing::info!(user_id = %user.id, "password change refused: wrong current password");
+            return Err(ApiError::InvalidCredentials);
+        }
+    }
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    let password_hash = hasher.hash(new).await.map_err(internal)?;
+    let grant = issuer.next_refresh(principal.session_id.clone(), now);
+    let renewal = SessionRenewal {
+        session_id: grant.session_id.clone(),
+        next_jti: grant.jti.clone(),
+        created_ms: now.millis() + 1,
+        expires_at: grant.expires_at,
+        now,
+    };
+    if !store.change_password(&user.id, &password_hash, now, &renewal).await? {
+        return Err(ApiError::TokenRevoked);
+    }
+    if attempts.has_failures {
+        store.clear_login_failures(&user.email).await?;
+    }
+    tracing::info!(user_id = %user.id, session_id = %grant.session_id, "password changed; other sessions revoked");
+    token_response(issuer, &user, &grant, now)
 }
 
 pub async fn me(store: &dyn Store, principal: &Principal) -> Result<UserView, ApiError> {

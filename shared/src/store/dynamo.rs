@@ -15,11 +15,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::{
-    AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary,
-    judge_access, judge_rotation, schema,
+    AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, SessionRenewal, Store, StoreError, UserChanges, UserPage,
+    UserSummary, judge_access, judge_rotation, schema,
 };
 use crate::domain::{Email, Role, Session, User};
 use crate::time::UnixTime;
@@ -311,6 +311,60 @@ impl Store for DynamoStore {
         match result {
             Err(error) if !is_conditional_check_failure(&error) => Err(classify(error)),
             _ => Ok(()),
+        }
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        cutoff: UnixTime,
+        renewal: &SessionRenewal,
+    ) -> Result<bool, StoreError> {
+        let build = |error: aws_sdk_dynamodb::error::BuildError| StoreError::Internal(error.to_string());
+        let user = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(user_id)))
+            .update_expression("SET password_hash = :hash, sessions_valid_after_ms = :cutoff")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":hash", s(password_hash))
+            .expression_attribute_values(":cutoff", n(cutoff.millis()))
+            .build()
+            .map_err(build)?;
+        let session = Update::builder()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&renewal.session_id)))
+            .update_expression("SET current_jti = :next, created_ms = :created, expires_at = :expires_at")
+            .condition_expression(
+                "attribute_exists(pk) AND user_id = :user_id AND revoked = :false AND expires_at > :now",
+            )
+            .expression_attribute_values(":next", s(&renewal.next_jti))
+            .expression_attribute_values(":created", n(renewal.created_ms))
+            .expression_attribute_values(":expires_at", n(renewal.expires_at))
+            .expression_attribute_values(":user_id", s(user_id))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", n(renewal.now.secs()))
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(user).build())
+            .transact_items(TransactWriteItem::builder().update(session).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(service))
+                if matches!(
+                    service.err(),
+                    TransactWriteItemsError::TransactionCanceledException(cancelled)
+                        if cancelled.cancellation_reasons().iter().any(|reason| reason.code() == Some("ConditionalCheckFailed"))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(classify(error)),
         }
     }
 

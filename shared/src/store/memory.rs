@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges, UserPage, UserSummary,
-    judge_access, judge_rotation,
+    AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, SessionRenewal, Store, StoreError, UserChanges, UserPage,
+    UserSummary, judge_access, judge_rotation,
 };
 use crate::domain::{Email, Session, User};
 use crate::time::UnixTime;
@@ -77,6 +77,28 @@ impl Store for MemoryStore {
             user.password_hash = password_hash.to_owned();
         }
         Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        cutoff: UnixTime,
+        renewal: &SessionRenewal,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock()?;
+        let live = state.sessions.get(&renewal.session_id).is_some_and(|stored| {
+            !stored.revoked && stored.session.user_id == user_id && stored.session.expires_at > renewal.now.secs()
+        });
+        let Some(user) = state.users.get_mut(user_id).filter(|_| live) else { return Ok(false) };
+        user.password_hash = password_hash.to_owned();
+        user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
+        if let Some(stored) = state.sessions.get_mut(&renewal.session_id) {
+            stored.session.current_jti = renewal.next_jti.clone();
+            stored.session.created_ms = renewal.created_ms;
+            stored.session.expires_at = renewal.expires_at;
+        }
+        Ok(true)
     }
 
     async fn update_user(

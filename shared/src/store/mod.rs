@@ -26,6 +26,17 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// The caller's session as a password change renews it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRenewal {
+    pub session_id: String,
+    pub next_jti: String,
+    /// After the cutoff, so the renewed session survives it.
+    pub created_ms: u64,
+    pub expires_at: u64,
+    pub now: UnixTime,
+}
+
 /// What identifies an access token for a revocation check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessTokenRef {
@@ -160,6 +171,17 @@ pub trait Store: Send + Sync {
     async fn user_by_id(&self, user_id: &str) -> Result<Option<User>, StoreError>;
 
     async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError>;
+
+    /// A password change, atomically: the new hash, every session of the account revoked
+    /// (cutoff), and the caller's own session renewed past the cutoff with a new refresh token.
+    /// `false` (and nothing written) when that session is no longer live.
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        cutoff: UnixTime,
+        renewal: &SessionRenewal,
+    ) -> Result<bool, StoreError>;
 
     /// Applies an administrator's change; `None` when there is no such user. With
     /// `revoke_sessions_at`, every session created up to that instant is revoked in the same
