@@ -1,10 +1,10 @@
 //! Roles and administration, against DynamoDB and the embedded store.
 
-use e2e::{TestApp, TestResponse, dynamo_store, memory_store, request, spawn_app, unique_email};
+use e2e::{TestApp, TestResponse, request, unique_email};
 use http::Method;
 use serde_json::{Value, json};
 use shared::domain::Role;
-use shared::store::{Store, UserChanges};
+use shared::store::UserChanges;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -152,25 +152,7 @@ async fn pages_of_two_return_every_user_exactly_once(app: TestApp) {
     }
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test]
-            async fn $case() {
-                super::$case(super::spawn_app(super::memory_store())).await;
-            })*
-        }
-        mod dynamodb {
-            $(#[tokio::test]
-            async fn $case() {
-                let store: std::sync::Arc<dyn super::Store> = super::dynamo_store().await;
-                super::$case(super::spawn_app(store)).await;
-            })*
-        }
-    };
-}
-
-on_both_stores!(
+e2e::on_both_stores!(
     user_tokens_are_refused_on_every_admin_route,
     admins_read_and_change_users,
     disabled_users_are_locked_out,

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use e2e::{TestApp, dynamo_store, memory_store, request, spawn_app, unique_email};
+use e2e::{TestApp, request, spawn_app, unique_email};
 use http::Method;
 use serde_json::json;
 use shared::domain::{PasswordHasher, PasswordParams};
 use shared::gateway::Gateway;
-use shared::store::{AccessTokenRef, Store};
+use shared::store::AccessTokenRef;
 use shared::time::UnixTime;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -206,25 +206,7 @@ fn spawn_app_with_hasher(app: &TestApp, hasher: PasswordHasher) -> TestApp {
     TestApp { gateway: Arc::new(Gateway { store, hasher, throttle, issuer, verifier, strict_revocation }) }
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test]
-            async fn $case() {
-                super::$case(super::spawn_app(super::memory_store())).await;
-            })*
-        }
-        mod dynamodb {
-            $(#[tokio::test]
-            async fn $case() {
-                let store: std::sync::Arc<dyn super::Store> = super::dynamo_store().await;
-                super::$case(super::spawn_app(store)).await;
-            })*
-        }
-    };
-}
-
-on_both_stores!(
+e2e::on_both_stores!(
     registration_login_me_refresh_logout,
     unknown_email_and_wrong_password_look_the_same,
     one_account_per_email_whatever_the_case,

@@ -1,9 +1,8 @@
 //! Session lifecycle beyond login and refresh: password change.
 
-use e2e::{TestApp, TestResponse, dynamo_store, memory_store, request, spawn_app, unique_email};
+use e2e::{TestApp, TestResponse, request, unique_email};
 use http::Method;
 use serde_json::json;
-use shared::store::Store;
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -61,25 +60,7 @@ async fn a_logged_out_session_cannot_change_the_password(app: TestApp) {
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test]
-            async fn $case() {
-                super::$case(super::spawn_app(super::memory_store())).await;
-            })*
-        }
-        mod dynamodb {
-            $(#[tokio::test]
-            async fn $case() {
-                let store: std::sync::Arc<dyn super::Store> = super::dynamo_store().await;
-                super::$case(super::spawn_app(store)).await;
-            })*
-        }
-    };
-}
-
-on_both_stores!(
+e2e::on_both_stores!(
     a_password_change_keeps_this_session_and_ends_the_others,
     a_password_change_needs_the_current_password_and_a_valid_new_one,
     a_logged_out_session_cannot_change_the_password,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::{Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Role, Session, User};
 use crate::error::ApiError;
-use crate::store::{Rotation, RotationOutcome, SessionRenewal, Store, UserChanges, UserSummary};
+use crate::store::{LoginAttempts, Rotation, RotationOutcome, SessionRenewal, Store, UserChanges, UserSummary};
 use crate::time::UnixTime;
 use crate::tokens::{IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
@@ -88,11 +88,7 @@ pub async fn login(
         Some(email) => store.login_attempts(email, now).await?,
         None => Default::default(),
     };
-    if let Some(until) = attempts.locked_until {
-        tracing::info!("login refused: address locked after repeated failures");
-        let retry_after_secs = until.millis().saturating_sub(now.millis()).div_ceil(1000).max(1);
-        return Err(ApiError::TooManyAttempts { retry_after_secs });
-    }
+    refuse_if_locked(attempts, now)?;
     let user = match &email {
         Some(email) => store.user_by_email(email).await?,
         None => None,
@@ -101,11 +97,7 @@ pub async fn login(
     let check = hasher.verify(password.duplicate(), stored_hash).await.map_err(internal)?;
     let (PasswordCheck::Valid { needs_rehash }, Some(user)) = (check, user) else {
         if let Some(email) = &email {
-            let failures = store.record_login_failure(email, now, throttle.window_secs).await?;
-            if let Some(lock_secs) = throttle.lock_secs(failures) {
-                store.lock_login(email, now.plus_secs(lock_secs)).await?;
-                tracing::warn!(failures, lock_secs, "login address locked after repeated failures");
-            }
+            count_failure(store, throttle, email, now).await?;
         }
         tracing::info!("login refused: invalid credentials");
         return Err(ApiError::InvalidCredentials);
@@ -203,17 +195,11 @@ pub async fn change_password(
         return Err(ApiError::InvalidToken);
     };
     let attempts = store.login_attempts(&user.email, now).await?;
-    if let Some(until) = attempts.locked_until {
-        let retry_after_secs = until.millis().saturating_sub(now.millis()).div_ceil(1000).max(1);
-        return Err(ApiError::TooManyAttempts { retry_after_secs });
-    }
+    refuse_if_locked(attempts, now)?;
     match hasher.verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
         PasswordCheck::Valid { .. } => {}
         PasswordCheck::Invalid => {
-            let failures = store.record_login_failure(&user.email, now, throttle.window_secs).await?;
-            if let Some(lock_secs) = throttle.lock_secs(failures) {
-                store.lock_login(&user.email, now.plus_secs(lock_secs)).await?;
-            }
+            count_failure(store, throttle, &user.email, now).await?;
             tracing::info!(user_id = %user.id, "password change refused: wrong current password");
             return Err(ApiError::InvalidCredentials);
         }
@@ -246,6 +232,32 @@ pub async fn me(store: &dyn Store, principal: &Principal) -> Result<UserView, Ap
         Some(user) => Ok(UserView::from(&user)),
         None => Err(ApiError::InvalidToken),
     }
+}
+
+fn refuse_if_locked(attempts: LoginAttempts, now: UnixTime) -> Result<(), ApiError> {
+    match attempts.locked_until {
+        Some(until) => {
+            tracing::info!("refused: address locked after repeated password failures");
+            let retry_after_secs = until.millis().saturating_sub(now.millis()).div_ceil(1000).max(1);
+            Err(ApiError::TooManyAttempts { retry_after_secs })
+        }
+        None => Ok(()),
+    }
+}
+
+/// Counts a wrong password against the address, locking it once the allowance is spent.
+async fn count_failure(
+    store: &dyn Store,
+    throttle: &LoginThrottle,
+    email: &Email,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let failures = store.record_login_failure(email, now, throttle.window_secs).await?;
+    if let Some(lock_secs) = throttle.lock_secs(failures) {
+        store.lock_login(email, now.plus_secs(lock_secs)).await?;
+        tracing::warn!(failures, lock_secs, "address locked after repeated password failures");
+    }
+    Ok(())
 }
 
 fn new_session_id() -> String {

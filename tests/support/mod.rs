@@ -177,3 +177,23 @@ impl TestApp {
 pub fn unique_email() -> String {
     format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
 }
+
+/// Runs each `async fn case(app: TestApp)` twice: on the embedded store and on DynamoDB.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case($crate::spawn_app($crate::memory_store())).await;
+            })*
+        }
+        mod dynamodb {
+            $(#[tokio::test]
+            async fn $case() {
+                let store: std::sync::Arc<dyn shared::store::Store> = $crate::dynamo_store().await;
+                super::$case($crate::spawn_app(store)).await;
+            })*
+        }
+    };
+}
