@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use e2e::{keys, test_hasher, unique_email};
-use shared::domain::{Email, LoginThrottle, Password};
+use shared::domain::{Email, LoginThrottle, Password, SessionPolicy};
 use shared::service;
 use shared::store::{DynamoStore, TableNames, schema};
 use shared::time::UnixTime;
@@ -87,16 +87,24 @@ async fn refresh_success_path_makes_two_dynamodb_requests() {
     let mut token = logged_in.refresh_token;
     let mut refresh_calls = Vec::new();
     for _ in 0..3 {
-        let next = service::refresh(&store, &keys.verifier, &keys.issuer, &token, UnixTime::now())
-            .await
-            .expect("refresh succeeds");
+        let next =
+            service::refresh(&store, &keys.verifier, &keys.issuer, &SessionPolicy::default(), &token, UnixTime::now())
+                .await
+                .expect("refresh succeeds");
         token = next.refresh_token;
         refresh_calls.push(log.take());
     }
     // The register session also refreshes in two.
-    service::refresh(&store, &keys.verifier, &keys.issuer, &registered.refresh_token, UnixTime::now())
-        .await
-        .expect("refresh of the registration session succeeds");
+    service::refresh(
+        &store,
+        &keys.verifier,
+        &keys.issuer,
+        &SessionPolicy::default(),
+        &registered.refresh_token,
+        UnixTime::now(),
+    )
+    .await
+    .expect("refresh of the registration session succeeds");
     refresh_calls.push(log.take());
 
     println!("register: {} request(s) {register_calls:?}", register_calls.len());
@@ -119,9 +127,19 @@ async fn refresh_reuse_path_is_bounded_too() {
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
     let registered = service::register(&store, &hasher, &keys.issuer, email, password(), now).await.unwrap();
-    service::refresh(&store, &keys.verifier, &keys.issuer, &registered.refresh_token, now).await.unwrap();
+    service::refresh(&store, &keys.verifier, &keys.issuer, &SessionPolicy::default(), &registered.refresh_token, now)
+        .await
+        .unwrap();
     log.take();
-    let replay = service::refresh(&store, &keys.verifier, &keys.issuer, &registered.refresh_token, now).await;
+    let replay = service::refresh(
+        &store,
+        &keys.verifier,
+        &keys.issuer,
+        &SessionPolicy::default(),
+        &registered.refresh_token,
+        now,
+    )
+    .await;
     assert!(replay.is_err(), "a spent refresh token is refused");
     let calls = log.take();
     println!("refresh (reuse detected): {} request(s) {calls:?}", calls.len());

@@ -50,7 +50,9 @@ impl Functions {
             "login.json" => {
                 shared::http::login(store, &gateway.hasher, &gateway.throttle, &gateway.issuer, request).await
             }
-            "refresh.json" => shared::http::refresh(store, &gateway.verifier, &gateway.issuer, request).await,
+            "refresh.json" => {
+                shared::http::refresh(store, &gateway.verifier, &gateway.issuer, &gateway.sessions, request).await
+            }
             "logout.json" => shared::http::logout(store, &gateway.verifier, request).await,
             "me.json" => shared::http::me(store, request).await,
             "jwks.json" => shared::http::jwks(gateway.verifier.keys()),

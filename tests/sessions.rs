@@ -1,8 +1,12 @@
-//! Session lifecycle beyond login and refresh: password change.
+//! Session lifecycle beyond login and refresh: password change, the reuse grace period.
+
+use std::sync::Arc;
 
 use e2e::{TestApp, TestResponse, request, unique_email};
 use http::Method;
 use serde_json::json;
+use shared::domain::SessionPolicy;
+use shared::gateway::Gateway;
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -60,8 +64,55 @@ async fn a_logged_out_session_cannot_change_the_password(app: TestApp) {
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
 }
 
+fn with_grace(app: TestApp, reuse_grace_secs: u64) -> TestApp {
+    let Gateway { store, hasher, throttle, issuer, verifier, strict_revocation, .. } =
+        Arc::into_inner(app.gateway).expect("a fresh app");
+    let sessions = SessionPolicy { reuse_grace_secs };
+    TestApp { gateway: Arc::new(Gateway { store, hasher, throttle, sessions, issuer, verifier, strict_revocation }) }
+}
+
+async fn within_the_grace_period_the_just_spent_token_works_once(app: TestApp) {
+    let app = with_grace(app, 10);
+    let first = app.register(&unique_email(), PASSWORD).await;
+    let original = first.text("refresh_token");
+    let rotated = app.refresh(&original).await;
+    assert_eq!(rotated.status, 200);
+    // A second tab presents the same token a moment later: same session, nothing revoked.
+    let second_tab = app.refresh(&original).await;
+    assert_eq!(second_tab.status, 200, "{:?}", second_tab.body);
+    // Both tabs now hold the session's current token, and either can go on.
+    assert_eq!(app.refresh(&second_tab.text("refresh_token")).await.status, 200);
+    // A third presentation of the original is reuse, and ends the session.
+    let third = app.refresh(&original).await;
+    assert_eq!((third.status, third.code()), (401, "token_reused"));
+    assert_eq!(app.refresh(&rotated.text("refresh_token")).await.status, 401);
+}
+
+async fn an_older_token_is_reuse_even_within_the_grace_period(app: TestApp) {
+    let app = with_grace(app, 10);
+    let first = app.register(&unique_email(), PASSWORD).await;
+    let original = first.text("refresh_token");
+    let second = app.refresh(&original).await;
+    assert_eq!(app.refresh(&second.text("refresh_token")).await.status, 200);
+    let replay = app.refresh(&original).await;
+    assert_eq!((replay.status, replay.code()), (401, "token_reused"));
+}
+
+async fn concurrent_refreshes_within_the_grace_period(app: TestApp) {
+    let app = with_grace(app, 10);
+    let first = app.register(&unique_email(), PASSWORD).await;
+    let token = first.text("refresh_token");
+    let (one, two) = tokio::join!(app.refresh(&token), app.refresh(&token));
+    assert_eq!((one.status, two.status), (200, 200), "{:?} {:?}", one.body, two.body);
+    // Both answers carry the session's one current token: either tab can refresh next.
+    assert_eq!(app.refresh(&two.text("refresh_token")).await.status, 200);
+}
+
 e2e::on_both_stores!(
     a_password_change_keeps_this_session_and_ends_the_others,
     a_password_change_needs_the_current_password_and_a_valid_new_one,
     a_logged_out_session_cannot_change_the_password,
+    within_the_grace_period_the_just_spent_token_works_once,
+    an_older_token_is_reuse_even_within_the_grace_period,
+    concurrent_refreshes_within_the_grace_period,
 );

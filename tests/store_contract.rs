@@ -22,13 +22,13 @@ fn user(email: &str) -> User {
 }
 
 fn session(user: &User, created: UnixTime) -> Session {
-    Session {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_id: user.id.clone(),
-        current_jti: uuid::Uuid::new_v4().to_string(),
-        created_ms: created.millis(),
-        expires_at: created.secs() + 3600,
-    }
+    Session::new(
+        uuid::Uuid::new_v4().to_string(),
+        user.id.clone(),
+        uuid::Uuid::new_v4().to_string(),
+        created.millis(),
+        created.secs() + 3600,
+    )
 }
 
 fn rotation(session: &Session, presented: &str, now: UnixTime) -> Rotation {
@@ -39,6 +39,7 @@ fn rotation(session: &Session, presented: &str, now: UnixTime) -> Rotation {
         next_jti: uuid::Uuid::new_v4().to_string(),
         next_expires_at: now.secs() + 3600,
         sessions_valid_after_ms: 0,
+        grace_ms: 0,
         now,
     }
 }
@@ -262,6 +263,31 @@ async fn login_failures_count_lock_and_lapse(store: Arc<dyn Store>) {
     assert!(store.login_attempts(&email, NOW.plus_secs(300)).await.unwrap().locked_until.is_some());
 }
 
+async fn the_just_spent_token_is_accepted_once_within_the_grace_period(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    let first = session(&alice, NOW);
+    store.create_user(&alice, Some(&first)).await.unwrap();
+    let with_grace = |presented: &str, now: UnixTime| Rotation { grace_ms: 10_000, ..rotation(&first, presented, now) };
+
+    let spend = with_grace(&first.current_jti, NOW);
+    assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Rotated);
+    // The just-spent token, moments later: the session's current token, nothing revoked.
+    let again = with_grace(&first.current_jti, UnixTime::from_millis(NOW.millis() + 2_000));
+    let expected = RotationOutcome::Grace { current_jti: spend.next_jti.clone(), expires_at: spend.next_expires_at };
+    assert_eq!(store.rotate_session(&again).await.unwrap(), expected);
+    // Only once.
+    assert_eq!(store.rotate_session(&again).await.unwrap(), RotationOutcome::Reused);
+    // The current token still rotates normally.
+    let next = with_grace(&spend.next_jti, UnixTime::from_millis(NOW.millis() + 3_000));
+    assert_eq!(store.rotate_session(&next).await.unwrap(), RotationOutcome::Rotated);
+    // An older token is reuse even inside the window.
+    let older = with_grace(&first.current_jti, UnixTime::from_millis(NOW.millis() + 4_000));
+    assert_eq!(store.rotate_session(&older).await.unwrap(), RotationOutcome::Reused);
+    // Outside the window the just-spent token is reuse too.
+    let late = with_grace(&spend.next_jti, UnixTime::from_millis(NOW.millis() + 3_000 + 10_001));
+    assert_eq!(store.rotate_session(&late).await.unwrap(), RotationOutcome::Reused);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -290,4 +316,5 @@ contract!(
     an_admin_change_can_revoke_older_sessions,
     users_list_newest_first_in_pages,
     login_failures_count_lock_and_lapse,
+    the_just_spent_token_is_accepted_once_within_the_grace_period,
 );

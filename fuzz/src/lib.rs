@@ -84,7 +84,7 @@ pub fn gateway() -> &'static Gateway {
         let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).expect("JWKS loads"));
         let hasher = PasswordHasher::new(PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 })
             .expect("cheap Argon2 parameters are valid");
-        Gateway { store: Arc::new(MemoryStore::new()), hasher, throttle: shared::domain::LoginThrottle::default(), issuer, verifier, strict_revocation: false }
+        Gateway { store: Arc::new(MemoryStore::new()), hasher, throttle: shared::domain::LoginThrottle::default(), sessions: Default::default(), issuer, verifier, strict_revocation: false }
     })
 }
 

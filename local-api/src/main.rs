@@ -11,7 +11,7 @@ use axum::response::Response;
 use clap::{Parser, ValueEnum};
 use serde_json::json;
 use shared::config::{ConfigError, Env, strict_revocation};
-use shared::domain::{LoginThrottle, PasswordHasher};
+use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use shared::error::ApiError;
 use shared::gateway::Gateway;
 use shared::http::{ApiRequest, MAX_BODY_BYTES, problem};
@@ -88,6 +88,7 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
         store,
         hasher: PasswordHasher::from_env(&env)?,
         throttle: LoginThrottle::from_env(&env)?,
+        sessions: SessionPolicy::from_env(&env)?,
         issuer,
         verifier,
         strict_revocation: strict_revocation(&env)?,

@@ -22,7 +22,7 @@ use futures::FutureExt as _;
 use secrecy::SecretString;
 use serde_json::json;
 use shared::authorizer::Authorizer;
-use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, User};
+use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::service;
 use shared::store::{MemoryStore, Store};
 use shared::time::UnixTime;
@@ -366,7 +366,9 @@ mod refresh {
             .unwrap();
         let mut token = first.refresh_token;
         bencher.bench_local(|| {
-            let next = rt.block_on(service::refresh(&store, &verifier, &issuer, &token, NOW)).unwrap();
+            let next = rt
+                .block_on(service::refresh(&store, &verifier, &issuer, &SessionPolicy::default(), &token, NOW))
+                .unwrap();
             token = next.refresh_token;
         });
     }

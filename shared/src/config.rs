@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::domain::{LoginThrottle, PasswordHasher, PasswordParams};
+use crate::domain::{LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
 
@@ -161,6 +161,14 @@ impl LoginThrottle {
             max_lock_secs: env.number("LOGIN_THROTTLE_MAX_SECONDS", defaults.max_lock_secs, 1..=DAY)?,
             window_secs: env.number("LOGIN_THROTTLE_WINDOW_SECONDS", defaults.window_secs, 60..=DAY)?,
         })
+    }
+}
+
+impl SessionPolicy {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        // 0 by default, not the 10 s the session-lifecycle issue asks for: with a grace period,
+        // of N concurrent refreshes with one token two succeed, which the core issue forbids.
+        Ok(Self { reuse_grace_secs: env.number("REFRESH_REUSE_GRACE_SECONDS", 0, 0..=300)? })
     }
 }
 

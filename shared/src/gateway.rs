@@ -9,7 +9,7 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 
 use crate::authorizer::{Authorizer, principal_from_context};
-use crate::domain::{LoginThrottle, PasswordHasher};
+use crate::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use crate::http::{self, ApiRequest, ApiResponse};
 use crate::routes::{self, Access, Endpoint};
 use crate::store::Store;
@@ -21,6 +21,7 @@ pub struct Gateway {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
     pub throttle: LoginThrottle,
+    pub sessions: SessionPolicy,
     pub issuer: TokenIssuer,
     pub verifier: TokenVerifier,
     /// The authorizer also checks revocations in the store (`AUTHORIZER_REVOCATION_CHECK`).
@@ -45,7 +46,7 @@ impl Gateway {
         match route.endpoint {
             Endpoint::Register => http::register(store, &self.hasher, &self.issuer, request).await,
             Endpoint::Login => http::login(store, &self.hasher, &self.throttle, &self.issuer, request).await,
-            Endpoint::Refresh => http::refresh(store, &self.verifier, &self.issuer, request).await,
+            Endpoint::Refresh => http::refresh(store, &self.verifier, &self.issuer, &self.sessions, request).await,
             Endpoint::Logout => http::logout(store, &self.verifier, request).await,
             Endpoint::Me => http::me(store, request).await,
             Endpoint::Jwks => http::jwks(self.verifier.keys()),

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::domain::{Email, LoginThrottle, Password, PasswordHasher, Role};
+use crate::domain::{Email, LoginThrottle, Password, PasswordHasher, Role, SessionPolicy};
 use crate::error::{ApiError, FieldError};
 use crate::service::{self, LogoutScope, Principal};
 use crate::store::{Store, UserChanges};
@@ -243,13 +243,14 @@ pub async fn refresh(
     store: &dyn Store,
     verifier: &TokenVerifier,
     issuer: &TokenIssuer,
+    policy: &SessionPolicy,
     request: ApiRequest,
 ) -> ApiResponse {
     let request = &request;
     let result = async {
         let body: RefreshBody = request.json()?;
         let token = parse_refresh_token(body.refresh_token)?;
-        service::refresh(store, verifier, issuer, &token, UnixTime::now()).await
+        service::refresh(store, verifier, issuer, policy, &token, UnixTime::now()).await
     };
     respond(StatusCode::OK, result.await)
 }

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::domain::{Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Role, Session, User};
+use crate::domain::{
+    Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Role, Session, SessionPolicy, User,
+};
 use crate::error::ApiError;
 use crate::store::{LoginAttempts, Rotation, RotationOutcome, SessionRenewal, Store, UserChanges, UserSummary};
 use crate::time::UnixTime;
@@ -123,6 +125,7 @@ pub async fn refresh(
     store: &dyn Store,
     verifier: &TokenVerifier,
     issuer: &TokenIssuer,
+    policy: &SessionPolicy,
     refresh_token: &str,
     now: UnixTime,
 ) -> Result<TokenResponse, ApiError> {
@@ -141,10 +144,18 @@ pub async fn refresh(
         next_jti: grant.jti.clone(),
         next_expires_at: grant.expires_at,
         sessions_valid_after_ms: user.sessions_valid_after_ms,
+        grace_ms: policy.reuse_grace_secs.saturating_mul(1000),
         now,
     };
     match store.rotate_session(&rotation).await? {
         RotationOutcome::Rotated => token_response(issuer, &user, &grant, now),
+        RotationOutcome::Grace { current_jti, expires_at } => {
+            // A second presentation moments after a rotation (two tabs, a lost response): the
+            // client gets the session's current refresh token, and nothing is revoked.
+            tracing::info!(user_id = %user.id, session_id = %claims.sid, "refresh within the reuse grace period");
+            let current = RefreshGrant { session_id: claims.sid.clone(), jti: current_jti, expires_at };
+            token_response(issuer, &user, &current, now)
+        }
         RotationOutcome::Revoked => Err(ApiError::TokenRevoked),
         RotationOutcome::Reused => {
             tracing::warn!(user_id = %user.id, session_id = %claims.sid, "refresh token reused: session revoked");
@@ -265,15 +276,15 @@ fn new_session_id() -> String {
 }
 
 fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
-    Session {
-        id: grant.session_id.clone(),
-        user_id: user.id.clone(),
-        current_jti: grant.jti.clone(),
+    Session::new(
+        grant.session_id.clone(),
+        user.id.clone(),
+        grant.jti.clone(),
         // Strictly after the last account-wide revocation, even within the same millisecond
         // (a login right after a global logout must not be born revoked).
-        created_ms: now.millis().max(user.sessions_valid_after_ms + 1),
-        expires_at: grant.expires_at,
-    }
+        now.millis().max(user.sessions_valid_after_ms + 1),
+        grant.expires_at,
+    )
 }
 
 fn token_response(

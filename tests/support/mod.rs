@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
-use shared::domain::{LoginThrottle, PasswordHasher, PasswordParams};
+use shared::domain::{LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
@@ -94,7 +94,15 @@ pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp
     let Keys { issuer, verifier } = keys();
     let throttle = LoginThrottle::default();
     TestApp {
-        gateway: Arc::new(Gateway { store, hasher: test_hasher(), throttle, issuer, verifier, strict_revocation }),
+        gateway: Arc::new(Gateway {
+            store,
+            hasher: test_hasher(),
+            throttle,
+            sessions: SessionPolicy::default(),
+            issuer,
+            verifier,
+            strict_revocation,
+        }),
     }
 }
 

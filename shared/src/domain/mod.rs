@@ -8,4 +8,4 @@ mod user;
 pub use email::Email;
 pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
 pub use throttle::LoginThrottle;
-pub use user::{Role, Session, User};
+pub use user::{Role, Session, SessionPolicy, User};

@@ -58,4 +58,25 @@ pub struct Session {
     pub created_ms: u64,
     /// Epoch seconds at which the session's newest refresh token expires (the TTL attribute).
     pub expires_at: u64,
+    /// The token `current_jti` replaced, and when (epoch ms): within the reuse grace period it
+    /// may be presented once more (two tabs, a retry after a lost response).
+    pub previous_jti: Option<String>,
+    pub rotated_ms: u64,
+    /// Whether the grace presentation of `previous_jti` has been spent.
+    pub grace_used: bool,
+}
+
+impl Session {
+    /// A session as a login starts it.
+    pub fn new(id: String, user_id: String, current_jti: String, created_ms: u64, expires_at: u64) -> Self {
+        Self { id, user_id, current_jti, created_ms, expires_at, previous_jti: None, rotated_ms: 0, grace_used: false }
+    }
+}
+
+/// How long sessions live and how forgiving rotation is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// How long after a rotation the just-spent refresh token is accepted once more, answering
+    /// with the session's current token instead of treating it as reuse. 0 disables.
+    pub reuse_grace_secs: u64,
 }

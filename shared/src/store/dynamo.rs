@@ -92,6 +92,29 @@ impl DynamoStore {
         Err(CreateUserFailure::Store(classify(error)))
     }
 
+    async fn claim_grace(&self, rotation: &Rotation, current_jti: &str) -> Result<bool, StoreError> {
+        let claimed = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&rotation.session_id)))
+            .update_expression("SET grace_used = :true")
+            .condition_expression(
+                "current_jti = :current AND previous_jti = :presented AND grace_used = :false AND revoked = :false",
+            )
+            .expression_attribute_values(":current", s(current_jti))
+            .expression_attribute_values(":presented", s(&rotation.presented_jti))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match claimed {
+            Ok(_) => Ok(true),
+            Err(error) if is_conditional_check_failure(&error) => Ok(false),
+            Err(error) => Err(classify(error)),
+        }
+    }
+
     async fn stored_session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
         let item = self.get(&self.tables.revocations, session_key(session_id), true).await?;
         item.map(|item| session_from_item(&item)).transpose()
@@ -213,6 +236,9 @@ fn session_from_item(item: &Item) -> Result<(Session, bool), StoreError> {
         current_jti: get_s(item, "current_jti")?.to_owned(),
         created_ms: get_n(item, "created_ms")?,
         expires_at: get_n(item, "expires_at")?,
+        previous_jti: get_s(item, "previous_jti").ok().map(str::to_owned),
+        rotated_ms: get_n(item, "rotated_ms").unwrap_or(0),
+        grace_used: get_bool(item, "grace_used"),
     };
     Ok((session, get_bool(item, "revoked")))
 }
@@ -561,7 +587,8 @@ impl Store for DynamoStore {
             .table_name(&self.tables.revocations)
             .key("pk", s(session_key(&rotation.session_id)))
             .update_expression(
-                "SET current_jti = :next, previous_jti = :presented, rotated_at = :now_ms, expires_at = :next_expires_at",
+                "SET current_jti = :next, previous_jti = :presented, rotated_ms = :now_ms, grace_used = :false, \
+                 expires_at = :next_expires_at",
             )
             .condition_expression(
                 "attribute_exists(pk) AND user_id = :user_id AND current_jti = :presented AND revoked = :false \
@@ -582,10 +609,20 @@ impl Store for DynamoStore {
             Err(error) if is_conditional_check_failure(&error) => {
                 // Off the success path: read why the condition failed.
                 let stored = self.stored_session(&rotation.session_id).await?;
-                let outcome = judge_rotation(stored.as_ref().map(|(session, revoked)| (session, *revoked)), rotation);
-                // The condition failed, so the token was not current an instant ago: never
-                // report success from a read that raced with another rotation.
-                Ok(if outcome == RotationOutcome::Rotated { RotationOutcome::Reused } else { outcome })
+                match judge_rotation(stored.as_ref().map(|(session, revoked)| (session, *revoked)), rotation) {
+                    RotationOutcome::Grace { current_jti, expires_at } => {
+                        // The grace presentation is granted once: claim it atomically.
+                        if self.claim_grace(rotation, &current_jti).await? {
+                            Ok(RotationOutcome::Grace { current_jti, expires_at })
+                        } else {
+                            Ok(RotationOutcome::Reused)
+                        }
+                    }
+                    // The condition failed, so the token was not current an instant ago: never
+                    // report success from a read that raced with another rotation.
+                    RotationOutcome::Rotated => Ok(RotationOutcome::Reused),
+                    outcome => Ok(outcome),
+                }
             }
             Err(error) => Err(classify(error)),
         }

@@ -194,9 +194,16 @@ impl Store for MemoryStore {
             return Ok(RotationOutcome::Revoked);
         };
         let outcome = judge_rotation(Some((&stored.session, stored.revoked)), rotation);
-        if outcome == RotationOutcome::Rotated {
-            stored.session.current_jti = rotation.next_jti.clone();
-            stored.session.expires_at = rotation.next_expires_at;
+        match outcome {
+            RotationOutcome::Rotated => {
+                let session = &mut stored.session;
+                session.previous_jti = Some(std::mem::replace(&mut session.current_jti, rotation.next_jti.clone()));
+                session.rotated_ms = rotation.now.millis();
+                session.grace_used = false;
+                session.expires_at = rotation.next_expires_at;
+            }
+            RotationOutcome::Grace { .. } => stored.session.grace_used = true,
+            RotationOutcome::Reused | RotationOutcome::Revoked => {}
         }
         Ok(outcome)
     }

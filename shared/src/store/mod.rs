@@ -123,13 +123,18 @@ pub struct Rotation {
     pub next_expires_at: u64,
     /// Sessions created at or before this instant were revoked for the whole account.
     pub sessions_valid_after_ms: u64,
+    /// The reuse grace period, in milliseconds (0: none).
+    pub grace_ms: u64,
     pub now: UnixTime,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotationOutcome {
     /// The presented token was current; `next_jti` is current now.
     Rotated,
+    /// The presented token was spent by the latest rotation moments ago (within the grace
+    /// period, and for the first time since): answer with the session's current token.
+    Grace { current_jti: String, expires_at: u64 },
     /// The presented token belongs to the session but was already spent: a replay.
     Reused,
     /// The session is revoked, expired, unknown or revoked account-wide.
@@ -148,9 +153,17 @@ pub(crate) fn judge_rotation(stored: Option<(&Session, bool)>, rotation: &Rotati
     {
         return RotationOutcome::Revoked;
     }
-    // A spent token is a replay even after the session was revoked: the answer tells the
-    // client (and the logs) that a token leaked, not just that the session ended.
     if session.current_jti != rotation.presented_jti {
+        let within_grace = session.previous_jti.as_deref() == Some(rotation.presented_jti.as_str())
+            && !session.grace_used
+            && !revoked
+            && rotation.grace_ms > 0
+            && rotation.now.millis() <= session.rotated_ms.saturating_add(rotation.grace_ms);
+        if within_grace {
+            return RotationOutcome::Grace { current_jti: session.current_jti.clone(), expires_at: session.expires_at };
+        }
+        // A spent token is a replay even after the session was revoked: the answer tells the
+        // client (and the logs) that a token leaked, not just that the session ended.
         return RotationOutcome::Reused;
     }
     if revoked {
