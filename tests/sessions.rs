@@ -2,11 +2,17 @@
 
 use std::sync::Arc;
 
-use e2e::{TestApp, TestResponse, request, unique_email};
+use e2e::{
+    Keys, TestApp, TestResponse, dynamo_store, keys_with, memory_store, request, test_hasher, token_settings,
+    unique_email,
+};
 use http::Method;
 use serde_json::json;
-use shared::domain::SessionPolicy;
+use shared::domain::{Email, Password, SessionPolicy};
 use shared::gateway::Gateway;
+use shared::service;
+use shared::store::Store;
+use shared::time::UnixTime;
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -106,6 +112,40 @@ async fn concurrent_refreshes_within_the_grace_period(app: TestApp) {
     assert_eq!((one.status, two.status), (200, 200), "{:?} {:?}", one.body, two.body);
     // Both answers carry the session's one current token: either tab can refresh next.
     assert_eq!(app.refresh(&two.text("refresh_token")).await.status, 200);
+}
+
+/// Rotation never extends a session past its absolute lifetime from the login.
+async fn sessions_end_at_their_absolute_lifetime(store: Arc<dyn Store>) {
+    let mut settings = token_settings();
+    settings.refresh_ttl_secs = 60;
+    settings.session_max_age_secs = 100;
+    let Keys { issuer, verifier } = keys_with(settings);
+    let (hasher, policy) = (test_hasher(), SessionPolicy::default());
+    let start = UnixTime::from_secs(1_800_000_000);
+    let email = Email::parse(&unique_email()).unwrap();
+    let new = Password::parse_new(PASSWORD.into()).unwrap();
+    let login = service::register(store.as_ref(), &hasher, &issuer, email, new, start).await.unwrap();
+    assert_eq!(login.refresh_expires_in, 60);
+
+    let at = |secs| UnixTime::from_secs(start.secs() + secs);
+    let second =
+        service::refresh(store.as_ref(), &verifier, &issuer, &policy, &login.refresh_token, at(50)).await.unwrap();
+    assert_eq!(second.refresh_expires_in, 50, "capped by the session's lifetime, not the refresh lifetime");
+    let third =
+        service::refresh(store.as_ref(), &verifier, &issuer, &policy, &second.refresh_token, at(99)).await.unwrap();
+    assert_eq!(third.refresh_expires_in, 1);
+    let over = service::refresh(store.as_ref(), &verifier, &issuer, &policy, &third.refresh_token, at(105)).await;
+    assert!(matches!(over, Err(shared::error::ApiError::TokenExpired)), "{over:?}");
+}
+
+#[tokio::test]
+async fn sessions_end_at_their_absolute_lifetime_embedded() {
+    sessions_end_at_their_absolute_lifetime(memory_store()).await;
+}
+
+#[tokio::test]
+async fn sessions_end_at_their_absolute_lifetime_dynamodb() {
+    sessions_end_at_their_absolute_lifetime(dynamo_store().await).await;
 }
 
 e2e::on_both_stores!(

@@ -33,6 +33,7 @@ pub fn settings() -> TokenSettings {
         audience: AUDIENCE.into(),
         access_ttl_secs: 900,
         refresh_ttl_secs: 3600,
+        session_max_age_secs: 2_592_000,
         leeway_secs: 5,
     }
 }
@@ -84,7 +85,15 @@ pub fn gateway() -> &'static Gateway {
         let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).expect("JWKS loads"));
         let hasher = PasswordHasher::new(PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 })
             .expect("cheap Argon2 parameters are valid");
-        Gateway { store: Arc::new(MemoryStore::new()), hasher, throttle: shared::domain::LoginThrottle::default(), sessions: Default::default(), issuer, verifier, strict_revocation: false }
+        Gateway {
+            store: Arc::new(MemoryStore::new()),
+            hasher,
+            throttle: shared::domain::LoginThrottle::default(),
+            sessions: Default::default(),
+            issuer,
+            verifier,
+            strict_revocation: false,
+        }
     })
 }
 
@@ -117,8 +126,7 @@ pub fn fresh_tokens() -> (String, String) {
         for _ in 0..3 {
             let email = format!("fuzz-{}@example.com", ACCOUNT.load(Ordering::Relaxed));
             let body = serde_json::json!({ "email": email, "password": ACCOUNT_PASSWORD }).to_string().into_bytes();
-            let mut response =
-                gateway.handle(request(Method::POST, "/auth/login", json_headers(), body.clone())).await;
+            let mut response = gateway.handle(request(Method::POST, "/auth/login", json_headers(), body.clone())).await;
             if response.status() == 401 {
                 response = gateway.handle(request(Method::POST, "/auth/register", json_headers(), body)).await;
             }

@@ -47,6 +47,7 @@ fn settings() -> TokenSettings {
         audience: "https://api.example.com".into(),
         access_ttl_secs: 900,
         refresh_ttl_secs: 604_800,
+        session_max_age_secs: 2_592_000,
         leeway_secs: 5,
     }
 }
@@ -263,6 +264,7 @@ mod reference {
                 iat: NOW.secs(),
                 jti: grant.jti.clone(),
                 sid: grant.session_id.clone(),
+                auth_time: grant.auth_time,
             };
             let access = jsonwebtoken::encode(&header(ACCESS_TOKEN_TYPE), &access_claims, key.encoding_key());
             let refresh = jsonwebtoken::encode(&header(REFRESH_TOKEN_TYPE), &refresh_claims, key.encoding_key());

@@ -95,6 +95,7 @@ impl TokenSettings {
             access_ttl_secs: env.number("ACCESS_TOKEN_TTL_SECONDS", 900, 1..=DAY)?,
             refresh_ttl_secs: env.number("REFRESH_TOKEN_TTL_SECONDS", 604_800, 60..=365 * DAY)?,
             leeway_secs: env.number("JWT_LEEWAY_SECONDS", 5, 0..=60)?,
+            session_max_age_secs: env.number("SESSION_MAX_AGE_SECONDS", 30 * DAY, 60..=365 * DAY)?,
         })
     }
 }

@@ -136,7 +136,11 @@ pub async fn refresh(
     if user.disabled {
         return Err(ApiError::TokenRevoked);
     }
-    let grant = issuer.next_refresh(claims.sid.clone(), now);
+    let grant = issuer.continue_session(claims.sid.clone(), claims.auth_time, now);
+    if grant.expires_at <= now.secs() {
+        // The session reached its absolute lifetime: only a new login starts another.
+        return Err(ApiError::TokenExpired);
+    }
     let rotation = Rotation {
         session_id: claims.sid.clone(),
         user_id: user.id.clone(),
@@ -153,7 +157,12 @@ pub async fn refresh(
             // A second presentation moments after a rotation (two tabs, a lost response): the
             // client gets the session's current refresh token, and nothing is revoked.
             tracing::info!(user_id = %user.id, session_id = %claims.sid, "refresh within the reuse grace period");
-            let current = RefreshGrant { session_id: claims.sid.clone(), jti: current_jti, expires_at };
+            let current = RefreshGrant {
+                session_id: claims.sid.clone(),
+                jti: current_jti,
+                expires_at,
+                auth_time: claims.auth_time,
+            };
             token_response(issuer, &user, &current, now)
         }
         RotationOutcome::Revoked => Err(ApiError::TokenRevoked),
@@ -218,8 +227,11 @@ pub async fn change_password(
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }
+    let Some((session, false)) = store.session(&principal.session_id).await? else {
+        return Err(ApiError::TokenRevoked);
+    };
+    let grant = issuer.continue_session(session.id, session.auth_time, now);
     let password_hash = hasher.hash(new).await.map_err(internal)?;
-    let grant = issuer.next_refresh(principal.session_id.clone(), now);
     let renewal = SessionRenewal {
         session_id: grant.session_id.clone(),
         next_jti: grant.jti.clone(),
@@ -276,7 +288,7 @@ fn new_session_id() -> String {
 }
 
 fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
-    Session::new(
+    let session = Session::new(
         grant.session_id.clone(),
         user.id.clone(),
         grant.jti.clone(),
@@ -284,7 +296,8 @@ fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
         // (a login right after a global logout must not be born revoked).
         now.millis().max(user.sessions_valid_after_ms + 1),
         grant.expires_at,
-    )
+    );
+    Session { auth_time: grant.auth_time, ..session }
 }
 
 fn token_response(

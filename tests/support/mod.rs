@@ -58,6 +58,7 @@ pub fn token_settings() -> TokenSettings {
         audience: AUDIENCE.into(),
         access_ttl_secs: 900,
         refresh_ttl_secs: 3600,
+        session_max_age_secs: 2_592_000,
         leeway_secs: 5,
     }
 }
@@ -73,14 +74,17 @@ pub struct Keys {
 }
 
 pub fn keys() -> Keys {
+    keys_with(token_settings())
+}
+
+/// A fresh Ed25519 key pair wired into an issuer and a verifier with these settings.
+pub fn keys_with(settings: TokenSettings) -> Keys {
     let generated = generate_ed25519("test-key").unwrap();
     let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
+    let signing = SigningKey::from_pkcs8_pem(&generated.private_pem, "test-key".into()).unwrap();
     Keys {
-        issuer: TokenIssuer::new(
-            token_settings(),
-            SigningKey::from_pkcs8_pem(&generated.private_pem, "test-key".into()).unwrap(),
-        ),
-        verifier: TokenVerifier::new(token_settings(), VerifyingKeys::from_public_jwks(&jwks).unwrap()),
+        issuer: TokenIssuer::new(settings.clone(), signing),
+        verifier: TokenVerifier::new(settings, VerifyingKeys::from_public_jwks(&jwks).unwrap()),
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Session {
     pub created_ms: u64,
     /// Epoch seconds at which the session's newest refresh token expires (the TTL attribute).
     pub expires_at: u64,
+    /// Epoch seconds of the login that started the session.
+    pub auth_time: u64,
     /// The token `current_jti` replaced, and when (epoch ms): within the reuse grace period it
     /// may be presented once more (two tabs, a retry after a lost response).
     pub previous_jti: Option<String>,
@@ -69,7 +71,17 @@ pub struct Session {
 impl Session {
     /// A session as a login starts it.
     pub fn new(id: String, user_id: String, current_jti: String, created_ms: u64, expires_at: u64) -> Self {
-        Self { id, user_id, current_jti, created_ms, expires_at, previous_jti: None, rotated_ms: 0, grace_used: false }
+        Self {
+            id,
+            user_id,
+            current_jti,
+            created_ms,
+            expires_at,
+            auth_time: created_ms / 1000,
+            previous_jti: None,
+            rotated_ms: 0,
+            grace_used: false,
+        }
     }
 }
 

@@ -114,11 +114,6 @@ impl DynamoStore {
             Err(error) => Err(classify(error)),
         }
     }
-
-    async fn stored_session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
-        let item = self.get(&self.tables.revocations, session_key(session_id), true).await?;
-        item.map(|item| session_from_item(&item)).transpose()
-    }
 }
 
 enum CreateUserFailure {
@@ -183,6 +178,7 @@ fn session_item(session: &Session) -> Item {
         ("current_jti".to_owned(), s(&session.current_jti)),
         ("created_ms".to_owned(), n(session.created_ms)),
         ("expires_at".to_owned(), n(session.expires_at)),
+        ("auth_time".to_owned(), n(session.auth_time)),
         ("revoked".to_owned(), AttributeValue::Bool(false)),
     ])
 }
@@ -236,6 +232,7 @@ fn session_from_item(item: &Item) -> Result<(Session, bool), StoreError> {
         current_jti: get_s(item, "current_jti")?.to_owned(),
         created_ms: get_n(item, "created_ms")?,
         expires_at: get_n(item, "expires_at")?,
+        auth_time: get_n(item, "auth_time")?,
         previous_jti: get_s(item, "previous_jti").ok().map(str::to_owned),
         rotated_ms: get_n(item, "rotated_ms").unwrap_or(0),
         grace_used: get_bool(item, "grace_used"),
@@ -580,6 +577,11 @@ impl Store for DynamoStore {
         Ok(())
     }
 
+    async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
+        let item = self.get(&self.tables.revocations, session_key(session_id), true).await?;
+        item.map(|item| session_from_item(&item)).transpose()
+    }
+
     async fn rotate_session(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError> {
         let result = self
             .client
@@ -608,7 +610,7 @@ impl Store for DynamoStore {
             Ok(_) => Ok(RotationOutcome::Rotated),
             Err(error) if is_conditional_check_failure(&error) => {
                 // Off the success path: read why the condition failed.
-                let stored = self.stored_session(&rotation.session_id).await?;
+                let stored = self.session(&rotation.session_id).await?;
                 match judge_rotation(stored.as_ref().map(|(session, revoked)| (session, *revoked)), rotation) {
                     RotationOutcome::Grace { current_jti, expires_at } => {
                         // The grace presentation is granted once: claim it atomically.

@@ -188,6 +188,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
+        Ok(self.lock()?.sessions.get(session_id).map(|stored| (stored.session.clone(), stored.revoked)))
+    }
+
     async fn rotate_session(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError> {
         let mut state = self.lock()?;
         let Some(stored) = state.sessions.get_mut(&rotation.session_id) else {

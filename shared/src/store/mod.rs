@@ -229,6 +229,9 @@ pub trait Store: Send + Sync {
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
 
+    /// A session as stored, with its revoked flag (a strongly consistent read).
+    async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError>;
+
     /// One atomic conditional write: of concurrent rotations with one token, one wins.
     async fn rotate_session(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError>;
 

@@ -46,6 +46,9 @@ pub struct RefreshClaims {
     pub iat: u64,
     pub jti: String,
     pub sid: String,
+    /// When the login that started the session happened (epoch seconds): rotation never
+    /// extends the session past `auth_time + session_max_age_secs`.
+    pub auth_time: u64,
 }
 
 /// What both signers and verifiers agree on.
@@ -55,6 +58,8 @@ pub struct TokenSettings {
     pub audience: String,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
+    /// Absolute session lifetime from its login, whatever the rotations.
+    pub session_max_age_secs: u64,
     pub leeway_secs: u64,
 }
 
@@ -73,6 +78,8 @@ pub struct RefreshGrant {
     pub jti: String,
     /// Epoch seconds.
     pub expires_at: u64,
+    /// Epoch seconds of the login that started the session.
+    pub auth_time: u64,
 }
 
 /// A freshly signed access + refresh token pair.
@@ -109,7 +116,15 @@ impl TokenIssuer {
     /// The refresh token a new or rotated session will hold, chosen before signing so that the
     /// store write that creates or rotates the session can name it.
     pub fn next_refresh(&self, session_id: String, now: UnixTime) -> RefreshGrant {
-        RefreshGrant { session_id, jti: new_token_id(), expires_at: now.secs() + self.settings.refresh_ttl_secs }
+        self.continue_session(session_id, now.secs(), now)
+    }
+
+    /// The next refresh token of a session that started at `auth_time`: it expires after the
+    /// refresh lifetime, but never past the session's absolute lifetime.
+    pub fn continue_session(&self, session_id: String, auth_time: u64, now: UnixTime) -> RefreshGrant {
+        let settings = &self.settings;
+        let expires_at = (now.secs() + settings.refresh_ttl_secs).min(auth_time + settings.session_max_age_secs);
+        RefreshGrant { session_id, jti: new_token_id(), expires_at, auth_time }
     }
 
     /// Signs a pair for `user`; the refresh token is the one `grant` describes.
@@ -140,6 +155,7 @@ impl TokenIssuer {
             iat: now.secs(),
             jti: grant.jti.clone(),
             sid: grant.session_id.clone(),
+            auth_time: grant.auth_time,
         };
         Ok(IssuedTokens {
             access_token: self.sign(&self.access_header, &access_claims)?,

@@ -15,6 +15,7 @@ fn settings() -> TokenSettings {
         audience: "https://api.example.com".into(),
         access_ttl_secs: 900,
         refresh_ttl_secs: 604_800,
+        session_max_age_secs: 2_592_000,
         leeway_secs: 5,
     }
 }
