@@ -47,7 +47,7 @@ pub struct VerifyingKey {
 }
 
 enum PreparedVerifier {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Public(ParsedPublicKey),
     /// Bytes aws-lc refuses as a key: no signature verifies, as it would not when parsed per call.
     Unusable,
@@ -57,7 +57,7 @@ impl VerifyingKey {
     /// `material`: the HMAC secret, the uncompressed P-256 point or the raw Ed25519 key.
     fn new(kid: Option<String>, algorithm: Algorithm, key: DecodingKey, material: &[u8]) -> Self {
         let prepared = match algorithm {
-            Algorithm::HS256 => PreparedVerifier::Hmac(hmac::Key::new(hmac::HMAC_SHA256, material)),
+            Algorithm::HS256 => PreparedVerifier::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, material))),
             Algorithm::ES256 => ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, material)
                 .map_or(PreparedVerifier::Unusable, PreparedVerifier::Public),
             Algorithm::EdDSA => {
@@ -252,7 +252,7 @@ pub struct SigningKey {
 }
 
 enum PreparedSigner {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Ed25519(Ed25519KeyPair),
     Es256(EcdsaKeyPair, SystemRandom),
 }
@@ -286,7 +286,7 @@ impl SigningKey {
         if bytes.len() < MIN_HMAC_KEY_BYTES {
             return Err(KeyError::ShortSecret);
         }
-        let signer = PreparedSigner::Hmac(hmac::Key::new(hmac::HMAC_SHA256, bytes));
+        let signer = PreparedSigner::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, bytes)));
         Ok(Self { kid: None, algorithm: Algorithm::HS256, key: EncodingKey::from_secret(bytes), signer })
     }
 
