@@ -309,6 +309,9 @@ impl Store for DynamoStore {
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
         let Some(guard) = self.get(&self.tables.users, email_key(email), true).await? else {
+            // A known address costs two reads; so does an unknown one, so that a login's
+            // timing says nothing about which addresses have accounts.
+            self.get(&self.tables.users, user_key("absent"), true).await?;
             return Ok(None);
         };
         let user_id = get_s(&guard, "user_id")?.to_owned();
