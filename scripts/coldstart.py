@@ -19,7 +19,7 @@ from `authctl create-tables` (fresh names per run). Argon2 uses the production d
 ARGON2_* is set in the environment.
 
 Usage: scripts/coldstart.py [--runs 15] [--load 200] [--bin-dir target/release] [--only a,b]
-                            [--json out.json]
+                            [--setup-bin-dir target/release] [--json out.json]
 Build first: cargo build --release --workspace --bins
 """
 import argparse
@@ -232,17 +232,25 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--load", type=int, default=200)
-    parser.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"))
+    parser.add_argument("--bin-dir", default=os.path.join(ROOT, "target", "release"),
+                        help="where the measured function binaries are")
+    parser.add_argument("--setup-bin-dir", default=os.path.join(ROOT, "target", "release"),
+                        help="where authctl and the register/login/authorizer binaries that make the "
+                             "test users and tokens are")
     parser.add_argument("--only", default="")
     parser.add_argument("--json", default="")
     args = parser.parse_args()
 
     bin_dir = os.path.abspath(args.bin_dir)
+    setup_dir = os.path.abspath(args.setup_bin_dir)
+    only = [name for name in args.only.split(",") if name]
     functions = sorted(name for name in os.listdir(os.path.join(ROOT, "functions"))
-                       if os.path.isdir(os.path.join(ROOT, "functions", name)))
-    missing = [name for name in functions + ["authctl"] if not os.path.exists(os.path.join(bin_dir, name))]
+                       if os.path.isdir(os.path.join(ROOT, "functions", name)) and (not only or name in only))
+    missing = [os.path.join(bin_dir, name) for name in functions]
+    missing += [os.path.join(setup_dir, name) for name in ("authctl", "register", "login", "authorizer")]
+    missing = [path for path in missing if not os.path.exists(path)]
     if missing:
-        sys.exit(f"missing binaries in {bin_dir}: {missing}; build with cargo build --release --workspace --bins")
+        sys.exit(f"missing binaries: {missing}; build with cargo build --release --workspace --bins")
 
     moto = None
     env = dict(os.environ)
@@ -264,7 +272,7 @@ def main():
         "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
         "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
     })
-    authctl = os.path.join(bin_dir, "authctl")
+    authctl = os.path.join(setup_dir, "authctl")
     subprocess.run([authctl, "create-tables"], env=env, check=True, stdout=subprocess.DEVNULL)
     key = subprocess.run([authctl, "gen-key", "--kid", "bench"], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -280,6 +288,9 @@ def main():
     def binary(name):
         return os.path.join(bin_dir, name)
 
+    def setup_binary(name):
+        return os.path.join(setup_dir, name)
+
     def fn_env(name):
         return dict(env, AWS_LAMBDA_FUNCTION_NAME=name)
 
@@ -288,17 +299,18 @@ def main():
         return http_event("register", body={"email": email, "password": PASSWORD})
 
     # Users and tokens for the other functions, made by the register and login binaries.
-    setup = run_function(binary("register"), fn_env("register"), register_event(), register_event, load=2)
+    setup = run_function(setup_binary("register"), fn_env("register"), register_event(), register_event, load=2)
     main_user = body_of(setup["response"])["user"]
     victim = body_of(setup["last_response"])["user"]
     login_event = http_event("login", body={"email": main_user["email"], "password": PASSWORD})
-    logged_in = body_of(run_function(binary("login"), fn_env("login"), login_event)["response"])
-    decision = run_function(binary("authorizer"), fn_env("authorizer"),
+    logged_in = body_of(run_function(setup_binary("login"), fn_env("login"), login_event)["response"])
+    decision = run_function(setup_binary("authorizer"), fn_env("authorizer"),
                             http_event("authorizer", replace={"REPLACE_WITH_ACCESS_TOKEN": logged_in["access_token"]}))
     context = decision["response"]["context"]
     admin_context = dict(context, role="admin")
     refresh_chain = {"token": logged_in["refresh_token"]}
-    logout_token = body_of(run_function(binary("login"), fn_env("login"), login_event)["response"])["refresh_token"]
+    logout_token = body_of(run_function(setup_binary("login"), fn_env("login"), login_event)["response"])
+    logout_token = logout_token["refresh_token"]
 
     def refresh_event(previous=None, _index=0):
         if previous is not None and body_of(previous):
@@ -320,11 +332,8 @@ def main():
         "admin-update-user": (lambda: http_event("admin-update-user", context=admin_context,
                                                  path_parameters={"id": victim["id"]}), None),
     }
-    only = [name for name in args.only.split(",") if name]
     results = {}
     for name in functions:
-        if only and name not in only:
-            continue
         if name not in scenarios:
             print(f"{name}: no scenario, skipped", file=sys.stderr)
             continue

@@ -45,6 +45,9 @@ echo "moto listening on $AWS_ENDPOINT_URL_DYNAMODB"
 step "cargo test"
 cargo test --workspace --all-targets "$@"
 
+step "API conformance (schemathesis against openapi.yaml)"
+scripts/schemathesis.sh
+
 step "function binaries under a Lambda Runtime API (cargo lambda watch)"
 export USERS_TABLE=smoke-users REVOCATIONS_TABLE=smoke-revocations
 export JWT_ISSUER=https://auth.smoke.test JWT_AUDIENCE=https://api.smoke.test

@@ -171,6 +171,23 @@ async fn full_flow(app: &TestApp) -> Secrets {
     let after_reuse = app.refresh(&refreshed.text("refresh_token")).await;
     assert_eq!((after_reuse.status, after_reuse.code()), (401, "token_revoked"));
 
+    // Password change: a wrong current password, then a real change (new tokens, new secret).
+    let new_password = "changed-Pa55word-after-login";
+    secrets.add(new_password, "new password");
+    let change = |current: &str, new: &str| {
+        request(
+            Method::POST,
+            "/auth/password",
+            Some(json!({ "current_password": current, "new_password": new })),
+            Some(registered.body["access_token"].as_str().unwrap_or_default()),
+        )
+    };
+    assert_eq!(app.send(change(wrong_password, new_password)).await.status, 401);
+    let changed = app.send(change(password, new_password)).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+    secrets.add_tokens(&changed.body);
+    let password = new_password;
+
     // Logout of the registration's session, with its access token; then a global logout.
     let out = app.logout(&registered.text("refresh_token"), "local", Some(&registered.text("access_token"))).await;
     assert_eq!(out.status, 204);

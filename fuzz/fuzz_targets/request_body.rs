@@ -81,8 +81,8 @@ fuzz_target!(|data: &[u8]| {
         headers.insert("content-type", value);
     }
 
-    let needs_tokens = matches!(authorization % 4, 1 | 2)
-        || rest.windows(3).any(|window| window == b"$AT" || window == b"$RT");
+    let needs_tokens =
+        matches!(authorization % 4, 1 | 2) || rest.windows(3).any(|window| window == b"$AT" || window == b"$RT");
     let (access, refresh) = if needs_tokens { fresh_tokens() } else { (String::new(), String::new()) };
     let authorization = match authorization % 4 {
         0 => None,

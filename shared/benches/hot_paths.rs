@@ -7,8 +7,11 @@
 //!
 //! Groups:
 //! - `authorizer`: raw API Gateway event JSON → decision → response JSON (EdDSA and HS256;
-//!   valid, bad signature, expired, garbage tokens).
-//! - `tokens`: issuing an access + refresh pair; verifying one access token.
+//!   valid on first use and on repeat use, bad signature, expired, garbage tokens).
+//! - `tokens`: issuing an access + refresh pair; verifying an access token (first and repeat
+//!   use) and a refresh token.
+//! - `reference`: the signature check and the pair issuing through jsonwebtoken's per-call key
+//!   parsing, as they were before keys were prepared at init.
 //! - `login`: the login use case on the embedded store, with the cheapest Argon2 (8 KiB, t=1)
 //!   beside Argon2 alone at the same cost, and both again with OWASP's parameters.
 //! - `refresh`: the refresh use case on the embedded store, each iteration spending the token
@@ -134,8 +137,24 @@ mod authorizer {
         bencher.bench_local(|| decide(black_box(&verifier), black_box(&event_json)));
     }
 
+    /// A token seen for the first time: the full check, signature included. Each iteration gets
+    /// a token of its own (signed outside the timed part).
     #[divan::bench(args = ALGS)]
-    fn valid(bencher: Bencher, alg: Alg) {
+    fn valid_first_use(bencher: Bencher, alg: Alg) {
+        let (issuer, verifier) = pair(alg);
+        bencher
+            .with_inputs(|| EVENT.replace("REPLACE_WITH_ACCESS_TOKEN", &access_token(&issuer, NOW)))
+            .bench_local_refs(|event_json| {
+                let response = decide(black_box(&verifier), event_json);
+                debug_assert!(response.contains("\"isAuthorized\":true"));
+                response
+            });
+    }
+
+    /// The same token again (the common case: one token serves every call for 15 minutes): its
+    /// signature and claims were checked once, its times are checked every time.
+    #[divan::bench(args = ALGS)]
+    fn valid_repeat(bencher: Bencher, alg: Alg) {
         run(bencher, alg, |issuer| access_token(issuer, NOW), true);
     }
 
@@ -178,12 +197,30 @@ mod tokens {
         });
     }
 
-    /// Verification alone: signature and claims of one access token.
+    /// Verification alone, of a token not seen before: signature and claims.
     #[divan::bench(args = ALGS)]
-    fn verify_access(bencher: Bencher, alg: Alg) {
+    fn verify_access_first_use(bencher: Bencher, alg: Alg) {
+        let (issuer, verifier) = pair(alg);
+        bencher
+            .with_inputs(|| access_token(&issuer, NOW))
+            .bench_local_refs(|token| verifier.verify_access(black_box(token), NOW).unwrap());
+    }
+
+    /// Verification alone, of a token already verified once (times checked again).
+    #[divan::bench(args = ALGS)]
+    fn verify_access_repeat(bencher: Bencher, alg: Alg) {
         let (issuer, verifier) = pair(alg);
         let token = access_token(&issuer, NOW);
         bencher.bench_local(|| verifier.verify_access(black_box(&token), NOW).unwrap());
+    }
+
+    /// A refresh token (never remembered: each is spent once).
+    #[divan::bench(args = ALGS)]
+    fn verify_refresh(bencher: Bencher, alg: Alg) {
+        let (issuer, verifier) = pair(alg);
+        let grant = issuer.next_refresh("session".into(), NOW);
+        let token = issuer.issue(&user(), &grant, NOW).unwrap().refresh_token;
+        bencher.bench_local(|| verifier.verify_refresh(black_box(&token), NOW).unwrap());
     }
 }
 

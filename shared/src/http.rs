@@ -73,15 +73,12 @@ fn is_json_media_type(content_type: &str) -> bool {
 
 fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|error| match error.classify() {
-        serde_json::error::Category::Data => ApiError::validation("body", data_error_message(&error)),
+        // serde's messages quote the value received (`invalid type: string "<token>"`): never show them.
+        serde_json::error::Category::Data => {
+            ApiError::validation("body", "must be a JSON object whose fields have the documented types")
+        }
         _ => ApiError::MalformedJson,
     })
-}
-
-/// serde's message names the expected type, never the received value, so it is safe to show.
-fn data_error_message(error: &serde_json::Error) -> String {
-    let message = error.to_string();
-    message.split(" at line ").next().unwrap_or(&message).to_owned()
 }
 
 // ---- responses: the one place results become HTTP ----
@@ -446,6 +443,19 @@ mod tests {
             post(Some("application/json"), r#"{"refresh_token": 5}"#).json::<RefreshBody>(),
             Err(ApiError::Validation(_))
         ));
+    }
+
+    #[test]
+    fn shape_errors_never_echo_the_value() {
+        for body in [r#""eyJhbGciOi.secret.sig""#, r#"{"refresh_token": 12345678901}"#, r#"{"refresh_token": true}"#] {
+            let Err(ApiError::Validation(errors)) = post(Some("application/json"), body).json::<RefreshBody>() else {
+                panic!("{body} was not a validation error")
+            };
+            assert!(
+                errors.iter().all(|error| !error.message.contains("secret") && !error.message.contains("12345678901")),
+                "{errors:?}"
+            );
+        }
     }
 
     #[test]

@@ -127,9 +127,8 @@ impl Route {
     }
 }
 
-/// The route a request path falls under, whatever its method: the local API answers 405 for a
-/// known path with another method.
-pub fn find_path(path: &str) -> impl Iterator<Item = &'static Route> + '_ {
+/// The routes a request path falls under, whatever their method.
+fn find_path(path: &str) -> impl Iterator<Item = &'static Route> + '_ {
     ROUTES.iter().filter(move |route| route.matches_path(path))
 }
 

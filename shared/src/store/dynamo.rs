@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update};
 
@@ -257,7 +257,9 @@ where
     ];
     match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("{error:?}"))
+            // DisplayErrorContext, not Debug: a ResponseError's Debug output holds the raw body,
+            // which may carry stored attributes (hashes, emails) into a log line.
+            StoreError::Unavailable(DisplayErrorContext(&error).to_string())
         }
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("unknown");
@@ -267,7 +269,7 @@ where
                 StoreError::Internal(format!("{code}: {}", service.err().message().unwrap_or_default()))
             }
         }
-        _ => StoreError::Internal(format!("{error:?}")),
+        _ => StoreError::Internal(DisplayErrorContext(&error).to_string()),
     }
 }
 

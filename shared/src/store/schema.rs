@@ -2,6 +2,7 @@
 //! `authctl create-tables`, the local API's `--store dynamodb` and the tests.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,
@@ -31,7 +32,11 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
 /// Creates both tables (and TTL on the revocations table) unless they exist. Idempotent.
 pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<String>, StoreError> {
     let mut created = Vec::new();
-    let existing = client.list_tables().send().await.map_err(|error| StoreError::Unavailable(format!("{error:?}")))?;
+    let existing = client
+        .list_tables()
+        .send()
+        .await
+        .map_err(|error| StoreError::Unavailable(DisplayErrorContext(&error).to_string()))?;
     let exists = |name: &str| existing.table_names().iter().any(|table| table == name);
 
     if !exists(&tables.users) {
@@ -60,7 +65,9 @@ pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<S
             .global_secondary_indexes(by_created)
             .send()
             .await
-            .map_err(|error| StoreError::Internal(format!("creating {}: {error:?}", tables.users)))?;
+            .map_err(|error| {
+                StoreError::Internal(format!("creating {}: {}", tables.users, DisplayErrorContext(&error)))
+            })?;
         created.push(tables.users.clone());
     }
 
@@ -73,7 +80,9 @@ pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<S
             .attribute_definitions(string_attribute("pk")?)
             .send()
             .await
-            .map_err(|error| StoreError::Internal(format!("creating {}: {error:?}", tables.revocations)))?;
+            .map_err(|error| {
+                StoreError::Internal(format!("creating {}: {}", tables.revocations, DisplayErrorContext(&error)))
+            })?;
         created.push(tables.revocations.clone());
     }
 
@@ -82,7 +91,7 @@ pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<S
         .table_name(&tables.revocations)
         .send()
         .await
-        .map_err(|error| StoreError::Internal(format!("{error:?}")))?;
+        .map_err(|error| StoreError::Internal(DisplayErrorContext(&error).to_string()))?;
     let ttl_on = ttl
         .time_to_live_description()
         .and_then(|description| description.attribute_name())
@@ -100,7 +109,7 @@ pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<S
             )
             .send()
             .await
-            .map_err(|error| StoreError::Internal(format!("enabling TTL: {error:?}")))?;
+            .map_err(|error| StoreError::Internal(format!("enabling TTL: {}", DisplayErrorContext(&error))))?;
     }
     Ok(created)
 }

@@ -4,6 +4,8 @@ pub mod jws;
 pub mod keys;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -200,6 +202,7 @@ pub fn new_token_id() -> String {
 pub struct TokenVerifier {
     settings: TokenSettings,
     keys: VerifyingKeys,
+    verified_access: VerifiedAccessTokens,
 }
 
 /// The registered claims every token kind carries, checked before the kind's own claims.
@@ -216,21 +219,43 @@ struct RegisteredClaims<'a> {
     nbf: Option<u64>,
 }
 
+/// The claims whose check depends on the time of use.
+#[derive(Clone, Copy)]
+struct TokenTimes {
+    exp: u64,
+    iat: Option<u64>,
+    nbf: Option<u64>,
+}
+
 impl TokenVerifier {
     pub fn new(settings: TokenSettings, keys: VerifyingKeys) -> Self {
-        Self { settings, keys }
+        Self { settings, keys, verified_access: VerifiedAccessTokens::default() }
     }
 
     pub fn keys(&self) -> &VerifyingKeys {
         &self.keys
     }
 
+    /// An access token is typically presented many times in its life (every API call), so the
+    /// part of its check that cannot change (signature, type, issuer, audience, claim shapes) is
+    /// remembered for the tokens that passed it; the times are checked on every call, in the
+    /// same order, so the answer is always the one a full check would give.
     pub fn verify_access(&self, token: &str, now: UnixTime) -> Result<AccessClaims, TokenError> {
-        self.verify(token, ACCESS_TOKEN_TYPE, &self.settings.audience, now)
+        let digest = (token.len() <= jws::MAX_TOKEN_BYTES).then(|| VerifiedAccessTokens::digest(token));
+        if let Some((times, claims)) = digest.as_ref().and_then(|digest| self.verified_access.get(digest)) {
+            self.check_times(times, now)?;
+            return Ok(claims);
+        }
+        let (claims, times) = self.verify(token, ACCESS_TOKEN_TYPE, &self.settings.audience, now)?;
+        if let Some(digest) = digest {
+            self.verified_access.insert(digest, times, &claims, now, self.settings.leeway_secs);
+        }
+        Ok(claims)
     }
 
+    /// Refresh tokens are spent once: nothing is remembered.
     pub fn verify_refresh(&self, token: &str, now: UnixTime) -> Result<RefreshClaims, TokenError> {
-        self.verify(token, REFRESH_TOKEN_TYPE, &self.settings.issuer, now)
+        self.verify(token, REFRESH_TOKEN_TYPE, &self.settings.issuer, now).map(|(claims, _)| claims)
     }
 
     fn verify<T: serde::de::DeserializeOwned>(
@@ -239,7 +264,7 @@ impl TokenVerifier {
         typ: &str,
         audience: &str,
         now: UnixTime,
-    ) -> Result<T, TokenError> {
+    ) -> Result<(T, TokenTimes), TokenError> {
         let jws = jws::verify_compact(token, &self.keys).map_err(|_| TokenError::Invalid)?;
         if !jws.header.typ.as_deref().is_some_and(|found| found.eq_ignore_ascii_case(typ)) {
             return Err(TokenError::Invalid);
@@ -248,16 +273,64 @@ impl TokenVerifier {
         if registered.iss != self.settings.issuer || registered.aud != audience {
             return Err(TokenError::Invalid);
         }
+        let times = TokenTimes { exp: registered.exp, iat: registered.iat, nbf: registered.nbf };
+        self.check_times(times, now)?;
+        let claims = serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Invalid)?;
+        Ok((claims, times))
+    }
+
+    fn check_times(&self, times: TokenTimes, now: UnixTime) -> Result<(), TokenError> {
         let now = now.secs();
         let leeway = self.settings.leeway_secs;
-        if registered.iat.is_some_and(|iat| iat > now + leeway) || registered.nbf.is_some_and(|nbf| nbf > now + leeway)
+        if times.iat.is_some_and(|iat| iat > now.saturating_add(leeway))
+            || times.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway))
         {
             return Err(TokenError::Invalid);
         }
-        if registered.exp + leeway <= now {
+        if times.exp.saturating_add(leeway) <= now {
             return Err(TokenError::Expired);
         }
-        serde_json::from_slice(&jws.payload).map_err(|_| TokenError::Invalid)
+        Ok(())
+    }
+}
+
+/// Access tokens that passed the time-independent checks, by SHA-256 of the token (so a lookup
+/// compares digests, never token bytes), at most [`VerifiedAccessTokens::CAPACITY`] of them.
+/// Only tokens this verifier's keys signed get in: garbage cannot fill it.
+#[derive(Default)]
+struct VerifiedAccessTokens {
+    entries: Mutex<HashMap<[u8; 32], (TokenTimes, AccessClaims)>>,
+}
+
+impl VerifiedAccessTokens {
+    /// About 0.5 KiB each: a few hundred KiB at most.
+    const CAPACITY: usize = 1024;
+
+    fn digest(token: &str) -> [u8; 32] {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut bytes = [0; 32];
+        bytes.copy_from_slice(digest.as_ref());
+        bytes
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (TokenTimes, AccessClaims)>> {
+        // Nothing panics while the lock is held; if something did, the map is still consistent.
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, digest: &[u8; 32]) -> Option<(TokenTimes, AccessClaims)> {
+        self.lock().get(digest).cloned()
+    }
+
+    fn insert(&self, digest: [u8; 32], times: TokenTimes, claims: &AccessClaims, now: UnixTime, leeway: u64) {
+        let mut entries = self.lock();
+        if entries.len() >= Self::CAPACITY {
+            entries.retain(|_, (times, _)| times.exp.saturating_add(leeway) > now.secs());
+            if entries.len() >= Self::CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(digest, (times, claims.clone()));
     }
 }
 

@@ -137,6 +137,16 @@ fn expiry_honours_the_leeway_only() {
 }
 
 #[test]
+fn an_exp_at_the_end_of_time_does_not_overflow() {
+    // Found by fuzz/token_claims: `exp + leeway` overflowed (a panic with overflow checks on).
+    let pair = hs256();
+    let mut claims = access_claims_json(&pair);
+    claims["exp"] = json!(u64::MAX);
+    let token = forge(&pair, json!({ "alg": "HS256", "typ": "at+jwt" }), claims);
+    assert!(pair.verifier.verify_access(&token, NOW).is_ok());
+}
+
+#[test]
 fn wrong_issuer_audience_or_missing_exp_is_invalid() {
     let pair = eddsa();
     let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k1"});
@@ -340,4 +350,37 @@ mod erased {
             jsonwebtoken::encode(header, self, key).unwrap()
         }
     }
+}
+
+/// A verifier that has seen a token answers, at any time, what a fresh verifier answers.
+#[test]
+fn remembered_access_tokens_get_the_answer_of_a_full_check() {
+    let pair = hs256();
+    let tokens = issue(&pair);
+    let fresh = || {
+        TokenVerifier::new(
+            settings(),
+            VerifyingKeys::hs256(&SecretString::from("0123456789abcdef0123456789abcdef".to_owned())).unwrap(),
+        )
+    };
+    let (iat, exp) = (tokens.access_claims.iat, tokens.access_claims.exp);
+    assert!(pair.verifier.verify_access(&tokens.access_token, NOW).is_ok());
+    for secs in [iat - 6, iat - 5, iat, exp + 4, exp + 5, exp + 3600, iat] {
+        let at = UnixTime::from_secs(secs);
+        let remembered = pair.verifier.verify_access(&tokens.access_token, at);
+        assert_eq!(remembered, fresh().verify_access(&tokens.access_token, at), "at {secs}");
+    }
+    assert_eq!(
+        pair.verifier.verify_access(&tokens.access_token, UnixTime::from_secs(exp + 5)),
+        Err(TokenError::Expired)
+    );
+    // A refused token is never remembered as good, and other keys do not share the memory.
+    let tampered = format!("{}x", tokens.access_token);
+    assert_eq!(pair.verifier.verify_access(&tampered, NOW), Err(TokenError::Invalid));
+    assert_eq!(eddsa().verifier.verify_access(&tokens.access_token, NOW), Err(TokenError::Invalid));
+    // The memory stays bounded.
+    for _ in 0..(VerifiedAccessTokens::CAPACITY + 10) {
+        assert!(pair.verifier.verify_access(&issue(&pair).access_token, NOW).is_ok());
+    }
+    assert!(pair.verifier.verified_access.lock().len() <= VerifiedAccessTokens::CAPACITY);
 }
