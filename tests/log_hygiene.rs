@@ -165,7 +165,10 @@ async fn full_flow(app: &TestApp) -> Secrets {
     let refreshed = app.refresh(&refresh).await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
     secrets.add_tokens(&refreshed.body);
-    // The spent token again: reuse, and the session is revoked.
+    let refreshed = app.refresh(&refreshed.text("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    secrets.add_tokens(&refreshed.body);
+    // A token two rotations old: reuse, and the session is revoked.
     let reused = app.refresh(&refresh).await;
     assert_eq!((reused.status, reused.code()), (401, "token_reused"));
     let after_reuse = app.refresh(&refreshed.text("refresh_token")).await;

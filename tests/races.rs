@@ -1,17 +1,19 @@
-//! Concurrency against DynamoDB: one winner per refresh token, one account per email.
+//! Concurrency against DynamoDB: one winner per refresh token (plus the one grace presentation
+//! when a grace period is on), one account per email.
 
 use std::sync::Arc;
 
 use e2e::{dynamo_store, spawn_app, unique_email};
 use futures::future::join_all;
+use shared::domain::SessionPolicy;
 use shared::store::Store;
 
 const RACERS: usize = 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn of_twenty_concurrent_refreshes_exactly_one_wins() {
+async fn without_a_grace_period_of_twenty_concurrent_refreshes_exactly_one_wins() {
     let store: Arc<dyn Store> = dynamo_store().await;
-    let app = spawn_app(store);
+    let app = spawn_app(store).with_sessions(SessionPolicy { reuse_grace_secs: 0 });
     let registered = app.register(&unique_email(), "correct horse battery staple").await;
     let token = registered.text("refresh_token");
 
@@ -29,6 +31,31 @@ async fn of_twenty_concurrent_refreshes_exactly_one_wins() {
     assert_eq!((replay.status, replay.code()), (401, "token_reused"));
     let winners_token = app.refresh(&winners[0].text("refresh_token")).await;
     assert_eq!(winners_token.status, 401, "the session survived reuse: {:?}", winners_token.body);
+}
+
+/// With the default grace period the one grace presentation succeeds too; the other eighteen are
+/// reuse, so the session ends all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_default_grace_period_of_twenty_concurrent_refreshes_two_win_and_the_session_ends() {
+    let store: Arc<dyn Store> = dynamo_store().await;
+    let app = spawn_app(store);
+    assert_eq!(app.gateway.sessions, SessionPolicy::default());
+    let registered = app.register(&unique_email(), "correct horse battery staple").await;
+    let token = registered.text("refresh_token");
+
+    let attempts = (0..RACERS).map(|_| {
+        let app = app.clone();
+        let token = token.clone();
+        tokio::spawn(async move { app.refresh(&token).await })
+    });
+    let responses: Vec<_> = join_all(attempts).await.into_iter().map(Result::unwrap).collect();
+    let outcomes: Vec<_> = responses.iter().map(|r| (r.status, r.code().to_owned())).collect();
+    let winners: Vec<_> = responses.iter().filter(|response| response.status == 200).collect();
+    assert_eq!(winners.len(), 2, "{outcomes:?}");
+    assert!(responses.iter().filter(|r| r.status != 200).all(|r| r.code() == "token_reused"), "{outcomes:?}");
+    for winner in winners {
+        assert_eq!(app.refresh(&winner.text("refresh_token")).await.status, 401, "the session survived reuse");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

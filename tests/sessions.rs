@@ -9,7 +9,6 @@ use e2e::{
 use http::Method;
 use serde_json::json;
 use shared::domain::{Email, Password, SessionPolicy};
-use shared::gateway::Gateway;
 use shared::service;
 use shared::store::Store;
 use shared::time::UnixTime;
@@ -71,10 +70,7 @@ async fn a_logged_out_session_cannot_change_the_password(app: TestApp) {
 }
 
 fn with_grace(app: TestApp, reuse_grace_secs: u64) -> TestApp {
-    let Gateway { store, hasher, throttle, issuer, verifier, strict_revocation, .. } =
-        Arc::into_inner(app.gateway).expect("a fresh app");
-    let sessions = SessionPolicy { reuse_grace_secs };
-    TestApp { gateway: Arc::new(Gateway { store, hasher, throttle, sessions, issuer, verifier, strict_revocation }) }
+    app.with_sessions(SessionPolicy { reuse_grace_secs })
 }
 
 async fn within_the_grace_period_the_just_spent_token_works_once(app: TestApp) {

@@ -167,9 +167,8 @@ impl LoginThrottle {
 
 impl SessionPolicy {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        // 0 by default, not the 10 s the session-lifecycle issue asks for: with a grace period,
-        // of N concurrent refreshes with one token two succeed, which the core issue forbids.
-        Ok(Self { reuse_grace_secs: env.number("REFRESH_REUSE_GRACE_SECONDS", 0, 0..=300)? })
+        let default = Self::DEFAULT_REUSE_GRACE_SECS;
+        Ok(Self { reuse_grace_secs: env.number("REFRESH_REUSE_GRACE_SECONDS", default, 0..=300)? })
     }
 }
 

@@ -115,6 +115,14 @@ pub struct TestApp {
     pub gateway: Arc<Gateway>,
 }
 
+impl TestApp {
+    /// The same app with another session policy (the refresh grace period).
+    pub fn with_sessions(self, sessions: SessionPolicy) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        TestApp { gateway: Arc::new(Gateway { sessions, ..gateway }) }
+    }
+}
+
 #[derive(Debug)]
 pub struct TestResponse {
     pub status: u16,

@@ -86,9 +86,20 @@ impl Session {
 }
 
 /// How long sessions live and how forgiving rotation is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
     /// How long after a rotation the just-spent refresh token is accepted once more, answering
     /// with the session's current token instead of treating it as reuse. 0 disables.
     pub reuse_grace_secs: u64,
+}
+
+impl SessionPolicy {
+    /// Two tabs or a retried request present the same token within moments of each other.
+    pub const DEFAULT_REUSE_GRACE_SECS: u64 = 10;
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { reuse_grace_secs: Self::DEFAULT_REUSE_GRACE_SECS }
+    }
 }
