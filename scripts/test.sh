@@ -58,3 +58,6 @@ JWT_PUBLIC_JWKS=$(printf '%s\n' "$key" | sed -n 's/^JWT_PUBLIC_JWKS=//p')
 JWT_PRIVATE_KEY=$(printf '%s\n' "$key" | sed -n '/-----BEGIN/,/-----END/p')
 export JWT_KEY_ID JWT_PUBLIC_JWKS JWT_PRIVATE_KEY
 PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
+
+step "browser test (Chromium via playwright-core)"
+scripts/browser-test.sh

@@ -1,0 +1,398 @@
+// The web page (web/) in a real headless Chromium against the local API with cookie transport.
+//
+//   node tests/browser/browser.test.mjs        (scripts/browser-test.sh installs and builds first)
+//
+// Environment: LOCAL_API_BIN (default target/debug/local-api), CHROMIUM_BIN (default
+// /usr/bin/chromium — Debian's package; playwright-core's own browser download is never used).
+// Screenshots and the server's log go to target/browser-artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const artifacts = path.join(repo, 'target', 'browser-artifacts');
+const localApiBin = path.resolve(repo, process.env.LOCAL_API_BIN || 'target/debug/local-api');
+const chromiumBin = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const ACCESS_TTL_SECONDS = 3;
+const PASSWORD = 'correct horse battery staple';
+const email = `browser-${Date.now()}-${process.pid}@example.com`;
+
+let api; // the local-api child process
+let apiLog;
+let apiPort;
+let frontPort; // an origin on the CORS allow-list (a separately hosted front end)
+let attackerPort; // an origin that is not: same site (localhost), other port
+const servers = [];
+let browser;
+let context;
+let page;
+const responses = []; // every response the main page saw: {method, path, status}
+const pageProblems = []; // console errors and uncaught exceptions on our own page
+
+const apiOrigin = () => `http://localhost:${apiPort}`;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function serveHtml(port, html) {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  servers.push(server);
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+}
+
+function startLocalApi() {
+  assert.ok(fs.existsSync(localApiBin), `${localApiBin} not found: build it (cargo build -p local-api)`);
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // Drop configuration the caller's shell may carry (scripts/test.sh exports signing keys):
+    // this run sets its own.
+    if (/^(JWT_|ACCESS_TOKEN_|REFRESH_TOKEN_|SESSION_|TOKEN_TRANSPORT$|CORS_|AUTHORIZER_|REFRESH_REUSE_)/.test(k)) continue;
+    env[k] = v;
+  }
+  Object.assign(env, {
+    TOKEN_TRANSPORT: 'cookie',
+    ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS),
+    JWT_LEEWAY_SECONDS: '0',
+    CORS_ALLOWED_ORIGINS: `http://localhost:${frontPort}`,
+  });
+  apiLog = fs.createWriteStream(path.join(artifacts, 'local-api.log'));
+  api = spawn(localApiBin, ['--addr', `127.0.0.1:${apiPort}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`local-api did not start within 60 s:\n${seen}`)), 60_000);
+    const onData = (chunk) => {
+      apiLog.write(chunk);
+      seen += chunk;
+      if (seen.includes('listening on http://')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    api.stdout.on('data', onData);
+    api.stderr.on('data', onData);
+    api.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`local-api exited (${code ?? signal}) before listening:\n${seen}`));
+    });
+  });
+}
+
+function stopEverything() {
+  if (api && api.exitCode === null && api.signalCode === null) api.kill('SIGTERM');
+  for (const s of servers) s.close();
+}
+process.on('exit', stopEverything);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    stopEverything();
+    process.exit(130);
+  });
+}
+
+const shot = (name, p = page) => p.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+
+async function expectSignedIn(p = page) {
+  await p.locator('#signed-in').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.equal(await p.locator('#me-email').textContent(), email);
+  assert.equal(await p.locator('#me-role').textContent(), 'user');
+  assert.match(await p.locator('#me').innerText(), new RegExp(`Signed in as ${email.replace(/[.+]/g, '\\$&')} \\(user\\)`));
+}
+
+async function expectSignedOut(p = page) {
+  await p.locator('#signed-out').waitFor({ state: 'visible', timeout: 15_000 });
+  assert.equal(await p.locator('#signed-in').isVisible(), false);
+}
+
+const sawResponse = (method, pathname) => (r) =>
+  r.request().method() === method && new URL(r.url()).pathname === pathname;
+
+before(async () => {
+  fs.mkdirSync(artifacts, { recursive: true });
+  for (const f of fs.readdirSync(artifacts)) if (f.endsWith('.png')) fs.rmSync(path.join(artifacts, f));
+  [apiPort, frontPort, attackerPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  await startLocalApi();
+  await serveHtml(frontPort, '<!doctype html><title>front end</title><p>allowed origin</p>');
+  await serveHtml(attackerPort, `<!doctype html>
+<title>win a prize</title>
+<h1>You won!</h1>
+<form id="attack" method="POST" action="${apiOrigin()}/auth/logout">
+  <button id="go" type="submit">Claim your prize</button>
+</form>`);
+  browser = await chromium.launch({
+    executablePath: chromiumBin,
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  context = await browser.newContext({ baseURL: apiOrigin() });
+  page = await context.newPage();
+  page.on('response', (r) => {
+    const url = new URL(r.url());
+    if (url.origin === apiOrigin()) responses.push({ method: r.request().method(), path: url.pathname, status: r.status() });
+  });
+  page.on('console', (m) => { if (m.type() === 'error' && !/favicon/.test(m.location().url)) pageProblems.push(m.text()); });
+  page.on('pageerror', (e) => pageProblems.push(String(e)));
+});
+
+after(async () => {
+  if (page && !page.isClosed()) await shot('99-final').catch(() => {});
+  await browser?.close().catch(() => {});
+  stopEverything();
+  await new Promise((resolve) => (api && api.exitCode === null ? api.once('exit', resolve) : resolve()));
+  apiLog?.end();
+});
+
+// The steps depend on each other: after a failure the rest are skipped rather than piling up.
+let broken = false;
+function step(name, fn) {
+  test(name, async (t) => {
+    if (broken) {
+      t.skip('an earlier step failed');
+      return;
+    }
+    try {
+      await fn(t);
+    } catch (e) {
+      broken = true;
+      if (page && !page.isClosed()) await shot(`failed-${name.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
+      throw e;
+    }
+  });
+}
+
+step('the page is served by the local API under a strict CSP and shows the login form', async () => {
+  const response = await page.goto('/');
+  assert.equal(response.status(), 200);
+  const csp = (await response.allHeaders())['content-security-policy'] || '';
+  assert.match(csp, /default-src 'self'/, `CSP header: ${csp}`);
+  await expectSignedOut();
+  for (const id of ['email', 'password']) {
+    assert.ok(await page.locator(`label[for="${id}"]`).count(), `#${id} has a label`);
+  }
+  const me = responses.find((r) => r.path === '/auth/me');
+  assert.equal(me?.status, 401, 'no session yet: /auth/me is 401');
+  await shot('01-signed-out');
+});
+
+step('register through the page signs in', async () => {
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  const [registered] = await Promise.all([
+    page.waitForResponse(sawResponse('POST', '/auth/register')),
+    page.click('#register'),
+  ]);
+  assert.equal(registered.status(), 201, await registered.text());
+  const body = await registered.json();
+  assert.equal(body.access_token, undefined, 'cookie mode: no access token in the body');
+  assert.equal(body.refresh_token, undefined, 'cookie mode: no refresh token in the body');
+  assert.equal(body.user?.email, email);
+  await expectSignedIn();
+  await shot('02-registered');
+});
+
+step('logout, then login through the page shows the email; the token cookies are HttpOnly', async () => {
+  await page.click('#logout');
+  await expectSignedOut();
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  const [login] = await Promise.all([
+    page.waitForResponse(sawResponse('POST', '/auth/login')),
+    page.click('#login'),
+  ]);
+  assert.equal(login.status(), 200, await login.text());
+  const body = await login.json();
+  assert.equal(body.access_token, undefined);
+  assert.equal(body.refresh_token, undefined);
+  await expectSignedIn();
+  // Right after login, well within the access token's lifetime: every cookie is in the jar.
+  const jar = Object.fromEntries((await context.cookies()).map((c) => [c.name, c]));
+  const access = jar['__Host-access_token'];
+  const refresh = jar['__Secure-refresh_token'];
+  const csrf = jar.csrf_token;
+  assert.ok(access && refresh && csrf, `cookies: ${Object.keys(jar).join(', ')}`);
+  assert.deepEqual(
+    [access.httpOnly, access.secure, access.sameSite, access.path],
+    [true, true, 'Lax', '/'],
+  );
+  assert.deepEqual(
+    [refresh.httpOnly, refresh.secure, refresh.sameSite, refresh.path],
+    [true, true, 'Strict', '/auth'],
+  );
+  assert.deepEqual([csrf.httpOnly, csrf.secure, csrf.sameSite, csrf.path], [false, true, 'Strict', '/']);
+  assert.match(access.value, /^eyJ/);
+  const accessLeft = access.expires - Date.now() / 1000;
+  assert.ok(accessLeft > 0 && accessLeft <= ACCESS_TTL_SECONDS + 1, `access cookie Max-Age ≈ TTL (${accessLeft} s left)`);
+  await shot('03-logged-in');
+});
+
+step('a wrong password shows the problem from the API', async (t) => {
+  // In a fresh browser context (no cookies), so the signed-in page keeps its session.
+  const other = await browser.newContext({ baseURL: apiOrigin() });
+  try {
+    const p = await other.newPage();
+    await p.goto('/');
+    await expectSignedOut(p);
+    await p.fill('#email', email);
+    await p.fill('#password', 'not the password');
+    await p.click('#login');
+    await p.locator('#error').waitFor({ state: 'visible' });
+    assert.match(await p.locator('#error').innerText(), /invalid_credentials/);
+    await shot('04-wrong-password', p);
+  } finally {
+    await other.close();
+  }
+  t.diagnostic('error shown with its code');
+});
+
+step('a reload stays signed in', async () => {
+  await page.reload();
+  await expectSignedIn();
+});
+
+step('document.cookie holds no token, only the CSRF cookie', async () => {
+  const visible = await page.evaluate(() => document.cookie);
+  assert.doesNotMatch(visible, /eyJ/, `document.cookie: ${visible}`);
+  assert.doesNotMatch(visible, /access_token|refresh_token/, `document.cookie: ${visible}`);
+  assert.match(visible, /(^|; )csrf_token=[A-Za-z0-9_-]+/, `document.cookie: ${visible}`);
+});
+
+step('after the access token expires the page reaches /auth/me through a silent refresh', async () => {
+  await page.waitForTimeout((ACCESS_TTL_SECONDS + 1.5) * 1000);
+  responses.length = 0;
+  const refreshed = page.waitForResponse(sawResponse('POST', '/auth/refresh'));
+  await page.click('#check');
+  const refresh = await refreshed;
+  assert.equal(refresh.status(), 200, await refresh.text());
+  assert.equal((await refresh.request().allHeaders())['x-csrf-token']?.length > 0, true, 'refresh sends X-CSRF-Token');
+  await expectSignedIn();
+  await page.waitForFunction(() => !document.getElementById('check').disabled);
+  const seen = responses.map((r) => `${r.method} ${r.path} ${r.status}`);
+  // The browser drops the expired access cookie (Max-Age = TTL): 401; a still-sent expired token: 403.
+  assert.match(seen[0], /^GET \/auth\/me 40[13]$/, seen.join(', '));
+  assert.equal(seen[1], 'POST /auth/refresh 200', seen.join(', '));
+  assert.equal(seen[2], 'GET /auth/me 200', seen.join(', '));
+  await shot('05-after-silent-refresh');
+});
+
+step('a cross-origin form POST to /auth/logout without the CSRF header is refused', async () => {
+  const evil = await context.newPage(); // same browser profile: the victim's cookies
+  try {
+    await evil.goto(`http://localhost:${attackerPort}/`);
+    const [answer] = await Promise.all([
+      evil.waitForResponse(sawResponse('POST', '/auth/logout')),
+      evil.click('#go'),
+    ]);
+    const sentCookies = (await answer.request().allHeaders()).cookie || '';
+    assert.match(sentCookies, /__Secure-refresh_token=/, 'same site: the browser did send the refresh cookie');
+    assert.equal(answer.status(), 403, await answer.text());
+    assert.match(answer.headers()['content-type'] || '', /application\/problem\+json/);
+    const problem = await answer.json();
+    assert.equal(problem.code, 'csrf_failed', JSON.stringify(problem));
+    await evil.waitForLoadState();
+    assert.match(await evil.locator('body').innerText(), /csrf_failed/);
+    await shot('06-csrf-refused', evil);
+  } finally {
+    await evil.close();
+  }
+  responses.length = 0;
+  await page.click('#check');
+  await expectSignedIn();
+  await page.waitForFunction(() => !document.getElementById('check').disabled);
+  assert.ok(responses.some((r) => r.path === '/auth/me' && r.status === 200), 'the session still works');
+});
+
+step('CORS: the allowed origin reads /auth/me with credentials, another origin cannot', async () => {
+  const p = await context.newPage();
+  try {
+    const probe = (url) => p.evaluate(async (u) => {
+      try {
+        const r = await fetch(u, { credentials: 'include' });
+        return { status: r.status, body: await r.text() };
+      } catch (e) {
+        return { error: String(e) };
+      }
+    }, url);
+    // Warm the access cookie (it may have expired since the last step) from the page itself.
+    await page.click('#check');
+    await expectSignedIn();
+    await p.goto(`http://localhost:${frontPort}/`);
+    const allowed = await probe(`${apiOrigin()}/auth/me`);
+    assert.equal(allowed.status, 200, JSON.stringify(allowed));
+    assert.equal(JSON.parse(allowed.body).email, email);
+    await p.goto(`http://localhost:${attackerPort}/`);
+    const refused = await probe(`${apiOrigin()}/auth/me`);
+    assert.ok(refused.error, `a non-allowed origin read the answer: ${JSON.stringify(refused)}`);
+    // Even knowing the CSRF cookie (same host, so readable there), the header needs a preflight
+    // that a non-allowed origin does not pass.
+    const forged = await p.evaluate(async (u) => {
+      const csrf = (document.cookie.match(/(?:^|; )csrf_token=([^;]*)/) || [])[1] || '';
+      try {
+        const r = await fetch(u, {
+          method: 'POST', credentials: 'include',
+          headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' }, body: '{}',
+        });
+        return { status: r.status };
+      } catch (e) {
+        return { error: String(e) };
+      }
+    }, `${apiOrigin()}/auth/logout`);
+    assert.ok(forged.error, `a forged header from a non-allowed origin got through: ${JSON.stringify(forged)}`);
+  } finally {
+    await p.close();
+  }
+  responses.length = 0;
+  await page.click('#check');
+  await expectSignedIn();
+});
+
+step('logout ends the session: a reload shows the login form and /auth/me is 401', async () => {
+  await page.waitForFunction(() => !document.getElementById('logout').disabled);
+  const [loggedOut] = await Promise.all([
+    page.waitForResponse(sawResponse('POST', '/auth/logout')),
+    page.click('#logout'),
+  ]);
+  assert.equal(loggedOut.status(), 204);
+  assert.equal(loggedOut.request().headers()['x-csrf-token']?.length > 0, true);
+  await expectSignedOut();
+  const names = (await context.cookies()).map((c) => c.name);
+  for (const name of ['__Host-access_token', '__Secure-refresh_token', 'csrf_token']) {
+    assert.ok(!names.includes(name), `${name} cleared (jar: ${names.join(', ')})`);
+  }
+  responses.length = 0;
+  await page.reload();
+  await expectSignedOut();
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'Not signed in.');
+  const seen = responses.map((r) => `${r.method} ${r.path} ${r.status}`);
+  assert.ok(seen.includes('GET /auth/me 401'), seen.join(', '));
+  assert.ok(!seen.some((s) => s.startsWith('POST /auth/refresh')), `no refresh without a session: ${seen.join(', ')}`);
+  await shot('07-logged-out');
+});
+
+step('the page raised no console error or CSP violation', async () => {
+  // Chromium logs the API's expected 4xx answers (401 from /auth/me, ...) as failed resources.
+  const real = pageProblems.filter((m) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(m));
+  assert.deepEqual(real, []);
+});
