@@ -46,14 +46,32 @@ impl Functions {
         let gateway = &self.app.gateway;
         let store = self.store.as_ref();
         match sample {
-            "register.json" => shared::http::register(store, &gateway.hasher, &gateway.issuer, request).await,
+            "register.json" => {
+                shared::http::register(store, &gateway.hasher, &gateway.issuer, gateway.transport, request).await
+            }
             "login.json" => {
-                shared::http::login(store, &gateway.hasher, &gateway.throttle, &gateway.issuer, request).await
+                shared::http::login(
+                    store,
+                    &gateway.hasher,
+                    &gateway.throttle,
+                    &gateway.issuer,
+                    gateway.transport,
+                    request,
+                )
+                .await
             }
             "refresh.json" => {
-                shared::http::refresh(store, &gateway.verifier, &gateway.issuer, &gateway.sessions, request).await
+                shared::http::refresh(
+                    store,
+                    &gateway.verifier,
+                    &gateway.issuer,
+                    &gateway.sessions,
+                    gateway.transport,
+                    request,
+                )
+                .await
             }
-            "logout.json" => shared::http::logout(store, &gateway.verifier, request).await,
+            "logout.json" => shared::http::logout(store, &gateway.verifier, gateway.transport, request).await,
             "me.json" => shared::http::me(store, request).await,
             "jwks.json" => shared::http::jwks(gateway.verifier.keys()),
             "admin-list-users.json" => shared::http::list_users(store, request).await,

@@ -93,6 +93,7 @@ pub fn gateway() -> &'static Gateway {
             issuer,
             verifier,
             strict_revocation: false,
+            transport: shared::browser::TokenTransport::Both,
         }
     })
 }

@@ -4,17 +4,12 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
-use axum::response::Response;
 use clap::{Parser, ValueEnum};
 use serde_json::json;
+use shared::browser::{AllowedOrigins, TokenTransport};
 use shared::config::{ConfigError, Env, strict_revocation};
 use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
-use shared::error::ApiError;
 use shared::gateway::Gateway;
-use shared::http::{ApiRequest, MAX_BODY_BYTES, problem};
 use shared::store::{DynamoStore, MemoryStore, Store};
 use shared::tokens::keys::generate_ed25519;
 use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
@@ -55,7 +50,14 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let app = Router::new().fallback(serve).with_state(gateway);
+    let origins = match AllowedOrigins::from_env(&Env::from_process()) {
+        Ok(origins) => origins,
+        Err(error) => {
+            eprintln!("local-api: {error}");
+            std::process::exit(2);
+        }
+    };
+    let app = local_api::router(gateway, &origins);
     println!("listening on http://{}", args.addr);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -92,6 +94,7 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
         issuer,
         verifier,
         strict_revocation: strict_revocation(&env)?,
+        transport: TokenTransport::from_env(&env)?,
     })
 }
 
@@ -107,21 +110,4 @@ fn ephemeral_keys(settings: TokenSettings) -> (TokenIssuer, TokenVerifier) {
     );
     eprintln!("warning: no signing key configured; generated a temporary Ed25519 key (tokens die with this process)");
     (TokenIssuer::new(settings.clone(), signing), TokenVerifier::new(settings, keys))
-}
-
-async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    // Read one byte past the limit so an oversized body is recognised, not truncated.
-    let Ok(body) = to_bytes(body, MAX_BODY_BYTES + 1).await else {
-        return problem(&ApiError::PayloadTooLarge).map(Body::from);
-    };
-    let request = ApiRequest {
-        method: parts.method,
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or_default().to_owned(),
-        headers: parts.headers,
-        body,
-        principal: None,
-    };
-    gateway.handle(request).await.map(Body::from)
 }

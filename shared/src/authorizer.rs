@@ -13,6 +13,7 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::{Value, json};
 
+use crate::browser::{self, ACCESS_COOKIE};
 use crate::domain::Role;
 use crate::http::bearer_token;
 use crate::routes::{self, Access, ROUTES, Route};
@@ -38,16 +39,49 @@ pub struct Authorizer<'a> {
     verifier: &'a TokenVerifier,
     /// Set when strict revocation (`AUTHORIZER_REVOCATION_CHECK=true`) is on.
     revocations: Option<&'a dyn Store>,
+    /// Whether the access-token cookie stands in for a missing `Authorization` header
+    /// (`TOKEN_TRANSPORT` `cookie` or `both`).
+    accepts_cookie: bool,
+}
+
+/// Where a request's access token may be: the `Authorization` header, or the cookies.
+#[derive(Clone, Copy, Default)]
+pub struct Credentials<'e> {
+    pub authorization: Option<&'e str>,
+    /// Cookie headers (`a=1; b=2`) or HTTP API's `cookies` entries (`a=1`): split on `;` alike.
+    pub cookies: &'e [&'e str],
+}
+
+impl<'e> Credentials<'e> {
+    pub fn bearer(authorization: Option<&'e str>) -> Self {
+        Self { authorization, cookies: &[] }
+    }
 }
 
 impl<'a> Authorizer<'a> {
     pub fn new(verifier: &'a TokenVerifier, revocations: Option<&'a dyn Store>) -> Self {
-        Self { verifier, revocations }
+        Self { verifier, revocations, accepts_cookie: false }
     }
 
-    /// Who presents `authorization`, if the token is good (and, in strict mode, not revoked).
-    pub async fn authenticate(&self, authorization: Option<&str>, now: UnixTime) -> Result<Principal, Denial> {
-        let token = authorization.and_then(bearer_token).ok_or(Denial::MissingToken)?;
+    /// Also reads the access token from its cookie when there is no `Authorization` header.
+    pub fn accepting_cookie(self, accepts_cookie: bool) -> Self {
+        Self { accepts_cookie, ..self }
+    }
+
+    /// The access token of a request: the bearer token, else (cookie transport) the cookie's.
+    fn access_token<'e>(&self, credentials: Credentials<'e>) -> Option<&'e str> {
+        match credentials.authorization {
+            Some(header) => bearer_token(header),
+            None if self.accepts_cookie => {
+                browser::cookie_in(credentials.cookies.iter().flat_map(|header| header.split(';')), ACCESS_COOKIE)
+            }
+            None => None,
+        }
+    }
+
+    /// Who presents `credentials`, if the token is good (and, in strict mode, not revoked).
+    pub async fn authenticate(&self, credentials: Credentials<'_>, now: UnixTime) -> Result<Principal, Denial> {
+        let token = self.access_token(credentials).ok_or(Denial::MissingToken)?;
         let claims = self.verifier.verify_access(token, now).map_err(|error| match error {
             TokenError::Expired => Denial::ExpiredToken,
             TokenError::Invalid => Denial::InvalidToken,
@@ -81,7 +115,7 @@ impl<'a> Authorizer<'a> {
     pub async fn decide(
         &self,
         route: Option<&Route>,
-        authorization: Option<&str>,
+        credentials: Credentials<'_>,
         now: UnixTime,
     ) -> Result<Principal, Denial> {
         let required = match route.map(|route| route.access) {
@@ -89,7 +123,7 @@ impl<'a> Authorizer<'a> {
             // Asked about a public or unknown route: a wiring mistake, so refuse.
             Some(Access::Public) | None => return Err(Denial::UnknownRoute),
         };
-        let principal = self.authenticate(authorization, now).await?;
+        let principal = self.authenticate(credentials, now).await?;
         if !principal.role.satisfies(required) {
             return Err(Denial::InsufficientRole);
         }
@@ -105,8 +139,11 @@ impl<'a> Authorizer<'a> {
     ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
         let route_key = event.route_key.as_deref().or(event.request_context.route_key.as_deref());
         let authorization = event.headers.get("authorization").and_then(|value| value.to_str().ok());
+        let cookie_headers = event.headers.get_all("cookie").iter().filter_map(|value| value.to_str().ok());
+        let cookies: Vec<&str> = event.cookies.iter().map(String::as_str).chain(cookie_headers).collect();
+        let credentials = Credentials { authorization, cookies: &cookies };
         let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
-        match self.decide(route_key.and_then(routes::by_route_key), authorization, now).await {
+        match self.decide(route_key.and_then(routes::by_route_key), credentials, now).await {
             Ok(principal) => {
                 tracing::info!(user_id = %principal.user_id, route = route_key.unwrap_or_default(), "authorized");
                 response.is_authorized = true;
@@ -126,7 +163,7 @@ impl<'a> Authorizer<'a> {
     /// and nothing else. A refused token gets an explicit deny on the whole API.
     pub async fn rest_api(
         &self,
-        authorization: Option<&str>,
+        credentials: Credentials<'_>,
         method_arn: &str,
         now: UnixTime,
     ) -> ApiGatewayCustomAuthorizerResponse {
@@ -140,7 +177,7 @@ impl<'a> Authorizer<'a> {
             response.policy_document = policy;
             return response;
         };
-        match self.authenticate(authorization, now).await {
+        match self.authenticate(credentials, now).await {
             Ok(principal) => {
                 tracing::info!(user_id = %principal.user_id, role = principal.role.as_str(), "authorized (REST policy)");
                 policy.statement =
@@ -167,12 +204,14 @@ impl<'a> Authorizer<'a> {
             return serde_json::to_value(self.http_api(&request, now).await);
         }
         let method_arn = event.get("methodArn").and_then(Value::as_str).unwrap_or_default();
-        let authorization = if event.get("type").and_then(Value::as_str) == Some("TOKEN") {
-            event.get("authorizationToken").and_then(Value::as_str)
+        let token_event = event.get("type").and_then(Value::as_str) == Some("TOKEN");
+        let cookies: Vec<&str> = if token_event { Vec::new() } else { header(&event, "cookie").into_iter().collect() };
+        let credentials = if token_event {
+            Credentials::bearer(event.get("authorizationToken").and_then(Value::as_str))
         } else {
-            header(&event, "authorization")
+            Credentials { authorization: header(&event, "authorization"), cookies: &cookies }
         };
-        serde_json::to_value(self.rest_api(authorization, method_arn, now).await)
+        serde_json::to_value(self.rest_api(credentials, method_arn, now).await)
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::browser::{AllowedOrigins, TokenTransport};
 use crate::domain::{LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
@@ -75,6 +76,25 @@ impl Env {
 }
 
 const DAY: u64 = 86_400;
+
+impl TokenTransport {
+    /// `TOKEN_TRANSPORT`: `body` (default), `cookie` or `both`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let Some(raw) = env.get("TOKEN_TRANSPORT") else { return Ok(Self::default()) };
+        Self::parse(raw).ok_or_else(|| ConfigError::Invalid {
+            name: "TOKEN_TRANSPORT",
+            reason: "must be body, cookie or both".into(),
+        })
+    }
+}
+
+impl AllowedOrigins {
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated origins; unset means no cross-origin access.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Self::parse(env.get("CORS_ALLOWED_ORIGINS").unwrap_or_default())
+            .map_err(|bad| ConfigError::Invalid { name: "CORS_ALLOWED_ORIGINS", reason: bad.to_string() })
+    }
+}
 
 /// `AUTHORIZER_REVOCATION_CHECK`: whether the authorizer also consults DynamoDB.
 pub fn strict_revocation(env: &Env) -> Result<bool, ConfigError> {

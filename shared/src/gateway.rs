@@ -9,6 +9,7 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 
 use crate::authorizer::{Authorizer, principal_from_context};
+use crate::browser::TokenTransport;
 use crate::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use crate::http::{self, ApiRequest, ApiResponse};
 use crate::routes::{self, Access, Endpoint};
@@ -26,6 +27,8 @@ pub struct Gateway {
     pub verifier: TokenVerifier,
     /// The authorizer also checks revocations in the store (`AUTHORIZER_REVOCATION_CHECK`).
     pub strict_revocation: bool,
+    /// Tokens in the body, in cookies, or both (`TOKEN_TRANSPORT`).
+    pub transport: TokenTransport,
 }
 
 impl Gateway {
@@ -34,24 +37,28 @@ impl Gateway {
             return http::not_found();
         };
         if let Access::Bearer(_) = route.access {
+            // The template's identity sources: the Authorization header with bearer transport (API
+            // Gateway answers 401 without it); none with cookies, so the authorizer always decides.
+            if !self.transport.uses_cookies() && request.header("authorization").is_none() {
+                return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
+            }
             match self.authorize(&request, &route.key()).await {
                 Some(principal) => request.principal = Some(principal),
-                None if request.header("authorization").is_none() => {
-                    return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
-                }
                 None => return gateway_message(StatusCode::FORBIDDEN, "Forbidden"),
             }
         }
-        let store = self.store.as_ref();
+        let (store, transport) = (self.store.as_ref(), self.transport);
         match route.endpoint {
-            Endpoint::Register => http::register(store, &self.hasher, &self.issuer, request).await,
-            Endpoint::Login => http::login(store, &self.hasher, &self.throttle, &self.issuer, request).await,
-            Endpoint::Refresh => http::refresh(store, &self.verifier, &self.issuer, &self.sessions, request).await,
-            Endpoint::Logout => http::logout(store, &self.verifier, request).await,
+            Endpoint::Register => http::register(store, &self.hasher, &self.issuer, transport, request).await,
+            Endpoint::Login => http::login(store, &self.hasher, &self.throttle, &self.issuer, transport, request).await,
+            Endpoint::Refresh => {
+                http::refresh(store, &self.verifier, &self.issuer, &self.sessions, transport, request).await
+            }
+            Endpoint::Logout => http::logout(store, &self.verifier, transport, request).await,
             Endpoint::Me => http::me(store, request).await,
             Endpoint::Jwks => http::jwks(self.verifier.keys()),
             Endpoint::ChangePassword => {
-                http::change_password(store, &self.hasher, &self.throttle, &self.issuer, request).await
+                http::change_password(store, &self.hasher, &self.throttle, &self.issuer, transport, request).await
             }
             Endpoint::ListUsers => http::list_users(store, request).await,
             Endpoint::GetUser => http::get_user(store, request).await,
@@ -59,18 +66,28 @@ impl Gateway {
         }
     }
 
-    /// What API Gateway does for a route with a Lambda REQUEST authorizer (simple responses):
-    /// without the identity source it answers 401 itself; otherwise it asks the authorizer.
+    /// The event API Gateway sends a Lambda REQUEST authorizer (payload 2.0), and its decision.
     async fn authorize(&self, request: &ApiRequest, route_key: &str) -> Option<crate::service::Principal> {
-        request.header("authorization")?;
         let mut event = ApiGatewayV2CustomAuthorizerV2Request::default();
         event.version = Some("2.0".into());
         event.type_ = Some("REQUEST".into());
         event.route_key = Some(route_key.to_owned());
         event.raw_path = Some(request.path.clone());
         event.headers = request.headers.clone();
+        // Payload 2.0 carries cookies in their own field, not as a header.
+        event.headers.remove(::http::header::COOKIE);
+        event.cookies = request
+            .headers
+            .get_all(::http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|header| header.split(';'))
+            .map(|cookie| cookie.trim().to_owned())
+            .filter(|cookie| !cookie.is_empty())
+            .collect();
         let revocations = self.strict_revocation.then_some(self.store.as_ref());
-        let decision = Authorizer::new(&self.verifier, revocations).http_api(&event, UnixTime::now()).await;
+        let authorizer = Authorizer::new(&self.verifier, revocations).accepting_cookie(self.transport.uses_cookies());
+        let decision = authorizer.http_api(&event, UnixTime::now()).await;
         let fields = decision.context.as_object().map(|map| map.clone().into_iter().collect());
         if !decision.is_authorized {
             return None;

@@ -4,15 +4,16 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::browser::{self, ACCESS_COOKIE, REFRESH_COOKIE, SessionCookies, TokenTransport};
 use crate::domain::{Email, LoginThrottle, Password, PasswordHasher, Role, SessionPolicy};
 use crate::error::{ApiError, FieldError};
-use crate::service::{self, LogoutScope, Principal};
+use crate::service::{self, LogoutScope, Principal, TokenResponse, UserView};
 use crate::store::{Store, UserChanges};
 use crate::time::UnixTime;
 use crate::tokens::{TokenIssuer, TokenVerifier, VerifyingKeys};
@@ -132,6 +133,66 @@ fn respond<T: Serialize>(status: StatusCode, result: Result<T, ApiError>) -> Api
     }
 }
 
+/// A token response without the tokens, for `TOKEN_TRANSPORT=cookie`: they are in cookies only.
+#[derive(Serialize)]
+struct CookieSessionView<'a> {
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_expires_in: u64,
+    user: &'a UserView,
+}
+
+/// Where the CSRF token of a token response comes from.
+enum Csrf<'r> {
+    /// A new session (register, login): a new token.
+    Fresh,
+    /// A continued session keeps the token its page already holds, so requests in flight during
+    /// a refresh still match; a new one if it has none.
+    KeepFrom(&'r ApiRequest),
+}
+
+/// Issued tokens as the deployment's transport wants them: in the body, in cookies, or both.
+fn token_response(
+    status: StatusCode,
+    result: Result<TokenResponse, ApiError>,
+    transport: TokenTransport,
+    csrf: Csrf<'_>,
+) -> ApiResponse {
+    let tokens = match result {
+        Ok(tokens) => tokens,
+        Err(error) => return problem(&error),
+    };
+    let mut response = if transport.tokens_in_body() {
+        json_response(status, &tokens)
+    } else {
+        let view = CookieSessionView {
+            token_type: tokens.token_type,
+            expires_in: tokens.expires_in,
+            refresh_expires_in: tokens.refresh_expires_in,
+            user: &tokens.user,
+        };
+        json_response(status, &view)
+    };
+    if transport.uses_cookies() {
+        let kept = match csrf {
+            Csrf::Fresh => None,
+            Csrf::KeepFrom(request) => browser::cookie_value(&request.headers, browser::CSRF_COOKIE),
+        };
+        let csrf_token = kept.map_or_else(browser::new_csrf_token, str::to_owned);
+        let cookies = SessionCookies {
+            access_token: &tokens.access_token,
+            access_max_age: tokens.expires_in,
+            refresh_token: &tokens.refresh_token,
+            refresh_max_age: tokens.refresh_expires_in,
+            csrf_token: &csrf_token,
+        };
+        for cookie in cookies.headers() {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+    }
+    response
+}
+
 // ---- request bodies ----
 
 #[derive(Deserialize)]
@@ -197,6 +258,35 @@ fn parse_refresh_token(value: Option<String>) -> Result<String, ApiError> {
     validated(token, errors)
 }
 
+/// The refresh token a request presents: the body's; else, with cookie transport, the refresh
+/// cookie's, honoured only with a matching CSRF header. The CSRF check comes before any complaint
+/// about the body, so a cross-site form post is refused as what it is.
+fn presented_refresh_token(
+    request: &ApiRequest,
+    transport: TokenTransport,
+    from_body: Result<Option<String>, ApiError>,
+) -> Result<String, ApiError> {
+    let from_cookie = transport.uses_cookies().then(|| browser::cookie_value(&request.headers, REFRESH_COOKIE));
+    match (from_body, from_cookie.flatten()) {
+        (Ok(Some(token)), _) => Ok(token),
+        (from_body, Some(token)) => {
+            browser::check_csrf(&request.headers)?;
+            from_body?;
+            Ok(token.to_owned())
+        }
+        (from_body, None) => parse_refresh_token(from_body?),
+    }
+}
+
+/// Requests admitted on the access-token cookie (no `Authorization` header) must prove they come
+/// from our own page before they change anything.
+fn check_csrf_unless_bearer(request: &ApiRequest) -> Result<(), ApiError> {
+    match request.bearer_token() {
+        Some(_) => Ok(()),
+        None => browser::check_csrf(&request.headers),
+    }
+}
+
 fn parse_scope(scope: Option<&str>) -> Result<LogoutScope, ApiError> {
     match scope {
         None | Some("local") => Ok(LogoutScope::Local),
@@ -211,6 +301,7 @@ pub async fn register(
     store: &dyn Store,
     hasher: &PasswordHasher,
     issuer: &TokenIssuer,
+    transport: TokenTransport,
     request: ApiRequest,
 ) -> ApiResponse {
     let request = &request;
@@ -218,7 +309,7 @@ pub async fn register(
         let (email, password) = parse_registration(request)?;
         service::register(store, hasher, issuer, email, password, UnixTime::now()).await
     };
-    respond(StatusCode::CREATED, result.await)
+    token_response(StatusCode::CREATED, result.await, transport, Csrf::Fresh)
 }
 
 pub async fn login(
@@ -226,6 +317,7 @@ pub async fn login(
     hasher: &PasswordHasher,
     throttle: &LoginThrottle,
     issuer: &TokenIssuer,
+    transport: TokenTransport,
     request: ApiRequest,
 ) -> ApiResponse {
     let request = &request;
@@ -233,7 +325,7 @@ pub async fn login(
         let (email, password) = parse_login(request)?;
         service::login(store, hasher, throttle, issuer, email, password, UnixTime::now()).await
     };
-    respond(StatusCode::OK, result.await)
+    token_response(StatusCode::OK, result.await, transport, Csrf::Fresh)
 }
 
 pub async fn refresh(
@@ -241,27 +333,46 @@ pub async fn refresh(
     verifier: &TokenVerifier,
     issuer: &TokenIssuer,
     policy: &SessionPolicy,
+    transport: TokenTransport,
     request: ApiRequest,
 ) -> ApiResponse {
     let request = &request;
     let result = async {
-        let body: RefreshBody = request.json()?;
-        let token = parse_refresh_token(body.refresh_token)?;
+        let body = request.json::<RefreshBody>().map(|body| body.refresh_token);
+        let token = presented_refresh_token(request, transport, body)?;
         service::refresh(store, verifier, issuer, policy, &token, UnixTime::now()).await
     };
-    respond(StatusCode::OK, result.await)
+    token_response(StatusCode::OK, result.await, transport, Csrf::KeepFrom(request))
 }
 
-pub async fn logout(store: &dyn Store, verifier: &TokenVerifier, request: ApiRequest) -> ApiResponse {
+pub async fn logout(
+    store: &dyn Store,
+    verifier: &TokenVerifier,
+    transport: TokenTransport,
+    request: ApiRequest,
+) -> ApiResponse {
     let request = &request;
     let result = async {
-        let body: LogoutBody = request.json()?;
-        let scope = parse_scope(body.scope.as_deref())?;
-        let token = parse_refresh_token(body.refresh_token)?;
-        service::logout(store, verifier, &token, request.bearer_token(), scope, UnixTime::now()).await
+        let (from_body, scope) = match request.json::<LogoutBody>() {
+            Ok(body) => (Ok(body.refresh_token), body.scope),
+            Err(error) => (Err(error), None),
+        };
+        let token = presented_refresh_token(request, transport, from_body)?;
+        let scope = parse_scope(scope.as_deref())?;
+        let access_cookie = transport.uses_cookies().then(|| browser::cookie_value(&request.headers, ACCESS_COOKIE));
+        let access = request.bearer_token().or(access_cookie.flatten());
+        service::logout(store, verifier, &token, access, scope, UnixTime::now()).await
     };
     match result.await {
-        Ok(()) => empty_response(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            let mut response = empty_response(StatusCode::NO_CONTENT);
+            if transport.uses_cookies() {
+                for cookie in browser::cleared_session_cookies() {
+                    response.headers_mut().append(SET_COOKIE, cookie);
+                }
+            }
+            response
+        }
         Err(error) => problem(&error),
     }
 }
@@ -293,15 +404,17 @@ pub async fn change_password(
     hasher: &PasswordHasher,
     throttle: &LoginThrottle,
     issuer: &TokenIssuer,
+    transport: TokenTransport,
     request: ApiRequest,
 ) -> ApiResponse {
     let request = &request;
     let result = async {
         let principal = principal(request)?;
+        check_csrf_unless_bearer(request)?;
         let (current, new) = parse_password_change(request)?;
         service::change_password(store, hasher, throttle, issuer, principal, current, new, UnixTime::now()).await
     };
-    respond(StatusCode::OK, result.await)
+    token_response(StatusCode::OK, result.await, transport, Csrf::KeepFrom(request))
 }
 
 pub async fn me(store: &dyn Store, request: ApiRequest) -> ApiResponse {
@@ -395,6 +508,7 @@ pub async fn update_user(store: &dyn Store, request: ApiRequest) -> ApiResponse 
     let request = &request;
     let result = async {
         let principal = principal(request)?;
+        check_csrf_unless_bearer(request)?;
         let changes = parse_user_changes(request)?;
         service::update_user(store, principal, user_id_from_path(&request.path), changes, UnixTime::now()).await
     };

@@ -5,6 +5,7 @@
 //! [`store::Store`]. The authorizer goes `authorizer` → `tokens::TokenVerifier` → decision.
 
 pub mod authorizer;
+pub mod browser;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
+use shared::browser::TokenTransport;
 use shared::domain::{LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
@@ -106,6 +107,7 @@ pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp
             issuer,
             verifier,
             strict_revocation,
+            transport: TokenTransport::default(),
         }),
     }
 }
@@ -120,6 +122,12 @@ impl TestApp {
     pub fn with_sessions(self, sessions: SessionPolicy) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         TestApp { gateway: Arc::new(Gateway { sessions, ..gateway }) }
+    }
+
+    /// The same app delivering tokens in cookies, the body, or both (`TOKEN_TRANSPORT`).
+    pub fn with_transport(self, transport: TokenTransport) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        TestApp { gateway: Arc::new(Gateway { transport, ..gateway }) }
     }
 }
 

@@ -2,6 +2,7 @@
 //! client unless strict revocation (`AUTHORIZER_REVOCATION_CHECK=true`) asks for one.
 
 use shared::authorizer::Authorizer;
+use shared::browser::TokenTransport;
 use shared::config::{Env, strict_revocation};
 use shared::lambda::{self, init_or_exit};
 use shared::store::{DynamoStore, Store};
@@ -12,10 +13,12 @@ async fn main() -> Result<(), lambda::Error> {
     shared::telemetry::init();
     let env = Env::from_process();
     let verifier = init_or_exit(TokenVerifier::from_env(&env));
+    let transport = init_or_exit(TokenTransport::from_env(&env));
     let store = match init_or_exit(strict_revocation(&env)) {
         true => Some(init_or_exit(DynamoStore::from_env(&env).await)),
         false => None,
     };
-    let authorizer = Authorizer::new(&verifier, store.as_ref().map(|store| store as &dyn Store));
+    let authorizer = Authorizer::new(&verifier, store.as_ref().map(|store| store as &dyn Store))
+        .accepting_cookie(transport.uses_cookies());
     lambda::run_authorizer(&authorizer).await
 }

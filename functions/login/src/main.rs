@@ -1,5 +1,6 @@
 //! `POST /auth/login`. Wiring only: the logic is `shared::http::login`.
 
+use shared::browser::TokenTransport;
 use shared::config::Env;
 use shared::domain::{LoginThrottle, PasswordHasher};
 use shared::lambda::{self, init_or_exit};
@@ -13,6 +14,7 @@ async fn main() -> Result<(), lambda::Error> {
     let issuer = init_or_exit(TokenIssuer::from_env(&env));
     let hasher = init_or_exit(PasswordHasher::from_env(&env));
     let throttle = init_or_exit(LoginThrottle::from_env(&env));
+    let transport = init_or_exit(TokenTransport::from_env(&env));
     let store = init_or_exit(DynamoStore::from_env(&env).await);
-    lambda::run_http(|request| shared::http::login(&store, &hasher, &throttle, &issuer, request)).await
+    lambda::run_http(|request| shared::http::login(&store, &hasher, &throttle, &issuer, transport, request)).await
 }

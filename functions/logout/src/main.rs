@@ -1,5 +1,6 @@
 //! `POST /auth/logout`. Wiring only: the logic is `shared::http::logout`. Holds no private key.
 
+use shared::browser::TokenTransport;
 use shared::config::Env;
 use shared::lambda::{self, init_or_exit};
 use shared::store::DynamoStore;
@@ -10,6 +11,7 @@ async fn main() -> Result<(), lambda::Error> {
     shared::telemetry::init();
     let env = Env::from_process();
     let verifier = init_or_exit(TokenVerifier::from_env(&env));
+    let transport = init_or_exit(TokenTransport::from_env(&env));
     let store = init_or_exit(DynamoStore::from_env(&env).await);
-    lambda::run_http(|request| shared::http::logout(&store, &verifier, request)).await
+    lambda::run_http(|request| shared::http::logout(&store, &verifier, transport, request)).await
 }

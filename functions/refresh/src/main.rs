@@ -1,5 +1,6 @@
 //! `POST /auth/refresh`. Wiring only: the logic is `shared::http::refresh`.
 
+use shared::browser::TokenTransport;
 use shared::config::Env;
 use shared::domain::SessionPolicy;
 use shared::lambda::{self, init_or_exit};
@@ -13,6 +14,7 @@ async fn main() -> Result<(), lambda::Error> {
     let issuer = init_or_exit(TokenIssuer::from_env(&env));
     let verifier = init_or_exit(TokenVerifier::from_env(&env));
     let sessions = init_or_exit(SessionPolicy::from_env(&env));
+    let transport = init_or_exit(TokenTransport::from_env(&env));
     let store = init_or_exit(DynamoStore::from_env(&env).await);
-    lambda::run_http(|request| shared::http::refresh(&store, &verifier, &issuer, &sessions, request)).await
+    lambda::run_http(|request| shared::http::refresh(&store, &verifier, &issuer, &sessions, transport, request)).await
 }

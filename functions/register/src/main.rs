@@ -1,5 +1,6 @@
 //! `POST /auth/register`. Wiring only: the logic is `shared::http::register`.
 
+use shared::browser::TokenTransport;
 use shared::config::Env;
 use shared::domain::PasswordHasher;
 use shared::lambda::{self, init_or_exit};
@@ -12,6 +13,7 @@ async fn main() -> Result<(), lambda::Error> {
     let env = Env::from_process();
     let issuer = init_or_exit(TokenIssuer::from_env(&env));
     let hasher = init_or_exit(PasswordHasher::from_env(&env));
+    let transport = init_or_exit(TokenTransport::from_env(&env));
     let store = init_or_exit(DynamoStore::from_env(&env).await);
-    lambda::run_http(|request| shared::http::register(&store, &hasher, &issuer, request)).await
+    lambda::run_http(|request| shared::http::register(&store, &hasher, &issuer, transport, request)).await
 }

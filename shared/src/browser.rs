@@ -1,0 +1,310 @@
+//! Browser clients: tokens in HttpOnly cookies instead of the JSON body (`TOKEN_TRANSPORT`), the
+//! double-submit CSRF check that cookie authentication needs, and the CORS allow-list.
+//!
+//! Cookies keep tokens out of JavaScript's reach (an XSS cannot read them); the price is that the
+//! browser attaches them to requests other sites trigger, hence the CSRF token: a readable cookie
+//! that only pages of our own origin can copy into the `X-CSRF-Token` header.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
+use http::HeaderMap;
+use http::header::{COOKIE, HeaderValue};
+
+use crate::error::ApiError;
+
+/// The access token: sent to every path of this host only (`__Host-`: Secure, Path=/, no Domain).
+pub const ACCESS_COOKIE: &str = "__Host-access_token";
+/// The refresh token: sent only to the auth routes, never to the API's other routes.
+pub const REFRESH_COOKIE: &str = "__Secure-refresh_token";
+/// Readable by the page, which echoes it in [`CSRF_HEADER`].
+pub const CSRF_COOKIE: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+const REFRESH_COOKIE_PATH: &str = "/auth";
+
+/// Where register, login, refresh and password change put the tokens they issue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenTransport {
+    /// In the JSON body, for API clients (the default).
+    #[default]
+    Body,
+    /// In HttpOnly cookies only: the body carries no token.
+    Cookie,
+    /// Both: for deployments serving browsers and API clients alike.
+    Both,
+}
+
+impl TokenTransport {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "body" => Some(Self::Body),
+            "cookie" => Some(Self::Cookie),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
+
+    pub fn tokens_in_body(self) -> bool {
+        self != Self::Cookie
+    }
+
+    /// Whether tokens are set in, and accepted from, cookies.
+    pub fn uses_cookies(self) -> bool {
+        self != Self::Body
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers (the first, if sent twice).
+pub fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|header| cookie_in(header.split(';'), name))
+}
+
+/// The value of cookie `name` among `name=value` pairs (as in a `Cookie` header or HTTP API's
+/// `cookies` array).
+pub fn cookie_in<'c>(pairs: impl IntoIterator<Item = &'c str>, name: &str) -> Option<&'c str> {
+    pairs.into_iter().find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key.trim() == name && !value.trim().is_empty()).then(|| value.trim())
+    })
+}
+
+/// A fresh CSRF token: 256 random bits, base64url.
+pub fn new_csrf_token() -> String {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Double-submit check for a cookie-authenticated, state-changing request: the `X-CSRF-Token`
+/// header must carry the `csrf_token` cookie's value. Another site can make the browser send our
+/// cookies, but cannot read them to set the header.
+pub fn check_csrf(headers: &HeaderMap) -> Result<(), ApiError> {
+    let cookie = cookie_value(headers, CSRF_COOKIE);
+    let header = headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).map(str::trim);
+    match (cookie, header) {
+        (Some(cookie), Some(header))
+            if aws_lc_rs::constant_time::verify_slices_are_equal(cookie.as_bytes(), header.as_bytes()).is_ok() =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::CsrfFailed),
+    }
+}
+
+/// What a token response sets: the two tokens and the CSRF token, each living as long as what it
+/// guards (`Max-Age` in seconds).
+pub struct SessionCookies<'a> {
+    pub access_token: &'a str,
+    pub access_max_age: u64,
+    pub refresh_token: &'a str,
+    pub refresh_max_age: u64,
+    pub csrf_token: &'a str,
+}
+
+impl SessionCookies<'_> {
+    pub fn headers(&self) -> [HeaderValue; 3] {
+        [
+            set_cookie(ACCESS_COOKIE, self.access_token, "/", SameSite::Lax, true, self.access_max_age),
+            set_cookie(
+                REFRESH_COOKIE,
+                self.refresh_token,
+                REFRESH_COOKIE_PATH,
+                SameSite::Strict,
+                true,
+                self.refresh_max_age,
+            ),
+            set_cookie(CSRF_COOKIE, self.csrf_token, "/", SameSite::Strict, false, self.refresh_max_age),
+        ]
+    }
+}
+
+/// `Set-Cookie` values that delete the session cookies (same name, path and attributes, Max-Age=0).
+pub fn cleared_session_cookies() -> [HeaderValue; 3] {
+    [
+        set_cookie(ACCESS_COOKIE, "", "/", SameSite::Lax, true, 0),
+        set_cookie(REFRESH_COOKIE, "", REFRESH_COOKIE_PATH, SameSite::Strict, true, 0),
+        set_cookie(CSRF_COOKIE, "", "/", SameSite::Strict, false, 0),
+    ]
+}
+
+fn set_cookie(name: &str, value: &str, path: &str, same_site: SameSite, http_only: bool, max_age: u64) -> HeaderValue {
+    let max_age = Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX));
+    let cookie = Cookie::build((name, value))
+        .path(path)
+        .secure(true)
+        .http_only(http_only)
+        .same_site(same_site)
+        .max_age(max_age)
+        .build();
+    // Names are constants and values base64url / JWT characters: always a valid header value.
+    HeaderValue::from_str(&cookie.to_string()).expect("cookie characters are header-safe")
+}
+
+/// `CORS_ALLOWED_ORIGINS`: the exact origins (`scheme://host[:port]`) whose pages may call the
+/// API with credentials. Never a wildcard: with credentials, `*` would hand any site the session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowedOrigins(Vec<String>);
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadOrigin(pub String);
+
+impl fmt::Display for BadOrigin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{:?} is not an origin (scheme://host[:port], no path, no wildcard)", self.0)
+    }
+}
+
+impl AllowedOrigins {
+    /// Comma-separated origins; empty means no cross-origin access at all.
+    pub fn parse(raw: &str) -> Result<Self, BadOrigin> {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(parse_origin)
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn allows(&self, origin: &str) -> bool {
+        self.0.iter().any(|allowed| allowed == origin)
+    }
+}
+
+fn parse_origin(origin: &str) -> Result<String, BadOrigin> {
+    let bad = || BadOrigin(origin.to_owned());
+    let (scheme, rest) = origin.split_once("://").ok_or_else(bad)?;
+    let host = rest.rsplit_once(':').map_or(rest, |(host, port)| if port.parse::<u16>().is_ok() { host } else { "" });
+    let host_ok =
+        !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+    if !matches!(scheme, "http" | "https") || !host_ok {
+        return Err(bad());
+    }
+    Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers
+                .append(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    fn attributes(value: &HeaderValue) -> Vec<String> {
+        value.to_str().unwrap().split(';').map(|part| part.trim().to_owned()).collect()
+    }
+
+    #[test]
+    fn session_cookies_carry_the_attributes_browsers_enforce() {
+        let cookies = SessionCookies {
+            access_token: "a.b.c",
+            access_max_age: 900,
+            refresh_token: "d.e.f",
+            refresh_max_age: 604_800,
+            csrf_token: "csrf",
+        }
+        .headers();
+        let access = attributes(&cookies[0]);
+        assert_eq!(access[0], "__Host-access_token=a.b.c");
+        for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=900"] {
+            assert!(access.iter().any(|a| a == attribute), "access cookie lacks {attribute}: {access:?}");
+        }
+        assert!(!access.iter().any(|a| a.starts_with("Domain")), "__Host- cookies must not set Domain");
+
+        let refresh = attributes(&cookies[1]);
+        assert_eq!(refresh[0], "__Secure-refresh_token=d.e.f");
+        for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth", "Max-Age=604800"] {
+            assert!(refresh.iter().any(|a| a == attribute), "refresh cookie lacks {attribute}: {refresh:?}");
+        }
+
+        let csrf = attributes(&cookies[2]);
+        assert_eq!(csrf[0], "csrf_token=csrf");
+        assert!(!csrf.iter().any(|a| a == "HttpOnly"), "the page must be able to read the CSRF token");
+        assert!(csrf.iter().any(|a| a == "Secure") && csrf.iter().any(|a| a == "Path=/"));
+    }
+
+    #[test]
+    fn clearing_expires_every_session_cookie_on_its_own_path() {
+        let cleared = cleared_session_cookies();
+        let expected = [(ACCESS_COOKIE, "Path=/"), (REFRESH_COOKIE, "Path=/auth"), (CSRF_COOKIE, "Path=/")];
+        for (value, (name, path)) in cleared.iter().zip(expected) {
+            let parts = attributes(value);
+            assert_eq!(parts[0], format!("{name}="));
+            assert!(parts.iter().any(|a| a == "Max-Age=0") && parts.iter().any(|a| a == path), "{parts:?}");
+        }
+    }
+
+    #[test]
+    fn cookies_are_found_among_several_headers() {
+        let request = headers(&[("cookie", "theme=dark; csrf_token=abc"), ("cookie", "__Host-access_token=x.y.z")]);
+        assert_eq!(cookie_value(&request, CSRF_COOKIE), Some("abc"));
+        assert_eq!(cookie_value(&request, ACCESS_COOKIE), Some("x.y.z"));
+        assert_eq!(cookie_value(&request, REFRESH_COOKIE), None);
+        assert_eq!(cookie_in(["a=1", " __Host-access_token=t "], ACCESS_COOKIE), Some("t"));
+        assert_eq!(cookie_in(["csrf_token="], CSRF_COOKIE), None);
+    }
+
+    #[test]
+    fn csrf_needs_the_header_to_match_the_cookie() {
+        let matching = headers(&[("cookie", "csrf_token=abc"), ("x-csrf-token", "abc")]);
+        assert_eq!(check_csrf(&matching), Ok(()));
+        for refused in [
+            headers(&[("cookie", "csrf_token=abc")]),
+            headers(&[("x-csrf-token", "abc")]),
+            headers(&[("cookie", "csrf_token=abc"), ("x-csrf-token", "abd")]),
+            headers(&[("cookie", "csrf_token=abc"), ("x-csrf-token", "")]),
+            headers(&[]),
+        ] {
+            assert_eq!(check_csrf(&refused), Err(ApiError::CsrfFailed), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn csrf_tokens_are_fresh_and_long() {
+        let (one, two) = (new_csrf_token(), new_csrf_token());
+        assert_ne!(one, two);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&one).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn transports_parse_and_say_where_tokens_go() {
+        assert_eq!(TokenTransport::parse("Cookie"), Some(TokenTransport::Cookie));
+        assert_eq!(TokenTransport::parse("jar"), None);
+        assert!(TokenTransport::Body.tokens_in_body() && !TokenTransport::Body.uses_cookies());
+        assert!(!TokenTransport::Cookie.tokens_in_body() && TokenTransport::Cookie.uses_cookies());
+        assert!(TokenTransport::Both.tokens_in_body() && TokenTransport::Both.uses_cookies());
+    }
+
+    #[test]
+    fn origins_are_exact_and_never_wildcards() {
+        let origins = AllowedOrigins::parse(" https://app.example.com, http://localhost:5173 ").unwrap();
+        assert!(origins.allows("https://app.example.com") && origins.allows("http://localhost:5173"));
+        assert!(!origins.allows("https://evil.example.com") && !origins.allows("http://localhost:5174"));
+        assert!(AllowedOrigins::parse("").unwrap().is_empty());
+        for bad in
+            ["*", "https://*.example.com", "https://app.example.com/", "app.example.com", "ftp://x", "https://x:99999"]
+        {
+            assert!(AllowedOrigins::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! Browser transport (`TOKEN_TRANSPORT=cookie`): tokens in HttpOnly cookies, the refresh and
+//! logout routes reading them, the authorizer accepting the access cookie, and the double-submit
+//! CSRF check on every cookie-authenticated change — against both stores.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use e2e::{TestApp, TestResponse, request, unique_email};
+use http::{HeaderValue, Method};
+use serde_json::{Value, json};
+use shared::browser::{ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, TokenTransport};
+use shared::domain::Role;
+use shared::store::UserChanges;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// What a browser keeps: cookie name → value, updated from each response's `Set-Cookie`s.
+#[derive(Default)]
+struct Jar(BTreeMap<String, String>);
+
+impl Jar {
+    fn store(&mut self, response: &TestResponse) {
+        for set_cookie in response.headers.get_all("set-cookie") {
+            let set_cookie = set_cookie.to_str().unwrap();
+            let (name, value) = set_cookie.split(';').next().unwrap().split_once('=').unwrap();
+            if set_cookie.contains("Max-Age=0") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or_else(|| panic!("no {name} cookie in {:?}", self.0.keys()))
+    }
+
+    fn header(&self) -> String {
+        self.0.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+}
+
+enum Csrf {
+    Sent,
+    Missing,
+}
+
+/// A request as the page (or another site's form) would send it: cookies, no Authorization.
+async fn send(
+    app: &TestApp,
+    jar: &mut Jar,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    csrf: Csrf,
+) -> TestResponse {
+    let mut request = request(method, path, body, None);
+    if !jar.0.is_empty() {
+        request.headers.insert("cookie", HeaderValue::from_str(&jar.header()).unwrap());
+    }
+    if let (Csrf::Sent, Some(token)) = (csrf, jar.0.get(CSRF_COOKIE)) {
+        request.headers.insert("x-csrf-token", HeaderValue::from_str(token).unwrap());
+    }
+    let response = app.send(request).await;
+    jar.store(&response);
+    response
+}
+
+async fn signed_in(app: &TestApp, email: &str) -> Jar {
+    let mut jar = Jar::default();
+    let registered = send(
+        app,
+        &mut jar,
+        Method::POST,
+        "/auth/register",
+        Some(json!({"email": email, "password": PASSWORD})),
+        Csrf::Missing,
+    )
+    .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    jar
+}
+
+async fn login_sets_cookies_and_keeps_tokens_out_of_the_body(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let email = unique_email();
+    signed_in(&app, &email).await;
+    let mut jar = Jar::default();
+    let login = send(
+        &app,
+        &mut jar,
+        Method::POST,
+        "/auth/login",
+        Some(json!({"email": email, "password": PASSWORD})),
+        Csrf::Missing,
+    )
+    .await;
+    assert_eq!(login.status, 200);
+    assert!(login.body.get("access_token").is_none() && login.body.get("refresh_token").is_none(), "{}", login.body);
+    assert_eq!(login.body["token_type"], "Bearer");
+    assert!(login.body["expires_in"].as_u64().unwrap() > 0 && login.body["refresh_expires_in"].as_u64().unwrap() > 0);
+    assert_eq!(login.body["user"]["email"], email.as_str());
+    let set_cookies: Vec<_> =
+        login.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    assert_eq!(set_cookies.len(), 3, "{set_cookies:?}");
+    let attributes = |name: &str| -> Vec<String> {
+        let cookie = set_cookies.iter().find(|c| c.starts_with(name)).unwrap();
+        cookie.split(';').map(|part| part.trim().to_owned()).collect()
+    };
+    let access = attributes(ACCESS_COOKIE);
+    let access_max_age = format!("Max-Age={}", login.body["expires_in"]);
+    for expected in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", access_max_age.as_str()] {
+        assert!(access.iter().any(|a| a == expected), "access cookie lacks {expected}: {access:?}");
+    }
+    let refresh = attributes(REFRESH_COOKIE);
+    let refresh_max_age = format!("Max-Age={}", login.body["refresh_expires_in"]);
+    for expected in ["HttpOnly", "Secure", "Path=/auth", refresh_max_age.as_str()] {
+        assert!(refresh.iter().any(|a| a == expected), "refresh cookie lacks {expected}: {refresh:?}");
+    }
+    assert!(!attributes(CSRF_COOKIE).iter().any(|a| a == "HttpOnly"), "the page must read the CSRF token");
+    // The cookies authenticate: /auth/me through the authorizer with no Authorization header.
+    let me = send(&app, &mut jar, Method::GET, "/auth/me", None, Csrf::Missing).await;
+    assert_eq!((me.status, me.body["email"].as_str()), (200, Some(email.as_str())));
+}
+
+async fn cookie_refresh_needs_the_csrf_header(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let mut jar = signed_in(&app, &unique_email()).await;
+    let csrf_before = jar.get(CSRF_COOKIE).to_owned();
+    let refresh_before = jar.get(REFRESH_COOKIE).to_owned();
+
+    let forged = send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Missing).await;
+    assert_eq!((forged.status, forged.code()), (403, "csrf_failed"));
+    assert_eq!(forged.headers["content-type"], "application/problem+json");
+    assert_eq!(jar.get(REFRESH_COOKIE), refresh_before, "a refused request must not rotate anything");
+
+    let refreshed = send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Sent).await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    assert_ne!(jar.get(REFRESH_COOKIE), refresh_before, "the refresh cookie rotates");
+    assert_eq!(jar.get(CSRF_COOKIE), csrf_before, "the page's CSRF token survives a refresh");
+    assert_eq!(send(&app, &mut jar, Method::GET, "/auth/me", None, Csrf::Missing).await.status, 200);
+}
+
+async fn a_cross_site_form_post_cannot_log_out(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let mut jar = signed_in(&app, &unique_email()).await;
+    // What a form on another site submits: the browser attaches our cookies, but no header.
+    let mut form = request(Method::POST, "/auth/logout", None, None);
+    form.headers.insert("content-type", HeaderValue::from_static("application/x-www-form-urlencoded"));
+    form.headers.insert("cookie", HeaderValue::from_str(&jar.header()).unwrap());
+    form.body = Bytes::from_static(b"scope=global");
+    let refused = app.send(form).await;
+    assert_eq!((refused.status, refused.code()), (403, "csrf_failed"));
+    assert_eq!(send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Sent).await.status, 200);
+}
+
+async fn cookie_logout_clears_the_cookies_and_ends_the_session(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let mut jar = signed_in(&app, &unique_email()).await;
+    let refresh_token = jar.get(REFRESH_COOKIE).to_owned();
+    let access_token = jar.get(ACCESS_COOKIE).to_owned();
+    let logout = send(&app, &mut jar, Method::POST, "/auth/logout", None, Csrf::Sent).await;
+    assert_eq!(logout.status, 204);
+    assert!(jar.0.is_empty(), "cookies left: {:?}", jar.0.keys());
+    // The session is gone, whoever presents its tokens.
+    let refused = app.refresh(&refresh_token).await;
+    assert_eq!((refused.status, refused.code()), (401, "token_revoked"));
+    let claims = app.gateway.verifier.verify_access(&access_token, shared::time::UnixTime::now()).unwrap();
+    let revoked = shared::store::AccessTokenRef { jti: claims.jti, session_id: claims.sid, user_id: claims.sub };
+    assert!(app.gateway.store.is_access_revoked(&revoked, shared::time::UnixTime::now()).await.unwrap());
+}
+
+async fn cookie_authenticated_changes_need_csrf_but_bearer_ones_do_not(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Both);
+    let email = unique_email();
+    let mut jar = signed_in(&app, &email).await;
+    let change = json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"});
+    let forged = send(&app, &mut jar, Method::POST, "/auth/password", Some(change.clone()), Csrf::Missing).await;
+    assert_eq!((forged.status, forged.code()), (403, "csrf_failed"));
+    let changed = send(&app, &mut jar, Method::POST, "/auth/password", Some(change), Csrf::Sent).await;
+    assert_eq!(changed.status, 200, "{:?}", changed.body);
+
+    // An API client with a bearer token needs no CSRF token, even where cookies are on.
+    let login = app.login(&email, "a brand new passphrase").await;
+    let bearer = login.text("access_token");
+    let back = json!({"current_password": "a brand new passphrase", "new_password": PASSWORD});
+    let by_bearer = app.send(request(Method::POST, "/auth/password", Some(back), Some(&bearer))).await;
+    assert_eq!(by_bearer.status, 200, "{:?}", by_bearer.body);
+}
+
+async fn admin_writes_by_cookie_need_csrf(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let email = unique_email();
+    let mut jar = signed_in(&app, &email).await;
+    let me = send(&app, &mut jar, Method::GET, "/auth/me", None, Csrf::Missing).await;
+    let admin_id = me.body["id"].as_str().unwrap().to_owned();
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    app.gateway.store.update_user(&admin_id, &promote, None).await.unwrap();
+    let mut jar = Jar::default();
+    send(
+        &app,
+        &mut jar,
+        Method::POST,
+        "/auth/login",
+        Some(json!({"email": email, "password": PASSWORD})),
+        Csrf::Missing,
+    )
+    .await;
+    signed_in(&app, &unique_email()).await;
+    let listed = send(&app, &mut jar, Method::GET, "/admin/users?limit=1", None, Csrf::Missing).await;
+    assert_eq!(listed.status, 200, "reads need no CSRF token: {:?}", listed.body);
+    let victim = listed.body["users"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/admin/users/{victim}");
+    let forged = send(&app, &mut jar, Method::PATCH, &path, Some(json!({"disabled": true})), Csrf::Missing).await;
+    assert_eq!((forged.status, forged.code()), (403, "csrf_failed"));
+    assert!(
+        !app.gateway.store.user_by_id(&victim).await.unwrap().unwrap().disabled,
+        "a refused write changed the user"
+    );
+    let done = send(&app, &mut jar, Method::PATCH, &path, Some(json!({"disabled": true})), Csrf::Sent).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+}
+
+async fn with_body_transport_cookies_are_ignored(app: TestApp) {
+    // Default deployment: tokens only in the body, and the authorizer does not read cookies.
+    let registered = app.register(&unique_email(), PASSWORD).await;
+    assert!(registered.headers.get("set-cookie").is_none());
+    let mut me = request(Method::GET, "/auth/me", None, None);
+    let cookie = format!("{ACCESS_COOKIE}={}", registered.text("access_token"));
+    me.headers.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
+    assert_eq!(app.send(me).await.status, 401);
+}
+
+e2e::on_both_stores!(
+    login_sets_cookies_and_keeps_tokens_out_of_the_body,
+    cookie_refresh_needs_the_csrf_header,
+    a_cross_site_form_post_cannot_log_out,
+    cookie_logout_clears_the_cookies_and_ends_the_session,
+    cookie_authenticated_changes_need_csrf_but_bearer_ones_do_not,
+    admin_writes_by_cookie_need_csrf,
+    with_body_transport_cookies_are_ignored,
+);
