@@ -7,6 +7,7 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use e2e::{TestApp, dynamo_store, keys, spawn_app, test_hasher};
 use serde_json::Value;
 use shared::authorizer::Authorizer;
+use shared::browser::TokenTransport;
 use shared::domain::{Email, Role, User};
 use shared::http::ApiResponse;
 use shared::store::{DynamoStore, Store};
@@ -200,4 +201,51 @@ async fn admin_samples_list_read_and_change_a_user() {
     let updated = functions.invoke("admin-update-user.json", &[]).await;
     assert_eq!((updated.status().as_u16(), body(&updated)["disabled"].clone()), (200, true.into()));
     assert!(functions.store.user_by_id(&target_id).await.unwrap().unwrap().disabled);
+}
+
+/// Cookie transport as Lambda sees it: HTTP API puts cookies in the event's `cookies` field; the
+/// authorizer reads the access cookie (only when cookie transport is on), and `lambda_http`
+/// hands the refresh function a `Cookie` header with the refresh cookie and the CSRF token.
+#[tokio::test]
+async fn cookie_samples_authorize_and_refresh() {
+    let functions = Functions::new().await;
+    let app = &functions.app;
+    let registered = app.register(&e2e::unique_email(), "correct horse battery staple").await;
+    let (access, refresh) = (registered.text("access_token"), registered.text("refresh_token"));
+    let now = UnixTime::now();
+    let keys = &app.gateway.verifier;
+
+    let text = event("authorizer-cookie.json")
+        .replace("REPLACE_WITH_ACCESS_TOKEN", &access)
+        .replace("REPLACE_WITH_CSRF_TOKEN", "csrf");
+    let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
+    let by_cookie = Authorizer::new(keys, None).accepting_cookie(true).http_api(&request, now).await;
+    assert!(by_cookie.is_authorized);
+    assert_eq!(by_cookie.context["email"], registered.body["user"]["email"]);
+    let bearer_only = Authorizer::new(keys, None).http_api(&request, now).await;
+    assert!(!bearer_only.is_authorized, "body transport must not accept the cookie");
+
+    let text = event("refresh-cookie.json")
+        .replace("REPLACE_WITH_REFRESH_TOKEN", &refresh)
+        .replace("REPLACE_WITH_CSRF_TOKEN", "csrf-value");
+    let gateway = &app.gateway;
+    let refresh_by_cookie = |text: String| {
+        shared::http::refresh(
+            functions.store.as_ref(),
+            &gateway.verifier,
+            &gateway.issuer,
+            &gateway.sessions,
+            TokenTransport::Cookie,
+            lambda_request(&text),
+        )
+    };
+    let forged =
+        refresh_by_cookie(text.replace("\"x-csrf-token\": \"csrf-value\"", "\"x-csrf-token\": \"other\"")).await;
+    assert_eq!((forged.status().as_u16(), body(&forged)["code"].as_str()), (403, Some("csrf_failed")));
+    let refreshed = refresh_by_cookie(text).await;
+    assert_eq!(refreshed.status(), 200, "{}", refreshed.body());
+    assert!(body(&refreshed).get("refresh_token").is_none());
+    let cookies: Vec<_> = refreshed.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
+    assert!(cookies.iter().any(|c| c.starts_with("__Secure-refresh_token=ey")), "{cookies:?}");
+    assert!(cookies.iter().any(|c| c.starts_with("csrf_token=csrf-value;")), "the CSRF token is kept: {cookies:?}");
 }
