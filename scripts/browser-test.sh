@@ -4,6 +4,7 @@
 # browser download is never used), the test's npm dependencies from the lockfile, and the debug
 # local-api binary. LOCAL_API_BIN picks another binary (e.g. target/release/local-api).
 # Screenshots and the server's log land in target/browser-artifacts/.
+# `--install-only` stops after the installs (.ci/run uses it on a fresh machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,10 @@ fi
 
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
+
+if [ "${1:-}" = "--install-only" ]; then
+  exit 0
 fi
 
 if [ -z "${LOCAL_API_BIN:-}" ]; then
