@@ -8,10 +8,13 @@ pointing at a minimal Runtime API served here on 127.0.0.1 (GET .../invocation/n
   ready   process start (just before fork/exec) -> the function's first GET /invocation/next
           (its init is done: config, keys, SDK client, tracing)
   answer  process start -> its first invocation's response received
+  warm    one later invocation, event handed over -> response received (median over --load):
+          answer - warm is what starting cold adds to an invocation
 
 Each function is started --runs times (median, min, max reported). On the last run it then
 answers --load more invocations back to back (a Lambda instance takes one at a time) and its
-peak resident memory (VmHWM from /proc/PID/status) is read before it is stopped.
+peak resident memory (VmHWM from /proc/PID/status) is read before it is stopped (and its
+/proc/PID/smaps saved as target/coldstart/NAME.smaps).
 
 Functions touching DynamoDB talk to a local moto server: the one AWS_ENDPOINT_URL_DYNAMODB names,
 or one this script starts from .venv/bin/moto_server. Keys come from `authctl gen-key`, tables
@@ -19,7 +22,7 @@ from `authctl create-tables` (fresh names per run). Argon2 uses the production d
 ARGON2_* is set in the environment.
 
 Usage: scripts/coldstart.py [--runs 15] [--load 200] [--bin-dir target/release] [--only a,b]
-                            [--setup-bin-dir target/release] [--json out.json]
+                            [--setup-bin-dir target/release] [--env NAME=VALUE]... [--json out.json]
 Build first: cargo build --release --workspace --bins
 """
 import argparse
@@ -68,12 +71,15 @@ class RuntimeApi:
                 return self.rfile.read(length) if length else b""
 
             def _reply(self, status, body=b"", headers=()):
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for name, value in headers:
+                        self.send_header(name, value)
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the function process was stopped while it waited
+                    self.close_connection = True
 
             def do_GET(self):
                 if not self.path.endswith("/runtime/invocation/next"):
@@ -104,8 +110,15 @@ class RuntimeApi:
                     api.answers.put((parts[-1], parts[-2], now, body))
                 self._reply(202, b'{"status":"OK"}', [("content-type", "application/json")])
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                # A function process stopped with a keep-alive connection open: expected.
+                if not isinstance(sys.exc_info()[1], OSError):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -129,14 +142,17 @@ def peak_rss_kib(pid):
     values = {}
     with open(f"/proc/{pid}/status") as handle:
         for line in handle:
-            if line.startswith(("VmHWM:", "VmRSS:")):
+            if line.startswith(("VmHWM:", "VmRSS:", "RssAnon:", "RssFile:", "Threads:")):
                 name, value = line.split(":")
                 values[name] = int(value.split()[0])
     return values
 
 
-def run_function(binary, env, first_event, next_event=None, load=0, log_path=None):
-    """Starts `binary`, answers one event (timed), then `load` more; returns the measurements."""
+def run_function(binary, env, first_event, next_event=None, load=0, log_path=None, observe=None):
+    """Starts `binary`, answers one event (timed), then `load` more; returns the measurements.
+    `next_event(index)` makes each further event (default: the first one again); `observe` sees
+    every response (to carry state such as the newest refresh token)."""
+    observe = observe or (lambda response: None)
     api = RuntimeApi()
     env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{api.port}")
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
@@ -144,6 +160,7 @@ def run_function(binary, env, first_event, next_event=None, load=0, log_path=Non
     process = subprocess.Popen([binary], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     try:
         kind, answered_ns, response = api.invoke(first_event)
+        observe(response)
         result = {
             "ready_ms": (api.first_next_ns - started_ns) / 1e6,
             "answer_ms": (answered_ns - started_ns) / 1e6,
@@ -153,16 +170,25 @@ def run_function(binary, env, first_event, next_event=None, load=0, log_path=Non
         }
         if load:
             previous = response
+            result["responses"] = [response]
             began = time.perf_counter_ns()
+            warm_ms = []
             for index in range(load):
-                event = next_event(previous, index) if next_event else first_event
-                kind, _, previous = api.invoke(event)
+                event = next_event(index) if next_event else first_event
+                sent_ns = time.perf_counter_ns()
+                kind, answered_ns, previous = api.invoke(event)
+                warm_ms.append((answered_ns - sent_ns) / 1e6)
                 if kind != "response":
                     raise RuntimeError(f"invocation {index} failed: {previous}")
+                observe(previous)
+                result["responses"].append(previous)
             elapsed = (time.perf_counter_ns() - began) / 1e9
+            result["warm_ms"] = warm_ms
             result["load_invocations"] = load
             result["load_per_s"] = load / elapsed
             result["rss_load_kib"] = peak_rss_kib(process.pid)
+            if log_path:  # where the resident memory is, mapping by mapping
+                shutil.copyfile(f"/proc/{process.pid}/smaps", log_path.removesuffix(".log") + ".smaps")
             result["last_response"] = previous
         return result
     finally:
@@ -239,6 +265,9 @@ def main():
                              "test users and tokens are")
     parser.add_argument("--only", default="")
     parser.add_argument("--json", default="")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for the measured functions (repeatable), e.g. "
+                             "MALLOC_MMAP_THRESHOLD_=1048576")
     args = parser.parse_args()
 
     bin_dir = os.path.abspath(args.bin_dir)
@@ -291,41 +320,68 @@ def main():
     def setup_binary(name):
         return os.path.join(setup_dir, name)
 
+    extra_env = dict(pair.split("=", 1) for pair in args.env)
+
     def fn_env(name):
         return dict(env, AWS_LAMBDA_FUNCTION_NAME=name)
 
-    def register_event(*_):
+    def measured_env(name):
+        return dict(fn_env(name), **extra_env)
+
+    def register_event(_index=0):
         email = f"cold-{uuid.uuid4().hex[:12]}@example.com"
         return http_event("register", body={"email": email, "password": PASSWORD})
 
     # Users and tokens for the other functions, made by the register and login binaries.
     setup = run_function(setup_binary("register"), fn_env("register"), register_event(), register_event, load=2)
-    main_user = body_of(setup["response"])["user"]
-    victim = body_of(setup["last_response"])["user"]
+    main_user, victim, changer = (body_of(response)["user"] for response in setup["responses"])
+    changer_tokens = body_of(setup["responses"][2])
     login_event = http_event("login", body={"email": main_user["email"], "password": PASSWORD})
     logged_in = body_of(run_function(setup_binary("login"), fn_env("login"), login_event)["response"])
     decision = run_function(setup_binary("authorizer"), fn_env("authorizer"),
                             http_event("authorizer", replace={"REPLACE_WITH_ACCESS_TOKEN": logged_in["access_token"]}))
     context = decision["response"]["context"]
+    changer_context = run_function(setup_binary("authorizer"), fn_env("authorizer"), http_event(
+        "authorizer", replace={"REPLACE_WITH_ACCESS_TOKEN": changer_tokens["access_token"]}))["response"]["context"]
     admin_context = dict(context, role="admin")
-    refresh_chain = {"token": logged_in["refresh_token"]}
+    state = {"refresh_token": logged_in["refresh_token"], "password": PASSWORD}
     logout_token = body_of(run_function(setup_binary("login"), fn_env("login"), login_event)["response"])
     logout_token = logout_token["refresh_token"]
 
-    def refresh_event(previous=None, _index=0):
-        if previous is not None and body_of(previous):
-            refresh_chain["token"] = body_of(previous)["refresh_token"]
-        return http_event("refresh", body={"refresh_token": refresh_chain["token"]})
+    def refresh_event(_index=0):
+        return http_event("refresh", body={"refresh_token": state["refresh_token"]})
+
+    def refreshed(response):
+        if response.get("statusCode") == 200:
+            state["refresh_token"] = body_of(response)["refresh_token"]
+
+    def other_password():
+        return PASSWORD + "!" if state["password"] == PASSWORD else PASSWORD
+
+    def password_event(_index=0):
+        # Alternates between two passwords, so every change presents the current one.
+        body = {"current_password": state["password"], "new_password": other_password()}
+        event = http_event("me", context=changer_context, body=body)
+        event["routeKey"] = event["requestContext"]["routeKey"] = "POST /auth/password"
+        event["rawPath"] = event["requestContext"]["http"]["path"] = "/auth/password"
+        event["requestContext"]["http"]["method"] = "POST"
+        event["headers"]["content-type"] = "application/json"
+        return event
+
+    def password_changed(response):
+        if response.get("statusCode") == 200:
+            state["password"] = other_password()
 
     scenarios = {
-        # name: (first event factory, next event from previous response or None to repeat)
+        # name: (first event factory, next event factory or None to repeat the first[, observer])
         "register": (register_event, register_event),
         "login": (lambda: login_event, None),
-        "refresh": (refresh_event, refresh_event),
+        "refresh": (refresh_event, refresh_event, refreshed),
         "logout": (lambda: http_event("logout", body={"refresh_token": logout_token, "scope": "local"}), None),
         "authorizer": (lambda: http_event("authorizer", replace={"REPLACE_WITH_ACCESS_TOKEN": logged_in["access_token"]}), None),
         "me": (lambda: http_event("me", context=context), None),
         "jwks": (lambda: http_event("jwks"), None),
+        "change-password": (password_event, password_event, password_changed),
         "admin-list-users": (lambda: http_event("admin-list-users", context=admin_context), None),
         "admin-get-user": (lambda: http_event("admin-get-user", context=admin_context,
                                               path_parameters={"id": main_user["id"]}), None),
@@ -337,32 +393,34 @@ def main():
         if name not in scenarios:
             print(f"{name}: no scenario, skipped", file=sys.stderr)
             continue
-        first, following = scenarios[name]
+        first, following, observe = (scenarios[name] + (None,))[:3]
         runs = []
         for run in range(args.runs):
             last = run == args.runs - 1
-            # A refresh chain carries over from run to run; other events repeat as they are.
-            runs.append(run_function(binary(name), fn_env(name), first(), following,
+            runs.append(run_function(binary(name), measured_env(name), first(), following,
                                      load=args.load if last else 0,
-                                     log_path=os.path.join(log_dir, f"{name}.log")))
-            if name == "refresh":
-                refresh_event(runs[-1].get("last_response") or runs[-1]["response"])
+                                     log_path=os.path.join(log_dir, f"{name}.log"), observe=observe))
         final = runs[-1]
         results[name] = {
             "status": status_of(runs[0]["response"]),
             "ready_ms": summary([run["ready_ms"] for run in runs]),
             "answer_ms": summary([run["answer_ms"] for run in runs]),
             "rss_after_first_kib": final["rss_first_kib"]["VmHWM"],
+            "rss_end_kib": final["rss_load_kib"],
             "peak_rss_kib": final["rss_load_kib"]["VmHWM"],
             "load_invocations": final["load_invocations"],
             "load_per_s": final["load_per_s"],
+            # One warm invocation (event handed over -> response received), median of the load.
+            "warm_ms": statistics.median(final["warm_ms"]),
             "load_last_status": status_of(final["last_response"]),
             "binary_bytes": os.path.getsize(binary(name)),
         }
         row = results[name]
         print(f"{name:18} status {row['status']!s:>10}  ready {row['ready_ms']['median']:6.2f} ms  "
               f"answer {row['answer_ms']['median']:6.2f} ms (min {row['answer_ms']['min']:.2f}, "
-              f"max {row['answer_ms']['max']:.2f})  peak RSS {row['peak_rss_kib'] / 1024:5.1f} MiB "
+              f"max {row['answer_ms']['max']:.2f}; warm invocation {row['warm_ms']:.2f})  peak RSS {row['peak_rss_kib'] / 1024:5.1f} MiB "
+              f"(end: anon {row['rss_end_kib']['RssAnon'] / 1024:.1f}, file {row['rss_end_kib']['RssFile'] / 1024:.1f}, "
+              f"{row['rss_end_kib']['Threads']} threads) "
               f"after {row['load_invocations']} invocations ({row['load_per_s']:.0f}/s, last "
               f"{row['load_last_status']})  binary {row['binary_bytes'] / 1e6:.1f} MB", flush=True)
 

@@ -5,9 +5,11 @@
 # assembly, which they do not).
 #
 # Each variant is a profile inheriting [profile.release] with one setting changed, given on the
-# command line (--config), so Cargo.toml stays as it is and each variant builds into its own
-# target/<profile> directory without disturbing target/release. From clean, each variant costs a
-# full release build of two functions plus the benches (~10 min on 2 cores).
+# command line (--config), so Cargo.toml stays as it is. Variants build in their own target
+# directory (VARIANT_TARGET_DIR, default target/profiles-build) so that these long builds never
+# hold the workspace's target directory lock; "release" is the workspace's own build. From
+# clean, each variant costs a full release build of the functions plus the benches (~15 min on
+# 2 cores).
 #
 #   scripts/profiles.sh                      # every variant below
 #   scripts/profiles.sh release fat          # some of them
@@ -15,19 +17,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Dependencies at "s" except the ones that compute (Argon2, JSON, aws-lc, tokio's scheduler).
+KEEP_FAST='argon2 blake2 serde_json aws-lc-sys aws-lc-rs tokio'
+deps_s='package."*".opt-level="s"'
+for name in $KEEP_FAST; do deps_s+=" package.\"$name\".opt-level=3"; done
 declare -A SETTINGS=(
   [release]=""                                  # as in Cargo.toml
   [fat]='lto="fat"'
   [nolto]='lto=false codegen-units=16'
   [opt-s]='opt-level="s"'
   [opt-z]='opt-level="z"'
+  [deps-s]="$deps_s"
+  [fat-deps-s]="lto=\"fat\" $deps_s"
   [abort]='panic="abort"'
 )
-ORDER=(release fat nolto opt-s opt-z abort)
+ORDER=(release fat opt-s deps-s fat-deps-s)   # nolto, opt-z and abort on request
 variants=("$@")
 [ ${#variants[@]} -gt 0 ] || variants=("${ORDER[@]}")
 FUNCTIONS=${FUNCTIONS:-authorizer,login}
-BENCHES=${BENCHES:-'authorizer::valid_first_use|tokens::issue_pair|argon2_verify_owasp|refresh'}
+BENCHES=${BENCHES:-'authorizer::valid_first_use|tokens::issue_pair|argon2_raw|refresh'}
 out=target/profiles
 mkdir -p "$out"
 
@@ -35,7 +43,9 @@ for variant in "${variants[@]}"; do
   [ -n "${SETTINGS[$variant]+set}" ] || { echo "unknown variant $variant" >&2; exit 2; }
   flags=()
   profile=release
+  target_dir=target
   if [ "$variant" != release ]; then
+    target_dir=${VARIANT_TARGET_DIR:-target/profiles-build}
     profile="cmp-$variant"
     flags+=(--config "profile.$profile.inherits=\"release\"")
     for setting in ${SETTINGS[$variant]}; do flags+=(--config "profile.$profile.$setting"); done
@@ -44,15 +54,16 @@ for variant in "${variants[@]}"; do
   for name in ${FUNCTIONS//,/ }; do packages+=(-p "$name"); done
   echo "== $variant (${SETTINGS[$variant]:-Cargo.toml as is})"
   started=$(date +%s)
-  cargo build --quiet --profile "$profile" "${flags[@]}" "${packages[@]}"
+  CARGO_TARGET_DIR=$target_dir cargo build --quiet --profile "$profile" "${flags[@]}" "${packages[@]}"
   built=$(( $(date +%s) - started ))
   {
     echo "variant $variant: ${SETTINGS[$variant]:-Cargo.toml as is}; build of ${FUNCTIONS} ${built}s"
     for name in ${FUNCTIONS//,/ }; do
-      echo "size $name $(stat -c %s "target/$profile/$name") bytes"
+      echo "size $name $(stat -c %s "$target_dir/$profile/$name") bytes"
     done
-    python3 scripts/coldstart.py --bin-dir "target/$profile" --only "$FUNCTIONS" --runs "${RUNS:-21}" --load 50
-    cargo bench --quiet --profile "$profile" "${flags[@]}" -p shared --bench hot_paths -- "$BENCHES" 2>&1 |
+    python3 scripts/coldstart.py --bin-dir "$target_dir/$profile" --only "$FUNCTIONS" --runs "${RUNS:-21}" --load 50
+    CARGO_TARGET_DIR=$target_dir cargo bench --quiet --profile "$profile" "${flags[@]}" -p shared --bench hot_paths \
+      -- "$BENCHES" 2>&1 |
       grep -E '^[│ ]*[├╰]─ |^hot_paths' | grep -vE 'alloc|grow'
   } | tee "$out/$variant.txt"
 done

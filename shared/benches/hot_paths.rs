@@ -13,7 +13,8 @@
 //! - `reference`: the signature check and the pair issuing through jsonwebtoken's per-call key
 //!   parsing, as they were before keys were prepared at init.
 //! - `login`: the login use case on the embedded store, with the cheapest Argon2 (8 KiB, t=1)
-//!   beside Argon2 alone at the same cost, and both again with OWASP's parameters.
+//!   beside Argon2 alone at the same cost, and both again with OWASP's parameters; the bare
+//!   Argon2id computation in reused memory and in memory allocated per hash.
 //! - `refresh`: the refresh use case on the embedded store, each iteration spending the token
 //!   the previous one issued (a rotation chain).
 
@@ -121,12 +122,48 @@ fn runtime() -> tokio::runtime::Runtime {
 mod authorizer {
     use super::*;
 
-    /// One invocation as the Lambda runtime hands it over: event bytes in, response bytes out.
+    /// One invocation as the authorizer function handles it (`shared::lambda::run_authorizer`):
+    /// event bytes → `serde_json::Value` (what lambda_runtime hands over) → `Authorizer::handle`
+    /// → `Value` → response bytes.
     fn decide(verifier: &TokenVerifier, event_json: &str) -> String {
-        let event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(event_json).unwrap();
+        let event: serde_json::Value = serde_json::from_str(event_json).unwrap();
         // Stateless mode never awaits anything: the future is ready at its first poll.
+        let response = Authorizer::new(verifier, None).handle(event, NOW).now_or_never().unwrap().unwrap();
+        serde_json::to_string(&response).unwrap()
+    }
+
+    /// The same decision with the event parsed straight into its type (no `Value` detour).
+    fn decide_typed(verifier: &TokenVerifier, event_json: &str) -> String {
+        let event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(event_json).unwrap();
         let response = Authorizer::new(verifier, None).http_api(&event, NOW).now_or_never().unwrap();
         serde_json::to_string(&response).unwrap()
+    }
+
+    /// `valid_repeat` with the functions' log subscriber installed (JSON, `info`, as
+    /// `shared::telemetry::init` sets it up) writing to a sink: what the "authorized" line costs.
+    #[divan::bench(args = ALGS)]
+    fn valid_repeat_logged(bencher: Bencher, alg: Alg) {
+        let (issuer, verifier) = pair(alg);
+        let event_json = EVENT.replace("REPLACE_WITH_ACCESS_TOKEN", &access_token(&issuer, NOW));
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_current_span(false)
+            .with_target(false)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            bencher.bench_local(|| decide(black_box(&verifier), black_box(&event_json)));
+        });
+    }
+
+    /// `valid_repeat` without the `Value` detour: what parsing the event into its type saves.
+    #[divan::bench(args = ALGS)]
+    fn valid_repeat_typed_event(bencher: Bencher, alg: Alg) {
+        let (issuer, verifier) = pair(alg);
+        let event_json = EVENT.replace("REPLACE_WITH_ACCESS_TOKEN", &access_token(&issuer, NOW));
+        assert!(decide_typed(&verifier, &event_json).contains("\"isAuthorized\":true"));
+        bencher.bench_local(|| decide_typed(black_box(&verifier), black_box(&event_json)));
     }
 
     fn run(bencher: Bencher, alg: Alg, token: impl FnOnce(&TokenIssuer) -> String, authorized: bool) {
@@ -374,6 +411,37 @@ mod login {
     #[divan::bench(sample_count = 20, sample_size = 1)]
     fn argon2_verify_owasp(bencher: Bencher) {
         argon2(bencher, owasp());
+    }
+
+    /// The bare Argon2id computation (OWASP parameters) into a memory buffer allocated once and
+    /// reused, as `PasswordHasher` does (it keeps its working memory) ...
+    #[divan::bench(sample_count = 20, sample_size = 1)]
+    fn argon2_raw_owasp_reused_memory(bencher: Bencher) {
+        let params = owasp();
+        let argon2 = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, None).unwrap(),
+        );
+        let mut memory = vec![argon2::Block::default(); params.memory_kib as usize];
+        let mut out = [0u8; 32];
+        bencher.bench_local(|| {
+            argon2.hash_password_into_with_memory(PASSWORD.as_bytes(), b"sixteen byte salt", &mut out, &mut memory[..])
+        });
+    }
+
+    /// ... and with the argon2 crate allocating, zeroing and freeing its 19 MiB per hash
+    /// (`hash_password_into`), as `PasswordHasher` did before.
+    #[divan::bench(sample_count = 20, sample_size = 1)]
+    fn argon2_raw_owasp_fresh_memory(bencher: Bencher) {
+        let params = owasp();
+        let argon2 = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, None).unwrap(),
+        );
+        let mut out = [0u8; 32];
+        bencher.bench_local(|| argon2.hash_password_into(PASSWORD.as_bytes(), b"sixteen byte salt", &mut out));
     }
 }
 

@@ -1,6 +1,7 @@
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordVerifier as _, Version};
 use secrecy::{ExposeSecret, SecretString};
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -86,6 +87,14 @@ struct Inner {
     /// A hash of a random password made with the current parameters. Unknown emails are
     /// checked against it so that they cost exactly as much as a wrong password.
     dummy_hash: OnceLock<String>,
+    /// Argon2 working memory (19 MiB with the defaults), kept between hashes instead of being
+    /// allocated, zeroed and freed by the argon2 crate for each one. With glibc, such a freed
+    /// block raises malloc's mmap threshold, so later ones come from per-thread arenas that keep
+    /// them: a login function grew to 125 MiB RSS over 30 logins (docs/performance.md); kept
+    /// here, it stays at one buffer per hash running at once.
+    memory: Mutex<Vec<Vec<Block>>>,
+    /// How many buffers are kept at most (hashes running at once beyond that allocate their own).
+    kept_buffers: usize,
 }
 
 impl PasswordHasher {
@@ -93,7 +102,9 @@ impl PasswordHasher {
         let argon2_params = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
             .map_err(|error| error.to_string())?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
-        Ok(Self { inner: Arc::new(Inner { params, argon2, dummy_hash: OnceLock::new() }) })
+        let kept_buffers = std::thread::available_parallelism().map_or(1, usize::from);
+        let inner = Inner { params, argon2, dummy_hash: OnceLock::new(), memory: Mutex::default(), kept_buffers };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     pub fn params(&self) -> PasswordParams {
@@ -125,20 +136,66 @@ impl PasswordHasher {
 }
 
 impl Inner {
+    /// Runs `f` with `blocks` blocks of Argon2 memory: a kept buffer when one of that size is
+    /// free, else a new one (kept afterwards if it has today's size and there is room).
+    fn with_memory<R>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+        let current = self.argon2.params().block_count();
+        let kept = if blocks == current { self.memory.lock().unwrap_or_else(|e| e.into_inner()).pop() } else { None };
+        let mut buffer = kept.unwrap_or_else(|| vec![Block::default(); blocks]);
+        let result = f(&mut buffer);
+        if blocks == current {
+            let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+            if memory.len() < self.kept_buffers {
+                memory.push(buffer);
+            }
+        }
+        result
+    }
+
+    /// The PHC string `argon2::PasswordHasher::hash_password` makes (16-byte random salt, 32-byte
+    /// output), computed in kept memory.
     fn hash(&self, password: &Password) -> Result<String, HashingError> {
-        self.argon2
-            .hash_password(password.bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|error| HashingError(error.to_string()))
+        let error = |error: &dyn std::fmt::Display| HashingError(error.to_string());
+        let salt = argon2::password_hash::try_generate_salt().map_err(|e| error(&e))?;
+        let mut out = [0u8; 32];
+        self.with_memory(self.argon2.params().block_count(), |memory| {
+            self.argon2.hash_password_into_with_memory(password.bytes(), &salt, &mut out, memory)
+        })
+        .map_err(|e| error(&e))?;
+        let hash = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params()).map_err(|e| error(&e))?,
+            salt: Some(Salt::new(&salt).map_err(|e| error(&e))?),
+            hash: Some(Output::new(&out).map_err(|e| error(&e))?),
+        };
+        Ok(hash.to_string())
     }
 
     fn verify(&self, password: &Password, stored: &str) -> Result<PasswordCheck, HashingError> {
         let parsed =
             PasswordHash::new(stored).map_err(|error| HashingError(format!("stored hash unreadable: {error}")))?;
-        if self.argon2.verify_password(password.bytes(), &parsed).is_err() {
+        if !self.matches(password, &parsed) {
             return Ok(PasswordCheck::Invalid);
         }
         Ok(PasswordCheck::Valid { needs_rehash: !self.is_current(&parsed) })
+    }
+
+    /// Argon2id v19 hashes are recomputed in kept memory and compared in constant time
+    /// (`Output`'s equality); any other kind goes through the argon2 crate's own check.
+    fn matches(&self, password: &Password, hash: &PasswordHash) -> bool {
+        let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
+        if hash.algorithm != argon2::ARGON2ID_IDENT || hash.version != Some(Version::V0x13.into()) {
+            return self.argon2.verify_password(password.bytes(), hash).is_ok();
+        }
+        // Carries the stored hash's own cost and output length.
+        let Ok(params) = Params::try_from(hash) else { return false };
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let mut out = vec![0u8; expected.len()];
+        let computed = self.with_memory(argon2.params().block_count(), |memory| {
+            argon2.hash_password_into_with_memory(password.bytes(), salt.as_ref(), &mut out, memory)
+        });
+        computed.is_ok() && Output::new(&out).is_ok_and(|output| output == *expected)
     }
 
     fn is_current(&self, hash: &PasswordHash) -> bool {
@@ -199,6 +256,45 @@ mod tests {
             current.verify(presented("correct horse"), Some(hash)).await.unwrap(),
             PasswordCheck::Valid { needs_rehash: true }
         );
+    }
+
+    #[tokio::test]
+    async fn hashes_agree_with_the_argon2_crate_both_ways() {
+        use argon2::PasswordHasher as _;
+        let ours = PasswordHasher::new(cheap()).unwrap();
+        let crate_argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(256, 1, 1, None).unwrap());
+        let theirs = crate_argon2.hash_password(b"correct horse").unwrap().to_string();
+        let mine = ours.hash(presented("correct horse")).await.unwrap();
+        let parsed = PasswordHash::new(&mine).unwrap();
+        assert!(crate_argon2.verify_password(b"correct horse", &parsed).is_ok());
+        assert!(crate_argon2.verify_password(b"wrong horse", &parsed).is_err());
+        assert_eq!(
+            ours.verify(presented("correct horse"), Some(theirs.clone())).await.unwrap(),
+            PasswordCheck::Valid { needs_rehash: false }
+        );
+        assert_eq!(ours.verify(presented("wrong horse"), Some(theirs)).await.unwrap(), PasswordCheck::Invalid);
+        // Other kinds (here Argon2i) go through the crate's check, and ask for a rehash.
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(256, 1, 1, None).unwrap());
+        let old = argon2i.hash_password(b"correct horse").unwrap().to_string();
+        assert_eq!(
+            ours.verify(presented("correct horse"), Some(old.clone())).await.unwrap(),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
+        assert_eq!(ours.verify(presented("wrong horse"), Some(old)).await.unwrap(), PasswordCheck::Invalid);
+    }
+
+    #[tokio::test]
+    async fn working_memory_is_kept_and_bounded() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let hash = hasher.hash(presented("correct horse")).await.unwrap();
+        assert_eq!(hasher.inner.memory.lock().unwrap().len(), 1);
+        let checks = (0..8).map(|_| hasher.verify(presented("correct horse"), Some(hash.clone())));
+        for check in futures::future::join_all(checks).await {
+            assert_eq!(check.unwrap(), PasswordCheck::Valid { needs_rehash: false });
+        }
+        let kept = hasher.inner.memory.lock().unwrap();
+        assert!((1..=hasher.inner.kept_buffers).contains(&kept.len()), "{}", kept.len());
+        assert!(kept.iter().all(|buffer| buffer.len() == 256));
     }
 
     #[test]
