@@ -3,6 +3,7 @@
 #   1. cfn-lint                      (CloudFormation + SAM schema rules)
 #   2. cfn-lint + serverless rules   (cfn-lint-serverless: tracing, log retention, throttling, ...)
 #   3. sam validate --lint           (SAM translator + cfn-lint as SAM CLI runs it)
+#   4. scripts/check-template-transports.py (the expanded template per TokenTransport)
 # Tools live in a venv at ${VENV:-.venv} (relative to the repo root); they are installed only
 # when missing. Quiet on success: one line per check. Works offline once the venv exists.
 set -euo pipefail
@@ -56,5 +57,9 @@ check "cfn-lint + cfn_lint_serverless.rules" \
     "$venv/bin/cfn-lint" "$template" --include-checks I --append-rules cfn_lint_serverless.rules
 check "sam validate --lint" \
     "$venv/bin/sam" validate --lint --template-file "$template"
+# The template as deployed per TokenTransport (LanguageExtensions, then SAM): authorizer identity
+# sources and cache, CORS.
+check "template per token transport (identity sources, cache, CORS)" \
+    "$venv/bin/python" scripts/check-template-transports.py "$template"
 
 exit "$failed"
