@@ -168,6 +168,10 @@ async fn authorizer_sample_is_answered_with_a_simple_response() {
     assert_eq!(allowed.context["session_id"], "session-1");
     let rendered = serde_json::to_value(&allowed).unwrap();
     assert_eq!(rendered["isAuthorized"], true);
+    // The same event as the function receives it: text, shape detected, simple response.
+    let answered = serde_json::to_value(authorizer.handle(&text, now).await.unwrap()).unwrap();
+    assert_eq!((answered["isAuthorized"].clone(), answered["context"]["role"].clone()), (true.into(), "user".into()));
+    assert!(authorizer.handle("[1, 2]", now).await.is_err(), "an event of no known shape is an error");
 
     let untouched: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&event("authorizer.json")).unwrap();
     assert!(!authorizer.http_api(&untouched, now).await.is_authorized);

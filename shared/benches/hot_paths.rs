@@ -123,12 +123,12 @@ mod authorizer {
     use super::*;
 
     /// One invocation as the authorizer function handles it (`shared::lambda::run_authorizer`):
-    /// event bytes → `serde_json::Value` (what lambda_runtime hands over) → `Authorizer::handle`
-    /// → `Value` → response bytes.
+    /// event bytes → the raw JSON text (what lambda_runtime hands over) → `Authorizer::handle`
+    /// → response bytes.
     fn decide(verifier: &TokenVerifier, event_json: &str) -> String {
-        let event: serde_json::Value = serde_json::from_str(event_json).unwrap();
+        let event: Box<serde_json::value::RawValue> = serde_json::from_str(event_json).unwrap();
         // Stateless mode never awaits anything: the future is ready at its first poll.
-        let response = Authorizer::new(verifier, None).handle(event, NOW).now_or_never().unwrap().unwrap();
+        let response = Authorizer::new(verifier, None).handle(event.get(), NOW).now_or_never().unwrap().unwrap();
         serde_json::to_string(&response).unwrap()
     }
 

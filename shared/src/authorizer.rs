@@ -4,6 +4,7 @@
 //! logout, global logout, a role change or a disable. It answers HTTP API (payload 2.0, simple
 //! responses) and REST API (TOKEN and REQUEST, IAM policy) events, choosing by the event's shape.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use aws_lambda_events::apigw::{
@@ -11,6 +12,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerV2Request,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::browser::{self, ACCESS_COOKIE};
@@ -198,27 +200,62 @@ impl<'a> Authorizer<'a> {
 
     /// Answers any authorizer event this service supports, by its shape: HTTP API payload 2.0
     /// (`version: "2.0"`), REST `TOKEN` (`authorizationToken`), or REST `REQUEST` (`methodArn`).
-    pub async fn handle(&self, event: Value, now: UnixTime) -> Result<Value, serde_json::Error> {
-        if event.get("version").and_then(Value::as_str) == Some("2.0") {
-            let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_value(event)?;
-            return serde_json::to_value(self.http_api(&request, now).await);
+    /// The event text is parsed straight into the type of its shape: no `serde_json::Value`
+    /// detour on the hot path.
+    pub async fn handle(&self, event: &str, now: UnixTime) -> Result<AuthorizerResponse, serde_json::Error> {
+        let shape: EventShape<'_> = serde_json::from_str(event)?;
+        if shape.version.as_deref() == Some("2.0") {
+            let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(event)?;
+            return Ok(AuthorizerResponse::HttpApi(self.http_api(&request, now).await));
         }
-        let method_arn = event.get("methodArn").and_then(Value::as_str).unwrap_or_default();
-        let token_event = event.get("type").and_then(Value::as_str) == Some("TOKEN");
-        let cookies: Vec<&str> = if token_event { Vec::new() } else { header(&event, "cookie").into_iter().collect() };
+        let event: RestEvent = serde_json::from_str(event)?;
+        let token_event = event.kind.as_deref() == Some("TOKEN");
+        let cookies: Vec<&str> = if token_event { Vec::new() } else { event.header("cookie").into_iter().collect() };
         let credentials = if token_event {
-            Credentials::bearer(event.get("authorizationToken").and_then(Value::as_str))
+            Credentials::bearer(event.authorization_token.as_deref())
         } else {
-            Credentials { authorization: header(&event, "authorization"), cookies: &cookies }
+            Credentials { authorization: event.header("authorization"), cookies: &cookies }
         };
-        serde_json::to_value(self.rest_api(credentials, method_arn, now).await)
+        let method_arn = event.method_arn.as_deref().unwrap_or_default();
+        Ok(AuthorizerResponse::RestApi(self.rest_api(credentials, method_arn, now).await))
     }
 }
 
-/// A REST REQUEST event's header, whatever case the client used.
-fn header<'e>(event: &'e Value, name: &str) -> Option<&'e str> {
-    let headers = event.get("headers")?.as_object()?;
-    headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).and_then(|(_, value)| value.as_str())
+/// An authorizer's answer, in the shape the API that asked expects.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum AuthorizerResponse {
+    HttpApi(ApiGatewayV2CustomAuthorizerSimpleResponse),
+    RestApi(ApiGatewayCustomAuthorizerResponse),
+}
+
+/// The one field that tells an HTTP API event from a REST one (the rest is skipped, not built).
+#[derive(Deserialize)]
+struct EventShape<'e> {
+    #[serde(borrow, default)]
+    version: Option<Cow<'e, str>>,
+}
+
+/// The parts of a REST API TOKEN or REQUEST authorizer event the decision needs.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RestEvent {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    method_arn: Option<String>,
+    #[serde(default)]
+    authorization_token: Option<String>,
+    #[serde(default)]
+    headers: Option<HashMap<String, Option<String>>>,
+}
+
+impl RestEvent {
+    /// A header, whatever case the client used.
+    fn header(&self, name: &str) -> Option<&str> {
+        let headers = self.headers.as_ref()?;
+        headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).and_then(|(_, value)| value.as_deref())
+    }
 }
 
 /// `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE` out of a method ARN

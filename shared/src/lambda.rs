@@ -6,6 +6,7 @@ use std::future::Future;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt as _, service_fn};
 use lambda_runtime::LambdaEvent;
+use serde_json::value::RawValue;
 
 use crate::authorizer::{Authorizer, principal_from_context};
 use crate::http::{ApiRequest, ApiResponse};
@@ -52,9 +53,10 @@ where
 
 /// Runs the authorizer function (HTTP API and REST API events alike).
 pub async fn run_authorizer(authorizer: &Authorizer<'_>) -> Result<(), Error> {
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
+    // The event stays text until its shape is known, then is parsed once into that shape's type.
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Box<RawValue>>| async move {
         // An event of no known shape is API Gateway misconfigured: report it as an error.
-        authorizer.handle(event.payload, UnixTime::now()).await.map_err(|error| Error::from(error.to_string()))
+        authorizer.handle(event.payload.get(), UnixTime::now()).await.map_err(|error| Error::from(error.to_string()))
     }))
     .await
 }
