@@ -81,20 +81,19 @@ async fn signed_in(app: &TestApp, email: &str) -> Jar {
     jar
 }
 
+/// Logs in as the page does; the jar then holds the session's cookies.
+async fn log_in(app: &TestApp, email: &str) -> (Jar, TestResponse) {
+    let mut jar = Jar::default();
+    let body = json!({"email": email, "password": PASSWORD});
+    let response = send(app, &mut jar, Method::POST, "/auth/login", Some(body), Csrf::Missing).await;
+    (jar, response)
+}
+
 async fn login_sets_cookies_and_keeps_tokens_out_of_the_body(app: TestApp) {
     let app = app.with_transport(TokenTransport::Cookie);
     let email = unique_email();
     signed_in(&app, &email).await;
-    let mut jar = Jar::default();
-    let login = send(
-        &app,
-        &mut jar,
-        Method::POST,
-        "/auth/login",
-        Some(json!({"email": email, "password": PASSWORD})),
-        Csrf::Missing,
-    )
-    .await;
+    let (mut jar, login) = log_in(&app, &email).await;
     assert_eq!(login.status, 200);
     assert!(login.body.get("access_token").is_none() && login.body.get("refresh_token").is_none(), "{}", login.body);
     assert_eq!(login.body["token_type"], "Bearer");
@@ -196,16 +195,7 @@ async fn admin_writes_by_cookie_need_csrf(app: TestApp) {
     let admin_id = me.body["id"].as_str().unwrap().to_owned();
     let promote = UserChanges { role: Some(Role::Admin), disabled: None };
     app.gateway.store.update_user(&admin_id, &promote, None).await.unwrap();
-    let mut jar = Jar::default();
-    send(
-        &app,
-        &mut jar,
-        Method::POST,
-        "/auth/login",
-        Some(json!({"email": email, "password": PASSWORD})),
-        Csrf::Missing,
-    )
-    .await;
+    let (mut jar, _) = log_in(&app, &email).await;
     signed_in(&app, &unique_email()).await;
     let listed = send(&app, &mut jar, Method::GET, "/admin/users?limit=1", None, Csrf::Missing).await;
     assert_eq!(listed.status, 200, "reads need no CSRF token: {:?}", listed.body);

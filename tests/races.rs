@@ -3,12 +3,21 @@
 
 use std::sync::Arc;
 
-use e2e::{dynamo_store, spawn_app, unique_email};
+use e2e::{TestApp, TestResponse, dynamo_store, spawn_app, unique_email};
 use futures::future::join_all;
 use shared::domain::SessionPolicy;
 use shared::store::Store;
 
 const RACERS: usize = 20;
+
+/// [`RACERS`] refreshes of one token at once, on several threads.
+async fn concurrent_refreshes(app: &TestApp, token: &str) -> Vec<TestResponse> {
+    let attempts = (0..RACERS).map(|_| {
+        let (app, token) = (app.clone(), token.to_owned());
+        tokio::spawn(async move { app.refresh(&token).await })
+    });
+    join_all(attempts).await.into_iter().map(Result::unwrap).collect()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn without_a_grace_period_of_twenty_concurrent_refreshes_exactly_one_wins() {
@@ -17,12 +26,7 @@ async fn without_a_grace_period_of_twenty_concurrent_refreshes_exactly_one_wins(
     let registered = app.register(&unique_email(), "correct horse battery staple").await;
     let token = registered.text("refresh_token");
 
-    let attempts = (0..RACERS).map(|_| {
-        let app = app.clone();
-        let token = token.clone();
-        tokio::spawn(async move { app.refresh(&token).await })
-    });
-    let responses: Vec<_> = join_all(attempts).await.into_iter().map(Result::unwrap).collect();
+    let responses = concurrent_refreshes(&app, &token).await;
     let winners: Vec<_> = responses.iter().filter(|response| response.status == 200).collect();
     assert_eq!(winners.len(), 1, "{:?}", responses.iter().map(|r| (r.status, r.code().to_owned())).collect::<Vec<_>>());
     assert!(responses.iter().filter(|r| r.status != 200).all(|r| r.status == 401));
@@ -43,12 +47,7 @@ async fn with_the_default_grace_period_of_twenty_concurrent_refreshes_two_win_an
     let registered = app.register(&unique_email(), "correct horse battery staple").await;
     let token = registered.text("refresh_token");
 
-    let attempts = (0..RACERS).map(|_| {
-        let app = app.clone();
-        let token = token.clone();
-        tokio::spawn(async move { app.refresh(&token).await })
-    });
-    let responses: Vec<_> = join_all(attempts).await.into_iter().map(Result::unwrap).collect();
+    let responses = concurrent_refreshes(&app, &token).await;
     let outcomes: Vec<_> = responses.iter().map(|r| (r.status, r.code().to_owned())).collect();
     let winners: Vec<_> = responses.iter().filter(|response| response.status == 200).collect();
     assert_eq!(winners.len(), 2, "{outcomes:?}");
