@@ -140,8 +140,13 @@ impl<'a> Authorizer<'a> {
     ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
         let route_key = event.route_key.as_deref().or(event.request_context.route_key.as_deref());
         let authorization = event.headers.get("authorization").and_then(|value| value.to_str().ok());
-        let cookie_headers = event.headers.get_all("cookie").iter().filter_map(|value| value.to_str().ok());
-        let cookies: Vec<&str> = event.cookies.iter().map(String::as_str).chain(cookie_headers).collect();
+        // Gathered only where they can count: no allocation on the bearer path.
+        let cookies: Vec<&str> = if self.accepts_cookie && authorization.is_none() {
+            let cookie_headers = event.headers.get_all("cookie").iter().filter_map(|value| value.to_str().ok());
+            event.cookies.iter().map(String::as_str).chain(cookie_headers).collect()
+        } else {
+            Vec::new()
+        };
         let credentials = Credentials { authorization, cookies: &cookies };
         let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
         match self.decide(route_key.and_then(routes::by_route_key), credentials, now).await {
