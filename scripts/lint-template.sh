@@ -24,9 +24,10 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 
 missing=()
-"$venv/bin/python" -c 'import cfnlint' 2>/dev/null || missing+=(cfn-lint)
-"$venv/bin/python" -c 'import cfn_lint_serverless' 2>/dev/null || missing+=(cfn-lint-serverless)
-[[ -x "$venv/bin/sam" ]] || missing+=(aws-sam-cli)
+# Pinned to the versions the checks were written against (a new release may add rules).
+"$venv/bin/python" -c 'import cfnlint' 2>/dev/null || missing+=(cfn-lint==1.58.0)
+"$venv/bin/python" -c 'import cfn_lint_serverless' 2>/dev/null || missing+=(cfn-lint-serverless==0.3.6)
+[[ -x "$venv/bin/sam" ]] || missing+=(aws-sam-cli==1.170.0)
 if ((${#missing[@]})); then
     echo "lint-template: installing ${missing[*]} into $venv" >&2
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${missing[@]}"

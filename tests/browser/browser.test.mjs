@@ -145,6 +145,8 @@ before(async () => {
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // A container's /dev/shm can be tiny; Chromium then crashes tabs instead of failing clearly.
+      '--disable-dev-shm-usage',
     ],
   });
   context = await browser.newContext({ baseURL: apiOrigin() });
