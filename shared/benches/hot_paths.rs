@@ -354,6 +354,16 @@ fn owasp() -> PasswordParams {
     PasswordParams::default()
 }
 
+/// The argon2 crate's Argon2id with the OWASP parameters, for the bare-computation benches.
+fn raw_owasp_argon2() -> argon2::Argon2<'static> {
+    let params = owasp();
+    argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, None).unwrap(),
+    )
+}
+
 mod login {
     use super::*;
 
@@ -424,13 +434,8 @@ mod login {
     /// reused, as `PasswordHasher` does (it keeps its working memory) ...
     #[divan::bench(sample_count = 20, sample_size = 1)]
     fn argon2_raw_owasp_reused_memory(bencher: Bencher) {
-        let params = owasp();
-        let argon2 = argon2::Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, None).unwrap(),
-        );
-        let mut memory = vec![argon2::Block::default(); params.memory_kib as usize];
+        let argon2 = raw_owasp_argon2();
+        let mut memory = vec![argon2::Block::default(); owasp().memory_kib as usize];
         let mut out = [0u8; 32];
         bencher.bench_local(|| {
             argon2.hash_password_into_with_memory(PASSWORD.as_bytes(), b"sixteen byte salt", &mut out, &mut memory[..])
@@ -441,12 +446,7 @@ mod login {
     /// (`hash_password_into`), as `PasswordHasher` did before.
     #[divan::bench(sample_count = 20, sample_size = 1)]
     fn argon2_raw_owasp_fresh_memory(bencher: Bencher) {
-        let params = owasp();
-        let argon2 = argon2::Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon2::Params::new(params.memory_kib, params.iterations, params.parallelism, None).unwrap(),
-        );
+        let argon2 = raw_owasp_argon2();
         let mut out = [0u8; 32];
         bencher.bench_local(|| argon2.hash_password_into(PASSWORD.as_bytes(), b"sixteen byte salt", &mut out));
     }
