@@ -14,7 +14,7 @@ async fn admin(app: &TestApp) -> TestResponse {
     let registered = app.register(&email, PASSWORD).await;
     let user_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
     let promote = UserChanges { role: Some(Role::Admin), disabled: None };
-    app.gateway.store.update_user(&user_id, &promote, None).await.unwrap();
+    app.gateway.accounts.store.update_user(&user_id, &promote, None).await.unwrap();
     let logged_in = app.login(&email, PASSWORD).await;
     assert_eq!(logged_in.body["user"]["role"], "admin");
     logged_in
@@ -43,7 +43,7 @@ async fn user_tokens_are_refused_on_every_admin_route(app: TestApp) {
     let anonymous = app.get("/admin/users", None).await;
     assert_eq!(anonymous.status, 401);
     // The refused promotion changed nothing.
-    assert_eq!(app.gateway.store.user_by_id(&target).await.unwrap().unwrap().role, Role::User);
+    assert_eq!(app.gateway.accounts.store.user_by_id(&target).await.unwrap().unwrap().role, Role::User);
 }
 
 async fn admins_read_and_change_users(app: TestApp) {
@@ -104,7 +104,7 @@ async fn an_admin_cannot_demote_or_disable_themself(app: TestApp) {
         let refused = patch(&app, &token, &me, change).await;
         assert_eq!((refused.status, refused.code()), (409, "conflict"));
     }
-    assert_eq!(app.gateway.store.user_by_id(&me).await.unwrap().unwrap().role, Role::Admin);
+    assert_eq!(app.gateway.accounts.store.user_by_id(&me).await.unwrap().unwrap().role, Role::Admin);
     assert_eq!(app.get("/admin/users", Some(&token)).await.status, 200);
 }
 

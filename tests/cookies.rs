@@ -8,7 +8,7 @@ use bytes::Bytes;
 use e2e::{TestApp, TestResponse, request, unique_email};
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
-use shared::browser::{ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, TokenTransport};
+use shared::credentials::{ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, TokenTransport};
 use shared::domain::Role;
 use shared::store::UserChanges;
 
@@ -164,9 +164,9 @@ async fn cookie_logout_clears_the_cookies_and_ends_the_session(app: TestApp) {
     // The session is gone, whoever presents its tokens.
     let refused = app.refresh(&refresh_token).await;
     assert_eq!((refused.status, refused.code()), (401, "token_revoked"));
-    let claims = app.gateway.verifier.verify_access(&access_token, shared::time::UnixTime::now()).unwrap();
+    let claims = app.gateway.accounts.verifier.verify_access(&access_token, shared::time::UnixTime::now()).unwrap();
     let revoked = shared::store::AccessTokenRef { jti: claims.jti, session_id: claims.sid, user_id: claims.sub };
-    assert!(app.gateway.store.is_access_revoked(&revoked, shared::time::UnixTime::now()).await.unwrap());
+    assert!(app.gateway.accounts.store.is_access_revoked(&revoked, shared::time::UnixTime::now()).await.unwrap());
 }
 
 async fn cookie_authenticated_changes_need_csrf_but_bearer_ones_do_not(app: TestApp) {
@@ -194,7 +194,7 @@ async fn admin_writes_by_cookie_need_csrf(app: TestApp) {
     let me = send(&app, &mut jar, Method::GET, "/auth/me", None, Csrf::Missing).await;
     let admin_id = me.body["id"].as_str().unwrap().to_owned();
     let promote = UserChanges { role: Some(Role::Admin), disabled: None };
-    app.gateway.store.update_user(&admin_id, &promote, None).await.unwrap();
+    app.gateway.accounts.store.update_user(&admin_id, &promote, None).await.unwrap();
     let (mut jar, _) = log_in(&app, &email).await;
     signed_in(&app, &unique_email()).await;
     let listed = send(&app, &mut jar, Method::GET, "/admin/users?limit=1", None, Csrf::Missing).await;
@@ -204,7 +204,7 @@ async fn admin_writes_by_cookie_need_csrf(app: TestApp) {
     let forged = send(&app, &mut jar, Method::PATCH, &path, Some(json!({"disabled": true})), Csrf::Missing).await;
     assert_eq!((forged.status, forged.code()), (403, "csrf_failed"));
     assert!(
-        !app.gateway.store.user_by_id(&victim).await.unwrap().unwrap().disabled,
+        !app.gateway.accounts.store.user_by_id(&victim).await.unwrap().unwrap().disabled,
         "a refused write changed the user"
     );
     let done = send(&app, &mut jar, Method::PATCH, &path, Some(json!({"disabled": true})), Csrf::Sent).await;

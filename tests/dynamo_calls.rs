@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use e2e::{keys, test_hasher, unique_email};
-use shared::domain::{Email, LoginThrottle, Password, SessionPolicy};
-use shared::service;
+use e2e::{accounts, unique_email};
+use shared::domain::{Email, Password, SessionPolicy};
+use shared::service::{self, Accounts};
 use shared::store::{DynamoStore, TableNames, schema};
 use shared::time::UnixTime;
 
@@ -70,41 +70,26 @@ fn password() -> Password {
 #[tokio::test]
 async fn refresh_success_path_makes_two_dynamodb_requests() {
     let (store, log) = counted_store().await;
-    let keys = keys();
-    let hasher = test_hasher();
+    let accounts = accounts(Arc::new(store));
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
-    let registered =
-        service::register(&store, &hasher, &keys.issuer, email.clone(), password(), now).await.expect("register");
+    let registered = service::register(&accounts, email.clone(), password(), now).await.expect("register");
     let register_calls = log.take();
 
-    let logged_in =
-        service::login(&store, &hasher, &LoginThrottle::default(), &keys.issuer, Some(email), password(), now)
-            .await
-            .expect("login succeeds");
+    let logged_in = service::login(&accounts, Some(email), password(), now).await.expect("login succeeds");
     let login_calls = log.take();
 
     let mut token = logged_in.refresh_token;
     let mut refresh_calls = Vec::new();
     for _ in 0..3 {
-        let next =
-            service::refresh(&store, &keys.verifier, &keys.issuer, &SessionPolicy::default(), &token, UnixTime::now())
-                .await
-                .expect("refresh succeeds");
+        let next = service::refresh(&accounts, &token, UnixTime::now()).await.expect("refresh succeeds");
         token = next.refresh_token;
         refresh_calls.push(log.take());
     }
     // The register session also refreshes in two.
-    service::refresh(
-        &store,
-        &keys.verifier,
-        &keys.issuer,
-        &SessionPolicy::default(),
-        &registered.refresh_token,
-        UnixTime::now(),
-    )
-    .await
-    .expect("refresh of the registration session succeeds");
+    service::refresh(&accounts, &registered.refresh_token, UnixTime::now())
+        .await
+        .expect("refresh of the registration session succeeds");
     refresh_calls.push(log.take());
 
     println!("register: {} request(s) {register_calls:?}", register_calls.len());
@@ -122,16 +107,14 @@ async fn refresh_success_path_makes_two_dynamodb_requests() {
 #[tokio::test]
 async fn refresh_reuse_path_is_bounded_too() {
     let (store, log) = counted_store().await;
-    let keys = keys();
-    let hasher = test_hasher();
+    // No grace period: the first replay of the spent token is reuse (with one, it is the second).
+    let accounts = Accounts { sessions: SessionPolicy { reuse_grace_secs: 0 }, ..accounts(Arc::new(store)) };
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
-    let registered = service::register(&store, &hasher, &keys.issuer, email, password(), now).await.unwrap();
-    // No grace period: the first replay of the spent token is reuse (with one, it is the second).
-    let policy = SessionPolicy { reuse_grace_secs: 0 };
-    service::refresh(&store, &keys.verifier, &keys.issuer, &policy, &registered.refresh_token, now).await.unwrap();
+    let registered = service::register(&accounts, email, password(), now).await.unwrap();
+    service::refresh(&accounts, &registered.refresh_token, now).await.unwrap();
     log.take();
-    let replay = service::refresh(&store, &keys.verifier, &keys.issuer, &policy, &registered.refresh_token, now).await;
+    let replay = service::refresh(&accounts, &registered.refresh_token, now).await;
     assert!(replay.is_err(), "a spent refresh token is refused");
     let calls = log.take();
     println!("refresh (reuse detected): {} request(s) {calls:?}", calls.len());

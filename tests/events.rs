@@ -7,9 +7,9 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use e2e::{TestApp, dynamo_store, keys, spawn_app, test_hasher};
 use serde_json::Value;
 use shared::authorizer::Authorizer;
-use shared::browser::TokenTransport;
+use shared::credentials::TokenTransport;
 use shared::domain::{Email, Role, User};
-use shared::http::ApiResponse;
+use shared::http::{ApiResponse, admin, auth};
 use shared::store::{DynamoStore, Store};
 use shared::time::UnixTime;
 
@@ -45,39 +45,18 @@ impl Functions {
         }
         let request = lambda_request(&text);
         let gateway = &self.app.gateway;
+        let accounts = &gateway.accounts;
         let store = self.store.as_ref();
         match sample {
-            "register.json" => {
-                shared::http::register(store, &gateway.hasher, &gateway.issuer, gateway.transport, request).await
-            }
-            "login.json" => {
-                shared::http::login(
-                    store,
-                    &gateway.hasher,
-                    &gateway.throttle,
-                    &gateway.issuer,
-                    gateway.transport,
-                    request,
-                )
-                .await
-            }
-            "refresh.json" => {
-                shared::http::refresh(
-                    store,
-                    &gateway.verifier,
-                    &gateway.issuer,
-                    &gateway.sessions,
-                    gateway.transport,
-                    request,
-                )
-                .await
-            }
-            "logout.json" => shared::http::logout(store, &gateway.verifier, gateway.transport, request).await,
-            "me.json" => shared::http::me(store, request).await,
-            "jwks.json" => shared::http::jwks(gateway.verifier.keys()),
-            "admin-list-users.json" => shared::http::list_users(store, request).await,
-            "admin-get-user.json" => shared::http::get_user(store, request).await,
-            "admin-update-user.json" => shared::http::update_user(store, request).await,
+            "register.json" => auth::register(accounts, gateway.transport, request).await,
+            "login.json" => auth::login(accounts, gateway.transport, request).await,
+            "refresh.json" => auth::refresh(accounts, gateway.transport, request).await,
+            "logout.json" => auth::logout(store, &accounts.verifier, gateway.transport, request).await,
+            "me.json" => auth::me(store, request).await,
+            "jwks.json" => shared::http::jwks(accounts.verifier.keys()),
+            "admin-list-users.json" => admin::list_users(store, request).await,
+            "admin-get-user.json" => admin::get_user(store, request).await,
+            "admin-update-user.json" => admin::update_user(store, request).await,
             other => panic!("no function for {other}"),
         }
     }
@@ -217,7 +196,7 @@ async fn cookie_samples_authorize_and_refresh() {
     let registered = app.register(&e2e::unique_email(), "correct horse battery staple").await;
     let (access, refresh) = (registered.text("access_token"), registered.text("refresh_token"));
     let now = UnixTime::now();
-    let keys = &app.gateway.verifier;
+    let keys = &app.gateway.accounts.verifier;
 
     let text = event("authorizer-cookie.json")
         .replace("REPLACE_WITH_ACCESS_TOKEN", &access)
@@ -233,16 +212,8 @@ async fn cookie_samples_authorize_and_refresh() {
         .replace("REPLACE_WITH_REFRESH_TOKEN", &refresh)
         .replace("REPLACE_WITH_CSRF_TOKEN", "csrf-value");
     let gateway = &app.gateway;
-    let refresh_by_cookie = |text: String| {
-        shared::http::refresh(
-            functions.store.as_ref(),
-            &gateway.verifier,
-            &gateway.issuer,
-            &gateway.sessions,
-            TokenTransport::Cookie,
-            lambda_request(&text),
-        )
-    };
+    let refresh_by_cookie =
+        |text: String| auth::refresh(&gateway.accounts, TokenTransport::Cookie, lambda_request(&text));
     let forged =
         refresh_by_cookie(text.replace("\"x-csrf-token\": \"csrf-value\"", "\"x-csrf-token\": \"other\"")).await;
     assert_eq!((forged.status().as_u16(), body(&forged)["code"].as_str()), (403, Some("csrf_failed")));

@@ -8,6 +8,7 @@ use http::Method;
 use serde_json::json;
 use shared::domain::{PasswordHasher, PasswordParams};
 use shared::gateway::Gateway;
+use shared::service::Accounts;
 use shared::store::AccessTokenRef;
 use shared::time::UnixTime;
 
@@ -136,9 +137,9 @@ async fn global_logout_ends_every_session_and_the_access_token(app: TestApp) {
         let refused = app.refresh(&session.text("refresh_token")).await;
         assert_eq!((refused.status, refused.code()), (401, "token_revoked"));
     }
-    let claims = app.gateway.verifier.verify_access(&access, UnixTime::now()).unwrap();
+    let claims = app.gateway.accounts.verifier.verify_access(&access, UnixTime::now()).unwrap();
     let token = AccessTokenRef { jti: claims.jti, session_id: claims.sid, user_id: claims.sub };
-    assert!(app.gateway.store.is_access_revoked(&token, UnixTime::now()).await.unwrap());
+    assert!(app.gateway.accounts.store.is_access_revoked(&token, UnixTime::now()).await.unwrap());
     // A later login starts a fresh session that works.
     let later = app.login(&email, PASSWORD).await;
     assert_eq!(app.refresh(&later.text("refresh_token")).await.status, 200);
@@ -173,7 +174,7 @@ async fn a_login_upgrades_a_hash_made_with_older_parameters(app: TestApp) {
     let stronger = PasswordParams { memory_kib: 512, iterations: 2, parallelism: 1 };
     let upgraded = spawn_app_with_hasher(&app, PasswordHasher::new(stronger).unwrap());
     assert_eq!(upgraded.login(&email, PASSWORD).await.status, 200);
-    let stored = app.gateway.store.user_by_id(&user_id).await.unwrap().unwrap();
+    let stored = app.gateway.accounts.store.user_by_id(&user_id).await.unwrap().unwrap();
     assert!(stored.password_hash.starts_with("$argon2id$v=19$m=512,t=2,p=1$"), "{}", stored.password_hash);
     assert_eq!(upgraded.login(&email, PASSWORD).await.status, 200);
 }
@@ -204,9 +205,10 @@ async fn repeated_failures_lock_an_address_for_everyone(app: TestApp) {
 }
 
 fn spawn_app_with_hasher(app: &TestApp, hasher: PasswordHasher) -> TestApp {
-    let fresh = spawn_app(Arc::clone(&app.gateway.store));
+    let fresh = spawn_app(Arc::clone(&app.gateway.accounts.store));
     let gateway = Arc::into_inner(fresh.gateway).unwrap();
-    TestApp { gateway: Arc::new(Gateway { hasher, ..gateway }) }
+    let accounts = Accounts { hasher, ..gateway.accounts };
+    TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
 }
 
 e2e::on_both_stores!(

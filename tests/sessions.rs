@@ -2,14 +2,11 @@
 
 use std::sync::Arc;
 
-use e2e::{
-    Keys, TestApp, TestResponse, dynamo_store, keys_with, memory_store, request, test_hasher, token_settings,
-    unique_email,
-};
+use e2e::{Keys, TestApp, TestResponse, dynamo_store, keys_with, memory_store, request, token_settings, unique_email};
 use http::Method;
 use serde_json::json;
 use shared::domain::{Email, Password, SessionPolicy};
-use shared::service;
+use shared::service::{self, Accounts};
 use shared::store::Store;
 use shared::time::UnixTime;
 
@@ -116,21 +113,19 @@ async fn sessions_end_at_their_absolute_lifetime(store: Arc<dyn Store>) {
     settings.refresh_ttl_secs = 60;
     settings.session_max_age_secs = 100;
     let Keys { issuer, verifier } = keys_with(settings);
-    let (hasher, policy) = (test_hasher(), SessionPolicy::default());
+    let accounts = Accounts { issuer, verifier, ..e2e::accounts(store) };
     let start = UnixTime::from_secs(1_800_000_000);
     let email = Email::parse(&unique_email()).unwrap();
     let new = Password::parse_new(PASSWORD.into()).unwrap();
-    let login = service::register(store.as_ref(), &hasher, &issuer, email, new, start).await.unwrap();
+    let login = service::register(&accounts, email, new, start).await.unwrap();
     assert_eq!(login.refresh_expires_in, 60);
 
     let at = |secs| UnixTime::from_secs(start.secs() + secs);
-    let second =
-        service::refresh(store.as_ref(), &verifier, &issuer, &policy, &login.refresh_token, at(50)).await.unwrap();
+    let second = service::refresh(&accounts, &login.refresh_token, at(50)).await.unwrap();
     assert_eq!(second.refresh_expires_in, 50, "capped by the session's lifetime, not the refresh lifetime");
-    let third =
-        service::refresh(store.as_ref(), &verifier, &issuer, &policy, &second.refresh_token, at(99)).await.unwrap();
+    let third = service::refresh(&accounts, &second.refresh_token, at(99)).await.unwrap();
     assert_eq!(third.refresh_expires_in, 1);
-    let over = service::refresh(store.as_ref(), &verifier, &issuer, &policy, &third.refresh_token, at(105)).await;
+    let over = service::refresh(&accounts, &third.refresh_token, at(105)).await;
     assert!(matches!(over, Err(shared::error::ApiError::TokenExpired)), "{over:?}");
 }
 

@@ -85,15 +85,18 @@ pub fn gateway() -> &'static Gateway {
         let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).expect("JWKS loads"));
         let hasher = PasswordHasher::new(PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 })
             .expect("cheap Argon2 parameters are valid");
-        Gateway {
+        let accounts = shared::service::Accounts {
             store: Arc::new(MemoryStore::new()),
             hasher,
             throttle: shared::domain::LoginThrottle::default(),
             sessions: Default::default(),
             issuer,
             verifier,
+        };
+        Gateway {
+            accounts,
             strict_revocation: false,
-            transport: shared::browser::TokenTransport::Both,
+            transport: shared::credentials::TokenTransport::Both,
         }
     })
 }

@@ -11,7 +11,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use shared::browser::{AllowedOrigins, CSRF_HEADER};
+use shared::credentials::{AllowedOrigins, CSRF_HEADER};
 use shared::error::ApiError;
 use shared::gateway::Gateway;
 use shared::http::{ApiRequest, MAX_BODY_BYTES, problem};

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 use serde_json::json;
-use shared::browser::{AllowedOrigins, TokenTransport};
 use shared::config::{ConfigError, Env, strict_revocation};
+use shared::credentials::{AllowedOrigins, TokenTransport};
 use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use shared::gateway::Gateway;
+use shared::service::Accounts;
 use shared::store::{DynamoStore, MemoryStore, Store};
 use shared::tokens::keys::generate_ed25519;
 use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
@@ -86,16 +87,15 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
         StoreKind::Dynamodb => Arc::new(DynamoStore::from_env(&env).await?),
     };
-    Ok(Gateway {
+    let accounts = Accounts {
         store,
         hasher: PasswordHasher::from_env(&env)?,
         throttle: LoginThrottle::from_env(&env)?,
         sessions: SessionPolicy::from_env(&env)?,
         issuer,
         verifier,
-        strict_revocation: strict_revocation(&env)?,
-        transport: TokenTransport::from_env(&env)?,
-    })
+    };
+    Ok(Gateway { accounts, strict_revocation: strict_revocation(&env)?, transport: TokenTransport::from_env(&env)? })
 }
 
 /// A signing key that lives as long as the process, so the API runs with no setup at all.

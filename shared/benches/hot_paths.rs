@@ -19,6 +19,7 @@
 //!   the previous one issued (a rotation chain).
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use divan::{AllocProfiler, Bencher};
@@ -27,7 +28,7 @@ use secrecy::SecretString;
 use serde_json::json;
 use shared::authorizer::Authorizer;
 use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
-use shared::service;
+use shared::service::{self, Accounts};
 use shared::store::{MemoryStore, Store};
 use shared::time::UnixTime;
 use shared::tokens::keys::generate_ed25519;
@@ -112,6 +113,19 @@ fn user() -> User {
 fn access_token(issuer: &TokenIssuer, at: UnixTime) -> String {
     let grant = issuer.next_refresh("session".into(), at);
     issuer.issue(&user(), &grant, at).unwrap().access_token
+}
+
+/// The signing functions' bundle on an embedded store holding `account`.
+fn accounts_on_memory(
+    rt: &tokio::runtime::Runtime,
+    account: &User,
+    hasher: PasswordHasher,
+    (issuer, verifier): (TokenIssuer, TokenVerifier),
+) -> Accounts {
+    let store = MemoryStore::new();
+    rt.block_on(store.create_user(account, None)).unwrap();
+    let throttle = LoginThrottle::default();
+    Accounts { store: Arc::new(store), hasher, throttle, sessions: SessionPolicy::default(), issuer, verifier }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -375,23 +389,13 @@ mod login {
     /// session, so the store grows by one session per iteration (as it does in production).
     fn login(bencher: Bencher, params: PasswordParams) {
         let rt = runtime();
-        let (issuer, _) = pair(Alg::EdDSA);
+        let (issuer, verifier) = pair(Alg::EdDSA);
         let hasher = PasswordHasher::new(params).unwrap();
-        let store = MemoryStore::new();
         let mut account = user();
         account.password_hash = rt.block_on(hasher.hash(presented())).unwrap();
-        rt.block_on(store.create_user(&account, None)).unwrap();
+        let accounts = accounts_on_memory(&rt, &account, hasher, (issuer, verifier));
         bencher.bench_local(|| {
-            rt.block_on(service::login(
-                &store,
-                &hasher,
-                &LoginThrottle::default(),
-                &issuer,
-                Some(Email::parse(EMAIL).unwrap()),
-                presented(),
-                NOW,
-            ))
-            .unwrap()
+            rt.block_on(service::login(&accounts, Some(Email::parse(EMAIL).unwrap()), presented(), NOW)).unwrap()
         });
     }
 
@@ -462,27 +466,15 @@ mod refresh {
         let rt = runtime();
         let (issuer, verifier) = pair(alg);
         let hasher = PasswordHasher::new(CHEAPEST).unwrap();
-        let store = MemoryStore::new();
+        let password = || Password::parse_presented(PASSWORD.to_owned()).unwrap();
         let mut account = user();
-        account.password_hash =
-            rt.block_on(hasher.hash(Password::parse_presented(PASSWORD.to_owned()).unwrap())).unwrap();
-        rt.block_on(store.create_user(&account, None)).unwrap();
-        let first = rt
-            .block_on(service::login(
-                &store,
-                &hasher,
-                &LoginThrottle::default(),
-                &issuer,
-                Some(Email::parse(EMAIL).unwrap()),
-                Password::parse_presented(PASSWORD.to_owned()).unwrap(),
-                NOW,
-            ))
-            .unwrap();
+        account.password_hash = rt.block_on(hasher.hash(password())).unwrap();
+        let accounts = accounts_on_memory(&rt, &account, hasher, (issuer, verifier));
+        let first =
+            rt.block_on(service::login(&accounts, Some(Email::parse(EMAIL).unwrap()), password(), NOW)).unwrap();
         let mut token = first.refresh_token;
         bencher.bench_local(|| {
-            let next = rt
-                .block_on(service::refresh(&store, &verifier, &issuer, &SessionPolicy::default(), &token, NOW))
-                .unwrap();
+            let next = rt.block_on(service::refresh(&accounts, &token, NOW)).unwrap();
             token = next.refresh_token;
         });
     }

@@ -14,11 +14,9 @@ use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::browser::{self, ACCESS_COOKIE};
-use crate::domain::Role;
-use crate::http::bearer_token;
+use crate::credentials::{self, ACCESS_COOKIE, bearer_token};
+use crate::domain::{Principal, Role};
 use crate::routes::{self, Access, ROUTES, Route};
-use crate::service::Principal;
 use crate::store::{AccessTokenRef, Store};
 use crate::time::UnixTime;
 use crate::tokens::{TokenError, TokenVerifier};
@@ -74,7 +72,7 @@ impl<'a> Authorizer<'a> {
         match credentials.authorization {
             Some(header) => bearer_token(header),
             None if self.accepts_cookie => {
-                browser::cookie_in(credentials.cookies.iter().flat_map(|header| header.split(';')), ACCESS_COOKIE)
+                credentials::cookie_in(credentials.cookies.iter().flat_map(|header| header.split(';')), ACCESS_COOKIE)
             }
             None => None,
         }

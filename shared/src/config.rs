@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::browser::{AllowedOrigins, TokenTransport};
+use crate::credentials::{AllowedOrigins, TokenTransport};
 use crate::domain::{LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
+use crate::service::Accounts;
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
 
@@ -189,6 +190,21 @@ impl SessionPolicy {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let default = Self::DEFAULT_REUSE_GRACE_SECS;
         Ok(Self { reuse_grace_secs: env.number("REFRESH_REUSE_GRACE_SECONDS", default, 0..=300)? })
+    }
+}
+
+impl Accounts {
+    /// The bundle of the functions that sign tokens, on DynamoDB.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let issuer = TokenIssuer::from_env(env)?;
+        Ok(Self {
+            hasher: PasswordHasher::from_env(env)?,
+            throttle: LoginThrottle::from_env(env)?,
+            sessions: SessionPolicy::from_env(env)?,
+            verifier: TokenVerifier::from_env(env)?,
+            issuer,
+            store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
+        })
     }
 }
 

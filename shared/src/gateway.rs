@@ -2,29 +2,21 @@
 //! the route table picks the handler; protected routes go through the same authorizer code as
 //! the Lambda authorizer, with HTTP API's answers (401 without a token, 403 when refused).
 
-use std::sync::Arc;
-
 use ::http::StatusCode;
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 
 use crate::authorizer::{Authorizer, principal_from_context};
-use crate::browser::TokenTransport;
-use crate::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
-use crate::http::{self, ApiRequest, ApiResponse};
+use crate::credentials::TokenTransport;
+use crate::domain::Principal;
+use crate::http::{self, ApiRequest, ApiResponse, admin, auth};
 use crate::routes::{self, Access, Endpoint};
-use crate::store::Store;
+use crate::service::Accounts;
 use crate::time::UnixTime;
-use crate::tokens::{TokenIssuer, TokenVerifier};
 
 /// Everything every function holds, in one process.
 pub struct Gateway {
-    pub store: Arc<dyn Store>,
-    pub hasher: PasswordHasher,
-    pub throttle: LoginThrottle,
-    pub sessions: SessionPolicy,
-    pub issuer: TokenIssuer,
-    pub verifier: TokenVerifier,
+    pub accounts: Accounts,
     /// The authorizer also checks revocations in the store (`AUTHORIZER_REVOCATION_CHECK`).
     pub strict_revocation: bool,
     /// Tokens in the body, in cookies, or both (`TOKEN_TRANSPORT`).
@@ -47,27 +39,24 @@ impl Gateway {
                 None => return gateway_message(StatusCode::FORBIDDEN, "Forbidden"),
             }
         }
-        let (store, transport) = (self.store.as_ref(), self.transport);
+        let (accounts, transport) = (&self.accounts, self.transport);
+        let store = accounts.store.as_ref();
         match route.endpoint {
-            Endpoint::Register => http::register(store, &self.hasher, &self.issuer, transport, request).await,
-            Endpoint::Login => http::login(store, &self.hasher, &self.throttle, &self.issuer, transport, request).await,
-            Endpoint::Refresh => {
-                http::refresh(store, &self.verifier, &self.issuer, &self.sessions, transport, request).await
-            }
-            Endpoint::Logout => http::logout(store, &self.verifier, transport, request).await,
-            Endpoint::Me => http::me(store, request).await,
-            Endpoint::Jwks => http::jwks(self.verifier.keys()),
-            Endpoint::ChangePassword => {
-                http::change_password(store, &self.hasher, &self.throttle, &self.issuer, transport, request).await
-            }
-            Endpoint::ListUsers => http::list_users(store, request).await,
-            Endpoint::GetUser => http::get_user(store, request).await,
-            Endpoint::UpdateUser => http::update_user(store, request).await,
+            Endpoint::Register => auth::register(accounts, transport, request).await,
+            Endpoint::Login => auth::login(accounts, transport, request).await,
+            Endpoint::Refresh => auth::refresh(accounts, transport, request).await,
+            Endpoint::Logout => auth::logout(store, &accounts.verifier, transport, request).await,
+            Endpoint::Me => auth::me(store, request).await,
+            Endpoint::Jwks => http::jwks(accounts.verifier.keys()),
+            Endpoint::ChangePassword => auth::change_password(accounts, transport, request).await,
+            Endpoint::ListUsers => admin::list_users(store, request).await,
+            Endpoint::GetUser => admin::get_user(store, request).await,
+            Endpoint::UpdateUser => admin::update_user(store, request).await,
         }
     }
 
     /// The event API Gateway sends a Lambda REQUEST authorizer (payload 2.0), and its decision.
-    async fn authorize(&self, request: &ApiRequest, route_key: &str) -> Option<crate::service::Principal> {
+    async fn authorize(&self, request: &ApiRequest, route_key: &str) -> Option<Principal> {
         let mut event = ApiGatewayV2CustomAuthorizerV2Request::default();
         event.version = Some("2.0".into());
         event.type_ = Some("REQUEST".into());
@@ -85,8 +74,9 @@ impl Gateway {
             .map(|cookie| cookie.trim().to_owned())
             .filter(|cookie| !cookie.is_empty())
             .collect();
-        let revocations = self.strict_revocation.then_some(self.store.as_ref());
-        let authorizer = Authorizer::new(&self.verifier, revocations).accepting_cookie(self.transport.uses_cookies());
+        let revocations = self.strict_revocation.then_some(self.accounts.store.as_ref());
+        let authorizer =
+            Authorizer::new(&self.accounts.verifier, revocations).accepting_cookie(self.transport.uses_cookies());
         let decision = authorizer.http_api(&event, UnixTime::now()).await;
         let fields = decision.context.as_object().map(|map| map.clone().into_iter().collect());
         if !decision.is_authorized {

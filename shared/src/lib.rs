@@ -5,8 +5,8 @@
 //! [`store::Store`]. The authorizer goes `authorizer` → `tokens::TokenVerifier` → decision.
 
 pub mod authorizer;
-pub mod browser;
 pub mod config;
+pub mod credentials;
 pub mod domain;
 pub mod error;
 pub mod gateway;

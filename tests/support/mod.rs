@@ -9,10 +9,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
-use shared::browser::TokenTransport;
+use shared::credentials::TokenTransport;
 use shared::domain::{LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
+use shared::service::Accounts;
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
 use shared::tokens::keys::generate_ed25519;
 use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
@@ -96,19 +97,25 @@ pub fn spawn_app(store: Arc<dyn Store>) -> TestApp {
 
 /// [`spawn_app`] with the authorizer's strict revocation check on or off.
 pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp {
-    let Keys { issuer, verifier } = keys();
-    let throttle = LoginThrottle::default();
     TestApp {
         gateway: Arc::new(Gateway {
-            store,
-            hasher: test_hasher(),
-            throttle,
-            sessions: SessionPolicy::default(),
-            issuer,
-            verifier,
+            accounts: accounts(store),
             strict_revocation,
             transport: TokenTransport::default(),
         }),
+    }
+}
+
+/// The signing functions' bundle on `store`, with a fresh key pair and cheap Argon2id.
+pub fn accounts(store: Arc<dyn Store>) -> Accounts {
+    let Keys { issuer, verifier } = keys();
+    Accounts {
+        store,
+        hasher: test_hasher(),
+        throttle: LoginThrottle::default(),
+        sessions: SessionPolicy::default(),
+        issuer,
+        verifier,
     }
 }
 
@@ -121,7 +128,8 @@ impl TestApp {
     /// The same app with another session policy (the refresh grace period).
     pub fn with_sessions(self, sessions: SessionPolicy) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
-        TestApp { gateway: Arc::new(Gateway { sessions, ..gateway }) }
+        let accounts = Accounts { sessions, ..gateway.accounts };
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
     }
 
     /// The same app delivering tokens in cookies, the body, or both (`TOKEN_TRANSPORT`).

@@ -1,4 +1,4 @@
-//! `PATCH /admin/users/{id}`, behind the authorizer (admins only). Wiring only.
+//! `PATCH /admin/users/{id}`, behind the authorizer (admins only). Wiring only: the logic is `shared::http::admin::update_user`.
 
 use shared::config::Env;
 use shared::lambda::{self, init_or_exit};
@@ -8,5 +8,5 @@ use shared::store::DynamoStore;
 async fn main() -> Result<(), lambda::Error> {
     shared::telemetry::init();
     let store = init_or_exit(DynamoStore::from_env(&Env::from_process()).await);
-    lambda::run_http(|request| shared::http::update_user(&store, request)).await
+    lambda::run_http(|request| shared::http::admin::update_user(&store, request)).await
 }

@@ -2,8 +2,8 @@
 //! client unless strict revocation (`AUTHORIZER_REVOCATION_CHECK=true`) asks for one.
 
 use shared::authorizer::Authorizer;
-use shared::browser::TokenTransport;
 use shared::config::{Env, strict_revocation};
+use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
 use shared::store::{DynamoStore, Store};
 use shared::tokens::TokenVerifier;

@@ -1,22 +1,16 @@
 //! `POST /auth/password`, behind the authorizer. Wiring only: the logic is
-//! `shared::http::change_password`. Signs the caller's new token pair, so it holds the key.
+//! `shared::http::auth::change_password`. Signs the caller's new token pair, so it holds the key.
 
-use shared::browser::TokenTransport;
 use shared::config::Env;
-use shared::domain::{LoginThrottle, PasswordHasher};
+use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
-use shared::store::DynamoStore;
-use shared::tokens::TokenIssuer;
+use shared::service::Accounts;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     shared::telemetry::init();
     let env = Env::from_process();
-    let issuer = init_or_exit(TokenIssuer::from_env(&env));
-    let hasher = init_or_exit(PasswordHasher::from_env(&env));
-    let throttle = init_or_exit(LoginThrottle::from_env(&env));
+    let accounts = init_or_exit(Accounts::from_env(&env).await);
     let transport = init_or_exit(TokenTransport::from_env(&env));
-    let store = init_or_exit(DynamoStore::from_env(&env).await);
-    lambda::run_http(|request| shared::http::change_password(&store, &hasher, &throttle, &issuer, transport, request))
-        .await
+    lambda::run_http(|request| shared::http::auth::change_password(&accounts, transport, request)).await
 }

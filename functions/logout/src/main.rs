@@ -1,7 +1,7 @@
-//! `POST /auth/logout`. Wiring only: the logic is `shared::http::logout`. Holds no private key.
+//! `POST /auth/logout`. Wiring only: the logic is `shared::http::auth::logout`. Holds no private key.
 
-use shared::browser::TokenTransport;
 use shared::config::Env;
+use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
 use shared::store::DynamoStore;
 use shared::tokens::TokenVerifier;
@@ -13,5 +13,5 @@ async fn main() -> Result<(), lambda::Error> {
     let verifier = init_or_exit(TokenVerifier::from_env(&env));
     let transport = init_or_exit(TokenTransport::from_env(&env));
     let store = init_or_exit(DynamoStore::from_env(&env).await);
-    lambda::run_http(|request| shared::http::logout(&store, &verifier, transport, request)).await
+    lambda::run_http(|request| shared::http::auth::logout(&store, &verifier, transport, request)).await
 }

@@ -1,4 +1,4 @@
-//! `GET /auth/me`, behind the authorizer. Wiring only: the logic is `shared::http::me`.
+//! `GET /auth/me`, behind the authorizer. Wiring only: the logic is `shared::http::auth::me`.
 
 use shared::config::Env;
 use shared::lambda::{self, init_or_exit};
@@ -7,7 +7,6 @@ use shared::store::DynamoStore;
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     shared::telemetry::init();
-    let env = Env::from_process();
-    let store = init_or_exit(DynamoStore::from_env(&env).await);
-    lambda::run_http(|request| shared::http::me(&store, request)).await
+    let store = init_or_exit(DynamoStore::from_env(&Env::from_process()).await);
+    lambda::run_http(|request| shared::http::auth::me(&store, request)).await
 }

@@ -2,10 +2,12 @@
 
 mod email;
 mod password;
+mod principal;
 mod throttle;
 mod user;
 
 pub use email::Email;
 pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
+pub use principal::Principal;
 pub use throttle::LoginThrottle;
 pub use user::{Role, Session, SessionPolicy, User};

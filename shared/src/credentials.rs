@@ -1,5 +1,6 @@
-//! Browser clients: tokens in HttpOnly cookies instead of the JSON body (`TOKEN_TRANSPORT`), the
-//! double-submit CSRF check that cookie authentication needs, and the CORS allow-list.
+//! How clients present credentials: the `Authorization: Bearer` header, or, for browsers, tokens
+//! in HttpOnly cookies instead of the JSON body (`TOKEN_TRANSPORT`) with the double-submit CSRF
+//! check that cookie authentication needs, and the CORS allow-list.
 //!
 //! Cookies keep tokens out of JavaScript's reach (an XSS cannot read them); the price is that the
 //! browser attaches them to requests other sites trigger, hence the CSRF token: a readable cookie
@@ -55,6 +56,13 @@ impl TokenTransport {
     pub fn uses_cookies(self) -> bool {
         self != Self::Body
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers (the first, if sent twice).
@@ -200,6 +208,15 @@ fn parse_origin(origin: &str) -> Result<String, BadOrigin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_strictly() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -1,0 +1,29 @@
+//! The HTTP edge shared by the Lambda functions and the local API: requests are checked and
+//! parsed into use-case inputs (`request`), use cases are called (`auth`, `admin`), and results
+//! and errors become responses in one place (`response`, with the HTTP shapes in `views`).
+
+pub mod admin;
+pub mod auth;
+mod request;
+mod response;
+pub mod views;
+
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, HeaderValue};
+
+pub use request::{ApiRequest, MAX_BODY_BYTES};
+pub use response::{ApiResponse, json_response, problem};
+
+use crate::error::ApiError;
+use crate::tokens::VerifyingKeys;
+
+pub fn jwks(keys: &VerifyingKeys) -> ApiResponse {
+    let mut response = json_response(StatusCode::OK, keys.public_jwks());
+    // Public data that changes only at key rotation: let clients and CDNs cache it briefly.
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response
+}
+
+pub fn not_found() -> ApiResponse {
+    problem(&ApiError::NotFound)
+}

@@ -1,0 +1,125 @@
+//! The one place results and errors become HTTP responses.
+
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_COOKIE, WWW_AUTHENTICATE};
+use serde::Serialize;
+use serde_json::json;
+
+use super::ApiRequest;
+use super::views::{CookieSessionView, TokenResponse};
+use crate::credentials::{self, SessionCookies, TokenTransport};
+use crate::error::ApiError;
+use crate::service::SignedIn;
+
+pub type ApiResponse = http::Response<String>;
+
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> ApiResponse {
+    let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".to_owned());
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub(super) fn empty_response(status: StatusCode) -> ApiResponse {
+    let mut response = http::Response::new(String::new());
+    *response.status_mut() = status;
+    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// RFC 9457 problem document for `error`.
+pub fn problem(error: &ApiError) -> ApiResponse {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = json!({
+        "type": format!("urn:jwt-auth:problem:{}", error.code()),
+        "title": error.title(),
+        "status": error.status(),
+        "detail": error.to_string(),
+        "code": error.code(),
+    });
+    if let ApiError::Validation(errors) = error {
+        body["errors"] = json!(errors);
+    }
+    let mut response = json_response(status, &body);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    if let Some(seconds) = error.retry_after_secs() {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if status == StatusCode::UNAUTHORIZED && error != &ApiError::InvalidCredentials {
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    }
+    response
+}
+
+/// `result` as JSON in the shape `View` gives it, or its problem.
+pub(super) fn respond<T, View: Serialize + From<T>>(status: StatusCode, result: Result<T, ApiError>) -> ApiResponse {
+    match result {
+        Ok(value) => json_response(status, &View::from(value)),
+        Err(error) => problem(&error),
+    }
+}
+
+/// Where the CSRF token of a token response comes from.
+pub(super) enum Csrf<'r> {
+    /// A new session (register, login): a new token.
+    Fresh,
+    /// A continued session keeps the token its page already holds, so requests in flight during
+    /// a refresh still match; a new one if it has none.
+    KeepFrom(&'r ApiRequest),
+}
+
+/// Issued tokens as the deployment's transport wants them: in the body, in cookies, or both.
+pub(super) fn token_response(
+    status: StatusCode,
+    result: Result<SignedIn, ApiError>,
+    transport: TokenTransport,
+    csrf: Csrf<'_>,
+) -> ApiResponse {
+    let tokens = match result {
+        Ok(signed_in) => TokenResponse::from(signed_in),
+        Err(error) => return problem(&error),
+    };
+    let mut response = if transport.tokens_in_body() {
+        json_response(status, &tokens)
+    } else {
+        json_response(status, &CookieSessionView::from(&tokens))
+    };
+    if transport.uses_cookies() {
+        let kept = match csrf {
+            Csrf::Fresh => None,
+            Csrf::KeepFrom(request) => credentials::cookie_value(&request.headers, credentials::CSRF_COOKIE),
+        };
+        let csrf_token = kept.map_or_else(credentials::new_csrf_token, str::to_owned);
+        let cookies = SessionCookies {
+            access_token: &tokens.access_token,
+            access_max_age: tokens.expires_in,
+            refresh_token: &tokens.refresh_token,
+            refresh_max_age: tokens.refresh_expires_in,
+            csrf_token: &csrf_token,
+        };
+        for cookie in cookies.headers() {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_carry_code_status_and_retry_after() {
+        let response = problem(&ApiError::Unavailable);
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert_eq!(body["code"], "unavailable");
+        assert_eq!(body["status"], 503);
+    }
+}

@@ -1,0 +1,75 @@
+//! Administration: list, read, change and disable accounts. Every action writes an audit line.
+
+use crate::domain::{Principal, Role};
+use crate::error::ApiError;
+use crate::store::{Store, UserChanges, UserPage, UserSummary};
+use crate::time::UnixTime;
+
+/// The authorizer already refused other roles; handlers check again so that a mistake in the
+/// route table or the template cannot open an admin route.
+fn require_admin(principal: &Principal, action: &'static str) -> Result<(), ApiError> {
+    if principal.role.satisfies(Role::Admin) {
+        return Ok(());
+    }
+    tracing::warn!(target: "audit", actor = %principal.user_id, action, outcome = "forbidden", "admin action refused");
+    Err(ApiError::Forbidden)
+}
+
+pub async fn list_users(
+    store: &dyn Store,
+    principal: &Principal,
+    limit: u32,
+    after: Option<String>,
+) -> Result<UserPage, ApiError> {
+    require_admin(principal, "list_users")?;
+    let page = store.list_users(limit, after.as_deref()).await?;
+    tracing::info!(target: "audit", actor = %principal.user_id, action = "list_users", count = page.users.len(), outcome = "ok");
+    Ok(page)
+}
+
+pub async fn get_user(store: &dyn Store, principal: &Principal, user_id: &str) -> Result<UserSummary, ApiError> {
+    require_admin(principal, "get_user")?;
+    let user = store.user_by_id(user_id).await?;
+    let outcome = if user.is_some() { "ok" } else { "not_found" };
+    tracing::info!(target: "audit", actor = %principal.user_id, action = "get_user", target_user = %user_id, outcome);
+    user.map(|user| UserSummary::from(&user)).ok_or(ApiError::NotFound)
+}
+
+pub async fn update_user(
+    store: &dyn Store,
+    principal: &Principal,
+    user_id: &str,
+    changes: UserChanges,
+    now: UnixTime,
+) -> Result<UserSummary, ApiError> {
+    require_admin(principal, "update_user")?;
+    let audit = |outcome: &str| {
+        tracing::info!(
+            target: "audit",
+            actor = %principal.user_id,
+            action = "update_user",
+            target_user = %user_id,
+            role = ?changes.role.map(Role::as_str),
+            disabled = ?changes.disabled,
+            outcome,
+        );
+    };
+    let demotes_or_disables = changes.role.is_some_and(|role| role != Role::Admin) || changes.disabled == Some(true);
+    if user_id == principal.user_id && demotes_or_disables {
+        audit("conflict_self");
+        return Err(ApiError::Conflict);
+    }
+    // A role change or a disable ends every session: the next refresh fails, and the next
+    // login carries the new role (or is refused).
+    let revoke = (changes.role.is_some() || changes.disabled == Some(true)).then_some(now);
+    match store.update_user(user_id, &changes, revoke).await? {
+        Some(user) => {
+            audit("ok");
+            Ok(UserSummary::from(&user))
+        }
+        None => {
+            audit("not_found");
+            Err(ApiError::NotFound)
+        }
+    }
+}

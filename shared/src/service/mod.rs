@@ -1,0 +1,76 @@
+//! The use cases, as plain async functions over the ports, keys and the time. They know nothing
+//! of HTTP or Lambda: `http` parses requests into their inputs and renders their results.
+
+mod accounts;
+mod admin;
+mod sessions;
+
+use std::sync::Arc;
+
+pub use accounts::{change_password, login, me, register};
+pub use admin::{get_user, list_users, update_user};
+pub use sessions::{LogoutScope, logout, refresh};
+
+use crate::domain::{LoginThrottle, PasswordHasher, Session, SessionPolicy, User};
+use crate::error::ApiError;
+use crate::store::Store;
+use crate::time::UnixTime;
+use crate::tokens::{IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
+
+/// What the functions that sign tokens (register, login, refresh, password change) work with,
+/// built once at init. The others take only the parts they need (a store, a verifier), so a
+/// function that signs nothing never holds the private key.
+pub struct Accounts {
+    pub store: Arc<dyn Store>,
+    pub hasher: PasswordHasher,
+    pub throttle: LoginThrottle,
+    pub sessions: SessionPolicy,
+    pub issuer: TokenIssuer,
+    pub verifier: TokenVerifier,
+}
+
+/// A session's fresh token pair and the account it belongs to.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub user: User,
+    pub access_token: String,
+    /// Seconds from now.
+    pub access_expires_in: u64,
+    pub refresh_token: String,
+    /// Seconds from now.
+    pub refresh_expires_in: u64,
+}
+
+fn new_session_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
+    let session = Session::new(
+        grant.session_id.clone(),
+        user.id.clone(),
+        grant.jti.clone(),
+        // Strictly after the last account-wide revocation, even within the same millisecond
+        // (a login right after a global logout must not be born revoked).
+        now.millis().max(user.sessions_valid_after_ms + 1),
+        grant.expires_at,
+    );
+    Session { auth_time: grant.auth_time, ..session }
+}
+
+fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTime) -> Result<SignedIn, ApiError> {
+    let IssuedTokens { access_token, access_claims, refresh_token, refresh_claims } =
+        issuer.issue(&user, grant, now).map_err(internal)?;
+    Ok(SignedIn {
+        user,
+        access_token,
+        access_expires_in: access_claims.exp.saturating_sub(now.secs()),
+        refresh_token,
+        refresh_expires_in: refresh_claims.exp.saturating_sub(now.secs()),
+    })
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    tracing::error!(reason = %error, "internal failure");
+    ApiError::Internal
+}

@@ -1,0 +1,83 @@
+//! Sessions: refresh-token rotation (with reuse detection and grace) and logout.
+
+use super::{Accounts, SignedIn, signed_in};
+use crate::error::ApiError;
+use crate::store::{Rotation, RotationOutcome, Store};
+use crate::time::UnixTime;
+use crate::tokens::{RefreshGrant, TokenVerifier};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogoutScope {
+    Local,
+    Global,
+}
+
+pub async fn refresh(accounts: &Accounts, refresh_token: &str, now: UnixTime) -> Result<SignedIn, ApiError> {
+    let (store, issuer) = (accounts.store.as_ref(), &accounts.issuer);
+    let claims = accounts.verifier.verify_refresh(refresh_token, now)?;
+    let Some(user) = store.user_by_id(&claims.sub).await? else {
+        return Err(ApiError::TokenRevoked);
+    };
+    if user.disabled {
+        return Err(ApiError::TokenRevoked);
+    }
+    let grant = issuer.continue_session(claims.sid.clone(), claims.auth_time, now);
+    if grant.expires_at <= now.secs() {
+        // The session reached its absolute lifetime: only a new login starts another.
+        return Err(ApiError::TokenExpired);
+    }
+    let rotation = Rotation {
+        session_id: claims.sid.clone(),
+        user_id: user.id.clone(),
+        presented_jti: claims.jti.clone(),
+        next_jti: grant.jti.clone(),
+        next_expires_at: grant.expires_at,
+        sessions_valid_after_ms: user.sessions_valid_after_ms,
+        grace_ms: accounts.sessions.reuse_grace_secs.saturating_mul(1000),
+        now,
+    };
+    match store.rotate_session(&rotation).await? {
+        RotationOutcome::Rotated => signed_in(issuer, user, &grant, now),
+        RotationOutcome::Grace { current_jti, expires_at } => {
+            // A second presentation moments after a rotation (two tabs, a lost response): the
+            // client gets the session's current refresh token, and nothing is revoked.
+            tracing::info!(user_id = %user.id, session_id = %claims.sid, "refresh within the reuse grace period");
+            let current = RefreshGrant {
+                session_id: claims.sid.clone(),
+                jti: current_jti,
+                expires_at,
+                auth_time: claims.auth_time,
+            };
+            signed_in(issuer, user, &current, now)
+        }
+        RotationOutcome::Revoked => Err(ApiError::TokenRevoked),
+        RotationOutcome::Reused => {
+            tracing::warn!(user_id = %user.id, session_id = %claims.sid, "refresh token reused: session revoked");
+            store.revoke_session(&claims.sid).await?;
+            Err(ApiError::TokenReused)
+        }
+    }
+}
+
+pub async fn logout(
+    store: &dyn Store,
+    verifier: &TokenVerifier,
+    refresh_token: &str,
+    access_token: Option<&str>,
+    scope: LogoutScope,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    // An expired or malformed token proves nothing about who is asking.
+    let claims = verifier.verify_refresh(refresh_token, now).map_err(|_| ApiError::InvalidToken)?;
+    match scope {
+        LogoutScope::Local => store.revoke_session(&claims.sid).await?,
+        LogoutScope::Global => store.revoke_user_sessions(&claims.sub, now).await?,
+    }
+    if let Some(access) = access_token.and_then(|token| verifier.verify_access(token, now).ok())
+        && access.sub == claims.sub
+    {
+        store.revoke_access_token(&access.jti, access.exp).await?;
+    }
+    tracing::info!(user_id = %claims.sub, session_id = %claims.sid, ?scope, "logged out");
+    Ok(())
+}
