@@ -1,0 +1,13 @@
+//! The end-to-end tests, one module per concern, in one binary.
+
+mod admin;
+mod cookies;
+mod dynamo_calls;
+mod events;
+mod flow;
+mod outage;
+mod races;
+mod rest_authorizer;
+mod sessions;
+mod store_contract;
+mod template;
