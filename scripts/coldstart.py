@@ -16,8 +16,8 @@ answers --load more invocations back to back (a Lambda instance takes one at a t
 peak resident memory (VmHWM from /proc/PID/status) is read before it is stopped (and its
 /proc/PID/smaps saved as target/coldstart/NAME.smaps).
 
-Functions touching DynamoDB talk to a local moto server: the one AWS_ENDPOINT_URL_DYNAMODB names,
-or one this script starts from .venv/bin/moto_server. Keys come from `authctl gen-key`, tables
+Functions touching DynamoDB talk to a local DynamoDB: the one AWS_ENDPOINT_URL_DYNAMODB names,
+or Amazon DynamoDB Local started here by scripts/dynamodb-local.sh. Keys come from `authctl gen-key`, tables
 from `authctl create-tables` (fresh names per run). Argon2 uses the production defaults unless
 ARGON2_* is set in the environment.
 
@@ -199,25 +199,25 @@ def run_function(binary, env, first_event, next_event=None, load=0, log_path=Non
             log.close()
 
 
-def start_moto():
-    moto = os.path.join(ROOT, ".venv", "bin", "moto_server")
-    if not os.path.exists(moto):
-        sys.exit("no AWS_ENDPOINT_URL_DYNAMODB and no .venv/bin/moto_server: run scripts/test.sh once")
+def start_dynamodb_local():
     port = free_port()
-    process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
+    process = subprocess.Popen([os.path.join(ROOT, "scripts", "dynamodb-local.sh"), str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    for _ in range(300):
         try:
+            # DynamoDB Local answers only requests that carry some credential.
             request = urllib.request.Request(url + "/", data=b"{}", headers={
                 "X-Amz-Target": "DynamoDB_20120810.ListTables",
-                "Content-Type": "application/x-amz-json-1.0"})
+                "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, "
+                                 "SignedHeaders=host, Signature=0"})
             urllib.request.urlopen(request, timeout=1).read()
             return process, url
         except OSError:
             time.sleep(0.1)
     process.kill()
-    sys.exit("moto did not start")
+    sys.exit("DynamoDB Local did not start")
 
 
 def http_event(name, body=None, context=None, path_parameters=None, replace=None):
@@ -281,10 +281,10 @@ def main():
     if missing:
         sys.exit(f"missing binaries: {missing}; build with cargo build --release --workspace --bins")
 
-    moto = None
+    dynamodb = None
     env = dict(os.environ)
     if not env.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        moto, url = start_moto()
+        dynamodb, url = start_dynamodb_local()
         env["AWS_ENDPOINT_URL_DYNAMODB"] = url
     suffix = uuid.uuid4().hex[:8]
     env.update({
@@ -435,9 +435,9 @@ def main():
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=2)
-    if moto:
-        moto.kill()
-        moto.wait()
+    if dynamodb:
+        dynamodb.kill()
+        dynamodb.wait()
 
 
 if __name__ == "__main__":
