@@ -118,8 +118,8 @@ mod tests {
     use base64::engine::general_purpose::STANDARD;
     use secrecy::{ExposeSecret as _, SecretString};
 
-    use super::super::keys::{generate_ed25519, generate_p256};
     use super::*;
+    use crate::tokens::keys::{generate_ed25519, generate_p256};
 
     fn loads(pem: &str) -> bool {
         SigningKey::from_pkcs8_pem(&SecretString::from(pem), "k".into()).is_ok()
