@@ -12,8 +12,7 @@ use shared::domain::{PasswordHasher, PasswordParams};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::store::MemoryStore;
-use shared::tokens::keys::generate_ed25519;
-use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys, ephemeral_ed25519};
 
 pub const ISSUER: &str = "https://auth.fuzz";
 pub const AUDIENCE: &str = "https://api.fuzz";
@@ -53,12 +52,12 @@ pub fn hs256_verifier() -> &'static TokenVerifier {
     })
 }
 
-/// `header.payload.signature` over the given JSON texts, HS256-signed with [`HS256_SECRET`].
+/// `header.payload.signature` over the given JSON texts, HS256-signed with [`HS256_SECRET`] by
+/// jsonwebtoken: an implementation independent of the verifier under test.
 pub fn sign_hs256(header_json: &[u8], payload_json: &[u8]) -> String {
-    let secret = secrecy::SecretString::from(HS256_SECRET);
-    let key = SigningKey::hs256(&secret).expect("fixture secret loads");
+    let key = jsonwebtoken::EncodingKey::from_secret(HS256_SECRET.as_bytes());
     let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header_json), URL_SAFE_NO_PAD.encode(payload_json));
-    let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), key.encoding_key(), key.algorithm)
+    let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, jsonwebtoken::Algorithm::HS256)
         .expect("HMAC signing cannot fail");
     format!("{signing_input}.{signature}")
 }
@@ -76,13 +75,9 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 pub fn gateway() -> &'static Gateway {
     static GATEWAY: OnceLock<Gateway> = OnceLock::new();
     GATEWAY.get_or_init(|| {
-        let generated = generate_ed25519("fuzz").expect("key generation works");
-        let jwks = serde_json::json!({ "keys": [generated.public_jwk] }).to_string();
-        let issuer = TokenIssuer::new(
-            settings(),
-            SigningKey::from_pkcs8_pem(&generated.private_pem, "fuzz".into()).expect("generated key loads"),
-        );
-        let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).expect("JWKS loads"));
+        let (signing, verifying) = ephemeral_ed25519("fuzz").expect("key generation works");
+        let issuer = TokenIssuer::new(settings(), signing);
+        let verifier = TokenVerifier::new(settings(), verifying);
         let hasher = PasswordHasher::new(PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 })
             .expect("cheap Argon2 parameters are valid");
         let accounts = shared::service::Accounts {

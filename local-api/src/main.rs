@@ -5,15 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use serde_json::json;
 use shared::config::{ConfigError, Env, strict_revocation};
 use shared::credentials::{AllowedOrigins, TokenTransport};
 use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use shared::gateway::Gateway;
 use shared::service::Accounts;
 use shared::store::{DynamoStore, MemoryStore, Store};
-use shared::tokens::keys::generate_ed25519;
-use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
 
 #[derive(Parser)]
 #[command(about = "Run the JWT auth API locally")]
@@ -100,11 +98,7 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
 
 /// A signing key that lives as long as the process, so the API runs with no setup at all.
 fn ephemeral_keys(settings: TokenSettings) -> (TokenIssuer, TokenVerifier) {
-    let kid = "local-ephemeral";
-    let generated = generate_ed25519(kid).expect("the system RNG works");
-    let signing = SigningKey::from_pkcs8_pem(&generated.private_pem, kid.into()).expect("a generated key loads");
-    let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
-    let keys = VerifyingKeys::from_public_jwks(&jwks).expect("a generated key set loads");
+    let (signing, keys) = ephemeral_ed25519("local-ephemeral").expect("the system RNG works");
     tracing::warn!(
         "no JWT_PRIVATE_KEY or JWT_HS256_SECRET: signing with a key generated now; tokens die with this process"
     );

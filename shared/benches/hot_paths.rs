@@ -25,14 +25,12 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use divan::{AllocProfiler, Bencher};
 use futures::FutureExt as _;
 use secrecy::SecretString;
-use serde_json::json;
 use shared::authorizer::Authorizer;
 use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::service::{self, Accounts};
 use shared::store::{MemoryStore, Store};
 use shared::time::UnixTime;
-use shared::tokens::keys::generate_ed25519;
-use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys, ephemeral_ed25519};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -74,28 +72,22 @@ impl std::fmt::Display for Alg {
 
 const ALGS: [Alg; 2] = [Alg::EdDSA, Alg::HS256];
 
+const HS256_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
 /// Keys parsed once, as each function does at init.
 fn pair(alg: Alg) -> (TokenIssuer, TokenVerifier) {
-    match alg {
-        Alg::EdDSA => {
-            let generated = generate_ed25519("bench").unwrap();
-            let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
-            (
-                TokenIssuer::new(
-                    settings(),
-                    SigningKey::from_pkcs8_pem(&generated.private_pem, "bench".into()).unwrap(),
-                ),
-                TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&jwks).unwrap()),
-            )
-        }
+    let (signing, verifying) = match alg {
+        Alg::EdDSA => ephemeral_ed25519("bench").unwrap(),
         Alg::HS256 => {
-            let secret = SecretString::from("0123456789abcdef0123456789abcdef".to_owned());
-            (
-                TokenIssuer::new(settings(), SigningKey::hs256(&secret).unwrap()),
-                TokenVerifier::new(settings(), VerifyingKeys::hs256(&secret).unwrap()),
-            )
+            let secret = SecretString::from(HS256_SECRET);
+            (SigningKey::hs256(&secret).unwrap(), VerifyingKeys::hs256(&secret).unwrap())
         }
-    }
+    };
+    wire(signing, verifying)
+}
+
+fn wire(signing: SigningKey, verifying: VerifyingKeys) -> (TokenIssuer, TokenVerifier) {
+    (TokenIssuer::new(settings(), signing), TokenVerifier::new(settings(), verifying))
 }
 
 fn user() -> User {
@@ -275,91 +267,8 @@ mod tokens {
     }
 }
 
-/// What the hot paths did before keys were prepared at init: jsonwebtoken parses the key (and,
-/// for Ed25519 signing, derives the public key) on every call. Kept as a yardstick.
-mod reference {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use jsonwebtoken::Header;
-    use shared::tokens::{ACCESS_TOKEN_TYPE, AccessClaims, REFRESH_TOKEN_TYPE, RefreshClaims};
-
-    use super::*;
-
-    /// Signature check alone: the key prepared once (what `verify_compact` does now) ...
-    #[divan::bench(args = ALGS)]
-    fn signature_prepared_key(bencher: Bencher, alg: Alg) {
-        let (issuer, verifier) = pair(alg);
-        let token = access_token(&issuer, NOW);
-        let (input, signature) = token.rsplit_once('.').unwrap();
-        let key = verifier.keys().select(&alg.to_string(), issuer.key().kid.as_deref()).unwrap();
-        bencher.bench_local(|| {
-            let signature = URL_SAFE_NO_PAD.decode(black_box(signature)).unwrap();
-            assert!(key.verify_signature(black_box(input.as_bytes()), &signature));
-        });
-    }
-
-    /// ... and through `jsonwebtoken::crypto::verify` (key copied and parsed per call).
-    #[divan::bench(args = ALGS)]
-    fn signature_jsonwebtoken(bencher: Bencher, alg: Alg) {
-        let (issuer, verifier) = pair(alg);
-        let token = access_token(&issuer, NOW);
-        let (input, signature) = token.rsplit_once('.').unwrap();
-        let key = verifier.keys().select(&alg.to_string(), issuer.key().kid.as_deref()).unwrap();
-        bencher.bench_local(|| {
-            let ok = jsonwebtoken::crypto::verify(
-                black_box(signature),
-                black_box(input.as_bytes()),
-                key.decoding_key(),
-                key.algorithm,
-            );
-            assert!(ok.unwrap());
-        });
-    }
-
-    /// Issuing a pair with `jsonwebtoken::encode` (the same bytes `tokens/issue_pair` makes).
-    #[divan::bench(args = ALGS)]
-    fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
-        let (issuer, _) = pair(alg);
-        let user = user();
-        let key = issuer.key();
-        let header = |typ: &str| {
-            let mut header = Header::new(key.algorithm);
-            header.typ = Some(typ.to_owned());
-            header.kid = key.kid.clone();
-            header
-        };
-        let settings = issuer.settings();
-        bencher.bench_local(|| {
-            let user = black_box(&user);
-            let grant = issuer.next_refresh("session".into(), NOW);
-            let access_claims = AccessClaims {
-                iss: settings.issuer.clone(),
-                sub: user.id.clone(),
-                aud: settings.audience.clone(),
-                exp: NOW.secs() + settings.access_ttl_secs,
-                iat: NOW.secs(),
-                jti: shared::tokens::new_token_id(),
-                client_id: settings.audience.clone(),
-                sid: grant.session_id.clone(),
-                email: user.email.as_str().to_owned(),
-                role: user.role,
-            };
-            let refresh_claims = RefreshClaims {
-                iss: settings.issuer.clone(),
-                sub: user.id.clone(),
-                aud: settings.issuer.clone(),
-                exp: grant.expires_at,
-                iat: NOW.secs(),
-                jti: grant.jti.clone(),
-                sid: grant.session_id.clone(),
-                auth_time: grant.auth_time,
-            };
-            let access = jsonwebtoken::encode(&header(ACCESS_TOKEN_TYPE), &access_claims, key.encoding_key());
-            let refresh = jsonwebtoken::encode(&header(REFRESH_TOKEN_TYPE), &refresh_claims, key.encoding_key());
-            (access.unwrap(), refresh.unwrap())
-        });
-    }
-}
+#[path = "hot_paths/reference.rs"]
+mod reference;
 
 /// The cheapest Argon2id the hasher accepts: login minus this is login minus Argon2.
 const CHEAPEST: PasswordParams = PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 };

@@ -1,7 +1,8 @@
-//! Public JWS conformance vectors (Wycheproof, RFC 7515 / RFC 8037) from `../shared/vectors/`,
-//! run against the compact-JWS verifier with the vector's key pinned to the vector's algorithm.
+//! Public JWS conformance vectors (Wycheproof, RFC 7515 / RFC 8037) from `tests/vectors/` (its
+//! README gives their sources and licences), run against the compact-JWS verifier with the
+//! vector's key pinned to the vector's algorithm.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,13 +19,8 @@ struct Vector {
     expected: String,
 }
 
-fn vectors_dir() -> PathBuf {
-    let from_env = std::env::var_os("JWS_VECTORS_DIR").map(PathBuf::from);
-    from_env.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors"))
-}
-
 fn load(file: &str) -> Vec<Vector> {
-    let path = vectors_dir().join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
     serde_json::from_str(&text).unwrap()
 }

@@ -15,8 +15,7 @@ use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::service::Accounts;
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
-use shared::tokens::keys::generate_ed25519;
-use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
 
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "https://api.test";
@@ -81,13 +80,8 @@ pub fn keys() -> Keys {
 
 /// A fresh Ed25519 key pair wired into an issuer and a verifier with these settings.
 pub fn keys_with(settings: TokenSettings) -> Keys {
-    let generated = generate_ed25519("test-key").unwrap();
-    let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
-    let signing = SigningKey::from_pkcs8_pem(&generated.private_pem, "test-key".into()).unwrap();
-    Keys {
-        issuer: TokenIssuer::new(settings.clone(), signing),
-        verifier: TokenVerifier::new(settings, VerifyingKeys::from_public_jwks(&jwks).unwrap()),
-    }
+    let (signing, verifying) = ephemeral_ed25519("test-key").unwrap();
+    Keys { issuer: TokenIssuer::new(settings.clone(), signing), verifier: TokenVerifier::new(settings, verifying) }
 }
 
 /// Every function wired in one process, the way the local API runs them.

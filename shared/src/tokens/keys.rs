@@ -7,14 +7,17 @@ use std::collections::HashSet;
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, ParsedPublicKey,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
+    ParsedPublicKey,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use super::algorithm::Algorithm;
+use super::signing::SigningKey;
 
 /// HS256 keys shorter than the hash output weaken HMAC (RFC 7518 §3.2).
 pub const MIN_HMAC_KEY_BYTES: usize = 32;
@@ -40,9 +43,8 @@ pub enum KeyError {
 pub struct VerifyingKey {
     pub kid: Option<String>,
     pub algorithm: Algorithm,
-    key: DecodingKey,
-    /// The same key, prepared once for aws-lc (HMAC key schedule, parsed public key), so a
-    /// verification does no key parsing, copying or boxing.
+    /// Prepared once for aws-lc (HMAC key schedule, parsed public key), so a verification does
+    /// no key parsing, copying or boxing.
     prepared: PreparedVerifier,
 }
 
@@ -55,7 +57,7 @@ enum PreparedVerifier {
 
 impl VerifyingKey {
     /// `material`: the HMAC secret, the uncompressed P-256 point or the raw Ed25519 key.
-    fn new(kid: Option<String>, algorithm: Algorithm, key: DecodingKey, material: &[u8]) -> Self {
+    fn new(kid: Option<String>, algorithm: Algorithm, material: &[u8]) -> Self {
         let prepared = match algorithm {
             Algorithm::HS256 => PreparedVerifier::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, material))),
             Algorithm::ES256 => ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, material)
@@ -63,13 +65,8 @@ impl VerifyingKey {
             Algorithm::EdDSA => {
                 ParsedPublicKey::new(&ED25519, material).map_or(PreparedVerifier::Unusable, PreparedVerifier::Public)
             }
-            _ => PreparedVerifier::Unusable,
         };
-        Self { kid, algorithm, key, prepared }
-    }
-
-    pub fn decoding_key(&self) -> &DecodingKey {
-        &self.key
+        Self { kid, algorithm, prepared }
     }
 
     /// Whether `signature` (decoded) signs `message` under this key and its algorithm.
@@ -134,13 +131,13 @@ impl VerifyingKeys {
                 return Err(bad("key_ops must allow \"verify\""));
             }
             let alg = jwk.alg.as_deref().ok_or_else(|| bad("alg is required"))?;
-            let (algorithm, key, material) = match (alg, jwk.kty.as_deref(), jwk.crv.as_deref()) {
+            let (algorithm, material) = match (alg, jwk.kty.as_deref(), jwk.crv.as_deref()) {
                 ("HS256", Some("oct"), None) => {
                     let secret = decode_member(jwk.k.as_deref(), "k").map_err(|reason| bad(&reason))?;
                     if secret.len() < MIN_HMAC_KEY_BYTES {
                         return Err(bad("HS256 key shorter than 32 bytes"));
                     }
-                    (Algorithm::HS256, DecodingKey::from_secret(&secret), secret)
+                    (Algorithm::HS256, secret)
                 }
                 ("ES256", Some("EC"), Some("P-256")) => {
                     let x = decode_member(jwk.x.as_deref(), "x").map_err(|reason| bad(&reason))?;
@@ -152,14 +149,14 @@ impl VerifyingKeys {
                     point.push(0x04);
                     point.extend_from_slice(&x);
                     point.extend_from_slice(&y);
-                    (Algorithm::ES256, DecodingKey::from_ec_der(&point), point)
+                    (Algorithm::ES256, point)
                 }
                 ("EdDSA", Some("OKP"), Some("Ed25519")) => {
                     let x = decode_member(jwk.x.as_deref(), "x").map_err(|reason| bad(&reason))?;
                     if x.len() != 32 {
                         return Err(bad("Ed25519 public key must be 32 bytes"));
                     }
-                    (Algorithm::EdDSA, DecodingKey::from_ed_der(&x), x)
+                    (Algorithm::EdDSA, x)
                 }
                 _ => return Err(bad("unsupported alg/kty/crv combination")),
             };
@@ -169,7 +166,7 @@ impl VerifyingKeys {
                 }
                 public.push(public_member(jwk, alg));
             }
-            keys.push(VerifyingKey::new(jwk.kid.clone(), algorithm, key, &material));
+            keys.push(VerifyingKey::new(jwk.kid.clone(), algorithm, &material));
         }
         let symmetric = keys.iter().filter(|key| key.algorithm == Algorithm::HS256).count();
         if symmetric != 0 && symmetric != keys.len() {
@@ -195,7 +192,7 @@ impl VerifyingKeys {
         if bytes.len() < MIN_HMAC_KEY_BYTES {
             return Err(KeyError::ShortSecret);
         }
-        let key = VerifyingKey::new(None, Algorithm::HS256, DecodingKey::from_secret(bytes), bytes);
+        let key = VerifyingKey::new(None, Algorithm::HS256, bytes);
         Ok(Self { keys: vec![key], public_jwks: json!({ "keys": [] }) })
     }
 
@@ -207,20 +204,11 @@ impl VerifyingKeys {
             None if self.keys.len() == 1 => self.keys.first(),
             None => None,
         }?;
-        (algorithm_name(key.algorithm) == alg).then_some(key)
+        (key.algorithm.name() == alg).then_some(key)
     }
 
     pub fn public_jwks(&self) -> &Value {
         &self.public_jwks
-    }
-}
-
-pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
-    match algorithm {
-        Algorithm::HS256 => "HS256",
-        Algorithm::ES256 => "ES256",
-        Algorithm::EdDSA => "EdDSA",
-        _ => "unsupported",
     }
 }
 
@@ -241,110 +229,42 @@ fn public_member(jwk: &RawJwk, alg: &str) -> Value {
     Value::Object(out)
 }
 
-/// The key register, login and refresh sign with. Only those functions ever build one.
-pub struct SigningKey {
-    pub kid: Option<String>,
-    pub algorithm: Algorithm,
-    key: EncodingKey,
-    /// The same key, parsed once for aws-lc: an Ed25519 key pair costs as much to load from
-    /// PKCS#8 as one signature (it derives the public key), so it is not reloaded per token.
-    signer: PreparedSigner,
-}
-
-enum PreparedSigner {
-    Hmac(Box<hmac::Key>),
-    Ed25519(Ed25519KeyPair),
-    Es256(EcdsaKeyPair, SystemRandom),
-}
-
-impl SigningKey {
-    /// A PKCS#8 PEM private key: Ed25519 (EdDSA) or P-256 (ES256).
-    pub fn from_pkcs8_pem(pem: &SecretString, kid: String) -> Result<Self, KeyError> {
-        let pem = pem.expose_secret().as_bytes();
-        let (algorithm, key) = if let Ok(key) = EncodingKey::from_ed_pem(pem) {
-            (Algorithm::EdDSA, key)
-        } else if let Ok(key) = EncodingKey::from_ec_pem(pem) {
-            (Algorithm::ES256, key)
-        } else {
-            return Err(KeyError::BadPrivateKey("not a PKCS#8 PEM Ed25519 or P-256 key".into()));
-        };
-        // A key of the right kind in the wrong shape only fails when used: find out at init.
-        jsonwebtoken::crypto::sign(b"probe", &key, algorithm)
-            .map_err(|error| KeyError::BadPrivateKey(error.to_string()))?;
-        // The same parse jsonwebtoken's aws-lc signers do per signature, done once.
-        let signer = match algorithm {
-            Algorithm::EdDSA => Ed25519KeyPair::from_pkcs8(key.as_bytes()).map(PreparedSigner::Ed25519),
-            _ => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, key.as_bytes())
-                .map(|pair| PreparedSigner::Es256(pair, SystemRandom::new())),
-        }
-        .map_err(|error| KeyError::BadPrivateKey(error.to_string()))?;
-        Ok(Self { kid: Some(kid), algorithm, key, signer })
-    }
-
-    pub fn hs256(secret: &SecretString) -> Result<Self, KeyError> {
-        let bytes = secret.expose_secret().as_bytes();
-        if bytes.len() < MIN_HMAC_KEY_BYTES {
-            return Err(KeyError::ShortSecret);
-        }
-        let signer = PreparedSigner::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, bytes)));
-        Ok(Self { kid: None, algorithm: Algorithm::HS256, key: EncodingKey::from_secret(bytes), signer })
-    }
-
-    pub fn encoding_key(&self) -> &EncodingKey {
-        &self.key
-    }
-
-    /// Signs `message` with the key parsed at init (the signature jsonwebtoken would make).
-    pub(crate) fn sign(&self, message: &[u8]) -> Result<RawSignature, jsonwebtoken::errors::Error> {
-        match &self.signer {
-            PreparedSigner::Hmac(key) => RawSignature::from_slice(hmac::sign(key, message).as_ref()),
-            PreparedSigner::Ed25519(pair) => RawSignature::from_slice(pair.sign(message).as_ref()),
-            PreparedSigner::Es256(pair, rng) => RawSignature::from_slice(
-                pair.sign(rng, message)
-                    .map_err(|error| jsonwebtoken::errors::ErrorKind::Signing(error.to_string()))?
-                    .as_ref(),
-            ),
-        }
-    }
-}
-
-/// A signature on the stack: HS256 tags are 32 bytes, ES256 (fixed) and EdDSA signatures 64.
-pub(crate) struct RawSignature {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl RawSignature {
-    fn from_slice(signature: &[u8]) -> Result<Self, jsonwebtoken::errors::Error> {
-        let mut bytes = [0; 64];
-        let len = signature.len();
-        if len > bytes.len() {
-            return Err(jsonwebtoken::errors::ErrorKind::Signing(format!("unexpected {len}-byte signature")).into());
-        }
-        bytes[..len].copy_from_slice(signature);
-        Ok(Self { bytes, len })
-    }
-}
-
-impl AsRef<[u8]> for RawSignature {
-    fn as_ref(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-/// A new Ed25519 signing key: its PKCS#8 PEM (secret) and the public JWK to publish.
+/// A new signing key: its PKCS#8 PEM (secret) and the public JWK to publish.
 pub struct GeneratedKey {
+    pub kid: String,
     pub private_pem: SecretString,
     pub public_jwk: Value,
 }
 
-pub fn generate_ed25519(kid: &str) -> Result<GeneratedKey, KeyError> {
-    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _};
-    fn failed(error: impl std::fmt::Display) -> KeyError {
-        KeyError::BadPrivateKey(format!("key generation failed: {error}"))
+impl GeneratedKey {
+    fn new(kid: &str, pkcs8: &[u8], public_jwk: Value) -> Result<Self, KeyError> {
+        let pem =
+            pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, pkcs8).map_err(generation_failed)?;
+        Ok(Self { kid: kid.to_owned(), private_pem: SecretString::from(pem), public_jwk })
     }
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).map_err(failed)?;
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(failed)?;
+
+    /// The signing key and its one-key public set, loaded from the PEM and the JWK Set exactly as
+    /// a deployment configured with them loads them.
+    pub fn key_pair(&self) -> Result<(SigningKey, VerifyingKeys), KeyError> {
+        let signing = SigningKey::from_pkcs8_pem(&self.private_pem, self.kid.clone())?;
+        let verifying = VerifyingKeys::from_public_jwks(&json!({ "keys": [self.public_jwk] }).to_string())?;
+        Ok((signing, verifying))
+    }
+}
+
+/// A fresh Ed25519 key pair that lives as long as the value: the local API without a configured
+/// key, tests, benches and fuzzing.
+pub fn ephemeral_ed25519(kid: &str) -> Result<(SigningKey, VerifyingKeys), KeyError> {
+    generate_ed25519(kid)?.key_pair()
+}
+
+fn generation_failed(error: impl std::fmt::Display) -> KeyError {
+    KeyError::BadPrivateKey(format!("key generation failed: {error}"))
+}
+
+pub fn generate_ed25519(kid: &str) -> Result<GeneratedKey, KeyError> {
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(generation_failed)?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(generation_failed)?;
     let public_jwk = json!({
         "kty": "OKP",
         "crv": "Ed25519",
@@ -353,18 +273,14 @@ pub fn generate_ed25519(kid: &str) -> Result<GeneratedKey, KeyError> {
         "alg": "EdDSA",
         "use": "sig",
     });
-    Ok(GeneratedKey { private_pem: SecretString::from(pem_encode("PRIVATE KEY", pkcs8.as_ref())), public_jwk })
+    GeneratedKey::new(kid, pkcs8.as_ref(), public_jwk)
 }
 
 /// A new P-256 signing key for deployments that choose ES256.
 pub fn generate_p256(kid: &str) -> Result<GeneratedKey, KeyError> {
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
-    fn failed(error: impl std::fmt::Display) -> KeyError {
-        KeyError::BadPrivateKey(format!("key generation failed: {error}"))
-    }
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &aws_lc_rs::rand::SystemRandom::new())
-        .map_err(failed)?;
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).map_err(failed)?;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+        .map_err(generation_failed)?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).map_err(generation_failed)?;
     let point = pair.public_key().as_ref();
     let public_jwk = json!({
         "kty": "EC",
@@ -375,16 +291,5 @@ pub fn generate_p256(kid: &str) -> Result<GeneratedKey, KeyError> {
         "alg": "ES256",
         "use": "sig",
     });
-    Ok(GeneratedKey { private_pem: SecretString::from(pem_encode("PRIVATE KEY", pkcs8.as_ref())), public_jwk })
-}
-
-fn pem_encode(label: &str, der: &[u8]) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(std::str::from_utf8(line).unwrap_or_default());
-        pem.push('\n');
-    }
-    pem.push_str(&format!("-----END {label}-----\n"));
-    pem
+    GeneratedKey::new(kid, pkcs8.as_ref(), public_jwk)
 }
