@@ -73,6 +73,27 @@ async fn one_account_per_email_whatever_the_case(app: TestApp) {
     assert_eq!(app.login(&email, "another password").await.status, 401);
 }
 
+/// A display name, a comment or another spelling of an address is never a second account, and
+/// never reaches the `email` claim.
+async fn an_address_has_one_account_whatever_its_spelling(app: TestApp) {
+    let local = uuid::Uuid::new_v4().simple().to_string();
+    let email = format!("{local}@example.com");
+    for disguised in [format!("Mallory <{email}>"), format!("{email} (Mallory)"), format!("\"{local}\"@example.com")] {
+        let refused = app.register(&disguised, PASSWORD).await;
+        assert_eq!((refused.status, refused.code()), (400, "validation_failed"), "{disguised}");
+    }
+    let registered = app.register(&email, PASSWORD).await;
+    assert_eq!(registered.status, 201);
+    assert_eq!(registered.body["user"]["email"], email.as_str());
+    // NFC and IDNA: the decomposed and the punycode spellings are the same address.
+    let unicode = app.register(&format!("jose\u{301}.{local}@b\u{fc}cher.example"), PASSWORD).await;
+    assert_eq!(unicode.status, 201, "{:?}", unicode.body);
+    assert_eq!(unicode.body["user"]["email"], format!("jos\u{e9}.{local}@xn--bcher-kva.example"));
+    let again = app.register(&format!("JOS\u{c9}.{local}@XN--BCHER-KVA.example"), PASSWORD).await;
+    assert_eq!((again.status, again.code()), (409, "email_taken"));
+    assert_eq!(app.login(&format!("jos\u{e9}.{local}@b\u{fc}cher.example"), PASSWORD).await.status, 200);
+}
+
 async fn bad_requests_get_problem_documents(app: TestApp) {
     let invalid = app.post("/auth/register", json!({ "email": "nope", "password": "short" })).await;
     assert_eq!((invalid.status, invalid.code()), (400, "validation_failed"));
@@ -215,6 +236,7 @@ e2e::on_both_stores!(
     registration_login_me_refresh_logout,
     unknown_email_and_wrong_password_look_the_same,
     one_account_per_email_whatever_the_case,
+    an_address_has_one_account_whatever_its_spelling,
     bad_requests_get_problem_documents,
     the_authorizer_guards_protected_routes,
     token_kinds_are_not_interchangeable,
