@@ -21,18 +21,22 @@ if [ -x scripts/lint-template.sh ]; then
   scripts/lint-template.sh
 fi
 
-step "local DynamoDB (Amazon DynamoDB Local)"
+step "local AWS services: Amazon DynamoDB Local, moto"
 [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
-if [ ! -x "$VENV/bin/cargo-lambda" ]; then
+if [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/moto_server" ]; then
   # Pinned: a fresh CI machine gets the versions these scripts were checked with.
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check cargo-lambda==1.9.2 ziglang==0.17.1
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check cargo-lambda==1.9.2 ziglang==0.17.1 \
+    'moto[secretsmanager]==5.2.5' flask==3.1.3 flask-cors==6.0.5
 fi
 scripts/dynamodb-local.sh --install-only
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
 scripts/dynamodb-local.sh "$port" > target/dynamodb-local.log 2>&1 &
 dynamodb_pid=$!
-trap 'kill "$dynamodb_pid" 2>/dev/null || true' EXIT
+moto_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" > target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill "$dynamodb_pid" "$moto_pid" 2>/dev/null || true' EXIT
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 ready=
@@ -54,6 +58,16 @@ if [ -z "$ready" ]; then
   exit 1
 fi
 echo "DynamoDB tests run on Amazon DynamoDB Local $(sed -n 's/^Version:\t*//p' target/dynamodb-local.log) at $AWS_ENDPOINT_URL_DYNAMODB"
+
+step "moto (Secrets Manager)"
+# The other AWS services the code calls, from moto's server (DynamoDB never: it is DynamoDB Local).
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$moto_port/moto-api/" > /dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$moto_port/moto-api/" > /dev/null || { cat target/moto.log; exit 1; }
+echo "moto $("$VENV/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p') at http://127.0.0.1:$moto_port"
 
 step "cargo test"
 cargo test --workspace --all-targets "$@"

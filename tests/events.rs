@@ -92,14 +92,10 @@ async fn me_sample_reads_the_authorizer_context() {
     let functions = Functions::new().await;
     let sample: Value = serde_json::from_str(&event("me.json")).unwrap();
     let context = &sample["requestContext"]["authorizer"]["lambda"];
+    let email = Email::parse(context["email"].as_str().unwrap()).unwrap();
     let user = User {
         id: context["user_id"].as_str().unwrap().to_owned(),
-        email: Email::parse(context["email"].as_str().unwrap()).unwrap(),
-        password_hash: test_hasher_hash().await,
-        role: Role::User,
-        disabled: false,
-        created_at: UnixTime::now().secs(),
-        sessions_valid_after_ms: 0,
+        ..User::new(email, test_hasher_hash().await, Role::User, UnixTime::now())
     };
     functions.store.create_user(&user, None).await.unwrap();
     let me = functions.invoke("me.json", &[]).await;
@@ -124,15 +120,7 @@ async fn jwks_sample_returns_the_key_set() {
 #[tokio::test]
 async fn authorizer_sample_is_answered_with_a_simple_response() {
     let keys = keys();
-    let user = User {
-        id: "0190a5b2-0000-7000-8000-000000000001".into(),
-        email: Email::parse("alice@example.com").unwrap(),
-        password_hash: String::new(),
-        role: Role::User,
-        disabled: false,
-        created_at: 0,
-        sessions_valid_after_ms: 0,
-    };
+    let user = e2e::fixed_user(Role::User);
     let now = UnixTime::now();
     let grant = keys.issuer.next_refresh("session-1".into(), now);
     let tokens = keys.issuer.issue(&user, &grant, now).unwrap();
@@ -165,15 +153,9 @@ async fn admin_samples_list_read_and_change_a_user() {
     let functions = Functions::new().await;
     let sample: Value = serde_json::from_str(&event("admin-get-user.json")).unwrap();
     let target_id = sample["pathParameters"]["id"].as_str().unwrap().to_owned();
-    let target = User {
-        id: target_id.clone(),
-        email: Email::parse("alice@example.com").unwrap(),
-        password_hash: test_hasher_hash().await,
-        role: Role::User,
-        disabled: false,
-        created_at: UnixTime::now().secs(),
-        sessions_valid_after_ms: 0,
-    };
+    let email = Email::parse("alice@example.com").unwrap();
+    let target =
+        User { id: target_id.clone(), ..User::new(email, test_hasher_hash().await, Role::User, UnixTime::now()) };
     functions.store.create_user(&target, None).await.unwrap();
 
     let listed = functions.invoke("admin-list-users.json", &[]).await;

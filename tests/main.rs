@@ -9,5 +9,6 @@ mod outage;
 mod races;
 mod rest_authorizer;
 mod sessions;
+mod signing_key;
 mod store_contract;
 mod template;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use e2e::{dynamo_store, keys, spawn_app_with, unique_email};
 use serde_json::{Value, json};
 use shared::authorizer::Authorizer;
-use shared::domain::{Email, Role, User};
+use shared::domain::{Role, User};
 use shared::store::Store;
 use shared::time::UnixTime;
 
@@ -16,15 +16,7 @@ fn sample(name: &str) -> String {
 }
 
 fn user(role: Role) -> User {
-    User {
-        id: "0190a5b2-0000-7000-8000-000000000001".into(),
-        email: Email::parse("alice@example.com").unwrap(),
-        password_hash: String::new(),
-        role,
-        disabled: false,
-        created_at: 0,
-        sessions_valid_after_ms: 0,
-    }
+    e2e::fixed_user(role)
 }
 
 fn resources(response: &Value) -> (String, Vec<String>) {

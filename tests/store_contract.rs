@@ -10,15 +10,8 @@ use shared::time::UnixTime;
 const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
 
 fn user(email: &str) -> User {
-    User {
-        id: uuid::Uuid::now_v7().to_string(),
-        email: Email::parse(email).unwrap(),
-        password_hash: "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
-        role: Role::User,
-        disabled: false,
-        created_at: NOW.secs(),
-        sessions_valid_after_ms: 0,
-    }
+    let hash = "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into();
+    User::new(Email::parse(email).unwrap(), hash, Role::User, NOW)
 }
 
 fn session(user: &User, created: UnixTime) -> Session {

@@ -128,15 +128,8 @@ async fn create_admin(raw_email: &str) -> Result<(), String> {
     }
     let password = Password::parse_new(read_password()?).map_err(|reason| format!("password {reason}"))?;
     let hasher = PasswordHasher::from_env(&env).map_err(|error| error.to_string())?;
-    let user = User {
-        id: uuid::Uuid::now_v7().to_string(),
-        email,
-        password_hash: hasher.hash(password).await.map_err(|error| error.to_string())?,
-        role: Role::Admin,
-        disabled: false,
-        created_at: now.secs(),
-        sessions_valid_after_ms: 0,
-    };
+    let password_hash = hasher.hash(password).await.map_err(|error| error.to_string())?;
+    let user = User::new(email, password_hash, Role::Admin, now);
     store.create_user(&user, None).await.map_err(describe)?;
     println!("created admin {} (id {})", user.email, user.id);
     Ok(())

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use shared::config::{ConfigError, Env, strict_revocation};
+use shared::config::{ConfigError, Env, SIGNING_KEY_SECRET, strict_revocation};
 use shared::credentials::{AllowedOrigins, TokenTransport};
 use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use shared::gateway::Gateway;
@@ -75,9 +75,10 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
     env.set_default("USERS_TABLE", "users");
     env.set_default("REVOCATIONS_TABLE", "revocations");
 
-    let keys_configured = ["JWT_HS256_SECRET", "JWT_PRIVATE_KEY"].iter().any(|name| env.get(name).is_some());
+    let keys_configured =
+        ["JWT_HS256_SECRET", "JWT_PRIVATE_KEY", SIGNING_KEY_SECRET].iter().any(|name| env.get(name).is_some());
     let (issuer, verifier) = if keys_configured {
-        (TokenIssuer::from_env(&env)?, TokenVerifier::from_env(&env)?)
+        (TokenIssuer::from_env(&env).await?, TokenVerifier::from_env(&env)?)
     } else {
         ephemeral_keys(TokenSettings::from_env(&env)?)
     };

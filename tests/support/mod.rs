@@ -10,11 +10,12 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 use shared::credentials::TokenTransport;
-use shared::domain::{LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
+use shared::domain::{Email, LoginThrottle, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::service::Accounts;
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
+use shared::time::UnixTime;
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
 
 pub const ISSUER: &str = "https://auth.test";
@@ -201,6 +202,16 @@ impl TestApp {
     pub async fn logout(&self, refresh_token: &str, scope: &str, access_token: Option<&str>) -> TestResponse {
         let body = json!({ "refresh_token": refresh_token, "scope": scope });
         self.send(request(Method::POST, "/auth/logout", Some(body), access_token)).await
+    }
+}
+
+/// The account the `events/` samples and the authorizer tests name: a fixed id and address.
+pub fn fixed_user(role: Role) -> User {
+    let email = Email::parse("alice@example.com").unwrap();
+    User {
+        id: "0190a5b2-0000-7000-8000-000000000001".into(),
+        created_at: 0,
+        ..User::new(email, String::new(), role, UnixTime::now())
     }
 }
 

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Email;
+use crate::time::UnixTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +46,21 @@ pub struct User {
     /// Every session created at or before this epoch-millisecond instant is revoked
     /// (global logout, and later password change, disable and role change).
     pub sessions_valid_after_ms: u64,
+}
+
+impl User {
+    /// A new, enabled account created `now`, with a fresh UUIDv7 id.
+    pub fn new(email: Email, password_hash: String, role: Role, now: UnixTime) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            email,
+            password_hash,
+            role,
+            disabled: false,
+            created_at: now.secs(),
+            sessions_valid_after_ms: 0,
+        }
+    }
 }
 
 /// One login's refresh-token family. Rotation replaces `current_jti`; any other token of the

@@ -13,16 +13,8 @@ pub async fn register(
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let password_hash = accounts.hasher.hash(password).await.map_err(internal)?;
-    let user = User {
-        id: uuid::Uuid::now_v7().to_string(),
-        email,
-        password_hash,
-        // Registration never makes an admin: admins are made by an operator (authctl).
-        role: Role::User,
-        disabled: false,
-        created_at: now.secs(),
-        sessions_valid_after_ms: 0,
-    };
+    // Registration never makes an admin: admins are made by an operator (authctl).
+    let user = User::new(email, password_hash, Role::User, now);
     let grant = accounts.issuer.next_refresh(new_session_id(), now);
     accounts.store.create_user(&user, Some(&session_for(&user, &grant, now))).await?;
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "registered");
