@@ -25,6 +25,9 @@ const TRANSIENT: &[&str] = &[
     "TransactionConflictException",
 ];
 
+/// Cancellation codes a retry later may cure: a transaction that lost a race or was throttled.
+const TRANSIENT_CANCELLATIONS: &[&str] = &[TRANSACTION_CONFLICT, "ThrottlingError", "ProvisionedThroughputExceeded"];
+
 /// Why a transaction was cancelled, one reason per item in the request's order; empty for any
 /// other error. Each operation has its own error type and only a transaction's has reasons,
 /// hence the downcast: generic code (`classify`, `unless_refused`) reads them too.
@@ -39,8 +42,8 @@ fn cancelled_for(error: &impl Any, codes: &[&str]) -> bool {
     cancellation_reasons(error).iter().any(|reason| reason.code().is_some_and(|code| codes.contains(&code)))
 }
 
-/// Errors a retry later may cure (throttling, timeouts, an unreachable endpoint) become
-/// `Unavailable`; the rest are this code's fault and become `Internal`.
+/// Errors a retry later may cure (throttling, timeouts, an unreachable endpoint, a transaction
+/// that lost a race) become `Unavailable`; the rest are this code's fault and become `Internal`.
 pub(super) fn classify<E, R>(error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -59,7 +62,7 @@ where
 
 fn classify_service_error<E: ProvideErrorMetadata + Any>(error: &E) -> StoreError {
     let code = error.code().unwrap_or("unknown");
-    if TRANSIENT.contains(&code) {
+    if TRANSIENT.contains(&code) || cancelled_for(error, TRANSIENT_CANCELLATIONS) {
         StoreError::Unavailable(code.to_owned())
     } else {
         StoreError::Internal(format!("{code}: {}", error.message().unwrap_or_default()))
@@ -106,5 +109,15 @@ mod tests {
         assert!(refused(&UpdateItemError::ConditionalCheckFailedException(failed)));
         assert!(refused(&cancelled(&["None", CONDITION_FAILED])));
         assert!(!refused(&cancelled(&["None", TRANSACTION_CONFLICT])));
+    }
+
+    #[test]
+    fn a_transaction_that_lost_a_race_or_was_throttled_may_be_retried() {
+        for code in TRANSIENT_CANCELLATIONS {
+            let error = classify_service_error(&cancelled(&["None", code]));
+            assert!(matches!(error, StoreError::Unavailable(_)), "{code}: {error:?}");
+        }
+        let invalid = classify_service_error(&cancelled(&["ValidationError", "None"]));
+        assert!(matches!(invalid, StoreError::Internal(_)), "{invalid:?}");
     }
 }
