@@ -244,6 +244,6 @@ pub trait Store: Send + Sync {
     /// Whether an access token has been revoked since it was issued: its own entry (logout),
     /// its session (logout, reuse), its account's cutoff (global logout, role change) or a
     /// disable. Entries whose `expires_at` has passed count as absent: DynamoDB's TTL deletes
-    /// them only within days. One request (a batch read) in DynamoDB.
+    /// them only within days. One request (a strongly consistent batch read) in DynamoDB.
     async fn is_access_revoked(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError>;
 }

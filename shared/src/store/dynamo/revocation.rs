@@ -17,6 +17,8 @@ impl DynamoStore {
         let keys = |pks: Vec<String>| {
             KeysAndAttributes::builder()
                 .set_keys(Some(pks.into_iter().map(|pk| HashMap::from([("pk".to_owned(), s(pk))])).collect()))
+                // A logout or disable must stop its tokens at once, not when a replica catches up.
+                .consistent_read(true)
                 .build()
                 .map_err(|error| StoreError::Internal(error.to_string()))
         };
