@@ -13,7 +13,7 @@ use crate::browser::TokenTransport;
 use crate::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use crate::http::{self, ApiRequest, ApiResponse};
 use crate::routes::{self, Access, Endpoint};
-use crate::store::Store;
+use crate::store::{RevocationCheck, Store};
 use crate::time::UnixTime;
 use crate::tokens::{TokenIssuer, TokenVerifier};
 
@@ -85,7 +85,7 @@ impl Gateway {
             .map(|cookie| cookie.trim().to_owned())
             .filter(|cookie| !cookie.is_empty())
             .collect();
-        let revocations = self.strict_revocation.then_some(self.store.as_ref());
+        let revocations = self.strict_revocation.then_some(self.store.as_ref() as &dyn RevocationCheck);
         let authorizer = Authorizer::new(&self.verifier, revocations).accepting_cookie(self.transport.uses_cookies());
         let decision = authorizer.http_api(&event, UnixTime::now()).await;
         let fields = decision.context.as_object().map(|map| map.clone().into_iter().collect());

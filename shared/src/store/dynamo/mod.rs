@@ -22,8 +22,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
-    AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, SessionRenewal, Store, StoreError, UserChanges, UserPage,
-    UserSummary, schema,
+    LoginAttempts, Rotation, RotationOutcome, SessionRenewal, Store, StoreError, UserChanges, UserPage, UserSummary,
+    schema,
 };
 use crate::domain::{Email, Session, User};
 use crate::time::UnixTime;
@@ -323,9 +323,5 @@ impl Store for DynamoStore {
             .await
             .map_err(classify)?;
         Ok(())
-    }
-
-    async fn is_access_revoked(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError> {
-        self.check_revocation(token, now).await
     }
 }

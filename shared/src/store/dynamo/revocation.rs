@@ -3,17 +3,19 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 
 use super::DynamoStore;
 use super::errors::classify;
 use super::items::{self, AccessTokenItem, SessionItem, UserItem, access_token_key, s, session_key, user_key};
 use crate::domain::{Session, User};
-use crate::store::{AccessTokenRef, StoreError, judge_access};
+use crate::store::{AccessTokenRef, RevocationCheck, StoreError, judge_access};
 use crate::time::UnixTime;
 
-impl DynamoStore {
-    pub(super) async fn check_revocation(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError> {
+#[async_trait]
+impl RevocationCheck for DynamoStore {
+    async fn is_access_revoked(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError> {
         let keys = |pks: Vec<String>| {
             KeysAndAttributes::builder()
                 .set_keys(Some(pks.into_iter().map(|pk| HashMap::from([("pk".to_owned(), s(pk))])).collect()))
