@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::credentials::{self, ACCESS_COOKIE, bearer_token};
 use crate::domain::{Principal, Role};
 use crate::routes::{self, Access, ROUTES, Route};
-use crate::store::{AccessTokenRef, Store};
+use crate::store::{AccessTokenRef, RevocationCheck};
 use crate::time::UnixTime;
 use crate::tokens::{TokenError, TokenVerifier};
 
@@ -37,7 +37,7 @@ pub enum Denial {
 pub struct Authorizer<'a> {
     verifier: &'a TokenVerifier,
     /// Set when strict revocation (`AUTHORIZER_REVOCATION_CHECK=true`) is on.
-    revocations: Option<&'a dyn Store>,
+    revocations: Option<&'a dyn RevocationCheck>,
     /// Whether the access-token cookie stands in for a missing `Authorization` header
     /// (`TOKEN_TRANSPORT` `cookie` or `both`).
     accepts_cookie: bool,
@@ -58,7 +58,7 @@ impl<'e> Credentials<'e> {
 }
 
 impl<'a> Authorizer<'a> {
-    pub fn new(verifier: &'a TokenVerifier, revocations: Option<&'a dyn Store>) -> Self {
+    pub fn new(verifier: &'a TokenVerifier, revocations: Option<&'a dyn RevocationCheck>) -> Self {
         Self { verifier, revocations, accepts_cookie: false }
     }
 

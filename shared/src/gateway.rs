@@ -12,6 +12,7 @@ use crate::domain::Principal;
 use crate::http::{self, ApiRequest, ApiResponse, admin, auth};
 use crate::routes::{self, Access, Endpoint};
 use crate::service::Accounts;
+use crate::store::RevocationCheck;
 use crate::time::UnixTime;
 
 /// Everything every function holds, in one process.
@@ -74,7 +75,7 @@ impl Gateway {
             .map(|cookie| cookie.trim().to_owned())
             .filter(|cookie| !cookie.is_empty())
             .collect();
-        let revocations = self.strict_revocation.then_some(self.accounts.store.as_ref());
+        let revocations = self.strict_revocation.then_some(self.accounts.store.as_ref() as &dyn RevocationCheck);
         let authorizer =
             Authorizer::new(&self.accounts.verifier, revocations).accepting_cookie(self.transport.uses_cookies());
         let decision = authorizer.http_api(&event, UnixTime::now()).await;

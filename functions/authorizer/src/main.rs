@@ -5,7 +5,7 @@ use shared::authorizer::Authorizer;
 use shared::config::{Env, strict_revocation};
 use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
-use shared::store::{DynamoStore, Store};
+use shared::store::{DynamoStore, RevocationCheck};
 use shared::tokens::TokenVerifier;
 
 #[tokio::main]
@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda::Error> {
         true => Some(init_or_exit(DynamoStore::from_env(&env).await)),
         false => None,
     };
-    let authorizer = Authorizer::new(&verifier, store.as_ref().map(|store| store as &dyn Store))
+    let authorizer = Authorizer::new(&verifier, store.as_ref().map(|store| store as &dyn RevocationCheck))
         .accepting_cookie(transport.uses_cookies());
     lambda::run_authorizer(&authorizer).await
 }

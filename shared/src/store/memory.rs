@@ -4,8 +4,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, SessionRenewal, Store, StoreError, UserChanges, UserPage,
-    UserSummary, judge_access, judge_rotation,
+    AccessTokenRef, LoginAttempts, RevocationCheck, Rotation, RotationOutcome, SessionRenewal, Store, StoreError,
+    UserChanges, UserPage, UserSummary, judge_access, judge_rotation,
 };
 use crate::domain::{Email, Session, User};
 use crate::time::UnixTime;
@@ -223,7 +223,10 @@ impl Store for MemoryStore {
         self.lock()?.revoked_access_tokens.insert(jti.to_owned(), expires_at);
         Ok(())
     }
+}
 
+#[async_trait]
+impl RevocationCheck for MemoryStore {
     async fn is_access_revoked(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError> {
         let state = self.lock()?;
         let session = state.sessions.get(&token.session_id).map(|stored| (&stored.session, stored.revoked));

@@ -45,8 +45,8 @@ pub struct AccessTokenRef {
     pub user_id: String,
 }
 
-/// The rule for [`Store::is_access_revoked`], shared by both stores. `session` is the stored
-/// session with its revoked flag; `revoked_jti_until` the expiry of a revocation entry.
+/// The rule for [`RevocationCheck::is_access_revoked`], shared by both stores. `session` is the
+/// stored session with its revoked flag; `revoked_jti_until` the expiry of a revocation entry.
 pub(crate) fn judge_access(
     token: &AccessTokenRef,
     user: Option<&User>,
@@ -172,8 +172,19 @@ pub(crate) fn judge_rotation(stored: Option<(&Session, bool)>, rotation: &Rotati
     RotationOutcome::Rotated
 }
 
+/// The one question the authorizer's strict mode asks, so that it holds no more of a store than
+/// that.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait RevocationCheck: Send + Sync {
+    /// Whether an access token has been revoked since it was issued: its own entry (logout),
+    /// its session (logout, reuse), its account's cutoff (global logout, role change) or a
+    /// disable. Entries whose `expires_at` has passed count as absent: DynamoDB's TTL deletes
+    /// them only within days. One request (a strongly consistent batch read) in DynamoDB.
+    async fn is_access_revoked(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait Store: RevocationCheck {
     /// Creates the account, and its first session when given, in one atomic write;
     /// `EmailTaken` if the email is in use, even when two registrations race.
     async fn create_user(&self, user: &User, first_session: Option<&Session>) -> Result<(), StoreError>;
@@ -240,10 +251,4 @@ pub trait Store: Send + Sync {
 
     /// Blocks one access token until `expires_at` (epoch seconds), when its entry expires.
     async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError>;
-
-    /// Whether an access token has been revoked since it was issued: its own entry (logout),
-    /// its session (logout, reuse), its account's cutoff (global logout, role change) or a
-    /// disable. Entries whose `expires_at` has passed count as absent: DynamoDB's TTL deletes
-    /// them only within days. One request (a batch read) in DynamoDB.
-    async fn is_access_revoked(&self, token: &AccessTokenRef, now: UnixTime) -> Result<bool, StoreError>;
 }

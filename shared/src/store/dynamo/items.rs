@@ -1,0 +1,268 @@
+//! The items as stored, one private record per kind, mapped by serde_dynamo. Their attribute
+//! names and types are the stored format: existing data, the `users_by_created` index and the
+//! TTL (`schema.rs`, `template.yaml`) depend on them, so a field's name, type (S, N, BOOL) and
+//! absence when empty never change.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::domain::{Email, Role, Session, User};
+use crate::store::{StoreError, UserSummary};
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+pub(super) fn user_key(user_id: &str) -> String {
+    format!("user#{user_id}")
+}
+
+pub(super) fn email_key(email: &Email) -> String {
+    format!("email#{}", email.as_str())
+}
+
+pub(super) fn session_key(session_id: &str) -> String {
+    format!("session#{session_id}")
+}
+
+pub(super) fn access_token_key(jti: &str) -> String {
+    format!("jti#{jti}")
+}
+
+pub(super) fn login_key(email: &Email) -> String {
+    format!("login#{}", email.as_str())
+}
+
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(super) fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// The `entity` attribute each written item carries: `users_by_created` is keyed on it.
+#[derive(Clone, Copy)]
+pub(super) enum Entity {
+    User,
+    EmailGuard,
+    Session,
+    AccessToken,
+    LoginFailures,
+}
+
+impl Entity {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Entity::User => "user",
+            Entity::EmailGuard => "email",
+            Entity::Session => "session",
+            Entity::AccessToken => "access_token",
+            Entity::LoginFailures => "login_failures",
+        }
+    }
+}
+
+impl Serialize for Entity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// An item as written: its key and entity around the record. Records leave both out because
+/// reads must not need them: the login-failure items an update creates have no `entity`.
+#[derive(Serialize)]
+struct Keyed<R> {
+    pk: String,
+    entity: Entity,
+    #[serde(flatten)]
+    record: R,
+}
+
+fn write<R: Serialize>(pk: String, entity: Entity, record: R) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(Keyed { pk, entity, record })
+        .map_err(|error| StoreError::Internal(format!("item not writable: {error}")))
+}
+
+/// A stored item as the value its record `R` converts to.
+pub(super) fn read<R: DeserializeOwned + Into<T>, T>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item::<_, R>(item)
+        .map(Into::into)
+        .map_err(|error| StoreError::Internal(format!("stored item unreadable: {error}")))
+}
+
+/// The key, which tells apart the kinds of item a batch read returns from one table.
+pub(super) fn pk(item: &Item) -> Option<&str> {
+    item.get("pk").and_then(|value| value.as_s().ok()).map(String::as_str)
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct UserItem {
+    id: String,
+    email: String,
+    password_hash: String,
+    role: Role,
+    #[serde(default)]
+    disabled: bool,
+    /// Epoch seconds.
+    created_at: u64,
+    #[serde(default)]
+    sessions_valid_after_ms: u64,
+}
+
+impl From<&User> for UserItem {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.clone(),
+            email: user.email.as_str().to_owned(),
+            password_hash: user.password_hash.clone(),
+            role: user.role,
+            disabled: user.disabled,
+            created_at: user.created_at,
+            sessions_valid_after_ms: user.sessions_valid_after_ms,
+        }
+    }
+}
+
+impl From<UserItem> for User {
+    fn from(item: UserItem) -> Self {
+        Self {
+            id: item.id,
+            email: Email::from_stored(item.email),
+            password_hash: item.password_hash,
+            role: item.role,
+            disabled: item.disabled,
+            created_at: item.created_at,
+            sessions_valid_after_ms: item.sessions_valid_after_ms,
+        }
+    }
+}
+
+pub(super) fn user(user: &User) -> Result<Item, StoreError> {
+    write(user_key(&user.id), Entity::User, UserItem::from(user))
+}
+
+/// A user as `users_by_created` projects it (`schema.rs`): no hash, no cutoff.
+#[derive(Deserialize)]
+pub(super) struct UserSummaryItem {
+    id: String,
+    email: String,
+    role: Role,
+    #[serde(default)]
+    disabled: bool,
+    created_at: u64,
+}
+
+impl From<UserSummaryItem> for UserSummary {
+    fn from(item: UserSummaryItem) -> Self {
+        Self { id: item.id, email: item.email, role: item.role, disabled: item.disabled, created_at: item.created_at }
+    }
+}
+
+/// The key at which a page of `users_by_created` ends: the index's key and the table's.
+pub(super) fn user_index_key(user_id: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), s(user_key(user_id))),
+        ("entity".to_owned(), s(Entity::User.as_str())),
+        ("id".to_owned(), s(user_id)),
+    ])
+}
+
+/// Makes an email unique: a transaction writes it with the user, on the condition that it is new.
+#[derive(Serialize, Deserialize)]
+pub(super) struct EmailGuardItem {
+    pub(super) user_id: String,
+}
+
+pub(super) fn email_guard(user: &User) -> Result<Item, StoreError> {
+    write(email_key(&user.email), Entity::EmailGuard, EmailGuardItem { user_id: user.id.clone() })
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct SessionItem {
+    session_id: String,
+    user_id: String,
+    current_jti: String,
+    created_ms: u64,
+    /// Epoch seconds; the TTL.
+    expires_at: u64,
+    auth_time: u64,
+    #[serde(default)]
+    revoked: bool,
+    // The first rotation writes these three together; a session never rotated has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotated_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grace_used: Option<bool>,
+}
+
+impl From<&Session> for SessionItem {
+    fn from(session: &Session) -> Self {
+        let rotated = session.previous_jti.is_some();
+        Self {
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
+            current_jti: session.current_jti.clone(),
+            created_ms: session.created_ms,
+            expires_at: session.expires_at,
+            auth_time: session.auth_time,
+            revoked: false,
+            previous_jti: session.previous_jti.clone(),
+            rotated_ms: rotated.then_some(session.rotated_ms),
+            grace_used: rotated.then_some(session.grace_used),
+        }
+    }
+}
+
+/// The session with its revoked flag.
+impl From<SessionItem> for (Session, bool) {
+    fn from(item: SessionItem) -> Self {
+        let session = Session {
+            id: item.session_id,
+            user_id: item.user_id,
+            current_jti: item.current_jti,
+            created_ms: item.created_ms,
+            expires_at: item.expires_at,
+            auth_time: item.auth_time,
+            previous_jti: item.previous_jti,
+            rotated_ms: item.rotated_ms.unwrap_or(0),
+            grace_used: item.grace_used.unwrap_or(false),
+        };
+        (session, item.revoked)
+    }
+}
+
+/// A new session, live.
+pub(super) fn session(session: &Session) -> Result<Item, StoreError> {
+    write(session_key(&session.id), Entity::Session, SessionItem::from(session))
+}
+
+/// An access token blocked until it expires.
+#[derive(Serialize, Deserialize)]
+pub(super) struct AccessTokenItem {
+    /// Epoch seconds; the TTL.
+    pub(super) expires_at: u64,
+}
+
+pub(super) fn revoked_access_token(jti: &str, expires_at: u64) -> Result<Item, StoreError> {
+    write(access_token_key(jti), Entity::AccessToken, AccessTokenItem { expires_at })
+}
+
+/// An address's failed logins within a window, and its lockout.
+#[derive(Serialize, Deserialize)]
+pub(super) struct LoginFailuresItem {
+    #[serde(default)]
+    pub(super) failures: u64,
+    /// Epoch seconds; the TTL, and the end of the window.
+    pub(super) expires_at: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) locked_until_ms: Option<u64>,
+}
+
+/// The first failure of a new window.
+pub(super) fn first_login_failure(email: &Email, expires_at: u64) -> Result<Item, StoreError> {
+    write(login_key(email), Entity::LoginFailures, LoginFailuresItem { failures: 1, expires_at, locked_until_ms: None })
+}

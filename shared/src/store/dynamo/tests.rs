@@ -1,0 +1,142 @@
+//! The stored format pinned attribute by attribute: stored data, the `users_by_created` index
+//! and the TTL depend on it, so a record's change must show here and not in production.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::items::{self, AccessTokenItem, EmailGuardItem, Item, LoginFailuresItem, SessionItem, UserItem};
+use crate::domain::{Email, Role, Session, User};
+
+fn item(attributes: &[(&str, AttributeValue)]) -> Item {
+    attributes.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect()
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: &str) -> AttributeValue {
+    AttributeValue::N(value.to_owned())
+}
+
+fn alice() -> User {
+    User {
+        id: "0190c3e4".into(),
+        email: Email::parse("Alice@Example.com").unwrap(),
+        password_hash: "$argon2id$hash".into(),
+        role: Role::Admin,
+        disabled: true,
+        created_at: 1_800_000_000,
+        sessions_valid_after_ms: 1_800_000_000_123,
+    }
+}
+
+fn new_session() -> Session {
+    Session::new("s1".into(), "0190c3e4".into(), "j1".into(), 1_800_000_000_500, 1_800_003_600)
+}
+
+#[test]
+fn a_user_is_stored_as_before_and_reads_back() {
+    let stored = items::user(&alice()).unwrap();
+    assert_eq!(
+        stored,
+        item(&[
+            ("pk", s("user#0190c3e4")),
+            ("entity", s("user")),
+            ("id", s("0190c3e4")),
+            ("email", s("alice@example.com")),
+            ("password_hash", s("$argon2id$hash")),
+            ("role", s("admin")),
+            ("disabled", AttributeValue::Bool(true)),
+            ("created_at", n("1800000000")),
+            ("sessions_valid_after_ms", n("1800000000123")),
+        ])
+    );
+    assert_eq!(items::read::<UserItem, User>(stored).unwrap(), alice());
+}
+
+#[test]
+fn a_user_written_before_the_cutoff_existed_reads_with_none() {
+    let mut stored = items::user(&alice()).unwrap();
+    stored.remove("sessions_valid_after_ms");
+    stored.remove("disabled");
+    let user: User = items::read::<UserItem, _>(stored).unwrap();
+    assert_eq!((user.sessions_valid_after_ms, user.disabled), (0, false));
+}
+
+#[test]
+fn an_unknown_role_is_a_stored_item_this_code_cannot_read() {
+    let mut stored = items::user(&alice()).unwrap();
+    stored.insert("role".into(), s("root"));
+    assert!(items::read::<UserItem, User>(stored).is_err());
+}
+
+#[test]
+fn the_email_guard_access_token_and_login_items_are_stored_as_before() {
+    assert_eq!(
+        items::email_guard(&alice()).unwrap(),
+        item(&[("pk", s("email#alice@example.com")), ("entity", s("email")), ("user_id", s("0190c3e4"))])
+    );
+    assert_eq!(
+        items::revoked_access_token("j9", 1_800_000_900).unwrap(),
+        item(&[("pk", s("jti#j9")), ("entity", s("access_token")), ("expires_at", n("1800000900"))])
+    );
+    let email = Email::parse("alice@example.com").unwrap();
+    assert_eq!(
+        items::first_login_failure(&email, 1_800_000_900).unwrap(),
+        item(&[
+            ("pk", s("login#alice@example.com")),
+            ("entity", s("login_failures")),
+            ("failures", n("1")),
+            ("expires_at", n("1800000900")),
+        ])
+    );
+    let guard: EmailGuardItem = items::read::<EmailGuardItem, _>(items::email_guard(&alice()).unwrap()).unwrap();
+    assert_eq!(guard.user_id, "0190c3e4");
+    let revoked: AccessTokenItem = items::read::<AccessTokenItem, _>(item(&[("expires_at", n("7"))])).unwrap();
+    assert_eq!(revoked.expires_at, 7);
+}
+
+#[test]
+fn a_login_item_an_update_created_has_no_entity_and_reads() {
+    let counted = item(&[("pk", s("login#a@b.c")), ("failures", n("3")), ("expires_at", n("9"))]);
+    let record: LoginFailuresItem = items::read::<LoginFailuresItem, _>(counted).unwrap();
+    assert_eq!((record.failures, record.expires_at, record.locked_until_ms), (3, 9, None));
+}
+
+#[test]
+fn a_new_session_is_stored_live_without_rotation_attributes() {
+    let stored = items::session(&new_session()).unwrap();
+    assert_eq!(
+        stored,
+        item(&[
+            ("pk", s("session#s1")),
+            ("entity", s("session")),
+            ("session_id", s("s1")),
+            ("user_id", s("0190c3e4")),
+            ("current_jti", s("j1")),
+            ("created_ms", n("1800000000500")),
+            ("expires_at", n("1800003600")),
+            ("auth_time", n(&new_session().auth_time.to_string())),
+            ("revoked", AttributeValue::Bool(false)),
+        ])
+    );
+    assert_eq!(items::read::<SessionItem, (Session, bool)>(stored).unwrap(), (new_session(), false));
+}
+
+#[test]
+fn a_rotated_revoked_session_reads_back() {
+    let mut stored = items::session(&new_session()).unwrap();
+    let rotation = HashMap::from([
+        ("previous_jti".to_owned(), s("j0")),
+        ("rotated_ms".to_owned(), n("1800000000700")),
+        ("grace_used".to_owned(), AttributeValue::Bool(true)),
+        ("revoked".to_owned(), AttributeValue::Bool(true)),
+    ]);
+    stored.extend(rotation);
+    let (session, revoked): (Session, bool) = items::read::<SessionItem, _>(stored).unwrap();
+    let expected =
+        Session { previous_jti: Some("j0".into()), rotated_ms: 1_800_000_000_700, grace_used: true, ..new_session() };
+    assert_eq!((session, revoked), (expected, true));
+}
