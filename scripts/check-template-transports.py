@@ -20,7 +20,6 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 PARAMETERS = {
     "JwtIssuer": "https://auth.example.com",
     "JwtAudience": "https://api.example.com",
-    "JwtKeyId": "k1",
     "JwtPublicJwks": '{"keys":[]}',
     "SigningKeySecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing-key",
 }

@@ -68,3 +68,19 @@ fn every_route_function_is_a_workspace_binary() {
         assert!(text.contains(&format!("name = \"{}\"", route.function)), "{}", manifest.display());
     }
 }
+
+/// No function's environment may hold a secret value: keys come from Secrets Manager at init,
+/// never through `{{resolve:secretsmanager}}` or a literal in the configuration.
+#[test]
+fn no_secret_sits_in_a_function_environment() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert!(!text.contains("{{resolve:secretsmanager"), "a dynamic reference puts the secret in the configuration");
+    assert!(!text.contains("{{resolve:ssm-secure"), "a dynamic reference puts the secret in the configuration");
+    for forbidden in ["JWT_PRIVATE_KEY:", "JWT_HS256_SECRET:", "MFA_ENCRYPTION_KEY:"] {
+        assert!(!text.contains(forbidden), "{forbidden} set in template.yaml");
+    }
+    let signers = text.matches("JWT_SIGNING_KEY_SECRET_ARN: !Ref SigningKeySecretArn").count();
+    let scoped =
+        text.matches("- secretsmanager:GetSecretValue\n              Resource: !Ref SigningKeySecretArn").count();
+    assert_eq!((signers, scoped), (4, 4), "each signer reads the one secret, and may read only it");
+}

@@ -107,9 +107,12 @@ fn gen_key(kid: Option<String>, alg: KeyAlgorithm, jwks: Option<std::path::PathB
     let jwks = json!({ "keys": keys }).to_string();
     shared::tokens::VerifyingKeys::from_public_jwks(&jwks)
         .map_err(|error| format!("merged key set is invalid: {error}"))?;
+    let secret = json!({ "kid": kid, "private_key": generated.private_pem.expose_secret() });
     println!("JWT_KEY_ID={kid}");
     println!("JWT_PUBLIC_JWKS={jwks}");
-    println!("# JWT_PRIVATE_KEY (secret: store it in Secrets Manager, never in the template or git)");
+    println!("# The Secrets Manager secret JWT_SIGNING_KEY_SECRET_ARN names (deployed), one line of JSON:");
+    println!("JWT_SIGNING_KEY_SECRET={secret}");
+    println!("# JWT_PRIVATE_KEY (the same key as PEM, for local runs; never in the template or git)");
     print!("{}", generated.private_pem.expose_secret());
     Ok(())
 }
