@@ -106,7 +106,7 @@ pub async fn register(accounts: &Accounts, transport: TokenTransport, request: A
 pub async fn login(accounts: &Accounts, transport: TokenTransport, request: ApiRequest) -> ApiResponse {
     let result = async {
         let (email, password) = parse_login(&request)?;
-        service::login(accounts, email, password, UnixTime::now()).await
+        service::login(accounts, email, password, &request.client(), UnixTime::now()).await
     };
     token_response(StatusCode::OK, result.await, transport, Csrf::Fresh)
 }

@@ -79,8 +79,11 @@ pub(super) fn token_response(
     transport: TokenTransport,
     csrf: Csrf<'_>,
 ) -> ApiResponse {
-    let tokens = match result {
-        Ok(signed_in) => TokenResponse::from(signed_in),
+    let (tokens, device_token) = match result {
+        Ok(mut signed_in) => {
+            let device_token = signed_in.device_token.take();
+            (TokenResponse::from(signed_in), device_token)
+        }
         Err(error) => return problem(&error),
     };
     let mut response = if transport.tokens_in_body() {
@@ -104,6 +107,9 @@ pub(super) fn token_response(
         for cookie in cookies.headers() {
             response.headers_mut().append(SET_COOKIE, cookie);
         }
+    }
+    if let Some(device_token) = device_token {
+        response.headers_mut().append(SET_COOKIE, credentials::device_cookie(&device_token));
     }
     response
 }

@@ -1,6 +1,7 @@
 //! Access and refresh tokens: what they carry, how they are issued and how they are checked.
 
 pub mod algorithm;
+pub mod device;
 pub mod jws;
 pub mod keys;
 pub mod signing;
@@ -341,4 +342,4 @@ impl VerifiedAccessTokens {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
