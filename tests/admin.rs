@@ -41,7 +41,7 @@ async fn user_tokens_are_refused_on_every_admin_route(app: TestApp) {
         assert_eq!((response.status, response.body.clone()), (403, json!({ "message": "Forbidden" })));
     }
     let anonymous = app.get("/admin/users", None).await;
-    assert_eq!(anonymous.status, 401);
+    assert_eq!((anonymous.status, anonymous.body.clone()), (401, json!({ "message": "Unauthorized" })));
     // The refused promotion changed nothing.
     assert_eq!(app.gateway.accounts.store.user_by_id(&target).await.unwrap().unwrap().role, Role::User);
 }
@@ -89,7 +89,8 @@ async fn disabled_users_are_locked_out(app: TestApp) {
     // A wrong password learns nothing about the account's state.
     let wrong = app.login(&email, "not the password").await;
     assert_eq!((wrong.status, wrong.code()), (401, "invalid_credentials"));
-    assert_eq!(app.refresh(&user.text("refresh_token")).await.status, 401);
+    let refreshed = app.refresh(&user.text("refresh_token")).await;
+    assert_eq!((refreshed.status, refreshed.code()), (401, "token_revoked"));
     let enabled = patch(&app, &token, &id_of(&user), json!({ "disabled": false })).await;
     assert_eq!(enabled.status, 200);
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
@@ -114,10 +115,11 @@ async fn a_demoted_admin_loses_admin_access_at_the_next_refresh(app: TestApp) {
     let demoted = patch(&app, &first.text("access_token"), &id_of(&second), json!({ "role": "user" })).await;
     assert_eq!(demoted.status, 200);
     let refresh = app.refresh(&second.text("refresh_token")).await;
-    assert_eq!(refresh.status, 401, "the demoted admin's session survived");
+    assert_eq!((refresh.status, refresh.code()), (401, "token_revoked"), "the demoted admin's session survived");
     let email = second.body["user"]["email"].as_str().unwrap();
     let again = app.login(email, PASSWORD).await;
-    assert_eq!(app.get("/admin/users", Some(&again.text("access_token"))).await.status, 403);
+    let refused = app.get("/admin/users", Some(&again.text("access_token"))).await;
+    assert_eq!((refused.status, refused.body), (403, json!({ "message": "Forbidden" })));
 }
 
 async fn pages_of_two_return_every_user_exactly_once(app: TestApp) {

@@ -117,9 +117,43 @@ async fn refresh_reuse_path_is_bounded_too() {
     service::refresh(&accounts, &registered.refresh_token, now).await.unwrap();
     log.take();
     let replay = service::refresh(&accounts, &registered.refresh_token, now).await;
-    assert!(replay.is_err(), "a spent refresh token is refused");
+    assert!(matches!(replay, Err(shared::error::ApiError::TokenReused)), "{replay:?}");
     let calls = log.take();
     println!("refresh (reuse detected): {} request(s) {calls:?}", calls.len());
     // user read, failed conditional rotation, session read to tell reuse from revocation, revoke.
     assert!(calls.len() <= 4, "{calls:?}");
+}
+
+/// An unknown email and a wrong password cost the same: the same DynamoDB requests, and one
+/// Argon2id check each (the unknown one against the dummy hash).
+#[tokio::test]
+async fn unknown_email_and_wrong_password_make_the_same_requests_and_hash_once() {
+    let (store, log) = counted_store().await;
+    let accounts = accounts(Arc::new(store));
+    let email = Email::parse(&unique_email()).unwrap();
+    let now = UnixTime::now();
+    service::register(&accounts, email.clone(), password(), now).await.unwrap();
+    log.take();
+    let wrong = || Password::parse_presented("not the password".to_owned()).unwrap();
+    // From two addresses, so that neither attempt finds the other's throttle state.
+    let attempt = |email: Email, ip: &'static str| {
+        let accounts = &accounts;
+        async move {
+            let before = accounts.hasher.computations();
+            let client = ClientInfo { ip: Some(ip.parse().unwrap()), device_token: None };
+            let answer = service::login(accounts, Some(email), wrong(), &client, now).await;
+            assert!(matches!(answer, Err(shared::error::ApiError::InvalidCredentials)), "{answer:?}");
+            accounts.hasher.computations() - before
+        }
+    };
+    let known_hashes = attempt(email, "192.0.2.10").await;
+    let mut known = log.take();
+    let unknown_hashes = attempt(Email::parse(&unique_email()).unwrap(), "192.0.2.11").await;
+    let mut unknown = log.take();
+    // The throttle's draws go out together, in no fixed order.
+    known.sort_unstable();
+    unknown.sort_unstable();
+    println!("wrong password: {known:?}\nunknown email:  {unknown:?}");
+    assert_eq!(known, unknown);
+    assert_eq!((known_hashes, unknown_hashes), (1, 1));
 }

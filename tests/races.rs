@@ -43,7 +43,8 @@ async fn without_a_grace_period_of_twenty_concurrent_refreshes_exactly_one_wins(
 async fn with_the_default_grace_period_of_twenty_concurrent_refreshes_two_win_and_the_session_ends() {
     let store: Arc<dyn Store> = dynamo_store().await;
     let app = spawn_app(store);
-    assert_eq!(app.gateway.accounts.sessions, SessionPolicy::default());
+    // The documented default (README, docs/operations.md): 10 s.
+    assert_eq!(app.gateway.accounts.sessions.reuse_grace_secs, 10);
     let registered = app.register(&unique_email(), "correct horse battery staple").await;
     let token = registered.text("refresh_token");
 

@@ -6,7 +6,8 @@ use e2e::{dynamo_store, memory_store, unique_email};
 use shared::domain::{Bucket, Budget};
 use shared::domain::{Email, Role, Session, User};
 use shared::store::{
-    AccessTokenRef, Draw, DrawOutcome, HOLD_MS, Rotation, RotationOutcome, Store, StoreError, UserChanges,
+    AccessTokenRef, Draw, DrawOutcome, HOLD_MS, PasswordChange, Rotation, RotationOutcome, Store, StoreError,
+    UserChanges,
 };
 use shared::time::UnixTime;
 
@@ -316,6 +317,74 @@ async fn a_session_needs_the_verified_hash_still_in_place(store: Arc<dyn Store>)
     assert!(!store.create_session(&session(&alice, NOW), "$argon2id$changed").await.unwrap());
 }
 
+fn password_change(user: &User, session: &Session, cutoff: UnixTime) -> PasswordChange {
+    PasswordChange {
+        user_id: user.id.clone(),
+        verified_hash: user.password_hash.clone(),
+        sessions_started: user.sessions_started,
+        new_hash: "$argon2id$changed".into(),
+        cutoff,
+        session_id: session.id.clone(),
+        session_created_ms: session.created_ms,
+        next_jti: uuid::Uuid::new_v4().to_string(),
+        expires_at: cutoff.secs() + 3600,
+    }
+}
+
+/// A password change renews the caller's session past its cutoff (with no grace left from the
+/// old chain) and ends the others, all at once; with the account or session not as read it
+/// writes nothing.
+async fn a_password_change_commits_only_over_what_it_read(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    let mine = session(&alice, NOW);
+    store.create_user(&alice, Some(&mine)).await.unwrap();
+    let other = session(&alice, NOW);
+    assert!(store.create_session(&other, &alice.password_hash).await.unwrap());
+    let alice = store.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert_eq!(alice.sessions_started, 1);
+    // The caller's session rotated once: its previous token could claim grace.
+    let spend = Rotation { grace_ms: 10_000, ..rotation(&mine, &mine.current_jti, NOW) };
+    assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Rotated);
+
+    let cutoff = NOW.plus_secs(1);
+    // Not as read: another hash, another count of sessions, another session incarnation.
+    let stale_hash =
+        PasswordChange { verified_hash: "$argon2id$other".into(), ..password_change(&alice, &mine, cutoff) };
+    let raced = PasswordChange { sessions_started: 0, ..password_change(&alice, &mine, cutoff) };
+    let replaced = PasswordChange { session_created_ms: mine.created_ms + 1, ..password_change(&alice, &mine, cutoff) };
+    for refused in [stale_hash, raced, replaced] {
+        assert!(!store.change_password(&refused).await.unwrap(), "{refused:?}");
+        assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap(), alice, "a refused change wrote");
+    }
+
+    let change = password_change(&alice, &mine, cutoff);
+    assert!(store.change_password(&change).await.unwrap());
+    let changed = store.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        (changed.password_hash.as_str(), changed.sessions_valid_after_ms),
+        ("$argon2id$changed", cutoff.millis())
+    );
+    let (renewed, revoked) = store.session(&mine.id).await.unwrap().unwrap();
+    assert_eq!(
+        (renewed.current_jti.as_str(), renewed.created_ms, revoked),
+        (change.next_jti.as_str(), cutoff.millis() + 1, false)
+    );
+    assert_eq!(renewed.previous_jti, None, "grace left over from before the change");
+    // The renewed session rotates past the cutoff; the other one is cut off.
+    let at = cutoff.plus_secs(1);
+    let next = Rotation { sessions_valid_after_ms: cutoff.millis(), ..rotation(&renewed, &change.next_jti, at) };
+    assert_eq!(store.rotate_session(&next).await.unwrap(), RotationOutcome::Rotated);
+    let old = Rotation { sessions_valid_after_ms: cutoff.millis(), ..rotation(&other, &other.current_jti, at) };
+    assert_eq!(store.rotate_session(&old).await.unwrap(), RotationOutcome::Revoked);
+    // The pre-change token of the caller's session is reuse, not grace.
+    let parent = Rotation {
+        grace_ms: 10_000,
+        sessions_valid_after_ms: cutoff.millis(),
+        ..rotation(&mine, &mine.current_jti, at)
+    };
+    assert_eq!(store.rotate_session(&parent).await.unwrap(), RotationOutcome::Reused);
+}
+
 /// Cutoffs only ever rise, whichever write sets them.
 async fn cutoffs_only_rise(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
@@ -385,5 +454,6 @@ contract!(
     concurrent_draws_grant_exactly_the_budget,
     a_session_needs_the_verified_hash_still_in_place,
     cutoffs_only_rise,
+    a_password_change_commits_only_over_what_it_read,
     the_just_spent_token_is_accepted_once_within_the_grace_period,
 );

@@ -98,8 +98,9 @@ struct Inner {
     memory: Mutex<Vec<Vec<Block>>>,
     /// How many buffers are kept at most (hashes running at once beyond that allocate their own).
     kept_buffers: usize,
-    /// Credential checks run so far: what the login throttle bounds (tests and metrics read it).
-    verifications: AtomicU64,
+    /// Argon2 computations run so far (hashes and checks): what the login throttle bounds, and
+    /// what an unknown email must cost like a wrong password (tests read it).
+    computations: AtomicU64,
 }
 
 impl PasswordHasher {
@@ -109,8 +110,8 @@ impl PasswordHasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
         let kept_buffers = std::thread::available_parallelism().map_or(1, usize::from);
         let dummy_hash = dummy_hash(params)?;
-        let verifications = AtomicU64::new(0);
-        let inner = Inner { params, argon2, dummy_hash, memory: Mutex::default(), kept_buffers, verifications };
+        let computations = AtomicU64::new(0);
+        let inner = Inner { params, argon2, dummy_hash, memory: Mutex::default(), kept_buffers, computations };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -118,9 +119,9 @@ impl PasswordHasher {
         self.inner.params
     }
 
-    /// How many passwords this hasher has checked (each one a full Argon2id computation).
-    pub fn verifications(&self) -> u64 {
-        self.inner.verifications.load(Ordering::Relaxed)
+    /// How many Argon2 computations (hashes and checks) this hasher has run.
+    pub fn computations(&self) -> u64 {
+        self.inner.computations.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: Password) -> Result<String, HashingError> {
@@ -133,7 +134,6 @@ impl PasswordHasher {
     /// Checks `password` against `stored`, or against the dummy hash when there is no account,
     /// so that both cases take the same time. With no account the answer is always `Invalid`.
     pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<PasswordCheck, HashingError> {
-        self.inner.verifications.fetch_add(1, Ordering::Relaxed);
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || match stored {
             Some(stored) => inner.verify(&password, &stored),
@@ -151,6 +151,7 @@ impl Inner {
     /// Runs `f` with `blocks` blocks of Argon2 memory: a kept buffer when one of that size is
     /// free, else a new one (kept afterwards if it has today's size and there is room).
     fn with_memory<R>(&self, blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+        self.computations.fetch_add(1, Ordering::Relaxed);
         let current = self.argon2.params().block_count();
         let kept = if blocks == current { self.memory.lock().unwrap_or_else(|e| e.into_inner()).pop() } else { None };
         let mut buffer = kept.unwrap_or_else(|| vec![Block::default(); blocks]);
@@ -198,6 +199,7 @@ impl Inner {
     fn matches(&self, password: &Password, hash: &PasswordHash) -> bool {
         let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
         if hash.algorithm != argon2::ARGON2ID_IDENT || hash.version != Some(Version::V0x13.into()) {
+            self.computations.fetch_add(1, Ordering::Relaxed);
             return self.argon2.verify_password(password.bytes(), hash).is_ok();
         }
         // Carries the stored hash's own cost and output length.

@@ -213,11 +213,40 @@ fn alg_none_and_key_confusion_are_refused() {
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
     assert_eq!(pair.verifier.verify_access(&unsigned, NOW), Err(TokenError::Invalid));
-    // An HS256 token keyed with the public key's bytes (the classic RS/HS confusion).
-    let public_x = generate_ed25519("k1").unwrap().public_jwk["x"].as_str().unwrap().to_owned();
-    let confused = SigningKey::hs256(&SecretString::from(format!("{public_x}{public_x}"))).unwrap();
-    let token = forge_with(&confused, json!({"alg": "HS256", "typ": "at+jwt", "kid": "k1"}), claims);
-    assert_eq!(pair.verifier.verify_access(&token, NOW), Err(TokenError::Invalid));
+    // The classic confusion: an HS256 token keyed with what the verifier publishes — its public
+    // key's raw bytes, their base64url text, the JWK, the whole JWK Set — under its own kid.
+    for pair in [eddsa(), es256()] {
+        let claims = access_claims_json(&pair);
+        let published = pair.verifier.keys().public_jwks().clone();
+        let jwk = &published["keys"][0];
+        let kid = jwk["kid"].as_str().unwrap();
+        let x = jwk["x"].as_str().unwrap();
+        let mut point = URL_SAFE_NO_PAD.decode(x).unwrap();
+        if let Some(y) = jwk["y"].as_str() {
+            point = [vec![4], point, URL_SAFE_NO_PAD.decode(y).unwrap()].concat();
+        }
+        let secrets = [point, x.as_bytes().to_vec(), jwk.to_string().into_bytes(), published.to_string().into_bytes()];
+        for secret in secrets {
+            // Signed by the oracle, which takes any bytes as an HMAC key (raw points are not text).
+            let key = EncodingKey::from_secret(&secret);
+            for kid in [Some(kid), None] {
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+                header.typ = Some("at+jwt".into());
+                header.kid = kid.map(str::to_owned);
+                let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+                assert_eq!(pair.verifier.verify_access(&token, NOW), Err(TokenError::Invalid), "{kid:?}");
+            }
+        }
+        // The right key with another asymmetric algorithm named in the header.
+        let other = if pair.issuer.key.algorithm == Algorithm::EdDSA { "ES256" } else { "EdDSA" };
+        let swapped = forge(&pair, json!({"alg": other, "typ": "at+jwt", "kid": kid}), claims.clone());
+        assert_eq!(pair.verifier.verify_access(&swapped, NOW), Err(TokenError::Invalid), "{other} for {kid}");
+        // Sanity: the same forge with the key's own algorithm verifies, so the refusals above are
+        // about the algorithm, not the forging.
+        let honest =
+            forge(&pair, json!({"alg": pair.issuer.key.algorithm.name(), "typ": "at+jwt", "kid": kid}), claims);
+        assert!(pair.verifier.verify_access(&honest, NOW).is_ok());
+    }
 }
 
 #[test]
