@@ -30,7 +30,9 @@ use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordPar
 use shared::service::{self, Accounts};
 use shared::store::{MemoryStore, Store};
 use shared::time::UnixTime;
-use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys, ephemeral_ed25519};
+use shared::tokens::{
+    Rebinding, SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys, ephemeral_ed25519,
+};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -304,7 +306,7 @@ mod login {
         account.password_hash = rt.block_on(hasher.hash(presented())).unwrap();
         let accounts = accounts_on_memory(&rt, &account, hasher, (issuer, verifier));
         bencher.bench_local(|| {
-            rt.block_on(service::login(&accounts, Some(Email::parse(EMAIL).unwrap()), presented(), NOW)).unwrap()
+            rt.block_on(service::login(&accounts, Some(Email::parse(EMAIL).unwrap()), presented(), None, NOW)).unwrap()
         });
     }
 
@@ -380,10 +382,10 @@ mod refresh {
         account.password_hash = rt.block_on(hasher.hash(password())).unwrap();
         let accounts = accounts_on_memory(&rt, &account, hasher, (issuer, verifier));
         let first =
-            rt.block_on(service::login(&accounts, Some(Email::parse(EMAIL).unwrap()), password(), NOW)).unwrap();
+            rt.block_on(service::login(&accounts, Some(Email::parse(EMAIL).unwrap()), password(), None, NOW)).unwrap();
         let mut token = first.refresh_token;
         bencher.bench_local(|| {
-            let next = rt.block_on(service::refresh(&accounts, &token, NOW)).unwrap();
+            let next = rt.block_on(service::refresh(&accounts, &token, Rebinding::UNCHANGED, NOW)).unwrap();
             token = next.refresh_token;
         });
     }

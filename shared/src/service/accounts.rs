@@ -5,17 +5,19 @@ use crate::domain::{Email, Password, PasswordCheck, Principal, Role, User};
 use crate::error::ApiError;
 use crate::store::{LoginAttempts, SessionRenewal, Store};
 use crate::time::UnixTime;
+use crate::tokens::CsrfBinding;
 
 pub async fn register(
     accounts: &Accounts,
     email: Email,
     password: Password,
+    csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let password_hash = accounts.hasher.hash(password).await.map_err(internal)?;
     // Registration never makes an admin: admins are made by an operator (authctl).
     let user = User::new(email, password_hash, Role::User, now);
-    let grant = accounts.issuer.next_refresh(new_session_id(), now);
+    let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
     accounts.store.create_user(&user, Some(&session_for(&user, &grant, now))).await?;
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "registered");
     signed_in(&accounts.issuer, user, &grant, now)
@@ -25,6 +27,7 @@ pub async fn login(
     accounts: &Accounts,
     email: Option<Email>,
     password: Password,
+    csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
@@ -59,7 +62,7 @@ pub async fn login(
     if needs_rehash {
         rehash(accounts, &user, password).await;
     }
-    let grant = accounts.issuer.next_refresh(new_session_id(), now);
+    let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
     store.create_session(&session_for(&user, &grant, now)).await?;
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "logged in");
     signed_in(&accounts.issuer, user, &grant, now)
@@ -73,6 +76,7 @@ pub async fn change_password(
     principal: &Principal,
     current: Password,
     new: Password,
+    csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
@@ -95,7 +99,7 @@ pub async fn change_password(
     let Some((session, false)) = store.session(&principal.session_id).await? else {
         return Err(ApiError::TokenRevoked);
     };
-    let grant = accounts.issuer.continue_session(session.id, session.auth_time, now);
+    let grant = accounts.issuer.continue_session(session.id, session.auth_time, now).bound_to(csrf);
     let password_hash = accounts.hasher.hash(new).await.map_err(internal)?;
     let renewal = SessionRenewal {
         session_id: grant.session_id.clone(),

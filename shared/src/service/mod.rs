@@ -15,7 +15,7 @@ use crate::domain::{LoginThrottle, PasswordHasher, Session, SessionPolicy, User}
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::time::UnixTime;
-use crate::tokens::{IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
+use crate::tokens::{CsrfBinding, IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
 /// What the functions that sign tokens (register, login, refresh, password change) work with,
 /// built once at init. The others take only the parts they need (a store, a verifier), so a
@@ -39,6 +39,8 @@ pub struct SignedIn {
     pub refresh_token: String,
     /// Seconds from now.
     pub refresh_expires_in: u64,
+    /// What both tokens are bound to: the edge hands out the CSRF token it stands for.
+    pub csrf: Option<CsrfBinding>,
 }
 
 fn new_session_id() -> String {
@@ -67,6 +69,7 @@ fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTi
         access_expires_in: access_claims.exp.saturating_sub(now.secs()),
         refresh_token,
         refresh_expires_in: refresh_claims.exp.saturating_sub(now.secs()),
+        csrf: grant.csrf.clone(),
     })
 }
 
