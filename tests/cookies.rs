@@ -237,19 +237,19 @@ async fn admin_writes_by_cookie_need_csrf(app: TestApp) {
 }
 
 /// Every cookie-authenticated change, as `jar`'s session would make it with `csrf`.
-async fn changes(app: &TestApp, jar: &mut Jar, admin_path: &str, csrf: Csrf<'_>) -> [TestResponse; 4] {
+async fn changes(app: &TestApp, jar: &mut Jar, admin_path: &str, csrf: Csrf<'_>) -> [(&'static str, TestResponse); 4] {
     let password = json!({"current_password": PASSWORD, "new_password": PASSWORD});
     let disable = json!({"disabled": true});
     [
-        send(app, jar, Method::PATCH, admin_path, Some(disable), csrf).await,
-        send(app, jar, Method::POST, "/auth/password", Some(password), csrf).await,
-        send(app, jar, Method::POST, "/auth/refresh", None, csrf).await,
-        send(app, jar, Method::POST, "/auth/logout", None, csrf).await,
+        ("admin PATCH", send(app, jar, Method::PATCH, admin_path, Some(disable), csrf).await),
+        ("password", send(app, jar, Method::POST, "/auth/password", Some(password), csrf).await),
+        ("refresh", send(app, jar, Method::POST, "/auth/refresh", None, csrf).await),
+        ("logout", send(app, jar, Method::POST, "/auth/logout", None, csrf).await),
     ]
 }
 
-fn assert_all_refused(responses: &[TestResponse], why: &str) {
-    for (response, route) in responses.iter().zip(["admin PATCH", "password", "refresh", "logout"]) {
+fn assert_all_refused(responses: &[(&str, TestResponse)], why: &str) {
+    for (route, response) in responses {
         assert_eq!((response.status, response.code()), (403, "csrf_failed"), "{why}: {route}: {:?}", response.body);
     }
 }
@@ -266,8 +266,8 @@ async fn a_planted_csrf_pair_is_refused_on_every_change(app: TestApp) {
     assert!(!app.gateway.accounts.store.user_by_id(path.rsplit('/').next().unwrap()).await.unwrap().unwrap().disabled);
     // The session's own token passes each of them.
     let own = changes(&app, &mut jar, &path, Csrf::Sent).await;
-    let statuses = own.each_ref().map(|response| response.status);
-    assert_eq!(statuses, [200, 200, 200, 204], "{:?}", own.map(|response| response.body));
+    let statuses = own.each_ref().map(|(_, response)| response.status);
+    assert_eq!(statuses, [200, 200, 200, 204], "{:?}", own.map(|(_, response)| response.body));
 }
 
 async fn another_sessions_csrf_token_is_refused(app: TestApp) {
@@ -325,7 +325,7 @@ async fn tokens_without_a_binding_fail_the_cookie_check(app: TestApp) {
     let change = json!({"current_password": PASSWORD, "new_password": PASSWORD});
     let password = send(&app, &mut jar, Method::POST, "/auth/password", Some(change), Csrf::Chosen("any")).await;
     let refresh = send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Chosen("any")).await;
-    assert_all_refused(&[password, refresh], "an unbound session");
+    assert_all_refused(&[("password", password), ("refresh", refresh)], "an unbound session");
     // Bearer requests never needed the binding.
     assert_eq!(app.get("/auth/me", old["access_token"].as_str()).await.status, 200);
 }
