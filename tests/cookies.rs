@@ -116,7 +116,8 @@ async fn login_sets_cookies_and_keeps_tokens_out_of_the_body(app: TestApp) {
     assert_eq!(login.body["user"]["email"], email.as_str());
     let set_cookies: Vec<_> =
         login.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-    assert_eq!(set_cookies.len(), 3, "{set_cookies:?}");
+    // The session's three, and the device cookie every login sets (the throttle's trusted device).
+    assert_eq!(set_cookies.len(), 4, "{set_cookies:?}");
     let attributes = |name: &str| -> Vec<String> {
         let cookie = set_cookies.iter().find(|c| c.starts_with(name)).unwrap();
         cookie.split(';').map(|part| part.trim().to_owned()).collect()

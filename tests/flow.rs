@@ -200,7 +200,7 @@ async fn a_login_upgrades_a_hash_made_with_older_parameters(app: TestApp) {
     assert_eq!(upgraded.login(&email, PASSWORD).await.status, 200);
 }
 
-async fn repeated_failures_lock_an_address_for_everyone(app: TestApp) {
+async fn repeated_failures_lock_the_client_out_of_the_address(app: TestApp) {
     let email = unique_email();
     assert_eq!(app.register(&email, PASSWORD).await.status, 201);
     let unknown = unique_email();
@@ -244,5 +244,5 @@ e2e::on_both_stores!(
     a_reused_refresh_token_revokes_the_session,
     jwks_serves_the_public_key,
     a_login_upgrades_a_hash_made_with_older_parameters,
-    repeated_failures_lock_an_address_for_everyone,
+    repeated_failures_lock_the_client_out_of_the_address,
 );

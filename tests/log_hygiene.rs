@@ -191,8 +191,9 @@ async fn full_flow(app: &TestApp) -> Secrets {
     secrets.add_tokens(&changed.body);
     let password = new_password;
 
-    // Logout of the registration's session, with its access token; then a global logout.
-    let out = app.logout(&registered.text("refresh_token"), "local", Some(&registered.text("access_token"))).await;
+    // Logout of the registration's session (renewed by the change), with its access token; then
+    // a global logout.
+    let out = app.logout(&changed.text("refresh_token"), "local", Some(&changed.text("access_token"))).await;
     assert_eq!(out.status, 204);
     let again = app.login(&email, password).await;
     assert_eq!(again.status, 200);

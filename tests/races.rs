@@ -75,19 +75,3 @@ async fn of_twenty_concurrent_registrations_of_one_email_exactly_one_succeeds() 
         "{statuses:?}"
     );
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_failed_logins_are_all_counted() {
-    let store = dynamo_store().await;
-    let email = shared::domain::Email::parse(&unique_email()).unwrap();
-    let now = shared::time::UnixTime::now();
-    let attempts = (0..RACERS).map(|_| {
-        let store = Arc::clone(&store);
-        let email = email.clone();
-        tokio::spawn(async move { store.record_login_failure(&email, now, 900).await.unwrap() })
-    });
-    let mut counts: Vec<u32> = join_all(attempts).await.into_iter().map(Result::unwrap).collect();
-    counts.sort_unstable();
-    let expected: Vec<u32> = (1..=u32::try_from(RACERS).unwrap()).collect();
-    assert_eq!(counts, expected, "each failure saw its own count");
-}

@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use e2e::{dynamo_store, memory_store, unique_email};
+use shared::domain::{Bucket, Budget};
 use shared::domain::{Email, Role, Session, User};
-use shared::store::{AccessTokenRef, LoginAttempts, Rotation, RotationOutcome, Store, StoreError, UserChanges};
+use shared::store::{
+    AccessTokenRef, Draw, DrawOutcome, HOLD_MS, Rotation, RotationOutcome, Store, StoreError, UserChanges,
+};
 use shared::time::UnixTime;
 
 const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
@@ -116,7 +119,7 @@ async fn account_wide_revocation_ends_older_sessions_only(store: Arc<dyn Store>)
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().sessions_valid_after_ms, cutoff.millis());
 
     let newer = session(&alice, UnixTime::from_millis(cutoff.millis() + 1));
-    store.create_session(&newer).await.unwrap();
+    store.create_session(&newer, &alice.password_hash).await.unwrap();
     let mut spend_old = rotation(&old, &old.current_jti, NOW);
     spend_old.sessions_valid_after_ms = stored.sessions_valid_after_ms;
     assert_eq!(store.rotate_session(&spend_old).await.unwrap(), RotationOutcome::Revoked);
@@ -149,7 +152,7 @@ async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn St
 
     // Its session revoked (logout, reuse) or unknown.
     let second = session(&alice, NOW);
-    store.create_session(&second).await.unwrap();
+    store.create_session(&second, &alice.password_hash).await.unwrap();
     store.revoke_session(&second.id).await.unwrap();
     assert!(store.is_access_revoked(&token(&second), NOW).await.unwrap());
     let mut orphan = token(&first);
@@ -160,7 +163,7 @@ async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn St
     store.revoke_user_sessions(&alice.id, NOW).await.unwrap();
     assert!(store.is_access_revoked(&token(&first), NOW).await.unwrap());
     let third = session(&alice, NOW.plus_secs(1));
-    store.create_session(&third).await.unwrap();
+    store.create_session(&third, &alice.password_hash).await.unwrap();
     assert!(!store.is_access_revoked(&token(&third), NOW).await.unwrap());
     let disable = UserChanges { role: None, disabled: Some(true) };
     store.update_user(&alice.id, &disable, None).await.unwrap();
@@ -170,10 +173,10 @@ async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn St
 async fn password_hash_updates_in_place(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
     store.create_user(&alice, Some(&session(&alice, NOW))).await.unwrap();
-    store.set_password_hash(&alice.id, "$argon2id$new").await.unwrap();
+    assert!(store.set_password_hash(&alice.id, &alice.password_hash, "$argon2id$new").await.unwrap());
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().password_hash, "$argon2id$new");
     // Unknown users are not created by an update.
-    store.set_password_hash("ghost", "$argon2id$x").await.unwrap();
+    assert!(!store.set_password_hash("ghost", "$argon2id$old", "$argon2id$x").await.unwrap());
     assert_eq!(store.user_by_id("ghost").await.unwrap(), None);
 }
 
@@ -181,7 +184,7 @@ async fn an_admin_change_can_revoke_older_sessions(store: Arc<dyn Store>) {
     let bob = user(&unique_email());
     store.create_user(&bob, None).await.unwrap();
     let before = session(&bob, NOW);
-    store.create_session(&before).await.unwrap();
+    store.create_session(&before, &bob.password_hash).await.unwrap();
     let cutoff = UnixTime::from_millis(NOW.millis() + 5);
     let promote = UserChanges { role: Some(Role::Admin), disabled: None };
     let updated = store.update_user(&bob.id, &promote, Some(cutoff)).await.unwrap().unwrap();
@@ -228,32 +231,101 @@ async fn users_list_newest_first_in_pages(store: Arc<dyn Store>) {
     assert_eq!(seen, created, "every user exactly once, newest first");
 }
 
-async fn login_failures_count_lock_and_lapse(store: Arc<dyn Store>) {
-    let email = Email::parse(&unique_email()).unwrap();
-    assert_eq!(store.login_attempts(&email, NOW).await.unwrap(), LoginAttempts::default());
-    for expected in 1..=3 {
-        assert_eq!(store.record_login_failure(&email, NOW, 900).await.unwrap(), expected);
+fn bucket(free: u32) -> Bucket {
+    let budget = Budget { free, base_lock_secs: 1, max_lock_secs: 900, window_secs: 900 };
+    Bucket { key: format!("{}#ip#192.0.2.1", unique_email()), budget, reset_on_success: true }
+}
+
+fn granted(outcome: DrawOutcome) -> Draw {
+    match outcome {
+        DrawOutcome::Granted(draw) => draw,
+        refused => panic!("refused: {refused:?}"),
     }
-    let state = store.login_attempts(&email, NOW).await.unwrap();
-    assert_eq!(state, LoginAttempts { locked_until: None, has_failures: true });
+}
 
-    let until = NOW.plus_secs(30);
-    store.lock_login(&email, until).await.unwrap();
-    assert_eq!(store.login_attempts(&email, NOW).await.unwrap().locked_until, Some(until));
-    // The lock ends by itself.
-    let later = NOW.plus_secs(31);
-    assert_eq!(store.login_attempts(&email, later).await.unwrap().locked_until, None);
-    // Past the window the record counts as absent and a new failure starts again at 1.
-    let lapsed = NOW.plus_secs(901);
-    assert_eq!(store.login_attempts(&email, lapsed).await.unwrap(), LoginAttempts::default());
-    assert_eq!(store.record_login_failure(&email, lapsed, 900).await.unwrap(), 1);
+async fn throttle_draws_count_lock_and_lapse(store: Arc<dyn Store>) {
+    let bucket = bucket(3);
+    let draws: Vec<Draw> = futures::future::join_all((0..3).map(|_| store.draw_attempt(&bucket, NOW)))
+        .await
+        .into_iter()
+        .map(|outcome| granted(outcome.unwrap()))
+        .collect();
+    let mut counts: Vec<u32> = draws.iter().map(|draw| draw.attempts).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 2, 3]);
+    // The budget is held by attempts in flight: the next waits for their outcome.
+    assert_eq!(store.draw_attempt(&bucket, NOW).await.unwrap(), DrawOutcome::Refused { retry_after_ms: 1000 });
+    // The third failure locks for the backoff; the lock ends by itself.
+    let last = draws.iter().find(|draw| draw.attempts == 3).unwrap();
+    store.attempt_failed(&bucket, last, Some(NOW.plus_secs(30)), NOW).await.unwrap();
+    assert_eq!(store.draw_attempt(&bucket, NOW).await.unwrap(), DrawOutcome::Refused { retry_after_ms: 30_000 });
+    // A shorter lock written later never shortens it.
+    store.attempt_failed(&bucket, &draws[0], Some(NOW.plus_secs(1)), NOW).await.unwrap();
+    let later = NOW.plus_secs(29);
+    assert_eq!(store.draw_attempt(&bucket, later).await.unwrap(), DrawOutcome::Refused { retry_after_ms: 1000 });
+    // Past the budget, once the lock lapses, one attempt goes and holds the lock meanwhile.
+    let after_lock = NOW.plus_secs(31);
+    let past = granted(store.draw_attempt(&bucket, after_lock).await.unwrap());
+    assert_eq!((past.attempts, past.hold_until_ms), (4, Some(after_lock.millis() + HOLD_MS)));
+    assert!(matches!(store.draw_attempt(&bucket, after_lock).await.unwrap(), DrawOutcome::Refused { .. }));
+    // Its failure replaces its own hold with the real (shorter) lock.
+    store.attempt_failed(&bucket, &past, Some(after_lock.plus_secs(2)), after_lock).await.unwrap();
+    let wait = store.draw_attempt(&bucket, after_lock).await.unwrap();
+    assert_eq!(wait, DrawOutcome::Refused { retry_after_ms: 2000 });
+    // A success forgets the bucket.
+    store.attempt_returned(&bucket, &past, true).await.unwrap();
+    assert_eq!(granted(store.draw_attempt(&bucket, after_lock).await.unwrap()).attempts, 1);
+    // Past the window the record counts as absent and a new one starts at 1.
+    let lapsed = NOW.plus_secs(31 + 901);
+    assert_eq!(granted(store.draw_attempt(&bucket, lapsed).await.unwrap()).attempts, 1);
+}
 
-    store.clear_login_failures(&email).await.unwrap();
-    assert_eq!(store.login_attempts(&email, lapsed).await.unwrap(), LoginAttempts::default());
-    // A lock longer than the window keeps the record alive until the lock ends.
-    assert_eq!(store.record_login_failure(&email, NOW, 60).await.unwrap(), 1);
-    store.lock_login(&email, NOW.plus_secs(600)).await.unwrap();
-    assert!(store.login_attempts(&email, NOW.plus_secs(300)).await.unwrap().locked_until.is_some());
+async fn a_returned_attempt_is_given_back_and_nothing_more(store: Arc<dyn Store>) {
+    let bucket = bucket(2);
+    let first = granted(store.draw_attempt(&bucket, NOW).await.unwrap());
+    granted(store.draw_attempt(&bucket, NOW).await.unwrap());
+    store.attempt_returned(&bucket, &first, false).await.unwrap();
+    // One attempt back: one more goes, then the budget is spent again.
+    assert_eq!(granted(store.draw_attempt(&bucket, NOW).await.unwrap()).attempts, 2);
+    assert!(matches!(store.draw_attempt(&bucket, NOW).await.unwrap(), DrawOutcome::Refused { .. }));
+}
+
+/// Of many draws at once, exactly the budget is granted: parallel guesses cannot all pass.
+async fn concurrent_draws_grant_exactly_the_budget(store: Arc<dyn Store>) {
+    let bucket = bucket(5);
+    let outcomes = futures::future::join_all((0..40).map(|_| store.draw_attempt(&bucket, NOW))).await;
+    let granted = outcomes.iter().filter(|outcome| matches!(outcome, Ok(DrawOutcome::Granted(_)))).count();
+    let refused = outcomes.iter().filter(|outcome| matches!(outcome, Ok(DrawOutcome::Refused { .. }))).count();
+    assert_eq!((granted, refused), (5, 35), "{outcomes:?}");
+}
+
+/// A login's session is written only while the account still has the hash the login verified.
+async fn a_session_needs_the_verified_hash_still_in_place(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    store.create_user(&alice, None).await.unwrap();
+    assert!(store.create_session(&session(&alice, NOW), &alice.password_hash).await.unwrap());
+    assert!(store.set_password_hash(&alice.id, &alice.password_hash, "$argon2id$changed").await.unwrap());
+    let stale = session(&alice, NOW);
+    assert!(!store.create_session(&stale, &alice.password_hash).await.unwrap(), "a stale check started a session");
+    assert_eq!(store.session(&stale.id).await.unwrap(), None);
+    // A rehash over a hash that changed meanwhile writes nothing.
+    assert!(!store.set_password_hash(&alice.id, &alice.password_hash, "$argon2id$rehash").await.unwrap());
+    assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().password_hash, "$argon2id$changed");
+    let disable = UserChanges { role: None, disabled: Some(true) };
+    store.update_user(&alice.id, &disable, None).await.unwrap();
+    assert!(!store.create_session(&session(&alice, NOW), "$argon2id$changed").await.unwrap());
+}
+
+/// Cutoffs only ever rise, whichever write sets them.
+async fn cutoffs_only_rise(store: Arc<dyn Store>) {
+    let alice = user(&unique_email());
+    store.create_user(&alice, None).await.unwrap();
+    let later = UnixTime::from_millis(NOW.millis() + 10_000);
+    store.revoke_user_sessions(&alice.id, later).await.unwrap();
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    let updated = store.update_user(&alice.id, &promote, Some(NOW)).await.unwrap().unwrap();
+    assert_eq!((updated.role, updated.sessions_valid_after_ms), (Role::Admin, later.millis()));
+    assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap(), updated);
 }
 
 async fn the_just_spent_token_is_accepted_once_within_the_grace_period(store: Arc<dyn Store>) {
@@ -308,6 +380,10 @@ contract!(
     password_hash_updates_in_place,
     an_admin_change_can_revoke_older_sessions,
     users_list_newest_first_in_pages,
-    login_failures_count_lock_and_lapse,
+    throttle_draws_count_lock_and_lapse,
+    a_returned_attempt_is_given_back_and_nothing_more,
+    concurrent_draws_grant_exactly_the_budget,
+    a_session_needs_the_verified_hash_still_in_place,
+    cutoffs_only_rise,
     the_just_spent_token_is_accepted_once_within_the_grace_period,
 );

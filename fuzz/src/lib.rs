@@ -107,6 +107,7 @@ pub fn request(method: Method, path: &str, headers: HeaderMap, body: Vec<u8>) ->
         headers,
         body: Bytes::from(body),
         principal: None,
+        source_ip: None,
     }
 }
 

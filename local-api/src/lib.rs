@@ -2,11 +2,12 @@
 //! semantics), the small web page under `web/`, and CORS for the configured origins, answered
 //! the way the template has API Gateway answer it.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -65,6 +66,8 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
     let Ok(body) = to_bytes(body, MAX_BODY_BYTES + 1).await else {
         return problem(&ApiError::PayloadTooLarge).map(Body::from);
     };
+    // The peer's address, as API Gateway's `sourceIp` would give it (the login throttle's key).
+    let source_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
     let request = ApiRequest {
         method: parts.method,
         path: parts.uri.path().to_owned(),
@@ -72,6 +75,7 @@ async fn serve(State(gateway): State<Arc<Gateway>>, request: Request) -> Respons
         headers: parts.headers,
         body,
         principal: None,
+        source_ip,
     };
     gateway.handle(request).await.map(Body::from)
 }

@@ -27,7 +27,7 @@ use futures::FutureExt as _;
 use secrecy::SecretString;
 use shared::authorizer::Authorizer;
 use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
-use shared::service::{self, Accounts};
+use shared::service::{self, Accounts, ClientInfo};
 use shared::store::{MemoryStore, Store};
 use shared::time::UnixTime;
 use shared::tokens::{
@@ -93,15 +93,8 @@ fn wire(signing: SigningKey, verifying: VerifyingKeys) -> (TokenIssuer, TokenVer
 }
 
 fn user() -> User {
-    User {
-        id: "0190a5b2-0000-7000-8000-000000000001".into(),
-        email: Email::parse(EMAIL).unwrap(),
-        password_hash: String::new(),
-        role: Role::User,
-        disabled: false,
-        created_at: 0,
-        sessions_valid_after_ms: 0,
-    }
+    let user = User::new(Email::parse(EMAIL).unwrap(), String::new(), Role::User, UnixTime::from_secs(0));
+    User { id: "0190a5b2-0000-7000-8000-000000000001".into(), ..user }
 }
 
 fn access_token(issuer: &TokenIssuer, at: UnixTime) -> String {
@@ -306,7 +299,15 @@ mod login {
         account.password_hash = rt.block_on(hasher.hash(presented())).unwrap();
         let accounts = accounts_on_memory(&rt, &account, hasher, (issuer, verifier));
         bencher.bench_local(|| {
-            rt.block_on(service::login(&accounts, Some(Email::parse(EMAIL).unwrap()), presented(), None, NOW)).unwrap()
+            rt.block_on(service::login(
+                &accounts,
+                Some(Email::parse(EMAIL).unwrap()),
+                presented(),
+                &ClientInfo::default(),
+                None,
+                NOW,
+            ))
+            .unwrap()
         });
     }
 
@@ -381,8 +382,16 @@ mod refresh {
         let mut account = user();
         account.password_hash = rt.block_on(hasher.hash(password())).unwrap();
         let accounts = accounts_on_memory(&rt, &account, hasher, (issuer, verifier));
-        let first =
-            rt.block_on(service::login(&accounts, Some(Email::parse(EMAIL).unwrap()), password(), None, NOW)).unwrap();
+        let first = rt
+            .block_on(service::login(
+                &accounts,
+                Some(Email::parse(EMAIL).unwrap()),
+                password(),
+                &ClientInfo::default(),
+                None,
+                NOW,
+            ))
+            .unwrap();
         let mut token = first.refresh_token;
         bencher.bench_local(|| {
             let next = rt.block_on(service::refresh(&accounts, &token, Rebinding::UNCHANGED, NOW)).unwrap();

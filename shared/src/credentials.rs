@@ -152,6 +152,16 @@ fn set_cookie(name: &str, value: &str, path: &str, same_site: SameSite, http_onl
     HeaderValue::from_str(&cookie.to_string()).expect("cookie characters are header-safe")
 }
 
+/// The device cookie (OWASP's "device cookies"): set on every successful login, in every token
+/// transport, so that this client keeps a login-throttle budget of its own for that account.
+/// Only /auth/login reads it; `__Host-`: only this host can have set it.
+pub const DEVICE_COOKIE: &str = "__Host-device";
+
+pub fn device_cookie(device_token: &str) -> HeaderValue {
+    let max_age = crate::tokens::device::DEVICE_TOKEN_TTL_SECS;
+    set_cookie(DEVICE_COOKIE, device_token, "/", SameSite::Strict, true, max_age)
+}
+
 /// `CORS_ALLOWED_ORIGINS`: the exact origins (`scheme://host[:port]`) whose pages may call the
 /// API with credentials. Never a wildcard: with credentials, `*` would hand any site the session.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

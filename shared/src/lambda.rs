@@ -15,11 +15,12 @@ use crate::time::UnixTime;
 pub type Error = lambda_http::Error;
 
 pub fn api_request(request: lambda_http::Request) -> ApiRequest {
-    let principal = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            context.authorizer.as_ref().and_then(|authorizer| principal_from_context(&authorizer.fields))
-        }
-        _ => None,
+    let (principal, source_ip) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context.authorizer.as_ref().and_then(|authorizer| principal_from_context(&authorizer.fields)),
+            context.http.source_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        ),
+        _ => (None, None),
     };
     let (parts, body) = request.into_parts();
     let body = match body {
@@ -35,6 +36,7 @@ pub fn api_request(request: lambda_http::Request) -> ApiRequest {
         headers: parts.headers,
         body,
         principal,
+        source_ip,
     }
 }
 

@@ -33,7 +33,7 @@ pub async fn dynamo_store() -> Arc<DynamoStore> {
 /// The local DynamoDB server's endpoint, as `scripts/test.sh` exports it.
 pub fn dynamodb_endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
-        "DynamoDB tests need a local DynamoDB: run scripts/test.sh (it starts moto and sets AWS_ENDPOINT_URL_DYNAMODB)",
+        "DynamoDB tests need a local DynamoDB: run scripts/test.sh (it starts DynamoDB Local and sets AWS_ENDPOINT_URL_DYNAMODB)",
     )
 }
 
@@ -166,6 +166,7 @@ pub fn request(method: Method, path: &str, body: Option<Value>, bearer: Option<&
         headers,
         body: body.map(|body| Bytes::from(body.to_string())).unwrap_or_default(),
         principal: None,
+        source_ip: Some(std::net::Ipv4Addr::new(192, 0, 2, 1).into()),
     }
 }
 

@@ -11,7 +11,7 @@ pub use keys::SIGNING_KEY_SECRET;
 use secrecy::SecretString;
 
 use crate::credentials::{AllowedOrigins, TokenTransport};
-use crate::domain::{LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
+use crate::domain::{Budget, LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use crate::service::Accounts;
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
@@ -146,11 +146,19 @@ impl PasswordHasher {
 impl LoginThrottle {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let defaults = Self::default();
+        let per_client = Budget {
+            free: env.number("LOGIN_THROTTLE_FREE_ATTEMPTS", defaults.per_client.free, 1..=100)?,
+            base_lock_secs: env.number("LOGIN_THROTTLE_BASE_SECONDS", defaults.per_client.base_lock_secs, 1..=3600)?,
+            max_lock_secs: env.number("LOGIN_THROTTLE_MAX_SECONDS", defaults.per_client.max_lock_secs, 1..=DAY)?,
+            window_secs: env.number("LOGIN_THROTTLE_WINDOW_SECONDS", defaults.per_client.window_secs, 60..=DAY)?,
+        };
+        let ip_free = env.number("LOGIN_THROTTLE_IP_FREE_ATTEMPTS", defaults.per_ip.free, 1..=100_000)?;
+        let account_free =
+            env.number("LOGIN_THROTTLE_ACCOUNT_FREE_ATTEMPTS", defaults.per_account.free, 1..=100_000)?;
         Ok(Self {
-            free_failures: env.number("LOGIN_THROTTLE_FREE_ATTEMPTS", defaults.free_failures, 1..=100)?,
-            base_lock_secs: env.number("LOGIN_THROTTLE_BASE_SECONDS", defaults.base_lock_secs, 1..=3600)?,
-            max_lock_secs: env.number("LOGIN_THROTTLE_MAX_SECONDS", defaults.max_lock_secs, 1..=DAY)?,
-            window_secs: env.number("LOGIN_THROTTLE_WINDOW_SECONDS", defaults.window_secs, 60..=DAY)?,
+            per_client,
+            per_ip: Budget { free: ip_free, ..per_client },
+            per_account: Budget { free: account_free, ..per_client },
         })
     }
 }

@@ -9,5 +9,5 @@ mod user;
 pub use email::Email;
 pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
 pub use principal::Principal;
-pub use throttle::LoginThrottle;
+pub use throttle::{Bucket, Budget, Client, LoginThrottle};
 pub use user::{Role, Session, SessionPolicy, User};

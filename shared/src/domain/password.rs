@@ -1,4 +1,4 @@
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordVerifier as _, Version};
@@ -84,9 +84,11 @@ pub struct PasswordHasher {
 struct Inner {
     params: PasswordParams,
     argon2: Argon2<'static>,
-    /// A hash of a random password made with the current parameters. Unknown emails are
-    /// checked against it so that they cost exactly as much as a wrong password.
-    dummy_hash: OnceLock<String>,
+    /// A hash-shaped string with the current parameters and random salt and output: checking
+    /// an unknown email against it costs exactly one Argon2 computation, like a wrong password
+    /// does. Made at init from random bytes (no hashing), so the first unknown email costs no
+    /// more than the next.
+    dummy_hash: String,
     /// Argon2 working memory (19 MiB with the defaults), kept between hashes instead of being
     /// allocated, zeroed and freed by the argon2 crate for each one. With glibc, such a freed
     /// block raises malloc's mmap threshold, so later ones come from per-thread arenas that keep
@@ -103,7 +105,8 @@ impl PasswordHasher {
             .map_err(|error| error.to_string())?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
         let kept_buffers = std::thread::available_parallelism().map_or(1, usize::from);
-        let inner = Inner { params, argon2, dummy_hash: OnceLock::new(), memory: Mutex::default(), kept_buffers };
+        let dummy_hash = dummy_hash(params)?;
+        let inner = Inner { params, argon2, dummy_hash, memory: Mutex::default(), kept_buffers };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -125,8 +128,7 @@ impl PasswordHasher {
         tokio::task::spawn_blocking(move || match stored {
             Some(stored) => inner.verify(&password, &stored),
             None => {
-                let dummy = inner.dummy_hash()?;
-                inner.verify(&password, dummy)?;
+                inner.verify(&password, &inner.dummy_hash)?;
                 Ok(PasswordCheck::Invalid)
             }
         })
@@ -206,15 +208,21 @@ impl Inner {
             && params.t_cost() == self.params.iterations
             && params.p_cost() == self.params.parallelism
     }
+}
 
-    fn dummy_hash(&self) -> Result<&str, HashingError> {
-        if let Some(hash) = self.dummy_hash.get() {
-            return Ok(hash);
-        }
-        let random = uuid::Uuid::new_v4().to_string();
-        let hash = self.hash(&Password(SecretString::from(random)))?;
-        Ok(self.dummy_hash.get_or_init(|| hash))
-    }
+/// `$argon2id$v=19$m=…,t=…,p=…$<salt>$<output>` with 16 random salt bytes and 32 random
+/// output bytes: no password has it, and verifying against it runs one full Argon2id.
+fn dummy_hash(params: PasswordParams) -> Result<String, String> {
+    use base64::Engine as _;
+    let mut random = [0u8; 48];
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| "the system RNG failed".to_owned())?;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let PasswordParams { memory_kib, iterations, parallelism } = params;
+    Ok(format!(
+        "$argon2id$v=19$m={memory_kib},t={iterations},p={parallelism}${}${}",
+        b64.encode(&random[..16]),
+        b64.encode(&random[16..])
+    ))
 }
 
 #[cfg(test)]
@@ -227,6 +235,15 @@ mod tests {
 
     fn presented(raw: &str) -> Password {
         Password::parse_presented(raw.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn the_dummy_hash_is_ready_at_init_with_the_current_parameters() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let dummy = PasswordHash::new(&hasher.inner.dummy_hash).expect("a PHC string");
+        assert!(hasher.inner.is_current(&dummy), "{}", hasher.inner.dummy_hash);
+        let other = PasswordHasher::new(cheap()).unwrap();
+        assert_ne!(hasher.inner.dummy_hash, other.inner.dummy_hash, "random per instance");
     }
 
     #[tokio::test]

@@ -46,6 +46,9 @@ pub struct User {
     /// Every session created at or before this epoch-millisecond instant is revoked
     /// (global logout, and later password change, disable and role change).
     pub sessions_valid_after_ms: u64,
+    /// How many sessions logins have started: a password change commits only if none started
+    /// since it read the account, so no session from a stale credential check survives it.
+    pub sessions_started: u64,
 }
 
 impl User {
@@ -59,6 +62,7 @@ impl User {
             disabled: false,
             created_at: now.secs(),
             sessions_valid_after_ms: 0,
+            sessions_started: 0,
         }
     }
 }

@@ -111,7 +111,7 @@ pub async fn login(accounts: &Accounts, transport: TokenTransport, request: ApiR
     let csrf = CsrfOffer::new_session(transport);
     let result = async {
         let (email, password) = parse_login(&request)?;
-        service::login(accounts, email, password, csrf.binding(), UnixTime::now()).await
+        service::login(accounts, email, password, &request.client(), csrf.binding(), UnixTime::now()).await
     };
     token_response(StatusCode::OK, result.await, transport, &csrf)
 }

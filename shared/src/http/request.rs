@@ -1,12 +1,15 @@
 //! Requests as every handler sees them, the contract's body checks, and field-by-field parsing.
 
+use std::net::IpAddr;
+
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 
-use crate::credentials::{self, bearer_token};
+use crate::credentials::{self, DEVICE_COOKIE, bearer_token};
 use crate::domain::Principal;
 use crate::error::{ApiError, FieldError};
+use crate::service::ClientInfo;
 use crate::tokens::CsrfBinding;
 
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -22,6 +25,8 @@ pub struct ApiRequest {
     pub body: Bytes,
     /// Set when an authorizer admitted the request.
     pub principal: Option<Principal>,
+    /// The client's address as API Gateway saw it (the local API: the peer's).
+    pub source_ip: Option<IpAddr>,
 }
 
 impl ApiRequest {
@@ -63,6 +68,12 @@ impl ApiRequest {
             Some(_) => Ok(None),
             None => credentials::check_csrf(&self.headers, self.principal()?.csrf.as_deref()).map(Some),
         }
+    }
+
+    /// What the use cases may know of the client: its address and its device cookie.
+    pub(crate) fn client(&self) -> ClientInfo {
+        let device_token = credentials::cookie_value(&self.headers, DEVICE_COOKIE).map(str::to_owned);
+        ClientInfo { ip: self.source_ip, device_token }
     }
 
     /// The `{id}` of `/…/{id}`: the last path segment, whatever stage prefix precedes it.
@@ -145,6 +156,7 @@ pub(crate) mod tests {
             headers,
             body: Bytes::from(body.to_owned()),
             principal: None,
+            source_ip: None,
         }
     }
 

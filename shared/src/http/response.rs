@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::views::{CookieSessionView, TokenResponse};
-use crate::credentials::{CsrfOffer, SessionCookies, TokenTransport};
+use crate::credentials::{self, CsrfOffer, SessionCookies, TokenTransport};
 use crate::error::ApiError;
 use crate::service::SignedIn;
 
@@ -72,7 +72,7 @@ pub(super) fn token_response(
     transport: TokenTransport,
     csrf: &CsrfOffer,
 ) -> ApiResponse {
-    let signed_in = match result {
+    let mut signed_in = match result {
         Ok(signed_in) => signed_in,
         Err(error) => return problem(&error),
     };
@@ -85,6 +85,7 @@ pub(super) fn token_response(
             return problem(&ApiError::Internal);
         }
     };
+    let device_token = signed_in.device_token.take();
     let tokens = TokenResponse::from(signed_in);
     let mut response = if transport.tokens_in_body() {
         json_response(status, &tokens)
@@ -102,6 +103,9 @@ pub(super) fn token_response(
         for cookie in cookies.headers() {
             response.headers_mut().append(SET_COOKIE, cookie);
         }
+    }
+    if let Some(device_token) = device_token {
+        response.headers_mut().append(SET_COOKIE, credentials::device_cookie(&device_token));
     }
     response
 }

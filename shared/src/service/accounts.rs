@@ -1,9 +1,9 @@
 //! Accounts: registration, login, password change and the caller's own view.
 
-use super::{Accounts, SignedIn, internal, new_session_id, session_for, signed_in};
-use crate::domain::{Email, Password, PasswordCheck, Principal, Role, User};
+use super::{Accounts, ClientInfo, SignedIn, internal, new_session_id, session_for, signed_in, throttle};
+use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Role, User};
 use crate::error::ApiError;
-use crate::store::{LoginAttempts, SessionRenewal, Store};
+use crate::store::{PasswordChange, Store};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
 
@@ -27,50 +27,63 @@ pub async fn login(
     accounts: &Accounts,
     email: Option<Email>,
     password: Password,
+    client: &ClientInfo,
     csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
-    // Checked before any hashing, for known and unknown addresses alike, so a lockout
-    // reveals nothing about which addresses have accounts.
-    let attempts = match &email {
-        Some(email) => store.login_attempts(email, now).await?,
-        None => Default::default(),
+    // A device that signed in to this account before keeps its own budget (OWASP's device
+    // cookies); anyone else is known by address.
+    let device = match (&email, &client.device_token) {
+        (Some(email), Some(token)) => accounts.verifier.device_id(token, email, now).ok(),
+        _ => None,
     };
-    refuse_if_locked(attempts, now)?;
-    let user = match &email {
-        Some(email) => store.user_by_email(email).await?,
-        None => None,
+    let who = device.clone().map_or(Client::Untrusted(client.ip), Client::Device);
+    // Drawn before any hashing, for known and unknown addresses alike: parallel guesses cannot
+    // all pass, and a refusal reveals nothing about which addresses have accounts.
+    let buckets = accounts.throttle.login_buckets(email.as_ref(), &who);
+    let lookup = async {
+        match &email {
+            Some(email) => store.user_by_email(email).await,
+            None => Ok(None),
+        }
     };
+    // The draws and the account's lookup go out together: one round trip less on every login.
+    let (drawn, user) = tokio::join!(throttle::draw_all(store, buckets, now), lookup);
+    let (drawn, user) = (drawn?, user?);
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let check = accounts.hasher.verify(password.duplicate(), stored_hash).await.map_err(internal)?;
     let (PasswordCheck::Valid { needs_rehash }, Some(user)) = (check, user) else {
-        if let Some(email) = &email {
-            count_failure(accounts, email, now).await?;
-        }
+        drawn.failed(store, now).await?;
         tracing::info!("login refused: invalid credentials");
         return Err(ApiError::InvalidCredentials);
     };
-    if attempts.has_failures {
-        store.clear_login_failures(&user.email).await?;
-    }
+    drawn.succeeded(store).await?;
     // Only after a correct password: a wrong one must not learn the account is disabled.
     if user.disabled {
         tracing::info!(user_id = %user.id, "login refused: account disabled");
         return Err(ApiError::AccountDisabled);
     }
+    let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
+    // The session exists only if the account still has the hash just verified: a password
+    // change that committed meanwhile made this check stale.
+    if !store.create_session(&session_for(&user, &grant, now), &user.password_hash).await? {
+        tracing::info!(user_id = %user.id, "login refused: the password changed during the check");
+        return Err(ApiError::InvalidCredentials);
+    }
     if needs_rehash {
         rehash(accounts, &user, password).await;
     }
-    let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
-    store.create_session(&session_for(&user, &grant, now)).await?;
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "logged in");
-    signed_in(&accounts.issuer, user, &grant, now)
+    let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
+    let signed_in = signed_in(&accounts.issuer, user, &grant, now)?;
+    Ok(SignedIn { device_token: Some(device_token), ..signed_in })
 }
 
-/// Changes the caller's password: the current one must be right (and counts toward the login
-/// throttle when wrong); every other session of the account is revoked; the caller's own session
-/// gets a fresh token pair.
+/// Changes the caller's password: the caller's session must be live (not revoked, expired or
+/// cut off account-wide); the current password must be right (failures count against that
+/// session's own budget, never against logins); every other session of the account is revoked
+/// and the caller's renewed, in one atomic write.
 pub async fn change_password(
     accounts: &Accounts,
     principal: &Principal,
@@ -83,12 +96,22 @@ pub async fn change_password(
     let Some(user) = store.user_by_id(&principal.user_id).await? else {
         return Err(ApiError::InvalidToken);
     };
-    let attempts = store.login_attempts(&user.email, now).await?;
-    refuse_if_locked(attempts, now)?;
+    let session = match store.session(&principal.session_id).await? {
+        Some((session, false))
+            if session.user_id == user.id
+                && session.expires_at > now.secs()
+                && session.created_ms > user.sessions_valid_after_ms =>
+        {
+            session
+        }
+        _ => return Err(ApiError::TokenRevoked),
+    };
+    let bucket = accounts.throttle.password_change_bucket(&user.email, &session.id);
+    let drawn = throttle::draw_all(store, vec![bucket], now).await?;
     match accounts.hasher.verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
-        PasswordCheck::Valid { .. } => {}
+        PasswordCheck::Valid { .. } => drawn.succeeded(store).await?,
         PasswordCheck::Invalid => {
-            count_failure(accounts, &user.email, now).await?;
+            drawn.failed(store, now).await?;
             tracing::info!(user_id = %user.id, "password change refused: wrong current password");
             return Err(ApiError::InvalidCredentials);
         }
@@ -96,26 +119,47 @@ pub async fn change_password(
     if user.disabled {
         return Err(ApiError::AccountDisabled);
     }
-    let Some((session, false)) = store.session(&principal.session_id).await? else {
-        return Err(ApiError::TokenRevoked);
-    };
-    let grant = accounts.issuer.continue_session(session.id, session.auth_time, now).bound_to(csrf);
-    let password_hash = accounts.hasher.hash(new).await.map_err(internal)?;
-    let renewal = SessionRenewal {
-        session_id: grant.session_id.clone(),
-        next_jti: grant.jti.clone(),
-        created_ms: now.millis() + 1,
-        expires_at: grant.expires_at,
-        now,
-    };
-    if !store.change_password(&user.id, &password_hash, now, &renewal).await? {
-        return Err(ApiError::TokenRevoked);
+    let new_hash = accounts.hasher.hash(new).await.map_err(internal)?;
+    let mut user = user;
+    // The commit is conditional on the account being as read here, including its count of
+    // sessions started: a login that slipped a session in since makes it retry, with a cutoff
+    // (taken just before the commit, not at the start: hashing takes a while) that covers it.
+    for _ in 0..3 {
+        let commit = UnixTime::now().max(now);
+        let grant =
+            accounts.issuer.continue_session(session.id.clone(), session.auth_time, commit).bound_to(csrf.clone());
+        let change = PasswordChange {
+            user_id: user.id.clone(),
+            verified_hash: user.password_hash.clone(),
+            sessions_started: user.sessions_started,
+            new_hash: new_hash.clone(),
+            cutoff: commit,
+            session_id: session.id.clone(),
+            session_created_ms: session.created_ms,
+            next_jti: grant.jti.clone(),
+            expires_at: grant.expires_at,
+        };
+        if store.change_password(&change).await? {
+            tracing::info!(user_id = %user.id, session_id = %grant.session_id, "password changed; other sessions revoked");
+            let user = User { password_hash: new_hash, sessions_valid_after_ms: commit.millis(), ..user };
+            return signed_in(&accounts.issuer, user, &grant, commit);
+        }
+        // Refused: another change won, the account or the session ended, or a login raced.
+        let fresh = store.user_by_id(&user.id).await?;
+        let live = store.session(&session.id).await?;
+        match (fresh, live) {
+            (Some(fresh), Some((live, false)))
+                if fresh.password_hash == user.password_hash
+                    && !fresh.disabled
+                    && live.created_ms == session.created_ms
+                    && live.created_ms > fresh.sessions_valid_after_ms =>
+            {
+                user = fresh;
+            }
+            _ => return Err(ApiError::TokenRevoked),
+        }
     }
-    if attempts.has_failures {
-        store.clear_login_failures(&user.email).await?;
-    }
-    tracing::info!(user_id = %user.id, session_id = %grant.session_id, "password changed; other sessions revoked");
-    signed_in(&accounts.issuer, user, &grant, now)
+    Err(ApiError::Unavailable)
 }
 
 pub async fn me(store: &dyn Store, principal: &Principal) -> Result<User, ApiError> {
@@ -126,33 +170,17 @@ pub async fn me(store: &dyn Store, principal: &Principal) -> Result<User, ApiErr
     }
 }
 
-fn refuse_if_locked(attempts: LoginAttempts, now: UnixTime) -> Result<(), ApiError> {
-    match attempts.locked_until {
-        Some(until) => {
-            tracing::info!("refused: address locked after repeated password failures");
-            let retry_after_secs = until.millis().saturating_sub(now.millis()).div_ceil(1000).max(1);
-            Err(ApiError::TooManyAttempts { retry_after_secs })
-        }
-        None => Ok(()),
-    }
-}
-
-/// Counts a wrong password against the address, locking it once the allowance is spent.
-async fn count_failure(accounts: &Accounts, email: &Email, now: UnixTime) -> Result<(), ApiError> {
-    let (store, throttle) = (accounts.store.as_ref(), &accounts.throttle);
-    let failures = store.record_login_failure(email, now, throttle.window_secs).await?;
-    if let Some(lock_secs) = throttle.lock_secs(failures) {
-        store.lock_login(email, now.plus_secs(lock_secs)).await?;
-        tracing::warn!(failures, lock_secs, "address locked after repeated password failures");
-    }
-    Ok(())
-}
-
 /// Upgrades a hash made with older parameters. A failure costs nothing but the upgrade: the
 /// login itself already succeeded, and the next one retries.
 async fn rehash(accounts: &Accounts, user: &User, password: Password) {
     let outcome = match accounts.hasher.hash(password).await {
-        Ok(hash) => accounts.store.set_password_hash(&user.id, &hash).await.map_err(|error| error.to_string()),
+        // Only over the hash just verified: never over one a concurrent password change wrote.
+        Ok(hash) => accounts
+            .store
+            .set_password_hash(&user.id, &user.password_hash, &hash)
+            .await
+            .map(drop)
+            .map_err(|error| error.to_string()),
         Err(error) => Err(error.to_string()),
     };
     match outcome {

@@ -5,14 +5,24 @@ use crate::error::ApiError;
 use crate::store::{Store, UserChanges, UserPage, UserSummary};
 use crate::time::UnixTime;
 
-/// The authorizer already refused other roles; handlers check again so that a mistake in the
-/// route table or the template cannot open an admin route.
-fn require_admin(principal: &Principal, action: &'static str) -> Result<(), ApiError> {
+/// The authorizer already refused other roles by the token's claim; the actor is read again
+/// here, so an admin demoted or disabled since the token was issued has no admin power left,
+/// and a mistake in the route table or the template cannot open an admin route.
+async fn require_admin(store: &dyn Store, principal: &Principal, action: &'static str) -> Result<(), ApiError> {
     if principal.role.satisfies(Role::Admin) {
-        return Ok(());
+        let actor = store.user_by_id(&principal.user_id).await?;
+        if actor.is_some_and(|actor| !actor.disabled && actor.role.satisfies(Role::Admin)) {
+            return Ok(());
+        }
     }
     tracing::warn!(target: "audit", actor = %principal.user_id, action, outcome = "forbidden", "admin action refused");
     Err(ApiError::Forbidden)
+}
+
+/// Account ids are UUIDs: anything else names no account, and never reaches the store (where
+/// an over-long key is a request error, not an absence).
+fn known_shape(user_id: &str) -> Result<(), ApiError> {
+    uuid::Uuid::try_parse(user_id).map(drop).map_err(|_| ApiError::NotFound)
 }
 
 pub async fn list_users(
@@ -21,14 +31,15 @@ pub async fn list_users(
     limit: u32,
     after: Option<String>,
 ) -> Result<UserPage, ApiError> {
-    require_admin(principal, "list_users")?;
+    require_admin(store, principal, "list_users").await?;
     let page = store.list_users(limit, after.as_deref()).await?;
     tracing::info!(target: "audit", actor = %principal.user_id, action = "list_users", count = page.users.len(), outcome = "ok");
     Ok(page)
 }
 
 pub async fn get_user(store: &dyn Store, principal: &Principal, user_id: &str) -> Result<UserSummary, ApiError> {
-    require_admin(principal, "get_user")?;
+    require_admin(store, principal, "get_user").await?;
+    known_shape(user_id)?;
     let user = store.user_by_id(user_id).await?;
     let outcome = if user.is_some() { "ok" } else { "not_found" };
     tracing::info!(target: "audit", actor = %principal.user_id, action = "get_user", target_user = %user_id, outcome);
@@ -42,7 +53,8 @@ pub async fn update_user(
     changes: UserChanges,
     now: UnixTime,
 ) -> Result<UserSummary, ApiError> {
-    require_admin(principal, "update_user")?;
+    require_admin(store, principal, "update_user").await?;
+    known_shape(user_id)?;
     let audit = |outcome: &str| {
         tracing::info!(
             target: "audit",

@@ -4,7 +4,9 @@
 mod accounts;
 mod admin;
 mod sessions;
+mod throttle;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 pub use accounts::{change_password, login, me, register};
@@ -29,6 +31,15 @@ pub struct Accounts {
     pub verifier: TokenVerifier,
 }
 
+/// What the edge knows of the client making a request.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    /// The source address API Gateway saw (the local API: the peer's).
+    pub ip: Option<IpAddr>,
+    /// The device token the client presented (its device cookie), unverified.
+    pub device_token: Option<String>,
+}
+
 /// A session's fresh token pair and the account it belongs to.
 #[derive(Debug)]
 pub struct SignedIn {
@@ -39,6 +50,8 @@ pub struct SignedIn {
     pub refresh_token: String,
     /// Seconds from now.
     pub refresh_expires_in: u64,
+    /// A new device token for the client (a login's, for its device cookie).
+    pub device_token: Option<String>,
     /// What both tokens are bound to: the edge hands out the CSRF token it stands for.
     pub csrf: Option<CsrfBinding>,
 }
@@ -69,6 +82,7 @@ fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTi
         access_expires_in: access_claims.exp.saturating_sub(now.secs()),
         refresh_token,
         refresh_expires_in: refresh_claims.exp.saturating_sub(now.secs()),
+        device_token: None,
         csrf: grant.csrf.clone(),
     })
 }

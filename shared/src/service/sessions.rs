@@ -2,7 +2,7 @@
 
 use super::{Accounts, SignedIn, signed_in};
 use crate::error::ApiError;
-use crate::store::{Rotation, RotationOutcome, Store};
+use crate::store::{Rotation, RotationOutcome, SessionEnd, Store};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, Rebinding, RefreshGrant, TokenVerifier};
 
@@ -83,9 +83,18 @@ pub async fn logout(
     if csrf_proof.is_some_and(|proof| !proof.binds(claims.csrf.as_deref())) {
         return Err(ApiError::CsrfFailed);
     }
-    match scope {
-        LogoutScope::Local => store.revoke_session(&claims.sid).await?,
-        LogoutScope::Global => store.revoke_user_sessions(&claims.sub, now).await?,
+    // Only the session's current token may end it, and only a live session may end the others:
+    // a spent one is a replay (that session is revoked for it, and nothing else).
+    let ended = store.end_session(&claims.sid, &claims.jti).await?;
+    if ended == SessionEnd::Spent {
+        tracing::warn!(user_id = %claims.sub, session_id = %claims.sid, "spent refresh token at logout: session revoked");
+        return Err(ApiError::TokenReused);
+    }
+    if scope == LogoutScope::Global
+        && let SessionEnd::Ended { created_ms } = ended
+        && store.user_by_id(&claims.sub).await?.is_some_and(|user| created_ms > user.sessions_valid_after_ms)
+    {
+        store.revoke_user_sessions(&claims.sub, now).await?;
     }
     if let Some(access) = access_token.and_then(|token| verifier.verify_access(token, now).ok())
         && access.sub == claims.sub

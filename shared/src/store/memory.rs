@@ -4,10 +4,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    AccessTokenRef, LoginAttempts, RevocationCheck, Rotation, RotationOutcome, SessionRenewal, Store, StoreError,
-    UserChanges, UserPage, UserSummary, judge_access, judge_rotation,
+    AccessTokenRef, Decision, Draw, DrawOutcome, HOLD_MS, PasswordChange, RevocationCheck, Rotation, RotationOutcome,
+    SessionEnd, Store, StoreError, ThrottleRecord, UserChanges, UserPage, UserSummary, judge_access, judge_draw,
+    judge_rotation, window_end,
 };
-use crate::domain::{Email, Session, User};
+use crate::domain::{Bucket, Email, Session, User};
 use crate::time::UnixTime;
 
 /// The embedded store: the same semantics as DynamoDB, in one process's memory. Every
@@ -23,14 +24,7 @@ struct State {
     user_id_by_email: HashMap<String, String>,
     sessions: HashMap<String, StoredSession>,
     revoked_access_tokens: HashMap<String, u64>,
-    login_failures: HashMap<String, FailureRecord>,
-}
-
-struct FailureRecord {
-    failures: u32,
-    locked_until_ms: u64,
-    /// Epoch seconds, as the DynamoDB item's TTL.
-    expires_at: u64,
+    throttle: HashMap<String, ThrottleRecord>,
 }
 
 struct StoredSession {
@@ -72,31 +66,44 @@ impl Store for MemoryStore {
         Ok(self.lock()?.users.get(user_id).cloned())
     }
 
-    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
-        if let Some(user) = self.lock()?.users.get_mut(user_id) {
-            user.password_hash = password_hash.to_owned();
-        }
-        Ok(())
+    async fn set_password_hash(&self, user_id: &str, current: &str, new: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock()?;
+        let Some(user) = state.users.get_mut(user_id).filter(|user| user.password_hash == current) else {
+            return Ok(false);
+        };
+        user.password_hash = new.to_owned();
+        Ok(true)
     }
 
-    async fn change_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        cutoff: UnixTime,
-        renewal: &SessionRenewal,
-    ) -> Result<bool, StoreError> {
+    async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
         let mut state = self.lock()?;
-        let live = state.sessions.get(&renewal.session_id).is_some_and(|stored| {
-            !stored.revoked && stored.session.user_id == user_id && stored.session.expires_at > renewal.now.secs()
+        let account_as_read = state.users.get(&change.user_id).is_some_and(|user| {
+            user.password_hash == change.verified_hash
+                && user.sessions_started == change.sessions_started
+                && user.sessions_valid_after_ms < change.session_created_ms
         });
-        let Some(user) = state.users.get_mut(user_id).filter(|_| live) else { return Ok(false) };
-        user.password_hash = password_hash.to_owned();
-        user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
-        if let Some(stored) = state.sessions.get_mut(&renewal.session_id) {
-            stored.session.current_jti = renewal.next_jti.clone();
-            stored.session.created_ms = renewal.created_ms;
-            stored.session.expires_at = renewal.expires_at;
+        let session_as_read = state.sessions.get(&change.session_id).is_some_and(|stored| {
+            !stored.revoked
+                && stored.session.user_id == change.user_id
+                && stored.session.created_ms == change.session_created_ms
+                && stored.session.expires_at > change.cutoff.secs()
+        });
+        if !(account_as_read && session_as_read) {
+            return Ok(false);
+        }
+        if let Some(user) = state.users.get_mut(&change.user_id) {
+            user.password_hash = change.new_hash.clone();
+            user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(change.cutoff.millis());
+        }
+        if let Some(stored) = state.sessions.get_mut(&change.session_id) {
+            let session = &mut stored.session;
+            session.current_jti = change.next_jti.clone();
+            session.created_ms = change.cutoff.millis() + 1;
+            session.expires_at = change.expires_at;
+            // The renewed session starts a new rotation chain: nothing from before may claim grace.
+            session.previous_jti = None;
+            session.rotated_ms = 0;
+            session.grace_used = false;
         }
         Ok(true)
     }
@@ -121,43 +128,66 @@ impl Store for MemoryStore {
         Ok(Some(user.clone()))
     }
 
-    async fn login_attempts(&self, email: &Email, now: UnixTime) -> Result<LoginAttempts, StoreError> {
-        let state = self.lock()?;
-        let Some(record) = state.login_failures.get(email.as_str()).filter(|record| record.expires_at > now.secs())
-        else {
-            return Ok(LoginAttempts::default());
-        };
-        let locked_until =
-            (record.locked_until_ms > now.millis()).then(|| UnixTime::from_millis(record.locked_until_ms));
-        Ok(LoginAttempts { locked_until, has_failures: record.failures > 0 })
-    }
-
-    async fn record_login_failure(&self, email: &Email, now: UnixTime, window_secs: u64) -> Result<u32, StoreError> {
+    async fn draw_attempt(&self, bucket: &Bucket, now: UnixTime) -> Result<DrawOutcome, StoreError> {
         let mut state = self.lock()?;
-        let expires_at = now.secs() + window_secs;
-        let record = state.login_failures.entry(email.as_str().to_owned()).or_insert(FailureRecord {
-            failures: 0,
-            locked_until_ms: 0,
-            expires_at,
-        });
-        if record.expires_at <= now.secs() {
-            *record = FailureRecord { failures: 0, locked_until_ms: 0, expires_at };
-        }
-        record.failures += 1;
-        record.expires_at = record.expires_at.max(expires_at);
-        Ok(record.failures)
+        let expires_at = window_end(bucket, now);
+        let record = state.throttle.get(&bucket.key).copied();
+        let draw = match judge_draw(record.as_ref(), &bucket.budget, now) {
+            Decision::Refused { retry_after_ms } => return Ok(DrawOutcome::Refused { retry_after_ms }),
+            Decision::NewWindow => {
+                state
+                    .throttle
+                    .insert(bucket.key.clone(), ThrottleRecord { attempts: 1, locked_until_ms: None, expires_at });
+                Draw { attempts: 1, hold_until_ms: None }
+            }
+            decision @ (Decision::Free | Decision::PastBudget) => {
+                let Some(record) = state.throttle.get_mut(&bucket.key) else {
+                    return Err(StoreError::Internal("throttle record vanished under the lock".into()));
+                };
+                record.attempts += 1;
+                record.expires_at = record.expires_at.max(expires_at);
+                let hold = (decision == Decision::PastBudget).then(|| now.millis() + HOLD_MS);
+                if let Some(hold) = hold {
+                    record.locked_until_ms = Some(hold);
+                    record.expires_at = record.expires_at.max(hold / 1000 + 1);
+                }
+                Draw { attempts: record.attempts, hold_until_ms: hold }
+            }
+        };
+        Ok(DrawOutcome::Granted(draw))
     }
 
-    async fn lock_login(&self, email: &Email, until: UnixTime) -> Result<(), StoreError> {
-        if let Some(record) = self.lock()?.login_failures.get_mut(email.as_str()) {
-            record.locked_until_ms = until.millis();
-            record.expires_at = record.expires_at.max(until.secs() + 1);
+    async fn attempt_failed(
+        &self,
+        bucket: &Bucket,
+        draw: &Draw,
+        lock_until: Option<UnixTime>,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        let Some(record) = state.throttle.get_mut(&bucket.key) else { return Ok(()) };
+        let own_hold = draw.hold_until_ms.is_some() && record.locked_until_ms == draw.hold_until_ms;
+        match lock_until {
+            Some(until) if own_hold || record.locked_until_ms.is_none_or(|locked| locked < until.millis()) => {
+                record.locked_until_ms = Some(until.millis());
+                record.expires_at = record.expires_at.max(until.secs() + 1);
+            }
+            None if own_hold => record.locked_until_ms = None,
+            _ => {}
         }
         Ok(())
     }
 
-    async fn clear_login_failures(&self, email: &Email) -> Result<(), StoreError> {
-        self.lock()?.login_failures.remove(email.as_str());
+    async fn attempt_returned(&self, bucket: &Bucket, draw: &Draw, forget: bool) -> Result<(), StoreError> {
+        let mut state = self.lock()?;
+        if forget {
+            state.throttle.remove(&bucket.key);
+        } else if let Some(record) = state.throttle.get_mut(&bucket.key) {
+            record.attempts = record.attempts.saturating_sub(1);
+            if draw.hold_until_ms.is_some() && record.locked_until_ms == draw.hold_until_ms {
+                record.locked_until_ms = None;
+            }
+        }
         Ok(())
     }
 
@@ -179,13 +209,19 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+    async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError> {
         let mut state = self.lock()?;
         if state.sessions.contains_key(&session.id) {
             return Err(StoreError::Internal("session id collision".into()));
         }
+        let Some(user) =
+            state.users.get_mut(&session.user_id).filter(|user| user.password_hash == verified_hash && !user.disabled)
+        else {
+            return Ok(false);
+        };
+        user.sessions_started += 1;
         state.sessions.insert(session.id.clone(), StoredSession { session: session.clone(), revoked: false });
-        Ok(())
+        Ok(true)
     }
 
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
@@ -210,6 +246,17 @@ impl Store for MemoryStore {
             RotationOutcome::Reused | RotationOutcome::Revoked => {}
         }
         Ok(outcome)
+    }
+
+    async fn end_session(&self, session_id: &str, jti: &str) -> Result<SessionEnd, StoreError> {
+        let mut state = self.lock()?;
+        let Some(stored) = state.sessions.get_mut(session_id) else { return Ok(SessionEnd::Unknown) };
+        let was_revoked = std::mem::replace(&mut stored.revoked, true);
+        Ok(match (stored.session.current_jti == jti, was_revoked) {
+            (true, false) => SessionEnd::Ended { created_ms: stored.session.created_ms },
+            (true, true) => SessionEnd::AlreadyEnded,
+            (false, _) => SessionEnd::Spent,
+        })
     }
 
     async fn revoke_session(&self, session_id: &str) -> Result<(), StoreError> {

@@ -5,13 +5,16 @@
 mod dynamo;
 mod memory;
 pub mod schema;
+mod throttle;
 
 use async_trait::async_trait;
 
 pub use dynamo::{DynamoStore, TableNames};
 pub use memory::MemoryStore;
+pub(crate) use throttle::{Decision, ThrottleRecord, judge_draw, lock_after_failure, window_end};
+pub use throttle::{Draw, DrawOutcome, HOLD_MS};
 
-use crate::domain::{Email, Role, Session, User};
+use crate::domain::{Bucket, Email, Role, Session, User};
 use crate::time::UnixTime;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,15 +29,33 @@ pub enum StoreError {
     Internal(String),
 }
 
-/// The caller's session as a password change renews it.
+/// A password change, as one atomic write: the account still has the hash the caller proved
+/// and no session started since it was read; the caller's session is still the live one read.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionRenewal {
+pub struct PasswordChange {
+    pub user_id: String,
+    pub verified_hash: String,
+    pub sessions_started: u64,
+    pub new_hash: String,
+    /// Every session created at or before it is revoked; the caller's is renewed just after.
+    pub cutoff: UnixTime,
     pub session_id: String,
+    pub session_created_ms: u64,
     pub next_jti: String,
-    /// After the cutoff, so the renewed session survives it.
-    pub created_ms: u64,
     pub expires_at: u64,
-    pub now: UnixTime,
+}
+
+/// What a logout's refresh token found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// It was the live session's current token; the session is revoked now.
+    Ended { created_ms: u64 },
+    /// It was the current token of a session already revoked.
+    AlreadyEnded,
+    /// It was spent (a replay): the session is revoked now.
+    Spent,
+    /// No such session.
+    Unknown,
 }
 
 /// What identifies an access token for a revocation check.
@@ -67,12 +88,6 @@ pub(crate) fn judge_access(
         }
         None => true,
     }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LoginAttempts {
-    pub locked_until: Option<UnixTime>,
-    pub has_failures: bool,
 }
 
 /// What an administrator may change on an account.
@@ -194,22 +209,20 @@ pub trait Store: RevocationCheck {
     /// A strongly consistent read: a revocation just written is seen.
     async fn user_by_id(&self, user_id: &str) -> Result<Option<User>, StoreError>;
 
-    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Replaces the hash `current` (a rehash after login); `false`, writing nothing, when the
+    /// account no longer has it (a password change won) or does not exist.
+    async fn set_password_hash(&self, user_id: &str, current: &str, new: &str) -> Result<bool, StoreError>;
 
     /// A password change, atomically: the new hash, every session of the account revoked
-    /// (cutoff), and the caller's own session renewed past the cutoff with a new refresh token.
-    /// `false` (and nothing written) when that session is no longer live.
-    async fn change_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        cutoff: UnixTime,
-        renewal: &SessionRenewal,
-    ) -> Result<bool, StoreError>;
+    /// (cutoff, only ever raised), and the caller's own session renewed past the cutoff with a
+    /// new refresh token and no grace for the old one. `false`, writing nothing, when the
+    /// account or the session is not as [`PasswordChange`] says.
+    async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError>;
 
     /// Applies an administrator's change; `None` when there is no such user. With
     /// `revoke_sessions_at`, every session created up to that instant is revoked in the same
-    /// write, so a new role or a disable reaches every token from the next login on.
+    /// write (the cutoff only ever rises), so a new role or a disable reaches every token from
+    /// the next login on.
     async fn update_user(
         &self,
         user_id: &str,
@@ -217,19 +230,23 @@ pub trait Store: RevocationCheck {
         revoke_sessions_at: Option<UnixTime>,
     ) -> Result<Option<User>, StoreError>;
 
-    /// The login-failure state of an address: whether it is locked (until when) and whether
-    /// any failure is on record. Entries past their `expires_at` count as absent.
-    async fn login_attempts(&self, email: &Email, now: UnixTime) -> Result<LoginAttempts, StoreError>;
+    /// Draws one attempt from a throttle bucket, atomically: of any number of concurrent draws,
+    /// at most the budget is granted.
+    async fn draw_attempt(&self, bucket: &Bucket, now: UnixTime) -> Result<DrawOutcome, StoreError>;
 
-    /// Counts one failed login atomically (concurrent failures all count) and returns the
-    /// count within the window; a lapsed window starts again at 1.
-    async fn record_login_failure(&self, email: &Email, now: UnixTime, window_secs: u64) -> Result<u32, StoreError>;
+    /// The drawn attempt failed: lock the bucket until `lock_until` when given. A lock is only
+    /// ever raised (or the attempt's own hold replaced), never shortened by a later write.
+    async fn attempt_failed(
+        &self,
+        bucket: &Bucket,
+        draw: &Draw,
+        lock_until: Option<UnixTime>,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
 
-    /// Locks the address until `until`.
-    async fn lock_login(&self, email: &Email, until: UnixTime) -> Result<(), StoreError>;
-
-    /// Forgets the failures (after a successful login).
-    async fn clear_login_failures(&self, email: &Email) -> Result<(), StoreError>;
+    /// The drawn attempt did not fail: forget the bucket (`forget`), or give back this attempt
+    /// (and its hold) only.
+    async fn attempt_returned(&self, bucket: &Bucket, draw: &Draw, forget: bool) -> Result<(), StoreError>;
 
     /// One page of users, newest first, starting after the user id `after`. Returns the page
     /// and, when more may follow, the id to continue after.
@@ -238,13 +255,20 @@ pub trait Store: RevocationCheck {
     /// Revokes every session of the user created at or before `cutoff` (global logout).
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError>;
 
-    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// Starts a session for a login that verified `verified_hash`, atomically with the check
+    /// that the account still has that hash and is enabled (and counting it in
+    /// `sessions_started`); `false`, writing nothing, when it is not.
+    async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError>;
 
     /// A session as stored, with its revoked flag (a strongly consistent read).
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError>;
 
     /// One atomic conditional write: of concurrent rotations with one token, one wins.
     async fn rotate_session(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError>;
+
+    /// Revokes the session if `jti` is its current refresh token, atomically with that check;
+    /// if `jti` was spent, revokes it as a replay.
+    async fn end_session(&self, session_id: &str, jti: &str) -> Result<SessionEnd, StoreError>;
 
     /// Revokes one session; revoking an unknown or revoked session is not an error.
     async fn revoke_session(&self, session_id: &str) -> Result<(), StoreError>;

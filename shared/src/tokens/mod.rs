@@ -2,6 +2,7 @@
 
 pub mod algorithm;
 mod binding;
+pub mod device;
 pub mod jws;
 pub mod keys;
 pub mod signing;
@@ -363,4 +364,4 @@ impl VerifiedAccessTokens {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

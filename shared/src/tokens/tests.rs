@@ -10,7 +10,7 @@ use crate::domain::{Email, Role, User};
 
 pub(super) const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
-fn settings() -> TokenSettings {
+pub(crate) fn settings() -> TokenSettings {
     TokenSettings {
         issuer: "https://auth.example.com".into(),
         audience: "https://api.example.com".into(),
@@ -22,15 +22,9 @@ fn settings() -> TokenSettings {
 }
 
 fn user() -> User {
-    User {
-        id: "0190a5b2-0000-7000-8000-000000000001".into(),
-        email: Email::parse("alice@example.com").unwrap(),
-        password_hash: String::new(),
-        role: Role::Admin,
-        disabled: false,
-        created_at: 0,
-        sessions_valid_after_ms: 0,
-    }
+    let email = Email::parse("alice@example.com").unwrap();
+    let user = User::new(email, String::new(), Role::Admin, crate::time::UnixTime::from_secs(0));
+    User { id: "0190a5b2-0000-7000-8000-000000000001".into(), ..user }
 }
 
 pub(super) struct Pair {

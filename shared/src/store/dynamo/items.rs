@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::domain::{Email, Role, Session, User};
-use crate::store::{StoreError, UserSummary};
+use crate::store::{StoreError, ThrottleRecord, UserSummary};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -30,8 +30,8 @@ pub(super) fn access_token_key(jti: &str) -> String {
     format!("jti#{jti}")
 }
 
-pub(super) fn login_key(email: &Email) -> String {
-    format!("login#{}", email.as_str())
+pub(super) fn throttle_key(bucket_key: &str) -> String {
+    format!("throttle#{bucket_key}")
 }
 
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {
@@ -49,7 +49,7 @@ pub(super) enum Entity {
     EmailGuard,
     Session,
     AccessToken,
-    LoginFailures,
+    Throttle,
 }
 
 impl Entity {
@@ -59,7 +59,7 @@ impl Entity {
             Entity::EmailGuard => "email",
             Entity::Session => "session",
             Entity::AccessToken => "access_token",
-            Entity::LoginFailures => "login_failures",
+            Entity::Throttle => "throttle",
         }
     }
 }
@@ -71,7 +71,7 @@ impl Serialize for Entity {
 }
 
 /// An item as written: its key and entity around the record. Records leave both out because
-/// reads must not need them: the login-failure items an update creates have no `entity`.
+/// reads must not need them: an item an update creates has no `entity`.
 #[derive(Serialize)]
 struct Keyed<R> {
     pk: String,
@@ -109,6 +109,8 @@ pub(super) struct UserItem {
     created_at: u64,
     #[serde(default)]
     sessions_valid_after_ms: u64,
+    #[serde(default)]
+    sessions_started: u64,
 }
 
 impl From<&User> for UserItem {
@@ -121,6 +123,7 @@ impl From<&User> for UserItem {
             disabled: user.disabled,
             created_at: user.created_at,
             sessions_valid_after_ms: user.sessions_valid_after_ms,
+            sessions_started: user.sessions_started,
         }
     }
 }
@@ -135,6 +138,7 @@ impl From<UserItem> for User {
             disabled: item.disabled,
             created_at: item.created_at,
             sessions_valid_after_ms: item.sessions_valid_after_ms,
+            sessions_started: item.sessions_started,
         }
     }
 }
@@ -251,18 +255,24 @@ pub(super) fn revoked_access_token(jti: &str, expires_at: u64) -> Result<Item, S
     write(access_token_key(jti), Entity::AccessToken, AccessTokenItem { expires_at })
 }
 
-/// An address's failed logins within a window, and its lockout.
+/// A login-throttle bucket's attempts within its window, and its lock.
 #[derive(Serialize, Deserialize)]
-pub(super) struct LoginFailuresItem {
+pub(super) struct ThrottleItem {
     #[serde(default)]
-    pub(super) failures: u64,
+    attempts: u32,
     /// Epoch seconds; the TTL, and the end of the window.
-    pub(super) expires_at: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) locked_until_ms: Option<u64>,
+    expires_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locked_until_ms: Option<u64>,
 }
 
-/// The first failure of a new window.
-pub(super) fn first_login_failure(email: &Email, expires_at: u64) -> Result<Item, StoreError> {
-    write(login_key(email), Entity::LoginFailures, LoginFailuresItem { failures: 1, expires_at, locked_until_ms: None })
+impl From<ThrottleItem> for ThrottleRecord {
+    fn from(item: ThrottleItem) -> Self {
+        Self { attempts: item.attempts, locked_until_ms: item.locked_until_ms, expires_at: item.expires_at }
+    }
+}
+
+/// The first attempt of a bucket's window.
+pub(super) fn first_attempt(bucket_key: &str, expires_at: u64) -> Result<Item, StoreError> {
+    write(throttle_key(bucket_key), Entity::Throttle, ThrottleItem { attempts: 1, expires_at, locked_until_ms: None })
 }

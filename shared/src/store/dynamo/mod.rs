@@ -7,7 +7,7 @@
 //! Revocations table (`pk`, TTL on `expires_at`):
 //! - `session#<sid>`: a refresh-token family; `current_jti` is the one unspent token.
 //! - `jti#<jti>`: an access token revoked before its expiry.
-//! - `login#<normalised email>`: failed-login count and lockout of an address.
+//! - `throttle#<bucket>`: a login-throttle bucket's attempts in its window, and its lock.
 
 mod errors;
 mod items;
@@ -15,6 +15,7 @@ mod revocation;
 mod rotation;
 #[cfg(test)]
 mod tests;
+mod throttle;
 mod transactions;
 
 use async_trait::async_trait;
@@ -22,16 +23,13 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
-    LoginAttempts, Rotation, RotationOutcome, SessionRenewal, Store, StoreError, UserChanges, UserPage, UserSummary,
-    schema,
+    Draw, DrawOutcome, PasswordChange, Rotation, RotationOutcome, SessionEnd, Store, StoreError, UserChanges, UserPage,
+    UserSummary, schema,
 };
-use crate::domain::{Email, Session, User};
+use crate::domain::{Bucket, Email, Session, User};
 use crate::time::UnixTime;
 use errors::{classify, unless_refused};
-use items::{
-    EmailGuardItem, Item, LoginFailuresItem, SessionItem, UserItem, UserSummaryItem, email_key, login_key, n, s,
-    session_key, user_key,
-};
+use items::{EmailGuardItem, Item, SessionItem, UserItem, UserSummaryItem, email_key, n, s, session_key, user_key};
 
 #[derive(Clone, Debug)]
 pub struct TableNames {
@@ -93,30 +91,25 @@ impl Store for DynamoStore {
         item.map(items::read::<UserItem, _>).transpose()
     }
 
-    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
+    async fn set_password_hash(&self, user_id: &str, current: &str, new: &str) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(user_id)))
-            .update_expression("SET password_hash = :hash")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":hash", s(password_hash))
+            .update_expression("SET password_hash = :new")
+            // Only over the hash the caller saw: never over one a concurrent change wrote (and
+            // never creating a stray item for an unknown id).
+            .condition_expression("password_hash = :current")
+            .expression_attribute_values(":new", s(new))
+            .expression_attribute_values(":current", s(current))
             .send()
             .await;
-        // The condition keeps an unknown id from creating a stray item; its refusal is no error.
-        unless_refused(result)?;
-        Ok(())
+        Ok(unless_refused(result)?.is_some())
     }
 
-    async fn change_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        cutoff: UnixTime,
-        renewal: &SessionRenewal,
-    ) -> Result<bool, StoreError> {
-        self.transact_change_password(user_id, password_hash, cutoff, renewal).await
+    async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
+        self.transact_change_password(change).await
     }
 
     async fn update_user(
@@ -143,95 +136,50 @@ impl Store for DynamoStore {
             assignments.push("disabled = :disabled");
             request = request.expression_attribute_values(":disabled", AttributeValue::Bool(disabled));
         }
+        let unchanged = request.clone();
+        let mut raising_cutoff = false;
         if let Some(cutoff) = revoke_sessions_at {
+            // Only ever raised: a later cutoff already standing revokes these sessions too.
             assignments.push("sessions_valid_after_ms = :cutoff");
-            request = request.expression_attribute_values(":cutoff", n(cutoff.millis()));
+            request = request
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)",
+                )
+                .expression_attribute_values(":cutoff", n(cutoff.millis()));
+            raising_cutoff = true;
         }
         if assignments.is_empty() {
             return self.user_by_id(user_id).await;
         }
-        let updated =
-            unless_refused(request.update_expression(format!("SET {}", assignments.join(", "))).send().await)?;
+        let set = |assignments: &[&str]| format!("SET {}", assignments.join(", "));
+        let mut updated = unless_refused(request.update_expression(set(&assignments)).send().await)?;
+        if updated.is_none() && raising_cutoff {
+            // Refused: no such user, or a later cutoff stands; apply the rest alone.
+            assignments.pop();
+            updated = match assignments.is_empty() {
+                true => return self.user_by_id(user_id).await,
+                false => unless_refused(unchanged.update_expression(set(&assignments)).send().await)?,
+            };
+        }
         updated.and_then(|output| output.attributes).map(items::read::<UserItem, _>).transpose()
     }
 
-    async fn login_attempts(&self, email: &Email, now: UnixTime) -> Result<LoginAttempts, StoreError> {
-        let Some(item) = self.get(&self.tables.revocations, login_key(email), true).await? else {
-            return Ok(LoginAttempts::default());
-        };
-        let record = items::read::<LoginFailuresItem, LoginFailuresItem>(item)?;
-        if record.expires_at <= now.secs() {
-            return Ok(LoginAttempts::default());
-        }
-        let locked_until_ms = record.locked_until_ms.unwrap_or(0);
-        let locked_until = (locked_until_ms > now.millis()).then(|| UnixTime::from_millis(locked_until_ms));
-        Ok(LoginAttempts { locked_until, has_failures: record.failures > 0 })
+    async fn draw_attempt(&self, bucket: &Bucket, now: UnixTime) -> Result<DrawOutcome, StoreError> {
+        self.draw(bucket, now).await
     }
 
-    async fn record_login_failure(&self, email: &Email, now: UnixTime, window_secs: u64) -> Result<u32, StoreError> {
-        let expires_at = now.secs() + window_secs;
-        let counted = self
-            .client
-            .update_item()
-            .table_name(&self.tables.revocations)
-            .key("pk", s(login_key(email)))
-            .update_expression("ADD failures :one SET expires_at = :expires_at")
-            .condition_expression("attribute_not_exists(pk) OR expires_at > :now")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expires_at", n(expires_at))
-            .expression_attribute_values(":now", n(now.secs()))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        if let Some(output) = unless_refused(counted)? {
-            let counted = output.attributes.map(items::read::<LoginFailuresItem, LoginFailuresItem>).transpose()?;
-            return Ok(counted.map_or(1, |record| u32::try_from(record.failures).unwrap_or(u32::MAX)));
-        }
-        // The window lapsed (the item awaits TTL deletion): start a new one.
-        self.client
-            .put_item()
-            .table_name(&self.tables.revocations)
-            .set_item(Some(items::first_login_failure(email, expires_at)?))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(1)
+    async fn attempt_failed(
+        &self,
+        bucket: &Bucket,
+        draw: &Draw,
+        lock_until: Option<UnixTime>,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.lock_after(bucket, draw, lock_until).await
     }
 
-    async fn lock_login(&self, email: &Email, until: UnixTime) -> Result<(), StoreError> {
-        let lock = |extend_expiry: bool| {
-            let request = self
-                .client
-                .update_item()
-                .table_name(&self.tables.revocations)
-                .key("pk", s(login_key(email)))
-                .expression_attribute_values(":until", n(until.millis()));
-            if extend_expiry {
-                // The item must outlive the lock it carries.
-                request
-                    .update_expression("SET locked_until_ms = :until, expires_at = :expires_at")
-                    .condition_expression("attribute_exists(pk) AND expires_at <= :expires_at")
-                    .expression_attribute_values(":expires_at", n(until.secs() + 1))
-            } else {
-                request.update_expression("SET locked_until_ms = :until").condition_expression("attribute_exists(pk)")
-            }
-        };
-        // Refused twice: no failure is on record, so there is nothing to lock.
-        if unless_refused(lock(true).send().await)?.is_none() {
-            unless_refused(lock(false).send().await)?;
-        }
-        Ok(())
-    }
-
-    async fn clear_login_failures(&self, email: &Email) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.tables.revocations)
-            .key("pk", s(login_key(email)))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+    async fn attempt_returned(&self, bucket: &Bucket, draw: &Draw, forget: bool) -> Result<(), StoreError> {
+        self.give_back(bucket, draw, forget).await
     }
 
     async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError> {
@@ -277,16 +225,8 @@ impl Store for DynamoStore {
         Ok(())
     }
 
-    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.tables.revocations)
-            .set_item(Some(items::session(session)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+    async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError> {
+        self.transact_create_session(session, verified_hash).await
     }
 
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
@@ -296,6 +236,39 @@ impl Store for DynamoStore {
 
     async fn rotate_session(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError> {
         self.rotate(rotation).await
+    }
+
+    async fn end_session(&self, session_id: &str, jti: &str) -> Result<SessionEnd, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(session_id)))
+            .update_expression("SET revoked = :true")
+            .condition_expression("current_jti = :jti")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":jti", s(jti))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        if let Some(output) = unless_refused(result)? {
+            let (session, was_revoked) = output
+                .attributes
+                .map(items::read::<SessionItem, _>)
+                .transpose()?
+                .ok_or_else(|| StoreError::Internal("an ended session came back without its attributes".into()))?;
+            return Ok(if was_revoked {
+                SessionEnd::AlreadyEnded
+            } else {
+                SessionEnd::Ended { created_ms: session.created_ms }
+            });
+        }
+        // Refused: no such session, or the token is not its current one (a replay).
+        if self.session(session_id).await?.is_none() {
+            return Ok(SessionEnd::Unknown);
+        }
+        self.revoke_session(session_id).await?;
+        Ok(SessionEnd::Spent)
     }
 
     async fn revoke_session(&self, session_id: &str) -> Result<(), StoreError> {

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::items::{self, AccessTokenItem, EmailGuardItem, Item, LoginFailuresItem, SessionItem, UserItem};
+use super::items::{self, AccessTokenItem, EmailGuardItem, Item, SessionItem, ThrottleItem, UserItem};
 use crate::domain::{Email, Role, Session, User};
+use crate::store::ThrottleRecord;
 
 fn item(attributes: &[(&str, AttributeValue)]) -> Item {
     attributes.iter().map(|(name, value)| ((*name).to_owned(), value.clone())).collect()
@@ -29,6 +30,7 @@ fn alice() -> User {
         disabled: true,
         created_at: 1_800_000_000,
         sessions_valid_after_ms: 1_800_000_000_123,
+        sessions_started: 0,
     }
 }
 
@@ -51,6 +53,7 @@ fn a_user_is_stored_as_before_and_reads_back() {
             ("disabled", AttributeValue::Bool(true)),
             ("created_at", n("1800000000")),
             ("sessions_valid_after_ms", n("1800000000123")),
+            ("sessions_started", n("0")),
         ])
     );
     assert_eq!(items::read::<UserItem, User>(stored).unwrap(), alice());
@@ -61,8 +64,9 @@ fn a_user_written_before_the_cutoff_existed_reads_with_none() {
     let mut stored = items::user(&alice()).unwrap();
     stored.remove("sessions_valid_after_ms");
     stored.remove("disabled");
+    stored.remove("sessions_started");
     let user: User = items::read::<UserItem, _>(stored).unwrap();
-    assert_eq!((user.sessions_valid_after_ms, user.disabled), (0, false));
+    assert_eq!((user.sessions_valid_after_ms, user.disabled, user.sessions_started), (0, false, 0));
 }
 
 #[test]
@@ -73,7 +77,7 @@ fn an_unknown_role_is_a_stored_item_this_code_cannot_read() {
 }
 
 #[test]
-fn the_email_guard_access_token_and_login_items_are_stored_as_before() {
+fn the_email_guard_access_token_and_throttle_items_are_stored_as_expected() {
     assert_eq!(
         items::email_guard(&alice()).unwrap(),
         item(&[("pk", s("email#alice@example.com")), ("entity", s("email")), ("user_id", s("0190c3e4"))])
@@ -82,13 +86,12 @@ fn the_email_guard_access_token_and_login_items_are_stored_as_before() {
         items::revoked_access_token("j9", 1_800_000_900).unwrap(),
         item(&[("pk", s("jti#j9")), ("entity", s("access_token")), ("expires_at", n("1800000900"))])
     );
-    let email = Email::parse("alice@example.com").unwrap();
     assert_eq!(
-        items::first_login_failure(&email, 1_800_000_900).unwrap(),
+        items::first_attempt("alice@example.com#ip#192.0.2.1", 1_800_000_900).unwrap(),
         item(&[
-            ("pk", s("login#alice@example.com")),
-            ("entity", s("login_failures")),
-            ("failures", n("1")),
+            ("pk", s("throttle#alice@example.com#ip#192.0.2.1")),
+            ("entity", s("throttle")),
+            ("attempts", n("1")),
             ("expires_at", n("1800000900")),
         ])
     );
@@ -99,10 +102,10 @@ fn the_email_guard_access_token_and_login_items_are_stored_as_before() {
 }
 
 #[test]
-fn a_login_item_an_update_created_has_no_entity_and_reads() {
-    let counted = item(&[("pk", s("login#a@b.c")), ("failures", n("3")), ("expires_at", n("9"))]);
-    let record: LoginFailuresItem = items::read::<LoginFailuresItem, _>(counted).unwrap();
-    assert_eq!((record.failures, record.expires_at, record.locked_until_ms), (3, 9, None));
+fn a_throttle_item_an_update_created_has_no_entity_and_reads() {
+    let counted = item(&[("pk", s("throttle#a@b.c")), ("attempts", n("3")), ("expires_at", n("9"))]);
+    let record: ThrottleRecord = items::read::<ThrottleItem, _>(counted).unwrap();
+    assert_eq!(record, ThrottleRecord { attempts: 3, expires_at: 9, locked_until_ms: None });
 }
 
 #[test]

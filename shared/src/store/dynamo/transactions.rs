@@ -1,5 +1,6 @@
-//! The two writes of several items, each one transaction: a registration (user, email guard,
-//! first session) and a password change (user, caller's session).
+//! The writes of several items, each one transaction: a registration (user, email guard, first
+//! session), a login's session (checked against the account) and a password change (user,
+//! caller's session).
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
@@ -7,8 +8,7 @@ use super::DynamoStore;
 use super::errors::{CONDITION_FAILED, TRANSACTION_CONFLICT, cancellation_reasons, classify, unless_refused};
 use super::items::{self, Item, n, s, session_key, user_key};
 use crate::domain::{Session, User};
-use crate::store::{SessionRenewal, StoreError};
-use crate::time::UnixTime;
+use crate::store::{PasswordChange, StoreError};
 
 impl DynamoStore {
     pub(super) async fn transact_create_user(
@@ -57,38 +57,44 @@ impl DynamoStore {
         Err(CreateUserFailure::Store(classify(error)))
     }
 
-    pub(super) async fn transact_change_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        cutoff: UnixTime,
-        renewal: &SessionRenewal,
-    ) -> Result<bool, StoreError> {
-        let build = |error: aws_sdk_dynamodb::error::BuildError| StoreError::Internal(error.to_string());
+    pub(super) async fn transact_change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
         let user = Update::builder()
             .table_name(&self.tables.users)
-            .key("pk", s(user_key(user_id)))
+            .key("pk", s(user_key(&change.user_id)))
             .update_expression("SET password_hash = :hash, sessions_valid_after_ms = :cutoff")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":hash", s(password_hash))
-            .expression_attribute_values(":cutoff", n(cutoff.millis()))
+            // As read: the proved hash, no session started since, the caller's session not cut
+            // off meanwhile (which also means the cutoff only rises: it is after that session).
+            .condition_expression(
+                "password_hash = :verified AND (attribute_not_exists(sessions_started) OR sessions_started = :started) \
+                 AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :session_created)",
+            )
+            .expression_attribute_values(":hash", s(&change.new_hash))
+            .expression_attribute_values(":cutoff", n(change.cutoff.millis()))
+            .expression_attribute_values(":verified", s(&change.verified_hash))
+            .expression_attribute_values(":started", n(change.sessions_started))
+            .expression_attribute_values(":session_created", n(change.session_created_ms))
             .build()
-            .map_err(build)?;
+            .map_err(build_failed)?;
         let session = Update::builder()
             .table_name(&self.tables.revocations)
-            .key("pk", s(session_key(&renewal.session_id)))
-            .update_expression("SET current_jti = :next, created_ms = :created, expires_at = :expires_at")
-            .condition_expression(
-                "attribute_exists(pk) AND user_id = :user_id AND revoked = :false AND expires_at > :now",
+            .key("pk", s(session_key(&change.session_id)))
+            // A new rotation chain: no token from before the change may claim the grace answer.
+            .update_expression(
+                "SET current_jti = :next, created_ms = :renewed, expires_at = :expires_at \
+                 REMOVE previous_jti, rotated_ms, grace_used",
             )
-            .expression_attribute_values(":next", s(&renewal.next_jti))
-            .expression_attribute_values(":created", n(renewal.created_ms))
-            .expression_attribute_values(":expires_at", n(renewal.expires_at))
-            .expression_attribute_values(":user_id", s(user_id))
+            .condition_expression(
+                "user_id = :user_id AND revoked = :false AND expires_at > :now AND created_ms = :session_created",
+            )
+            .expression_attribute_values(":next", s(&change.next_jti))
+            .expression_attribute_values(":renewed", n(change.cutoff.millis() + 1))
+            .expression_attribute_values(":expires_at", n(change.expires_at))
+            .expression_attribute_values(":user_id", s(&change.user_id))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .expression_attribute_values(":now", n(renewal.now.secs()))
+            .expression_attribute_values(":now", n(change.cutoff.secs()))
+            .expression_attribute_values(":session_created", n(change.session_created_ms))
             .build()
-            .map_err(build)?;
+            .map_err(build_failed)?;
         let result = self
             .client
             .transact_write_items()
@@ -98,6 +104,37 @@ impl DynamoStore {
             .await;
         Ok(unless_refused(result)?.is_some())
     }
+
+    /// A login's session, written only if the account still has the hash the login verified
+    /// and is enabled, counting it in `sessions_started` in the same transaction.
+    pub(super) async fn transact_create_session(
+        &self,
+        session: &Session,
+        verified_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let user = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(&session.user_id)))
+            .update_expression("ADD sessions_started :one")
+            .condition_expression("password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":verified", s(verified_hash))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .build()
+            .map_err(build_failed)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(user).build())
+            .transact_items(put(&self.tables.revocations, items::session(session)?)?)
+            .send()
+            .await;
+        Ok(unless_refused(result)?.is_some())
+    }
+}
+
+fn build_failed(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Internal(error.to_string())
 }
 
 enum CreateUserFailure {
@@ -117,6 +154,6 @@ fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(pk)")
         .build()
-        .map_err(|error| StoreError::Internal(error.to_string()))?;
+        .map_err(build_failed)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
