@@ -7,8 +7,6 @@ use e2e::{TestApp, request, spawn_app, unique_email};
 use http::Method;
 use serde_json::json;
 use shared::domain::{PasswordHasher, PasswordParams};
-use shared::gateway::Gateway;
-use shared::service::Accounts;
 use shared::store::AccessTokenRef;
 use shared::time::UnixTime;
 
@@ -226,10 +224,7 @@ async fn repeated_failures_lock_the_client_out_of_the_address(app: TestApp) {
 }
 
 fn spawn_app_with_hasher(app: &TestApp, hasher: PasswordHasher) -> TestApp {
-    let fresh = spawn_app(Arc::clone(&app.gateway.accounts.store));
-    let gateway = Arc::into_inner(fresh.gateway).unwrap();
-    let accounts = Accounts { hasher, ..gateway.accounts };
-    TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
+    spawn_app(Arc::clone(&app.gateway.accounts.store)).with_hasher(hasher)
 }
 
 e2e::on_both_stores!(

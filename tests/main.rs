@@ -5,6 +5,7 @@ mod cookies;
 mod dynamo_calls;
 mod events;
 mod flow;
+mod hardening;
 mod outage;
 mod races;
 mod rest_authorizer;

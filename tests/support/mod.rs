@@ -127,6 +127,20 @@ impl TestApp {
         TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
     }
 
+    /// The same app with another login throttle.
+    pub fn with_throttle(self, throttle: LoginThrottle) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        let accounts = Accounts { throttle, ..gateway.accounts };
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
+    }
+
+    /// The same app with another password hasher (its cost).
+    pub fn with_hasher(self, hasher: PasswordHasher) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        let accounts = Accounts { hasher, ..gateway.accounts };
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
+    }
+
     /// The same app delivering tokens in cookies, the body, or both (`TOKEN_TRANSPORT`).
     pub fn with_transport(self, transport: TokenTransport) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
@@ -144,6 +158,15 @@ pub struct TestResponse {
 impl TestResponse {
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or_default()
+    }
+
+    /// The value a `Set-Cookie` of this response gives cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers.get_all("set-cookie").iter().find_map(|header| {
+            let (pair, _) = header.to_str().ok()?.split_once(';')?;
+            let (found, value) = pair.split_once('=')?;
+            (found == name).then(|| value.to_owned())
+        })
     }
 
     pub fn text(&self, field: &str) -> String {
@@ -194,6 +217,18 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> TestResponse {
         self.post("/auth/login", json!({ "email": email, "password": password })).await
+    }
+
+    /// A login from client address `ip`, presenting the device cookie `device` if given.
+    pub async fn login_from(&self, email: &str, password: &str, ip: &str, device: Option<&str>) -> TestResponse {
+        let mut login =
+            request(Method::POST, "/auth/login", Some(json!({ "email": email, "password": password })), None);
+        login.source_ip = Some(ip.parse().expect("an IP address"));
+        if let Some(device) = device {
+            let cookie = format!("{}={device}", shared::credentials::DEVICE_COOKIE);
+            login.headers.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
+        }
+        self.send(login).await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> TestResponse {

@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
@@ -97,6 +98,8 @@ struct Inner {
     memory: Mutex<Vec<Vec<Block>>>,
     /// How many buffers are kept at most (hashes running at once beyond that allocate their own).
     kept_buffers: usize,
+    /// Credential checks run so far: what the login throttle bounds (tests and metrics read it).
+    verifications: AtomicU64,
 }
 
 impl PasswordHasher {
@@ -106,12 +109,18 @@ impl PasswordHasher {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
         let kept_buffers = std::thread::available_parallelism().map_or(1, usize::from);
         let dummy_hash = dummy_hash(params)?;
-        let inner = Inner { params, argon2, dummy_hash, memory: Mutex::default(), kept_buffers };
+        let verifications = AtomicU64::new(0);
+        let inner = Inner { params, argon2, dummy_hash, memory: Mutex::default(), kept_buffers, verifications };
         Ok(Self { inner: Arc::new(inner) })
     }
 
     pub fn params(&self) -> PasswordParams {
         self.inner.params
+    }
+
+    /// How many passwords this hasher has checked (each one a full Argon2id computation).
+    pub fn verifications(&self) -> u64 {
+        self.inner.verifications.load(Ordering::Relaxed)
     }
 
     pub async fn hash(&self, password: Password) -> Result<String, HashingError> {
@@ -124,6 +133,7 @@ impl PasswordHasher {
     /// Checks `password` against `stored`, or against the dummy hash when there is no account,
     /// so that both cases take the same time. With no account the answer is always `Invalid`.
     pub async fn verify(&self, password: Password, stored: Option<String>) -> Result<PasswordCheck, HashingError> {
+        self.inner.verifications.fetch_add(1, Ordering::Relaxed);
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || match stored {
             Some(stored) => inner.verify(&password, &stored),
