@@ -10,12 +10,13 @@ use http::{HeaderValue, Method};
 use serde_json::{Value, json};
 use shared::credentials::{ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, TokenTransport};
 use shared::domain::Role;
+use shared::http::auth;
 use shared::store::UserChanges;
 
 const PASSWORD: &str = "correct horse battery staple";
 
 /// What a browser keeps: cookie name → value, updated from each response's `Set-Cookie`s.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Jar(BTreeMap<String, String>);
 
 impl Jar {
@@ -40,9 +41,14 @@ impl Jar {
     }
 }
 
-enum Csrf {
+#[derive(Clone, Copy)]
+enum Csrf<'t> {
+    /// The page's own: the jar's CSRF cookie, echoed in the header.
     Sent,
     Missing,
+    /// A CSRF cookie and header pair the sender chose (planted by a sibling subdomain, or another
+    /// session's), with the jar's other cookies.
+    Chosen(&'t str),
 }
 
 /// A request as the page (or another site's form) would send it: cookies, no Authorization.
@@ -52,14 +58,23 @@ async fn send(
     method: Method,
     path: &str,
     body: Option<Value>,
-    csrf: Csrf,
+    csrf: Csrf<'_>,
 ) -> TestResponse {
     let mut request = request(method, path, body, None);
-    if !jar.0.is_empty() {
-        request.headers.insert("cookie", HeaderValue::from_str(&jar.header()).unwrap());
+    let mut sent = jar.clone();
+    let header = match csrf {
+        Csrf::Sent => jar.0.get(CSRF_COOKIE).cloned(),
+        Csrf::Missing => None,
+        Csrf::Chosen(token) => {
+            sent.0.insert(CSRF_COOKIE.to_owned(), token.to_owned());
+            Some(token.to_owned())
+        }
+    };
+    if !sent.0.is_empty() {
+        request.headers.insert("cookie", HeaderValue::from_str(&sent.header()).unwrap());
     }
-    if let (Csrf::Sent, Some(token)) = (csrf, jar.0.get(CSRF_COOKIE)) {
-        request.headers.insert("x-csrf-token", HeaderValue::from_str(token).unwrap());
+    if let Some(token) = header {
+        request.headers.insert("x-csrf-token", HeaderValue::from_str(&token).unwrap());
     }
     let response = app.send(request).await;
     jar.store(&response);
@@ -177,8 +192,12 @@ async fn cookie_authenticated_changes_need_csrf_but_bearer_ones_do_not(app: Test
     let change = json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"});
     let forged = send(&app, &mut jar, Method::POST, "/auth/password", Some(change.clone()), Csrf::Missing).await;
     assert_eq!((forged.status, forged.code()), (403, "csrf_failed"));
+    let csrf_before = jar.get(CSRF_COOKIE).to_owned();
     let changed = send(&app, &mut jar, Method::POST, "/auth/password", Some(change), Csrf::Sent).await;
     assert_eq!(changed.status, 200, "{:?}", changed.body);
+    // The renewed session keeps its binding: the page's CSRF token still works.
+    assert_eq!(jar.get(CSRF_COOKIE), csrf_before);
+    assert_eq!(send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Sent).await.status, 200);
 
     // An API client with a bearer token needs no CSRF token, even where cookies are on.
     let login = app.login(&email, "a brand new passphrase").await;
@@ -188,20 +207,26 @@ async fn cookie_authenticated_changes_need_csrf_but_bearer_ones_do_not(app: Test
     assert_eq!(by_bearer.status, 200, "{:?}", by_bearer.body);
 }
 
-async fn admin_writes_by_cookie_need_csrf(app: TestApp) {
-    let app = app.with_transport(TokenTransport::Cookie);
+/// An administrator's cookie session, and the path of another account for it to change.
+async fn admin_session(app: &TestApp) -> (Jar, String) {
     let email = unique_email();
-    let mut jar = signed_in(&app, &email).await;
-    let me = send(&app, &mut jar, Method::GET, "/auth/me", None, Csrf::Missing).await;
+    let mut jar = signed_in(app, &email).await;
+    let me = send(app, &mut jar, Method::GET, "/auth/me", None, Csrf::Missing).await;
     let admin_id = me.body["id"].as_str().unwrap().to_owned();
     let promote = UserChanges { role: Some(Role::Admin), disabled: None };
     app.gateway.accounts.store.update_user(&admin_id, &promote, None).await.unwrap();
-    let (mut jar, _) = log_in(&app, &email).await;
-    signed_in(&app, &unique_email()).await;
-    let listed = send(&app, &mut jar, Method::GET, "/admin/users?limit=1", None, Csrf::Missing).await;
+    let (mut jar, _) = log_in(app, &email).await;
+    signed_in(app, &unique_email()).await;
+    let listed = send(app, &mut jar, Method::GET, "/admin/users?limit=100", None, Csrf::Missing).await;
     assert_eq!(listed.status, 200, "reads need no CSRF token: {:?}", listed.body);
-    let victim = listed.body["users"][0]["id"].as_str().unwrap().to_owned();
-    let path = format!("/admin/users/{victim}");
+    let victim = listed.body["users"].as_array().unwrap().iter().find(|user| user["id"] != admin_id.as_str());
+    (jar, format!("/admin/users/{}", victim.unwrap()["id"].as_str().unwrap()))
+}
+
+async fn admin_writes_by_cookie_need_csrf(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let (mut jar, path) = admin_session(&app).await;
+    let victim = path.rsplit('/').next().unwrap().to_owned();
     let forged = send(&app, &mut jar, Method::PATCH, &path, Some(json!({"disabled": true})), Csrf::Missing).await;
     assert_eq!((forged.status, forged.code()), (403, "csrf_failed"));
     assert!(
@@ -210,6 +235,123 @@ async fn admin_writes_by_cookie_need_csrf(app: TestApp) {
     );
     let done = send(&app, &mut jar, Method::PATCH, &path, Some(json!({"disabled": true})), Csrf::Sent).await;
     assert_eq!(done.status, 200, "{:?}", done.body);
+}
+
+/// Every cookie-authenticated change, as `jar`'s session would make it with `csrf`.
+async fn changes(app: &TestApp, jar: &mut Jar, admin_path: &str, csrf: Csrf<'_>) -> [(&'static str, TestResponse); 4] {
+    let password = json!({"current_password": PASSWORD, "new_password": PASSWORD});
+    let disable = json!({"disabled": true});
+    [
+        ("admin PATCH", send(app, jar, Method::PATCH, admin_path, Some(disable), csrf).await),
+        ("password", send(app, jar, Method::POST, "/auth/password", Some(password), csrf).await),
+        ("refresh", send(app, jar, Method::POST, "/auth/refresh", None, csrf).await),
+        ("logout", send(app, jar, Method::POST, "/auth/logout", None, csrf).await),
+    ]
+}
+
+fn assert_all_refused(responses: &[(&str, TestResponse)], why: &str) {
+    for (route, response) in responses {
+        assert_eq!((response.status, response.code()), (403, "csrf_failed"), "{why}: {route}: {:?}", response.body);
+    }
+}
+
+/// A sibling subdomain can set cookies for ours (`Domain=.example.com`): a CSRF cookie and header
+/// pair it chose matches itself, but is not the session's CSRF token.
+async fn a_planted_csrf_pair_is_refused_on_every_change(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let (mut jar, path) = admin_session(&app).await;
+    let before = jar.clone();
+    let planted = changes(&app, &mut jar, &path, Csrf::Chosen("planted-by-a-sibling")).await;
+    assert_all_refused(&planted, "a planted pair");
+    assert_eq!(jar.0, before.0, "a refused request sets no cookie");
+    assert!(!app.gateway.accounts.store.user_by_id(path.rsplit('/').next().unwrap()).await.unwrap().unwrap().disabled);
+    // The session's own token passes each of them.
+    let own = changes(&app, &mut jar, &path, Csrf::Sent).await;
+    let statuses = own.each_ref().map(|(_, response)| response.status);
+    assert_eq!(statuses, [200, 200, 200, 204], "{:?}", own.map(|(_, response)| response.body));
+}
+
+async fn another_sessions_csrf_token_is_refused(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let (mut jar, path) = admin_session(&app).await;
+    // Another session's page holds a CSRF token of its own, genuinely issued by us.
+    let other = signed_in(&app, &unique_email()).await;
+    let foreign = other.get(CSRF_COOKIE).to_owned();
+    assert_ne!(foreign, jar.get(CSRF_COOKIE));
+    let refused = changes(&app, &mut jar, &path, Csrf::Chosen(&foreign)).await;
+    assert_all_refused(&refused, "session A's CSRF token with session B's cookies");
+    assert_eq!(send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Sent).await.status, 200);
+}
+
+async fn two_csrf_cookies_are_refused_not_picked_from(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let jar = signed_in(&app, &unique_email()).await;
+    let own = jar.get(CSRF_COOKIE);
+    let mut refresh = request(Method::POST, "/auth/refresh", None, None);
+    let cookies = format!("{}; {CSRF_COOKIE}=planted", jar.header());
+    refresh.headers.insert("cookie", HeaderValue::from_str(&cookies).unwrap());
+    refresh.headers.insert("x-csrf-token", HeaderValue::from_str(own).unwrap());
+    let refused = app.send(refresh).await;
+    assert_eq!((refused.status, refused.code()), (403, "csrf_failed"), "{:?}", refused.body);
+}
+
+async fn each_login_issues_a_new_csrf_token(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let email = unique_email();
+    let mut jar = signed_in(&app, &email).await;
+    let mut seen = vec![jar.get(CSRF_COOKIE).to_owned()];
+    for _ in 0..2 {
+        // The browser still holds the last session's CSRF cookie and sends it along.
+        let body = json!({"email": email, "password": PASSWORD});
+        let login = send(&app, &mut jar, Method::POST, "/auth/login", Some(body), Csrf::Sent).await;
+        assert_eq!(login.status, 200, "{:?}", login.body);
+        let token = jar.get(CSRF_COOKIE).to_owned();
+        assert!(!seen.contains(&token), "a login kept a CSRF token: {token}");
+        seen.push(token);
+    }
+    // The newest token is the one the new session is bound to.
+    assert_eq!(send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Sent).await.status, 200);
+    assert_eq!(jar.get(CSRF_COOKIE), seen[2], "the refresh keeps it");
+}
+
+/// Tokens without the `csrf` claim (issued before the binding) no longer pass in cookie mode.
+async fn tokens_without_a_binding_fail_the_cookie_check(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let body = json!({"email": unique_email(), "password": PASSWORD});
+    let old = auth::register(&app.gateway.accounts, TokenTransport::Body, request(Method::POST, "/", Some(body), None));
+    let old: Value = serde_json::from_str(old.await.body()).unwrap();
+    let mut jar = Jar::default();
+    jar.0.insert(ACCESS_COOKIE.into(), old["access_token"].as_str().unwrap().into());
+    jar.0.insert(REFRESH_COOKIE.into(), old["refresh_token"].as_str().unwrap().into());
+    let change = json!({"current_password": PASSWORD, "new_password": PASSWORD});
+    let password = send(&app, &mut jar, Method::POST, "/auth/password", Some(change), Csrf::Chosen("any")).await;
+    let refresh = send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Chosen("any")).await;
+    assert_all_refused(&[("password", password), ("refresh", refresh)], "an unbound session");
+    // Bearer requests never needed the binding.
+    assert_eq!(app.get("/auth/me", old["access_token"].as_str()).await.status, 200);
+}
+
+/// `TOKEN_TRANSPORT=both`: a refresh by the body's token keeps the binding if the page holds the
+/// session's CSRF cookie; without one, the new tokens are bound to a fresh CSRF token it sets.
+async fn a_body_refresh_keeps_a_held_binding_else_binds_anew(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Both);
+    let mut jar = Jar::default();
+    let body = json!({"email": unique_email(), "password": PASSWORD});
+    let registered = send(&app, &mut jar, Method::POST, "/auth/register", Some(body), Csrf::Missing).await;
+    let held = jar.get(CSRF_COOKIE).to_owned();
+    let by_body = json!({"refresh_token": registered.text("refresh_token")});
+    let kept = send(&app, &mut jar, Method::POST, "/auth/refresh", Some(by_body), Csrf::Missing).await;
+    assert_eq!((kept.status, jar.get(CSRF_COOKIE)), (200, held.as_str()), "{:?}", kept.body);
+
+    // An API client: no cookies at all. The response's CSRF cookie is bound to its tokens.
+    let api_client = app.refresh(&kept.text("refresh_token")).await;
+    let mut fresh = Jar::default();
+    fresh.store(&api_client);
+    assert_ne!(fresh.get(CSRF_COOKIE), held);
+    assert_eq!(send(&app, &mut fresh, Method::POST, "/auth/refresh", None, Csrf::Sent).await.status, 200);
+    // The old page's token is not bound to the rebound session.
+    let stale = send(&app, &mut fresh, Method::POST, "/auth/refresh", None, Csrf::Chosen(&held)).await;
+    assert_eq!((stale.status, stale.code()), (403, "csrf_failed"));
 }
 
 async fn with_body_transport_cookies_are_ignored(app: TestApp) {
@@ -230,4 +372,10 @@ e2e::on_both_stores!(
     cookie_authenticated_changes_need_csrf_but_bearer_ones_do_not,
     admin_writes_by_cookie_need_csrf,
     with_body_transport_cookies_are_ignored,
+    a_planted_csrf_pair_is_refused_on_every_change,
+    another_sessions_csrf_token_is_refused,
+    two_csrf_cookies_are_refused_not_picked_from,
+    each_login_issues_a_new_csrf_token,
+    tokens_without_a_binding_fail_the_cookie_check,
+    a_body_refresh_keeps_a_held_binding_else_binds_anew,
 );

@@ -12,6 +12,7 @@ use shared::domain::{Email, Password, SessionPolicy};
 use shared::service::{self, Accounts, ClientInfo};
 use shared::store::{DynamoStore, TableNames, schema};
 use shared::time::UnixTime;
+use shared::tokens::{CsrfBinding, Rebinding};
 
 /// Records the operation (`X-Amz-Target`, e.g. `DynamoDB_20120810.GetItem`) of every HTTP
 /// request the client transmits, retries included.
@@ -73,22 +74,28 @@ async fn refresh_success_path_makes_two_dynamodb_requests() {
     let accounts = accounts(Arc::new(store));
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
-    let registered = service::register(&accounts, email.clone(), password(), now).await.expect("register");
+    // The registration session is bound to a CSRF token, as with cookie transport: the binding
+    // lives in the tokens and costs no request.
+    let csrf = CsrfBinding::of("csrf-token");
+    let registered =
+        service::register(&accounts, email.clone(), password(), Some(csrf.clone()), now).await.expect("register");
     let register_calls = log.take();
 
-    let logged_in =
-        service::login(&accounts, Some(email), password(), &ClientInfo::default(), now).await.expect("login succeeds");
+    let logged_in = service::login(&accounts, Some(email), password(), &ClientInfo::default(), None, now)
+        .await
+        .expect("login succeeds");
     let login_calls = log.take();
 
     let mut token = logged_in.refresh_token;
     let mut refresh_calls = Vec::new();
     for _ in 0..3 {
-        let next = service::refresh(&accounts, &token, UnixTime::now()).await.expect("refresh succeeds");
+        let next =
+            service::refresh(&accounts, &token, Rebinding::UNCHANGED, UnixTime::now()).await.expect("refresh succeeds");
         token = next.refresh_token;
         refresh_calls.push(log.take());
     }
-    // The register session also refreshes in two.
-    service::refresh(&accounts, &registered.refresh_token, UnixTime::now())
+    // The register session also refreshes in two, its CSRF binding checked.
+    service::refresh(&accounts, &registered.refresh_token, Rebinding::Proven(csrf), UnixTime::now())
         .await
         .expect("refresh of the registration session succeeds");
     refresh_calls.push(log.take());
@@ -113,10 +120,10 @@ async fn refresh_reuse_path_is_bounded_too() {
     let accounts = Accounts { sessions: SessionPolicy { reuse_grace_secs: 0 }, ..accounts(Arc::new(store)) };
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
-    let registered = service::register(&accounts, email, password(), now).await.unwrap();
-    service::refresh(&accounts, &registered.refresh_token, now).await.unwrap();
+    let registered = service::register(&accounts, email, password(), None, now).await.unwrap();
+    service::refresh(&accounts, &registered.refresh_token, Rebinding::UNCHANGED, now).await.unwrap();
     log.take();
-    let replay = service::refresh(&accounts, &registered.refresh_token, now).await;
+    let replay = service::refresh(&accounts, &registered.refresh_token, Rebinding::UNCHANGED, now).await;
     assert!(matches!(replay, Err(shared::error::ApiError::TokenReused)), "{replay:?}");
     let calls = log.take();
     println!("refresh (reuse detected): {} request(s) {calls:?}", calls.len());
@@ -132,7 +139,7 @@ async fn unknown_email_and_wrong_password_make_the_same_requests_and_hash_once()
     let accounts = accounts(Arc::new(store));
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
-    service::register(&accounts, email.clone(), password(), now).await.unwrap();
+    service::register(&accounts, email.clone(), password(), None, now).await.unwrap();
     log.take();
     let wrong = || Password::parse_presented("not the password".to_owned()).unwrap();
     // From two addresses, so that neither attempt finds the other's throttle state.
@@ -141,7 +148,7 @@ async fn unknown_email_and_wrong_password_make_the_same_requests_and_hash_once()
         async move {
             let before = accounts.hasher.computations();
             let client = ClientInfo { ip: Some(ip.parse().unwrap()), device_token: None };
-            let answer = service::login(accounts, Some(email), wrong(), &client, now).await;
+            let answer = service::login(accounts, Some(email), wrong(), &client, None, now).await;
             assert!(matches!(answer, Err(shared::error::ApiError::InvalidCredentials)), "{answer:?}");
             accounts.hasher.computations() - before
         }

@@ -7,11 +7,12 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use e2e::{TestApp, dynamo_store, keys, spawn_app, test_hasher};
 use serde_json::Value;
 use shared::authorizer::Authorizer;
-use shared::credentials::TokenTransport;
+use shared::credentials::{CSRF_COOKIE, TokenTransport};
 use shared::domain::{Email, Role, User};
 use shared::http::{ApiResponse, admin, auth};
 use shared::store::{DynamoStore, Store};
 use shared::time::UnixTime;
+use shared::tokens::CsrfBinding;
 
 fn event(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
@@ -182,34 +183,52 @@ async fn admin_samples_list_read_and_change_a_user() {
 async fn cookie_samples_authorize_and_refresh() {
     let functions = Functions::new().await;
     let app = &functions.app;
-    let registered = app.register(&e2e::unique_email(), "correct horse battery staple").await;
-    let (access, refresh) = (registered.text("access_token"), registered.text("refresh_token"));
+    let gateway = &app.gateway;
+    // Registered with cookies on (`both`: the tokens also in the body), so the tokens are bound
+    // to the CSRF token of the response's cookie.
+    let account = serde_json::json!({"email": e2e::unique_email(), "password": "correct horse battery staple"});
+    let request = e2e::request(http::Method::POST, "/auth/register", Some(account), None);
+    let registered = auth::register(&gateway.accounts, TokenTransport::Both, request);
+    let registered = registered.await;
+    let csrf = set_cookie(&registered, CSRF_COOKIE);
+    let registered = body(&registered);
+    let (access, refresh) =
+        (registered["access_token"].as_str().unwrap(), registered["refresh_token"].as_str().unwrap());
     let now = UnixTime::now();
-    let keys = &app.gateway.accounts.verifier;
+    let keys = &gateway.accounts.verifier;
 
     let text = event("authorizer-cookie.json")
-        .replace("REPLACE_WITH_ACCESS_TOKEN", &access)
-        .replace("REPLACE_WITH_CSRF_TOKEN", "csrf");
+        .replace("REPLACE_WITH_ACCESS_TOKEN", access)
+        .replace("REPLACE_WITH_CSRF_TOKEN", &csrf);
     let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
     let by_cookie = Authorizer::new(keys, None).accepting_cookie(true).http_api(&request, now).await;
     assert!(by_cookie.is_authorized);
-    assert_eq!(by_cookie.context["email"], registered.body["user"]["email"]);
+    assert_eq!(by_cookie.context["email"], registered["user"]["email"]);
+    assert_eq!(by_cookie.context["csrf"], CsrfBinding::of(&csrf).as_str(), "handlers get the binding to check");
     let bearer_only = Authorizer::new(keys, None).http_api(&request, now).await;
     assert!(!bearer_only.is_authorized, "body transport must not accept the cookie");
 
-    let text = event("refresh-cookie.json")
-        .replace("REPLACE_WITH_REFRESH_TOKEN", &refresh)
-        .replace("REPLACE_WITH_CSRF_TOKEN", "csrf-value");
-    let gateway = &app.gateway;
-    let refresh_by_cookie =
-        |text: String| auth::refresh(&gateway.accounts, TokenTransport::Cookie, lambda_request(&text));
-    let forged =
-        refresh_by_cookie(text.replace("\"x-csrf-token\": \"csrf-value\"", "\"x-csrf-token\": \"other\"")).await;
+    let text = event("refresh-cookie.json").replace("REPLACE_WITH_REFRESH_TOKEN", refresh);
+    let refresh_by_cookie = |csrf: &str| {
+        let text = text.replace("REPLACE_WITH_CSRF_TOKEN", csrf);
+        auth::refresh(&gateway.accounts, TokenTransport::Cookie, lambda_request(&text))
+    };
+    // A cookie and header that match, but not the CSRF token the session is bound to.
+    let forged = refresh_by_cookie("planted").await;
     assert_eq!((forged.status().as_u16(), body(&forged)["code"].as_str()), (403, Some("csrf_failed")));
-    let refreshed = refresh_by_cookie(text).await;
+    let refreshed = refresh_by_cookie(&csrf).await;
     assert_eq!(refreshed.status(), 200, "{}", refreshed.body());
     assert!(body(&refreshed).get("refresh_token").is_none());
     let cookies: Vec<_> = refreshed.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).collect();
     assert!(cookies.iter().any(|c| c.starts_with("__Secure-refresh_token=ey")), "{cookies:?}");
-    assert!(cookies.iter().any(|c| c.starts_with("csrf_token=csrf-value;")), "the CSRF token is kept: {cookies:?}");
+    let kept = format!("{CSRF_COOKIE}={csrf};");
+    assert!(cookies.iter().any(|c| c.starts_with(&kept)), "the CSRF token is kept: {cookies:?}");
+}
+
+/// The value a response's `Set-Cookie` gives cookie `name`.
+fn set_cookie(response: &ApiResponse, name: &str) -> String {
+    let prefix = format!("{name}=");
+    let cookie =
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with(&prefix));
+    cookie.unwrap()[prefix.len()..].split(';').next().unwrap().to_owned()
 }

@@ -1,6 +1,7 @@
 // The jwt-auth web page. Tokens travel only in HttpOnly cookies set by the API
 // (TOKEN_TRANSPORT=cookie); this script never sees them. State-changing calls that the cookies
-// authenticate send the readable `csrf_token` cookie back in `X-CSRF-Token` (double submit).
+// authenticate send the readable `__Host-csrf_token` cookie back in `X-CSRF-Token` (double
+// submit; the API also checks it is the token this session's tokens are bound to).
 'use strict';
 
 (() => {
@@ -24,7 +25,7 @@
   function csrfToken() {
     for (const part of document.cookie.split(';')) {
       const [name, ...rest] = part.trim().split('=');
-      if (name === 'csrf_token') return decodeURIComponent(rest.join('='));
+      if (name === '__Host-csrf_token') return decodeURIComponent(rest.join('='));
     }
     return '';
   }

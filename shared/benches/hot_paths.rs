@@ -30,7 +30,9 @@ use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordPar
 use shared::service::{self, Accounts, ClientInfo};
 use shared::store::{MemoryStore, Store};
 use shared::time::UnixTime;
-use shared::tokens::{SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys, ephemeral_ed25519};
+use shared::tokens::{
+    Rebinding, SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys, ephemeral_ed25519,
+};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -302,6 +304,7 @@ mod login {
                 Some(Email::parse(EMAIL).unwrap()),
                 presented(),
                 &ClientInfo::default(),
+                None,
                 NOW,
             ))
             .unwrap()
@@ -385,12 +388,13 @@ mod refresh {
                 Some(Email::parse(EMAIL).unwrap()),
                 password(),
                 &ClientInfo::default(),
+                None,
                 NOW,
             ))
             .unwrap();
         let mut token = first.refresh_token;
         bencher.bench_local(|| {
-            let next = rt.block_on(service::refresh(&accounts, &token, NOW)).unwrap();
+            let next = rt.block_on(service::refresh(&accounts, &token, Rebinding::UNCHANGED, NOW)).unwrap();
             token = next.refresh_token;
         });
     }

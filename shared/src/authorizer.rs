@@ -91,6 +91,7 @@ impl<'a> Authorizer<'a> {
             role: claims.role,
             token_id: claims.jti,
             session_id: claims.sid,
+            csrf: claims.csrf,
         };
         if let Some(store) = self.revocations {
             let token = AccessTokenRef {
@@ -290,13 +291,18 @@ fn statement(effect: IamPolicyEffect, resource: Vec<String>) -> IamPolicyStateme
 
 /// The authorizer context handed to handlers (flat string values, as API Gateway requires).
 pub fn principal_context(principal: &Principal) -> Value {
-    json!({
+    let mut context = json!({
         "user_id": principal.user_id,
         "email": principal.email,
         "role": principal.role.as_str(),
         "token_id": principal.token_id,
         "session_id": principal.session_id,
-    })
+    });
+    // Absent rather than null: API Gateway accepts only string, number and boolean values.
+    if let Some(csrf) = &principal.csrf {
+        context["csrf"] = json!(csrf);
+    }
+    context
 }
 
 /// Reads back what [`principal_context`] wrote, from the request context a handler receives.
@@ -308,6 +314,7 @@ pub fn principal_from_context(fields: &HashMap<String, Value>) -> Option<Princip
         role: Role::parse(&text("role")?)?,
         token_id: text("token_id")?,
         session_id: text("session_id")?,
+        csrf: text("csrf"),
     })
 }
 
@@ -322,6 +329,24 @@ mod tests {
         assert_eq!(stage_arn(ARN), Some("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"));
         assert_eq!(stage_arn("garbage"), None);
         assert_eq!(stage_arn("arn:aws:execute-api:x/"), None);
+    }
+
+    #[test]
+    fn the_context_carries_the_csrf_binding_when_there_is_one() {
+        let principal = Principal {
+            user_id: "u".into(),
+            email: "a@example.com".into(),
+            role: Role::User,
+            token_id: "t".into(),
+            session_id: "s".into(),
+            csrf: Some("digest".into()),
+        };
+        for principal in [principal.clone(), Principal { csrf: None, ..principal }] {
+            let context = principal_context(&principal);
+            assert!(context.as_object().unwrap().values().all(Value::is_string), "flat strings only: {context}");
+            let fields = context.as_object().unwrap().clone().into_iter().collect();
+            assert_eq!(principal_from_context(&fields), Some(principal));
+        }
     }
 
     #[test]

@@ -3,27 +3,27 @@
 //! check that cookie authentication needs, and the CORS allow-list.
 //!
 //! Cookies keep tokens out of JavaScript's reach (an XSS cannot read them); the price is that the
-//! browser attaches them to requests other sites trigger, hence the CSRF token: a readable cookie
-//! that only pages of our own origin can copy into the `X-CSRF-Token` header.
+//! browser attaches them to requests other sites trigger, hence the CSRF token (`csrf`): a
+//! readable cookie that only pages of our own origin can copy into the `X-CSRF-Token` header,
+//! bound to the session it was issued with.
+
+mod csrf;
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::time::Duration;
 use cookie::{Cookie, SameSite};
 use http::HeaderMap;
 use http::header::{COOKIE, HeaderValue};
 
-use crate::error::ApiError;
+pub use csrf::{CSRF_COOKIE, CSRF_HEADER, CsrfOffer, check_csrf, check_double_submit, new_csrf_token};
 
 /// The access token: sent to every path of this host only (`__Host-`: Secure, Path=/, no Domain).
 pub const ACCESS_COOKIE: &str = "__Host-access_token";
-/// The refresh token: sent only to the auth routes, never to the API's other routes.
+/// The refresh token: sent only to the auth routes, never to the API's other routes. Not
+/// `__Host-` (that needs Path=/), so a sibling subdomain could plant one; it would be bound to a
+/// CSRF token the page does not hold, and refused like any forgery.
 pub const REFRESH_COOKIE: &str = "__Secure-refresh_token";
-/// Readable by the page, which echoes it in [`CSRF_HEADER`].
-pub const CSRF_COOKIE: &str = "csrf_token";
-pub const CSRF_HEADER: &str = "x-csrf-token";
 const REFRESH_COOKIE_PATH: &str = "/auth";
 
 /// Where register, login, refresh and password change put the tokens they issue.
@@ -65,45 +65,42 @@ pub fn bearer_token(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers (the first, if sent twice).
+/// Whether browsers vouch for where a cookie of this name came from (RFC 6265bis §4.1.3):
+/// `__Host-` ones only from this very host, `__Secure-` ones only from a secure origin. A request
+/// can still carry two of one name (a `__Secure-` one planted with `Domain`, or no browser at
+/// all), so what reads the first must not trust it further than its own check does.
+fn is_prefixed(name: &str) -> bool {
+    name.starts_with("__Host-") || name.starts_with("__Secure-")
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers: the first, if sent twice. Only
+/// for prefixed names (all of ours): the tokens read this way are verified anyway, and the CSRF
+/// token, whose value is only compared, is read strictly (two of them are refused).
 pub fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    cookie_values(headers, name).next()
+}
+
+/// Every value of cookie `name` in the request's `Cookie` headers, in the order sent.
+fn cookie_values<'h>(headers: &'h HeaderMap, name: &str) -> impl Iterator<Item = &'h str> {
+    debug_assert!(is_prefixed(name), "{name}: only prefixed cookies are read");
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find_map(|header| cookie_in(header.split(';'), name))
+        .flat_map(|header| header.split(';'))
+        .filter_map(move |pair| pair_value(pair, name))
 }
 
 /// The value of cookie `name` among `name=value` pairs (as in a `Cookie` header or HTTP API's
-/// `cookies` array).
+/// `cookies` array): the first, and as for [`cookie_value`], only for prefixed names.
 pub fn cookie_in<'c>(pairs: impl IntoIterator<Item = &'c str>, name: &str) -> Option<&'c str> {
-    pairs.into_iter().find_map(|pair| {
-        let (key, value) = pair.trim().split_once('=')?;
-        (key.trim() == name && !value.trim().is_empty()).then(|| value.trim())
-    })
+    debug_assert!(is_prefixed(name), "{name}: only prefixed cookies are read");
+    pairs.into_iter().find_map(|pair| pair_value(pair, name))
 }
 
-/// A fresh CSRF token: 256 random bits, base64url.
-pub fn new_csrf_token() -> String {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Double-submit check for a cookie-authenticated, state-changing request: the `X-CSRF-Token`
-/// header must carry the `csrf_token` cookie's value. Another site can make the browser send our
-/// cookies, but cannot read them to set the header.
-pub fn check_csrf(headers: &HeaderMap) -> Result<(), ApiError> {
-    let cookie = cookie_value(headers, CSRF_COOKIE);
-    let header = headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).map(str::trim);
-    match (cookie, header) {
-        (Some(cookie), Some(header))
-            if aws_lc_rs::constant_time::verify_slices_are_equal(cookie.as_bytes(), header.as_bytes()).is_ok() =>
-        {
-            Ok(())
-        }
-        _ => Err(ApiError::CsrfFailed),
-    }
+fn pair_value<'c>(pair: &'c str, name: &str) -> Option<&'c str> {
+    let (key, value) = pair.trim().split_once('=')?;
+    (key.trim() == name && !value.trim().is_empty()).then(|| value.trim())
 }
 
 /// What a token response sets: the two tokens and the CSRF token, each living as long as what it
@@ -228,7 +225,7 @@ mod tests {
         assert_eq!(bearer_token("Bearer "), None);
     }
 
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    pub(super) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();
         for (name, value) in pairs {
             headers
@@ -265,9 +262,12 @@ mod tests {
         }
 
         let csrf = attributes(&cookies[2]);
-        assert_eq!(csrf[0], "csrf_token=csrf");
+        assert_eq!(csrf[0], "__Host-csrf_token=csrf");
         assert!(!csrf.iter().any(|a| a == "HttpOnly"), "the page must be able to read the CSRF token");
-        assert!(csrf.iter().any(|a| a == "Secure") && csrf.iter().any(|a| a == "Path=/"));
+        for attribute in ["Secure", "SameSite=Strict", "Path=/", "Max-Age=604800"] {
+            assert!(csrf.iter().any(|a| a == attribute), "CSRF cookie lacks {attribute}: {csrf:?}");
+        }
+        assert!(!csrf.iter().any(|a| a.starts_with("Domain")), "__Host- cookies must not set Domain");
     }
 
     #[test]
@@ -283,34 +283,24 @@ mod tests {
 
     #[test]
     fn cookies_are_found_among_several_headers() {
-        let request = headers(&[("cookie", "theme=dark; csrf_token=abc"), ("cookie", "__Host-access_token=x.y.z")]);
+        let request =
+            headers(&[("cookie", "theme=dark; __Host-csrf_token=abc"), ("cookie", "__Host-access_token=x.y.z")]);
         assert_eq!(cookie_value(&request, CSRF_COOKIE), Some("abc"));
         assert_eq!(cookie_value(&request, ACCESS_COOKIE), Some("x.y.z"));
         assert_eq!(cookie_value(&request, REFRESH_COOKIE), None);
         assert_eq!(cookie_in(["a=1", " __Host-access_token=t "], ACCESS_COOKIE), Some("t"));
-        assert_eq!(cookie_in(["csrf_token="], CSRF_COOKIE), None);
+        assert_eq!(cookie_in(["__Host-csrf_token="], CSRF_COOKIE), None);
+        // The old, unprefixed name is another cookie: a sibling subdomain could have set it.
+        assert_eq!(cookie_value(&headers(&[("cookie", "csrf_token=abc")]), CSRF_COOKIE), None);
     }
 
     #[test]
-    fn csrf_needs_the_header_to_match_the_cookie() {
-        let matching = headers(&[("cookie", "csrf_token=abc"), ("x-csrf-token", "abc")]);
-        assert_eq!(check_csrf(&matching), Ok(()));
-        for refused in [
-            headers(&[("cookie", "csrf_token=abc")]),
-            headers(&[("x-csrf-token", "abc")]),
-            headers(&[("cookie", "csrf_token=abc"), ("x-csrf-token", "abd")]),
-            headers(&[("cookie", "csrf_token=abc"), ("x-csrf-token", "")]),
-            headers(&[]),
-        ] {
-            assert_eq!(check_csrf(&refused), Err(ApiError::CsrfFailed), "{refused:?}");
+    fn every_cookie_read_is_one_whose_origin_browsers_vouch_for() {
+        for name in [ACCESS_COOKIE, REFRESH_COOKIE, CSRF_COOKIE] {
+            assert!(is_prefixed(name), "{name}");
         }
-    }
-
-    #[test]
-    fn csrf_tokens_are_fresh_and_long() {
-        let (one, two) = (new_csrf_token(), new_csrf_token());
-        assert_ne!(one, two);
-        assert_eq!(URL_SAFE_NO_PAD.decode(&one).unwrap().len(), 32);
+        assert!(CSRF_COOKIE.starts_with("__Host-") && ACCESS_COOKIE.starts_with("__Host-"));
+        assert!(!is_prefixed("csrf_token"));
     }
 
     #[test]

@@ -235,7 +235,7 @@ step('logout, then login through the page shows the email; the token cookies are
   const jar = Object.fromEntries((await context.cookies()).map((c) => [c.name, c]));
   const access = jar['__Host-access_token'];
   const refresh = jar['__Secure-refresh_token'];
-  const csrf = jar.csrf_token;
+  const csrf = jar['__Host-csrf_token'];
   assert.ok(access && refresh && csrf, `cookies: ${Object.keys(jar).join(', ')}`);
   assert.deepEqual(
     [access.httpOnly, access.secure, access.sameSite, access.path],
@@ -280,7 +280,7 @@ step('document.cookie holds no token, only the CSRF cookie', async () => {
   const visible = await page.evaluate(() => document.cookie);
   assert.doesNotMatch(visible, /eyJ/, `document.cookie: ${visible}`);
   assert.doesNotMatch(visible, /access_token|refresh_token/, `document.cookie: ${visible}`);
-  assert.match(visible, /(^|; )csrf_token=[A-Za-z0-9_-]+/, `document.cookie: ${visible}`);
+  assert.match(visible, /(^|; )__Host-csrf_token=[A-Za-z0-9_-]+/, `document.cookie: ${visible}`);
 });
 
 step('after the access token expires the page reaches /auth/me through a silent refresh', async () => {
@@ -352,7 +352,7 @@ step('CORS: the allowed origin reads /auth/me with credentials, another origin c
     // Even knowing the CSRF cookie (same host, so readable there), the header needs a preflight
     // that a non-allowed origin does not pass.
     const forged = await p.evaluate(async (u) => {
-      const csrf = (document.cookie.match(/(?:^|; )csrf_token=([^;]*)/) || [])[1] || '';
+      const csrf = (document.cookie.match(/(?:^|; )__Host-csrf_token=([^;]*)/) || [])[1] || '';
       try {
         const r = await fetch(u, {
           method: 'POST', credentials: 'include',
@@ -382,7 +382,7 @@ step('logout ends the session: a reload shows the login form and /auth/me is ref
   assert.equal(loggedOut.request().headers()['x-csrf-token']?.length > 0, true);
   await expectSignedOut();
   const names = (await context.cookies()).map((c) => c.name);
-  for (const name of ['__Host-access_token', '__Secure-refresh_token', 'csrf_token']) {
+  for (const name of ['__Host-access_token', '__Secure-refresh_token', '__Host-csrf_token']) {
     assert.ok(!names.includes(name), `${name} cleared (jar: ${names.join(', ')})`);
   }
   responses.length = 0;

@@ -97,6 +97,7 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             sid: grant.session_id.clone(),
             email: user.email.as_str().to_owned(),
             role: user.role,
+            csrf: None,
         };
         let refresh_claims = RefreshClaims {
             iss: settings.issuer.clone(),
@@ -107,6 +108,7 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             jti: grant.jti.clone(),
             sid: grant.session_id.clone(),
             auth_time: grant.auth_time,
+            csrf: None,
         };
         let access = jsonwebtoken::encode(&header(ACCESS_TOKEN_TYPE), &access_claims, &oracle.encoding);
         let refresh = jsonwebtoken::encode(&header(REFRESH_TOKEN_TYPE), &refresh_claims, &oracle.encoding);

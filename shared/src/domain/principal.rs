@@ -8,4 +8,7 @@ pub struct Principal {
     pub role: Role,
     pub token_id: String,
     pub session_id: String,
+    /// The access token's `csrf` claim: a cookie-admitted change must present the CSRF token it
+    /// binds (see `tokens::CsrfBinding`).
+    pub csrf: Option<String>,
 }

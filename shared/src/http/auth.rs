@@ -5,16 +5,16 @@ use http::header::SET_COOKIE;
 use serde::Deserialize;
 
 use super::request::Fields;
-use super::response::{Csrf, empty_response, problem, respond, token_response};
+use super::response::{empty_response, problem, respond, token_response};
 use super::views::UserView;
 use super::{ApiRequest, ApiResponse};
-use crate::credentials::{self, ACCESS_COOKIE, REFRESH_COOKIE, TokenTransport};
+use crate::credentials::{self, ACCESS_COOKIE, CsrfOffer, REFRESH_COOKIE, TokenTransport};
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::service::{self, Accounts, LogoutScope};
 use crate::store::Store;
 use crate::time::UnixTime;
-use crate::tokens::TokenVerifier;
+use crate::tokens::{CsrfBinding, TokenVerifier};
 
 #[derive(Deserialize)]
 struct CredentialsBody {
@@ -64,25 +64,27 @@ fn parse_password_change(request: &ApiRequest) -> Result<(Password, Password), A
 }
 
 /// The refresh token a request presents: the body's; else, with cookie transport, the refresh
-/// cookie's, honoured only with a matching CSRF header. The CSRF check comes before any complaint
-/// about the body, so a cross-site form post is refused as what it is.
+/// cookie's, honoured only with a matching CSRF header, whose proof comes along: the use case
+/// requires it of the token once verified (it must be the CSRF token the token is bound to). The
+/// double-submit check comes before any complaint about the body, so a cross-site form post is
+/// refused as what it is.
 fn presented_refresh_token(
     request: &ApiRequest,
     transport: TokenTransport,
     from_body: Result<Option<String>, ApiError>,
-) -> Result<String, ApiError> {
+) -> Result<(String, Option<CsrfBinding>), ApiError> {
     let from_cookie = transport.uses_cookies().then(|| credentials::cookie_value(&request.headers, REFRESH_COOKIE));
     match (from_body, from_cookie.flatten()) {
-        (Ok(Some(token)), _) => Ok(token),
+        (Ok(Some(token)), _) => Ok((token, None)),
         (from_body, Some(token)) => {
-            credentials::check_csrf(&request.headers)?;
+            let proof = credentials::check_double_submit(&request.headers)?;
             from_body?;
-            Ok(token.to_owned())
+            Ok((token.to_owned(), Some(proof)))
         }
         (from_body, None) => {
             let mut fields = Fields::default();
             let token = fields.required("refresh_token", from_body?);
-            fields.finish(token)
+            fields.finish(token).map(|token| (token, None))
         }
     }
 }
@@ -95,30 +97,36 @@ fn parse_scope(scope: Option<&str>) -> Result<LogoutScope, ApiError> {
     }
 }
 
+/// A new session gets a new CSRF token, whatever cookie the browser still holds.
 pub async fn register(accounts: &Accounts, transport: TokenTransport, request: ApiRequest) -> ApiResponse {
+    let csrf = CsrfOffer::new_session(transport);
     let result = async {
         let (email, password) = parse_registration(&request)?;
-        service::register(accounts, email, password, UnixTime::now()).await
+        service::register(accounts, email, password, csrf.binding(), UnixTime::now()).await
     };
-    token_response(StatusCode::CREATED, result.await, transport, Csrf::Fresh)
+    token_response(StatusCode::CREATED, result.await, transport, &csrf)
 }
 
 pub async fn login(accounts: &Accounts, transport: TokenTransport, request: ApiRequest) -> ApiResponse {
+    let csrf = CsrfOffer::new_session(transport);
     let result = async {
         let (email, password) = parse_login(&request)?;
-        service::login(accounts, email, password, &request.client(), UnixTime::now()).await
+        service::login(accounts, email, password, &request.client(), csrf.binding(), UnixTime::now()).await
     };
-    token_response(StatusCode::OK, result.await, transport, Csrf::Fresh)
+    token_response(StatusCode::OK, result.await, transport, &csrf)
 }
 
+/// A refresh keeps the session's binding (and the page its CSRF cookie); one by a body token
+/// whose page holds no CSRF token of the session's gets a fresh one (`CsrfOffer::rebinding`).
 pub async fn refresh(accounts: &Accounts, transport: TokenTransport, request: ApiRequest) -> ApiResponse {
     let request = &request;
+    let csrf = CsrfOffer::continued(transport, &request.headers);
     let result = async {
         let body = request.json::<RefreshBody>().map(|body| body.refresh_token);
-        let token = presented_refresh_token(request, transport, body)?;
-        service::refresh(accounts, &token, UnixTime::now()).await
+        let (token, proof) = presented_refresh_token(request, transport, body)?;
+        service::refresh(accounts, &token, csrf.rebinding(proof), UnixTime::now()).await
     };
-    token_response(StatusCode::OK, result.await, transport, Csrf::KeepFrom(request))
+    token_response(StatusCode::OK, result.await, transport, &csrf)
 }
 
 pub async fn logout(
@@ -133,12 +141,12 @@ pub async fn logout(
             Ok(body) => (Ok(body.refresh_token), body.scope),
             Err(error) => (Err(error), None),
         };
-        let token = presented_refresh_token(request, transport, from_body)?;
+        let (token, proof) = presented_refresh_token(request, transport, from_body)?;
         let scope = parse_scope(scope.as_deref())?;
         let access_cookie =
             transport.uses_cookies().then(|| credentials::cookie_value(&request.headers, ACCESS_COOKIE));
         let access = request.bearer_token().or(access_cookie.flatten());
-        service::logout(store, verifier, &token, access, scope, UnixTime::now()).await
+        service::logout(store, verifier, &token, access, scope, proof.as_ref(), UnixTime::now()).await
     };
     match result.await {
         Ok(()) => {
@@ -154,15 +162,19 @@ pub async fn logout(
     }
 }
 
+/// The password change renews the session: like a refresh, it keeps the session's binding. The
+/// access token that binding is read from is already verified, so it is resolved here.
 pub async fn change_password(accounts: &Accounts, transport: TokenTransport, request: ApiRequest) -> ApiResponse {
     let request = &request;
+    let csrf = CsrfOffer::continued(transport, &request.headers);
     let result = async {
         let principal = request.principal()?;
-        request.check_csrf_unless_bearer()?;
+        let proof = request.check_csrf_unless_bearer()?;
         let (current, new) = parse_password_change(request)?;
-        service::change_password(accounts, principal, current, new, UnixTime::now()).await
+        let binding = csrf.rebinding(proof).apply(principal.csrf.as_deref()).map_err(|_| ApiError::CsrfFailed)?;
+        service::change_password(accounts, principal, current, new, binding, UnixTime::now()).await
     };
-    token_response(StatusCode::OK, result.await, transport, Csrf::KeepFrom(request))
+    token_response(StatusCode::OK, result.await, transport, &csrf)
 }
 
 pub async fn me(store: &dyn Store, request: ApiRequest) -> ApiResponse {

@@ -10,6 +10,7 @@ use crate::credentials::{self, DEVICE_COOKIE, bearer_token};
 use crate::domain::Principal;
 use crate::error::{ApiError, FieldError};
 use crate::service::ClientInfo;
+use crate::tokens::CsrfBinding;
 
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -60,11 +61,12 @@ impl ApiRequest {
     }
 
     /// Requests admitted on the access-token cookie (no `Authorization` header) must prove they
-    /// come from our own page before they change anything.
-    pub(crate) fn check_csrf_unless_bearer(&self) -> Result<(), ApiError> {
+    /// come from our own page, holding the CSRF token the access token is bound to, before they
+    /// change anything. The proof, for those; bearer requests need none.
+    pub(crate) fn check_csrf_unless_bearer(&self) -> Result<Option<CsrfBinding>, ApiError> {
         match self.bearer_token() {
-            Some(_) => Ok(()),
-            None => credentials::check_csrf(&self.headers),
+            Some(_) => Ok(None),
+            None => credentials::check_csrf(&self.headers, self.principal()?.csrf.as_deref()).map(Some),
         }
     }
 

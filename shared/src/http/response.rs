@@ -5,9 +5,8 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, SET_CO
 use serde::Serialize;
 use serde_json::json;
 
-use super::ApiRequest;
 use super::views::{CookieSessionView, TokenResponse};
-use crate::credentials::{self, SessionCookies, TokenTransport};
+use crate::credentials::{self, CsrfOffer, SessionCookies, TokenTransport};
 use crate::error::ApiError;
 use crate::service::SignedIn;
 
@@ -63,40 +62,37 @@ pub(super) fn respond<T, View: Serialize + From<T>>(status: StatusCode, result: 
     }
 }
 
-/// Where the CSRF token of a token response comes from.
-pub(super) enum Csrf<'r> {
-    /// A new session (register, login): a new token.
-    Fresh,
-    /// A continued session keeps the token its page already holds, so requests in flight during
-    /// a refresh still match; a new one if it has none.
-    KeepFrom(&'r ApiRequest),
-}
-
 /// Issued tokens as the deployment's transport wants them: in the body, in cookies, or both.
+/// With cookies, the CSRF cookie is set to the token of `csrf` the issued tokens are bound to:
+/// the page's own, unchanged, when the session kept its binding (requests in flight during a
+/// refresh still match), else the fresh one.
 pub(super) fn token_response(
     status: StatusCode,
     result: Result<SignedIn, ApiError>,
     transport: TokenTransport,
-    csrf: Csrf<'_>,
+    csrf: &CsrfOffer,
 ) -> ApiResponse {
-    let (tokens, device_token) = match result {
-        Ok(mut signed_in) => {
-            let device_token = signed_in.device_token.take();
-            (TokenResponse::from(signed_in), device_token)
-        }
+    let mut signed_in = match result {
+        Ok(signed_in) => signed_in,
         Err(error) => return problem(&error),
     };
+    let csrf_token = match csrf.token_for(signed_in.csrf.as_ref()) {
+        Some(token) => Some(token.to_owned()),
+        None if !transport.uses_cookies() => None,
+        None => {
+            // With cookies every use case binds to a token of the offer: anything else is a bug.
+            tracing::error!("issued tokens are bound to no CSRF token this response can set");
+            return problem(&ApiError::Internal);
+        }
+    };
+    let device_token = signed_in.device_token.take();
+    let tokens = TokenResponse::from(signed_in);
     let mut response = if transport.tokens_in_body() {
         json_response(status, &tokens)
     } else {
         json_response(status, &CookieSessionView::from(&tokens))
     };
-    if transport.uses_cookies() {
-        let kept = match csrf {
-            Csrf::Fresh => None,
-            Csrf::KeepFrom(request) => credentials::cookie_value(&request.headers, credentials::CSRF_COOKIE),
-        };
-        let csrf_token = kept.map_or_else(credentials::new_csrf_token, str::to_owned);
+    if let Some(csrf_token) = csrf_token {
         let cookies = SessionCookies {
             access_token: &tokens.access_token,
             access_max_age: tokens.expires_in,

@@ -5,17 +5,19 @@ use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Role, Use
 use crate::error::ApiError;
 use crate::store::{PasswordChange, Store};
 use crate::time::UnixTime;
+use crate::tokens::CsrfBinding;
 
 pub async fn register(
     accounts: &Accounts,
     email: Email,
     password: Password,
+    csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let password_hash = accounts.hasher.hash(password).await.map_err(internal)?;
     // Registration never makes an admin: admins are made by an operator (authctl).
     let user = User::new(email, password_hash, Role::User, now);
-    let grant = accounts.issuer.next_refresh(new_session_id(), now);
+    let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
     accounts.store.create_user(&user, Some(&session_for(&user, &grant, now))).await?;
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "registered");
     signed_in(&accounts.issuer, user, &grant, now)
@@ -26,6 +28,7 @@ pub async fn login(
     email: Option<Email>,
     password: Password,
     client: &ClientInfo,
+    csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
@@ -61,7 +64,7 @@ pub async fn login(
         tracing::info!(user_id = %user.id, "login refused: account disabled");
         return Err(ApiError::AccountDisabled);
     }
-    let grant = accounts.issuer.next_refresh(new_session_id(), now);
+    let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
     // The session exists only if the account still has the hash just verified: a password
     // change that committed meanwhile made this check stale.
     if !store.create_session(&session_for(&user, &grant, now), &user.password_hash).await? {
@@ -86,6 +89,7 @@ pub async fn change_password(
     principal: &Principal,
     current: Password,
     new: Password,
+    csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
@@ -122,7 +126,8 @@ pub async fn change_password(
     // (taken just before the commit, not at the start: hashing takes a while) that covers it.
     for _ in 0..3 {
         let commit = UnixTime::now().max(now);
-        let grant = accounts.issuer.continue_session(session.id.clone(), session.auth_time, commit);
+        let grant =
+            accounts.issuer.continue_session(session.id.clone(), session.auth_time, commit).bound_to(csrf.clone());
         let change = PasswordChange {
             user_id: user.id.clone(),
             verified_hash: user.password_hash.clone(),

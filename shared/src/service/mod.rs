@@ -17,7 +17,7 @@ use crate::domain::{LoginThrottle, PasswordHasher, Session, SessionPolicy, User}
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::time::UnixTime;
-use crate::tokens::{IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
+use crate::tokens::{CsrfBinding, IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
 /// What the functions that sign tokens (register, login, refresh, password change) work with,
 /// built once at init. The others take only the parts they need (a store, a verifier), so a
@@ -52,6 +52,8 @@ pub struct SignedIn {
     pub refresh_expires_in: u64,
     /// A new device token for the client (a login's, for its device cookie).
     pub device_token: Option<String>,
+    /// What both tokens are bound to: the edge hands out the CSRF token it stands for.
+    pub csrf: Option<CsrfBinding>,
 }
 
 fn new_session_id() -> String {
@@ -81,6 +83,7 @@ fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTi
         refresh_token,
         refresh_expires_in: refresh_claims.exp.saturating_sub(now.secs()),
         device_token: None,
+        csrf: grant.csrf.clone(),
     })
 }
 

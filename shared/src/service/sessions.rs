@@ -4,7 +4,7 @@ use super::{Accounts, SignedIn, signed_in};
 use crate::error::ApiError;
 use crate::store::{Rotation, RotationOutcome, SessionEnd, Store};
 use crate::time::UnixTime;
-use crate::tokens::{RefreshGrant, TokenVerifier};
+use crate::tokens::{CsrfBinding, Rebinding, RefreshGrant, TokenVerifier};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogoutScope {
@@ -12,16 +12,24 @@ pub enum LogoutScope {
     Global,
 }
 
-pub async fn refresh(accounts: &Accounts, refresh_token: &str, now: UnixTime) -> Result<SignedIn, ApiError> {
+/// Rotates the session's refresh token; `rebinding` says what the new tokens are bound to, and
+/// refuses, before anything is read or written, a client that cannot prove the session's binding.
+pub async fn refresh(
+    accounts: &Accounts,
+    refresh_token: &str,
+    rebinding: Rebinding,
+    now: UnixTime,
+) -> Result<SignedIn, ApiError> {
     let (store, issuer) = (accounts.store.as_ref(), &accounts.issuer);
     let claims = accounts.verifier.verify_refresh(refresh_token, now)?;
+    let csrf = rebinding.apply(claims.csrf.as_deref()).map_err(|_| ApiError::CsrfFailed)?;
     let Some(user) = store.user_by_id(&claims.sub).await? else {
         return Err(ApiError::TokenRevoked);
     };
     if user.disabled {
         return Err(ApiError::TokenRevoked);
     }
-    let grant = issuer.continue_session(claims.sid.clone(), claims.auth_time, now);
+    let grant = issuer.continue_session(claims.sid.clone(), claims.auth_time, now).bound_to(csrf.clone());
     if grant.expires_at <= now.secs() {
         // The session reached its absolute lifetime: only a new login starts another.
         return Err(ApiError::TokenExpired);
@@ -47,6 +55,7 @@ pub async fn refresh(accounts: &Accounts, refresh_token: &str, now: UnixTime) ->
                 jti: current_jti,
                 expires_at,
                 auth_time: claims.auth_time,
+                csrf,
             };
             signed_in(issuer, user, &current, now)
         }
@@ -65,10 +74,15 @@ pub async fn logout(
     refresh_token: &str,
     access_token: Option<&str>,
     scope: LogoutScope,
+    csrf_proof: Option<&CsrfBinding>,
     now: UnixTime,
 ) -> Result<(), ApiError> {
     // An expired or malformed token proves nothing about who is asking.
     let claims = verifier.verify_refresh(refresh_token, now).map_err(|_| ApiError::InvalidToken)?;
+    // A cookie-presented token: the client must hold the session's own CSRF token.
+    if csrf_proof.is_some_and(|proof| !proof.binds(claims.csrf.as_deref())) {
+        return Err(ApiError::CsrfFailed);
+    }
     // Only the session's current token may end it, and only a live session may end the others:
     // a spent one is a replay (that session is revoked for it, and nothing else).
     let ended = store.end_session(&claims.sid, &claims.jti).await?;

@@ -1,6 +1,7 @@
 //! Access and refresh tokens: what they carry, how they are issued and how they are checked.
 
 pub mod algorithm;
+mod binding;
 pub mod device;
 pub mod jws;
 pub mod keys;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Role, User};
 use crate::time::UnixTime;
 pub use algorithm::Algorithm;
+pub use binding::{CsrfBinding, CsrfMismatch, Rebinding};
 pub use keys::{KeyError, VerifyingKeys, ephemeral_ed25519};
 pub use signing::{SignError, SigningKey};
 
@@ -40,6 +42,9 @@ pub struct AccessClaims {
     pub sid: String,
     pub email: String,
     pub role: Role,
+    /// The session's CSRF binding ([`CsrfBinding`]), checked on cookie-admitted changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
 }
 
 /// Claims of a refresh token. Its audience is the issuer itself: only this service accepts it.
@@ -55,6 +60,9 @@ pub struct RefreshClaims {
     /// When the login that started the session happened (epoch seconds): rotation never
     /// extends the session past `auth_time + session_max_age_secs`.
     pub auth_time: u64,
+    /// As in [`AccessClaims::csrf`]: checked when the refresh cookie presents this token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf: Option<String>,
 }
 
 /// What both signers and verifiers agree on.
@@ -86,6 +94,17 @@ pub struct RefreshGrant {
     pub expires_at: u64,
     /// Epoch seconds of the login that started the session.
     pub auth_time: u64,
+    /// What both tokens' `csrf` claim binds them to. Set only where cookies carry the tokens:
+    /// with body transport no request is ever admitted by cookie, so no CSRF check would read
+    /// the claim, and leaving it out keeps those tokens byte for byte what they were.
+    pub csrf: Option<CsrfBinding>,
+}
+
+impl RefreshGrant {
+    /// The same grant, its tokens bound to `csrf`.
+    pub fn bound_to(self, csrf: Option<CsrfBinding>) -> Self {
+        Self { csrf, ..self }
+    }
 }
 
 /// A freshly signed access + refresh token pair.
@@ -130,12 +149,13 @@ impl TokenIssuer {
     pub fn continue_session(&self, session_id: String, auth_time: u64, now: UnixTime) -> RefreshGrant {
         let settings = &self.settings;
         let expires_at = (now.secs() + settings.refresh_ttl_secs).min(auth_time + settings.session_max_age_secs);
-        RefreshGrant { session_id, jti: new_token_id(), expires_at, auth_time }
+        RefreshGrant { session_id, jti: new_token_id(), expires_at, auth_time, csrf: None }
     }
 
     /// Signs a pair for `user`; the refresh token is the one `grant` describes.
     pub fn issue(&self, user: &User, grant: &RefreshGrant, now: UnixTime) -> Result<IssuedTokens, SignError> {
         let settings = &self.settings;
+        let csrf = grant.csrf.as_ref().map(|binding| binding.as_str().to_owned());
         let access_claims = AccessClaims {
             iss: settings.issuer.clone(),
             sub: user.id.clone(),
@@ -147,6 +167,7 @@ impl TokenIssuer {
             sid: grant.session_id.clone(),
             email: user.email.as_str().to_owned(),
             role: user.role,
+            csrf: csrf.clone(),
         };
         let refresh_claims = RefreshClaims {
             iss: settings.issuer.clone(),
@@ -157,6 +178,7 @@ impl TokenIssuer {
             jti: grant.jti.clone(),
             sid: grant.session_id.clone(),
             auth_time: grant.auth_time,
+            csrf,
         };
         Ok(IssuedTokens {
             access_token: self.sign(&self.access_header, &access_claims)?,

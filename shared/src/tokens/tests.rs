@@ -8,7 +8,7 @@ use super::keys::{GeneratedKey, generate_ed25519, generate_p256};
 use super::*;
 use crate::domain::{Email, Role, User};
 
-const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+pub(super) const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 pub(crate) fn settings() -> TokenSettings {
     TokenSettings {
@@ -27,9 +27,9 @@ fn user() -> User {
     User { id: "0190a5b2-0000-7000-8000-000000000001".into(), ..user }
 }
 
-struct Pair {
+pub(super) struct Pair {
     issuer: TokenIssuer,
-    verifier: TokenVerifier,
+    pub(super) verifier: TokenVerifier,
     oracle: Oracle,
 }
 
@@ -57,7 +57,7 @@ fn asymmetric(generated: GeneratedKey) -> Pair {
     Pair { issuer: TokenIssuer::new(settings(), signing), verifier: TokenVerifier::new(settings(), verifying), oracle }
 }
 
-fn eddsa() -> Pair {
+pub(super) fn eddsa() -> Pair {
     asymmetric(generate_ed25519("k1").unwrap())
 }
 
@@ -79,8 +79,12 @@ fn hs256() -> Pair {
     }
 }
 
-fn issue(pair: &Pair) -> IssuedTokens {
-    let grant = pair.issuer.next_refresh("session-1".into(), NOW);
+pub(super) fn issue(pair: &Pair) -> IssuedTokens {
+    issue_bound(pair, None)
+}
+
+pub(super) fn issue_bound(pair: &Pair, csrf: Option<CsrfBinding>) -> IssuedTokens {
+    let grant = pair.issuer.next_refresh("session-1".into(), NOW).bound_to(csrf);
     pair.issuer.issue(&user(), &grant, NOW).unwrap()
 }
 
@@ -307,8 +311,11 @@ fn served_key_set_holds_public_members_only() {
 /// bytes `jsonwebtoken::encode` makes (EdDSA and HS256 signatures are deterministic).
 #[test]
 fn issued_tokens_are_what_jsonwebtoken_encode_makes() {
-    for pair in [eddsa(), hs256(), es256()] {
-        let tokens = issue(&pair);
+    let pairs = [eddsa(), hs256(), es256()];
+    // Unbound (body transport) and bound (cookies) tokens alike.
+    let cases = pairs.iter().flat_map(|pair| [None, Some(CsrfBinding::of("csrf-token"))].map(|csrf| (pair, csrf)));
+    for (pair, csrf) in cases {
+        let tokens = issue_bound(pair, csrf);
         let key = &pair.issuer.key;
         let encode = |typ: &str, claims: &dyn erased::Claims| {
             let mut header = jsonwebtoken::Header::new(pair.oracle.algorithm);
