@@ -9,9 +9,12 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use e2e::{TestApp, memory_store, request, spawn_app, unique_email};
+use e2e::proxy::{FaultProxy, Link};
+use e2e::{TestApp, dynamo_store, dynamo_store_via, dynamodb_endpoint, memory_store, request, spawn_app, unique_email};
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
+use shared::domain::Role;
+use shared::store::{Store, UserChanges};
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -97,25 +100,34 @@ impl Secrets {
         }
     }
 
+    fn extend(&mut self, other: Secrets) {
+        self.0.extend(other.0);
+    }
+
     /// The forms a secret takes in a log line: as is, escaped by `Debug` as a string (text
     /// layer) or as bytes (a logged request body), and escaped as a JSON string (JSON layer).
+    /// One pass over the log for all of them (it holds the SDK's TRACE output: megabytes).
     fn leaks(&self, log: &str) -> Vec<String> {
-        let mut leaks = Vec::new();
-        for (secret, what) in &self.0 {
+        let mut forms = Vec::new();
+        for (index, (secret, _)) in self.0.iter().enumerate() {
             let debug = format!("{secret:?}");
             let bytes_debug = format!("{:?}", bytes::Bytes::from(secret.clone()));
             let json = Value::String(secret.clone()).to_string();
-            let forms = [
-                secret.as_str(),
-                &debug[1..debug.len() - 1],
-                &bytes_debug[2..bytes_debug.len() - 1],
-                &json[1..json.len() - 1],
-            ];
-            if let Some(form) = forms.iter().find(|form| log.contains(*form)) {
-                leaks.push(format!("{what} {form:?}"));
+            for form in [
+                secret.clone(),
+                debug[1..debug.len() - 1].to_owned(),
+                bytes_debug[2..bytes_debug.len() - 1].to_owned(),
+                json[1..json.len() - 1].to_owned(),
+            ] {
+                forms.push((index, form));
             }
         }
-        leaks
+        let matcher = aho_corasick::AhoCorasick::new(forms.iter().map(|(_, form)| form)).expect("patterns build");
+        let mut found: Vec<usize> =
+            matcher.find_overlapping_iter(log).map(|hit| forms[hit.pattern().as_usize()].0).collect();
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|index| format!("{} {:?}", self.0[index].1, self.0[index].0)).collect()
     }
 }
 
@@ -232,13 +244,58 @@ async fn full_flow(app: &TestApp) -> Secrets {
     secrets
 }
 
+/// Admin actions: each writes an audit line, and none of them carries a secret.
+async fn admin_flow(app: &TestApp) -> Secrets {
+    let mut secrets = Secrets::default();
+    let (email, password) = (unique_email(), "admin-Pa55phrase-for-audit");
+    secrets.add(password, "admin password");
+    let registered = app.register(&email, password).await;
+    let admin_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    app.gateway.accounts.store.update_user(&admin_id, &promote, None).await.unwrap();
+    let admin = app.login(&email, password).await;
+    secrets.add_tokens(&admin.body);
+    let token = admin.text("access_token");
+    let target = app.register(&unique_email(), "target-Pa55phrase-xyz").await;
+    secrets.add("target-Pa55phrase-xyz", "target password");
+    secrets.add_tokens(&target.body);
+    let target_id = target.body["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/admin/users", Some(&token)).await.status, 200);
+    assert_eq!(app.get(&format!("/admin/users/{target_id}"), Some(&token)).await.status, 200);
+    let disable =
+        request(Method::PATCH, &format!("/admin/users/{target_id}"), Some(json!({"disabled": true})), Some(&token));
+    assert_eq!(app.send(disable).await.status, 200);
+    secrets
+}
+
+/// DynamoDB unreachable in the middle of a login: the 503's log lines carry no password.
+async fn outage_flow() -> Secrets {
+    let mut secrets = Secrets::default();
+    let upstream = dynamodb_endpoint().trim_start_matches("http://").parse().unwrap();
+    let proxy = FaultProxy::start(upstream).await;
+    let app = spawn_app(dynamo_store_via(Some(proxy.endpoint())).await);
+    let password = "outage-Pa55phrase-never-logged";
+    secrets.add(password, "password during an outage");
+    let email = unique_email();
+    assert_eq!(app.register(&email, password).await.status, 201);
+    proxy.set(Link::Refused);
+    let login = app.login(&email, password).await;
+    assert_eq!((login.status, login.code()), (503, "unavailable"));
+    secrets
+}
+
 #[test]
 fn no_password_or_token_reaches_the_logs() {
     let captured = capture_all_logs();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let secrets = runtime.block_on(async {
-        let app = spawn_app(memory_store());
-        let secrets = full_flow(&app).await;
+        let mut secrets = full_flow(&spawn_app(memory_store())).await;
+        // The DynamoDB store too, and its error path: the SDK's failures are logged.
+        let store: Arc<dyn Store> = dynamo_store().await;
+        let app = spawn_app(Arc::clone(&store));
+        secrets.extend(full_flow(&app).await);
+        secrets.extend(admin_flow(&app).await);
+        secrets.extend(outage_flow().await);
         // Canary: a secret logged at TRACE from the blocking pool, where passwords are hashed.
         // If the capture misses it, the check below proves nothing.
         tokio::task::spawn_blocking(|| tracing::trace!(canary = "canary-secret-7d1e", "canary")).await.unwrap();
@@ -251,8 +308,17 @@ fn no_password_or_token_reaches_the_logs() {
     for expected in ["registered", "logged in", "refresh token reused", "denied", "authorized"] {
         assert!(log.contains(expected), "the flow's {expected:?} event was not captured; the log:\n{log}");
     }
+    // Every admin action left an audit line, recognisable by its target.
+    for action in ["list_users", "get_user", "update_user"] {
+        let audited = log.lines().any(|line| line.contains("\"target\":\"audit\"") && line.contains(action));
+        assert!(audited, "no audit line for {action}");
+    }
+    assert!(log.contains("unavailable") || log.contains("Unavailable"), "the outage was not logged");
     let leaks = secrets.leaks(&log);
-    let leaking_lines: Vec<&str> = log.lines().filter(|line| !secrets.leaks(line).is_empty()).take(10).collect();
+    let leaking_lines: Vec<&str> = match leaks.is_empty() {
+        true => Vec::new(),
+        false => log.lines().filter(|line| !secrets.leaks(line).is_empty()).take(10).collect(),
+    };
     assert!(
         leaks.is_empty(),
         "{} secret(s) appear in the logs: {leaks:#?}\n--- the first lines that leak ---\n{}",
