@@ -27,14 +27,7 @@ pub const PUBLIC_JWKS: &str = r#"{"keys":[
 ]}"#;
 
 pub fn settings() -> TokenSettings {
-    TokenSettings {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        access_ttl_secs: 900,
-        refresh_ttl_secs: 3600,
-        session_max_age_secs: 2_592_000,
-        leeway_secs: 5,
-    }
+    TokenSettings { refresh_ttl_secs: 3600, ..TokenSettings::with_defaults(ISSUER, AUDIENCE) }
 }
 
 pub fn asymmetric_verifier() -> &'static TokenVerifier {

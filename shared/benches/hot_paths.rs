@@ -47,14 +47,7 @@ const EMAIL: &str = "alice@example.com";
 const PASSWORD: &str = "correct horse battery staple";
 
 fn settings() -> TokenSettings {
-    TokenSettings {
-        issuer: "https://auth.example.com".into(),
-        audience: "https://api.example.com".into(),
-        access_ttl_secs: 900,
-        refresh_ttl_secs: 604_800,
-        session_max_age_secs: 2_592_000,
-        leeway_secs: 5,
-    }
+    TokenSettings::with_defaults("https://auth.example.com", "https://api.example.com")
 }
 
 #[derive(Clone, Copy, Debug)]

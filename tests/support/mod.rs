@@ -55,14 +55,7 @@ pub async fn dynamo_store_via(endpoint: Option<String>) -> Arc<DynamoStore> {
 }
 
 pub fn token_settings() -> TokenSettings {
-    TokenSettings {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        access_ttl_secs: 900,
-        refresh_ttl_secs: 3600,
-        session_max_age_secs: 2_592_000,
-        leeway_secs: 5,
-    }
+    TokenSettings { refresh_ttl_secs: 3600, ..TokenSettings::with_defaults(ISSUER, AUDIENCE) }
 }
 
 /// Cheap Argon2id so suites stay fast; the production parameters are tested in the crate.

@@ -114,13 +114,17 @@ pub fn strict_revocation(env: &Env) -> Result<bool, ConfigError> {
 
 impl TokenSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = Self::with_defaults(env.required("JWT_ISSUER")?, env.required("JWT_AUDIENCE")?);
         Ok(Self {
-            issuer: env.required("JWT_ISSUER")?.to_owned(),
-            audience: env.required("JWT_AUDIENCE")?.to_owned(),
-            access_ttl_secs: env.number("ACCESS_TOKEN_TTL_SECONDS", 900, 1..=DAY)?,
-            refresh_ttl_secs: env.number("REFRESH_TOKEN_TTL_SECONDS", 604_800, 60..=365 * DAY)?,
-            leeway_secs: env.number("JWT_LEEWAY_SECONDS", 5, 0..=60)?,
-            session_max_age_secs: env.number("SESSION_MAX_AGE_SECONDS", 30 * DAY, 60..=365 * DAY)?,
+            access_ttl_secs: env.number("ACCESS_TOKEN_TTL_SECONDS", defaults.access_ttl_secs, 1..=DAY)?,
+            refresh_ttl_secs: env.number("REFRESH_TOKEN_TTL_SECONDS", defaults.refresh_ttl_secs, 60..=365 * DAY)?,
+            leeway_secs: env.number("JWT_LEEWAY_SECONDS", defaults.leeway_secs, 0..=60)?,
+            session_max_age_secs: env.number(
+                "SESSION_MAX_AGE_SECONDS",
+                defaults.session_max_age_secs,
+                60..=365 * DAY,
+            )?,
+            ..defaults
         })
     }
 }

@@ -77,6 +77,20 @@ pub struct TokenSettings {
     pub leeway_secs: u64,
 }
 
+impl TokenSettings {
+    /// The documented defaults (README's configuration table) for this issuer and audience.
+    pub fn with_defaults(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            access_ttl_secs: 900,
+            refresh_ttl_secs: 604_800,
+            session_max_age_secs: 30 * 86_400,
+            leeway_secs: 5,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("token is invalid")]

@@ -11,14 +11,7 @@ use crate::domain::{Email, Role, User};
 pub(super) const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 pub(crate) fn settings() -> TokenSettings {
-    TokenSettings {
-        issuer: "https://auth.example.com".into(),
-        audience: "https://api.example.com".into(),
-        access_ttl_secs: 900,
-        refresh_ttl_secs: 604_800,
-        session_max_age_secs: 2_592_000,
-        leeway_secs: 5,
-    }
+    TokenSettings::with_defaults("https://auth.example.com", "https://api.example.com")
 }
 
 fn user() -> User {
