@@ -99,3 +99,10 @@ fn the_just_spent_token_gets_one_grace_answer_within_the_period_only() {
     // A token that was never the previous one is reuse at once.
     assert_eq!(judge_rotation(Some((&session, false)), &rotation("older", NOW)), RotationOutcome::Reused);
 }
+
+#[test]
+fn with_the_grace_period_off_a_replay_in_the_millisecond_of_its_rotation_is_reuse() {
+    let session = Session { previous_jti: Some("spent".into()), rotated_ms: NOW.millis(), ..session(CUTOFF_MS + 1) };
+    let no_grace = Rotation { grace_ms: 0, ..rotation("spent", NOW) };
+    assert_eq!(judge_rotation(Some((&session, false)), &no_grace), RotationOutcome::Reused);
+}

@@ -102,3 +102,17 @@ fn a_token_whose_nbf_is_in_the_future_is_refused() {
     let token = forge(&key, json!({ "alg": "EdDSA", "typ": "rt+jwt", "kid": "k1" }), &refresh);
     assert_eq!(verifier.verify_refresh(&token, NOW).err(), Some(TokenError::Invalid));
 }
+
+/// A well-signed token bigger than any this service issues (4 KiB) is refused before any work.
+#[test]
+fn an_oversized_token_is_refused_even_when_well_signed() {
+    let generated = generate_ed25519("k1").unwrap();
+    let (key, keys) = generated.key_pair().unwrap();
+    let verifier = TokenVerifier::new(settings(), keys);
+    let mut claims = access_claims(&TokenIssuer::new(settings(), signing(&generated)));
+    claims["padding"] = json!("x".repeat(jws::MAX_TOKEN_BYTES));
+    let token = forge(&key, json!({ "alg": "EdDSA", "typ": "at+jwt", "kid": "k1" }), &claims);
+    assert!(token.len() > jws::MAX_TOKEN_BYTES);
+    assert_eq!(jws::verify_compact(&token, verifier.keys()).err(), Some(jws::JwsError::Malformed));
+    assert_eq!(verifier.verify_access(&token, NOW), Err(TokenError::Invalid));
+}
