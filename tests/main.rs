@@ -7,6 +7,7 @@ mod dynamo_calls;
 mod events;
 mod flow;
 mod hardening;
+mod mutation_kills;
 mod outage;
 mod races;
 mod rest_authorizer;

@@ -4,6 +4,8 @@
 
 mod dynamo;
 mod memory;
+#[cfg(test)]
+mod rules_tests;
 pub mod schema;
 mod throttle;
 

@@ -378,4 +378,6 @@ impl VerifiedAccessTokens {
 }
 
 #[cfg(test)]
+mod edge_tests;
+#[cfg(test)]
 pub(crate) mod tests;
