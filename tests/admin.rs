@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use shared::domain::Role;
 use shared::store::UserChanges;
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 
 /// Registers a user, makes them admin in the store (as `authctl create-admin` does), logs in.
 async fn admin(app: &TestApp) -> TestResponse {

@@ -16,7 +16,7 @@ use shared::time::UnixTime;
 use shared::tokens::keys::{generate_ed25519, generate_p256};
 use shared::tokens::{TokenIssuer, TokenVerifier, VerifyingKeys};
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 
 fn presented(raw: &str) -> Password {
     Password::parse_presented(raw.to_owned()).unwrap()

@@ -13,7 +13,7 @@ use shared::domain::Role;
 use shared::http::auth;
 use shared::store::UserChanges;
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 
 /// What a browser keeps: cookie name → value, updated from each response's `Set-Cookie`s.
 #[derive(Clone, Default)]

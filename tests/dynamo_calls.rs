@@ -62,7 +62,7 @@ async fn counted_store() -> (DynamoStore, RequestLog) {
     (DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), tables), log)
 }
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 
 fn password() -> Password {
     Password::parse_presented(PASSWORD.to_owned()).unwrap()

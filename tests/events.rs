@@ -106,7 +106,7 @@ async fn me_sample_reads_the_authorizer_context() {
 }
 
 async fn test_hasher_hash() -> String {
-    let password = shared::domain::Password::parse_new("correct horse battery staple".into()).unwrap();
+    let password = shared::domain::Password::parse_new(e2e::PASSWORD.into()).unwrap();
     test_hasher().hash(password).await.unwrap()
 }
 
@@ -186,7 +186,7 @@ async fn cookie_samples_authorize_and_refresh() {
     let gateway = &app.gateway;
     // Registered with cookies on (`both`: the tokens also in the body), so the tokens are bound
     // to the CSRF token of the response's cookie.
-    let account = serde_json::json!({"email": e2e::unique_email(), "password": "correct horse battery staple"});
+    let account = serde_json::json!({"email": e2e::unique_email(), "password": e2e::PASSWORD});
     let request = e2e::request(http::Method::POST, "/auth/register", Some(account), None);
     let registered = auth::register(&gateway.accounts, TokenTransport::Both, request);
     let registered = registered.await;

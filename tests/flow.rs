@@ -10,7 +10,7 @@ use shared::domain::{Budget, LoginThrottle, PasswordHasher, PasswordParams};
 use shared::store::AccessTokenRef;
 use shared::time::UnixTime;
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 
 async fn registration_login_me_refresh_logout(app: TestApp) {
     let email = unique_email();

@@ -13,7 +13,7 @@ use shared::credentials::DEVICE_COOKIE;
 use shared::domain::{Budget, LoginThrottle, PasswordHasher, PasswordParams, Role};
 use shared::store::UserChanges;
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 const VICTIM_IP: &str = "198.51.100.7";
 const ATTACKER_IP: &str = "203.0.113.66";
 

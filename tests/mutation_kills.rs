@@ -15,7 +15,7 @@ use shared::http::ApiRequest;
 use shared::store::{AccessTokenRef, RevocationCheck, Rotation, RotationOutcome, Store, StoreError, UserChanges};
 use shared::time::UnixTime;
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 
 /// Runs each `async fn case(app: TestApp)` on both stores, with strict revocation on.
 macro_rules! strict_on_both_stores {
@@ -44,6 +44,7 @@ strict_on_both_stores!(
     strict_revocation_refuses_tokens_after_a_role_change_or_disable,
     strict_revocation_refuses_other_sessions_after_a_password_change,
     strict_revocation_refuses_a_revoked_jti_of_a_live_session,
+    a_logged_out_access_token_stays_revoked_through_the_leeway,
 );
 
 fn store(app: &TestApp) -> Arc<dyn Store> {
@@ -216,6 +217,24 @@ async fn strict_revocation_refuses_a_revoked_jti_of_a_live_session(app: TestApp)
     // The session itself lives on: its next access token works.
     let refreshed = app.refresh(&refresh).await;
     assert_eq!(me_status(&app, &refreshed.text("access_token")).await, 200);
+}
+
+/// A logout's revocation of the access token lasts as long as the verifier would accept the
+/// token (its exp plus the leeway), not just until its exp.
+async fn a_logged_out_access_token_stays_revoked_through_the_leeway(app: TestApp) {
+    let (user_id, access, _) = sign_up(&app).await;
+    let verifier = &app.gateway.accounts.verifier;
+    let claims = verifier.verify_access(&access, UnixTime::now()).unwrap();
+    // Another session of the account logs out with this token: this token's session stays
+    // live, so only the token's own entry can refuse it.
+    let other = app.login(claims.email.as_str(), PASSWORD).await;
+    assert_eq!(other.status, 200);
+    let logout = app.logout(&other.text("refresh_token"), "local", Some(&access)).await;
+    assert_eq!(logout.status, 204);
+    let within_leeway = UnixTime::from_secs(claims.exp + 3);
+    assert!(verifier.verify_access(&access, within_leeway).is_ok(), "the leeway still accepts the token");
+    let token = AccessTokenRef { jti: claims.jti, session_id: claims.sid, user_id };
+    assert!(store(&app).is_access_revoked(&token, within_leeway).await.unwrap(), "revoked only until exp");
 }
 
 /// A revocation store that cannot answer: what strict mode sees while DynamoDB is unreachable.

@@ -10,7 +10,7 @@ use e2e::proxy::{FaultProxy, Link};
 use e2e::{TestApp, TestResponse, dynamo_store_via, dynamodb_endpoint, spawn_app, unique_email};
 use shared::store::Store;
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 /// The SDK's operation timeout is 4 s; an answer later than this would be a hang.
 const PROMPT: Duration = Duration::from_secs(8);
 

@@ -23,7 +23,7 @@ async fn concurrent_refreshes(app: &TestApp, token: &str) -> Vec<TestResponse> {
 async fn without_a_grace_period_of_twenty_concurrent_refreshes_exactly_one_wins() {
     let store: Arc<dyn Store> = dynamo_store().await;
     let app = spawn_app(store).with_sessions(SessionPolicy { reuse_grace_secs: 0 });
-    let registered = app.register(&unique_email(), "correct horse battery staple").await;
+    let registered = app.register(&unique_email(), e2e::PASSWORD).await;
     let token = registered.text("refresh_token");
 
     let responses = concurrent_refreshes(&app, &token).await;
@@ -45,7 +45,7 @@ async fn with_the_default_grace_period_of_twenty_concurrent_refreshes_two_win_an
     let app = spawn_app(store);
     // The documented default (README, docs/operations.md): 10 s.
     assert_eq!(app.gateway.accounts.sessions.reuse_grace_secs, 10);
-    let registered = app.register(&unique_email(), "correct horse battery staple").await;
+    let registered = app.register(&unique_email(), e2e::PASSWORD).await;
     let token = registered.text("refresh_token");
 
     let responses = concurrent_refreshes(&app, &token).await;

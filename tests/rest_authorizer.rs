@@ -91,7 +91,7 @@ async fn strict_mode_refuses_a_logged_out_access_token() {
     let store: Arc<dyn Store> = dynamo_store().await;
     let app = spawn_app_with(Arc::clone(&store), true);
     let email = unique_email();
-    let registered = app.register(&email, "correct horse battery staple").await;
+    let registered = app.register(&email, e2e::PASSWORD).await;
     let access = registered.text("access_token");
     assert_eq!(app.get("/auth/me", Some(&access)).await.status, 200);
     // Local logout without sending the access token: the session's revocation alone blocks it.
@@ -100,8 +100,8 @@ async fn strict_mode_refuses_a_logged_out_access_token() {
     assert_eq!((refused.status, refused.body.clone()), (403, json!({"message": "Forbidden"})));
 
     // Global logout blocks the access tokens of every session.
-    let one = app.login(&email, "correct horse battery staple").await;
-    let two = app.login(&email, "correct horse battery staple").await;
+    let one = app.login(&email, e2e::PASSWORD).await;
+    let two = app.login(&email, e2e::PASSWORD).await;
     assert_eq!(app.get("/auth/me", Some(&one.text("access_token"))).await.status, 200);
     assert_eq!(app.logout(&two.text("refresh_token"), "global", None).await.status, 204);
     assert_eq!(app.get("/auth/me", Some(&one.text("access_token"))).await.status, 403);

@@ -11,7 +11,7 @@ use shared::store::Store;
 use shared::time::UnixTime;
 use shared::tokens::Rebinding;
 
-const PASSWORD: &str = "correct horse battery staple";
+use e2e::PASSWORD;
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 async fn change(app: &TestApp, access: &str, current: &str, new: &str) -> TestResponse {

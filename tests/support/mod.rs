@@ -20,6 +20,8 @@ use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed2551
 
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "https://api.test";
+/// The password every test account has, unless a test says otherwise.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 pub fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())

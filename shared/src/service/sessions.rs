@@ -99,7 +99,8 @@ pub async fn logout(
     if let Some(access) = access_token.and_then(|token| verifier.verify_access(token, now).ok())
         && access.sub == claims.sub
     {
-        store.revoke_access_token(&access.jti, access.exp).await?;
+        // Until the verifier stops accepting it (exp plus the leeway), not just until its exp.
+        store.revoke_access_token(&access.jti, verifier.accepted_until(access.exp)).await?;
     }
     tracing::info!(user_id = %claims.sub, session_id = %claims.sid, ?scope, "logged out");
     Ok(())

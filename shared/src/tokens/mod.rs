@@ -275,6 +275,12 @@ impl TokenVerifier {
         Self { settings, keys, verified_access: VerifiedAccessTokens::default() }
     }
 
+    /// The last instant (epoch seconds) at which a token expiring at `exp` still verifies: a
+    /// revocation entry must last that long.
+    pub fn accepted_until(&self, exp: u64) -> u64 {
+        exp.saturating_add(self.settings.leeway_secs)
+    }
+
     pub fn keys(&self) -> &VerifyingKeys {
         &self.keys
     }
