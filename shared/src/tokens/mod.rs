@@ -384,6 +384,8 @@ impl VerifiedAccessTokens {
 }
 
 #[cfg(test)]
+mod attack_tests;
+#[cfg(test)]
 mod edge_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -21,7 +21,7 @@ fn user() -> User {
 }
 
 pub(super) struct Pair {
-    issuer: TokenIssuer,
+    pub(super) issuer: TokenIssuer,
     pub(super) verifier: TokenVerifier,
     oracle: Oracle,
 }
@@ -54,11 +54,11 @@ pub(super) fn eddsa() -> Pair {
     asymmetric(generate_ed25519("k1").unwrap())
 }
 
-fn es256() -> Pair {
+pub(super) fn es256() -> Pair {
     asymmetric(generate_p256("p1").unwrap())
 }
 
-fn hs256() -> Pair {
+pub(super) fn hs256() -> Pair {
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
     let secret = SecretString::from(SECRET);
     Pair {
@@ -87,18 +87,18 @@ fn header_of(token: &str) -> Value {
 }
 
 /// Re-signs `claims` under `header` with the pair's own key, to forge well-signed bad tokens.
-fn forge(pair: &Pair, header: Value, claims: Value) -> String {
+pub(super) fn forge(pair: &Pair, header: Value, claims: Value) -> String {
     forge_with(&pair.issuer.key, header, claims)
 }
 
-fn forge_with(key: &SigningKey, header: Value, claims: Value) -> String {
+pub(super) fn forge_with(key: &SigningKey, header: Value, claims: Value) -> String {
     let input =
         format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature = URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).unwrap());
     format!("{input}.{signature}")
 }
 
-fn access_claims_json(pair: &Pair) -> Value {
+pub(super) fn access_claims_json(pair: &Pair) -> Value {
     serde_json::to_value(issue(pair).access_claims).unwrap()
 }
 
@@ -197,78 +197,6 @@ fn hostile_headers_are_refused() {
     for header in hostile {
         let token = forge(&pair, header.clone(), claims.clone());
         assert_eq!(pair.verifier.verify_access(&token, NOW), Err(TokenError::Invalid), "{header}");
-    }
-}
-
-#[test]
-fn alg_none_and_key_confusion_are_refused() {
-    let pair = eddsa();
-    let claims = access_claims_json(&pair);
-    let unsigned = format!(
-        "{}.{}.",
-        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "at+jwt"}).to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    assert_eq!(pair.verifier.verify_access(&unsigned, NOW), Err(TokenError::Invalid));
-    // The classic confusion: an HS256 token keyed with what the verifier publishes — its public
-    // key's raw bytes, their base64url text, the JWK, the whole JWK Set — under its own kid.
-    for pair in [eddsa(), es256()] {
-        let claims = access_claims_json(&pair);
-        let published = pair.verifier.keys().public_jwks().clone();
-        let jwk = &published["keys"][0];
-        let kid = jwk["kid"].as_str().unwrap();
-        let x = jwk["x"].as_str().unwrap();
-        let mut point = URL_SAFE_NO_PAD.decode(x).unwrap();
-        if let Some(y) = jwk["y"].as_str() {
-            point = [vec![4], point, URL_SAFE_NO_PAD.decode(y).unwrap()].concat();
-        }
-        let secrets = [point, x.as_bytes().to_vec(), jwk.to_string().into_bytes(), published.to_string().into_bytes()];
-        for secret in secrets {
-            // Signed by the oracle, which takes any bytes as an HMAC key (raw points are not text).
-            let key = EncodingKey::from_secret(&secret);
-            for kid in [Some(kid), None] {
-                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-                header.typ = Some("at+jwt".into());
-                header.kid = kid.map(str::to_owned);
-                let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-                assert_eq!(pair.verifier.verify_access(&token, NOW), Err(TokenError::Invalid), "{kid:?}");
-            }
-        }
-        // The right key with another asymmetric algorithm named in the header.
-        let other = if pair.issuer.key.algorithm == Algorithm::EdDSA { "ES256" } else { "EdDSA" };
-        let swapped = forge(&pair, json!({"alg": other, "typ": "at+jwt", "kid": kid}), claims.clone());
-        assert_eq!(pair.verifier.verify_access(&swapped, NOW), Err(TokenError::Invalid), "{other} for {kid}");
-        // Sanity: the same forge with the key's own algorithm verifies, so the refusals above are
-        // about the algorithm, not the forging.
-        let honest =
-            forge(&pair, json!({"alg": pair.issuer.key.algorithm.name(), "typ": "at+jwt", "kid": kid}), claims);
-        assert!(pair.verifier.verify_access(&honest, NOW).is_ok());
-    }
-}
-
-#[test]
-fn malformed_tokens_are_invalid_not_panics() {
-    let pair = hs256();
-    let good = issue(&pair).access_token;
-    let (head, rest) = good.split_once('.').unwrap();
-    // A different last character (an HS256 signature ends in one of A, Q, g, w: appending a fixed
-    // 'A' left one token in four untouched, and this test flaky).
-    let last = if good.ends_with('A') { 'Q' } else { 'A' };
-    let tampered_signature = format!("{}{last}", &good[..good.len() - 1]);
-    let cases = [
-        String::new(),
-        "a".into(),
-        "a.b".into(),
-        "a.b.c.d".into(),
-        "!!!.@@@.###".into(),
-        format!("{head}=.{rest}"),
-        format!("{good}.extra"),
-        tampered_signature,
-        "x".repeat(jws::MAX_TOKEN_BYTES + 1),
-        format!("{}.{}.sig", URL_SAFE_NO_PAD.encode("not json"), URL_SAFE_NO_PAD.encode("{}")),
-    ];
-    for token in cases {
-        assert_eq!(pair.verifier.verify_access(&token, NOW), Err(TokenError::Invalid), "{token:.40}");
     }
 }
 
