@@ -58,16 +58,20 @@ pub async fn login(
         tracing::info!("login refused: invalid credentials");
         return Err(ApiError::InvalidCredentials);
     };
-    drawn.succeeded(store).await?;
     // Only after a correct password: a wrong one must not learn the account is disabled.
     if user.disabled {
+        drawn.succeeded(store).await?;
         tracing::info!(user_id = %user.id, "login refused: account disabled");
         return Err(ApiError::AccountDisabled);
     }
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
     // The session exists only if the account still has the hash just verified: a password
-    // change that committed meanwhile made this check stale.
-    if !store.create_session(&session_for(&user, &grant, now), &user.password_hash).await? {
+    // change that committed meanwhile made this check stale. The attempts go back meanwhile:
+    // the password was right either way.
+    let session = session_for(&user, &grant, now);
+    let (returned, created) = tokio::join!(drawn.succeeded(store), store.create_session(&session, &user.password_hash));
+    returned?;
+    if !created? {
         tracing::info!(user_id = %user.id, "login refused: the password changed during the check");
         return Err(ApiError::InvalidCredentials);
     }
