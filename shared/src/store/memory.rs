@@ -187,6 +187,10 @@ impl Store for MemoryStore {
             if draw.hold_until_ms.is_some() && record.locked_until_ms == draw.hold_until_ms {
                 record.locked_until_ms = None;
             }
+            // Nothing left on record: as if there had been no attempt (DynamoDB deletes it).
+            if record.attempts == 0 && record.locked_until_ms.is_none() {
+                state.throttle.remove(&bucket.key);
+            }
         }
         Ok(())
     }

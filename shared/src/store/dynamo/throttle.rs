@@ -124,6 +124,22 @@ impl DynamoStore {
             request.send().await.map_err(classify)?;
             return Ok(());
         }
+        // The only attempt on record, and no lock: the bucket goes, so that the next login's draw
+        // is one write again. Anyone else's attempt (or a lock) keeps it, with this one given back.
+        if draw.hold_until_ms.is_none() {
+            let alone = self
+                .client
+                .delete_item()
+                .table_name(&self.tables.revocations)
+                .key("pk", key.clone())
+                .condition_expression("attempts = :one AND attribute_not_exists(locked_until_ms)")
+                .expression_attribute_values(":one", n(1))
+                .send()
+                .await;
+            if unless_refused(alone)?.is_some() {
+                return Ok(());
+            }
+        }
         let request = self
             .client
             .update_item()
