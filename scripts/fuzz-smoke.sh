@@ -15,11 +15,14 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-20}
 CARGO_FUZZ_VERSION=${CARGO_FUZZ_VERSION:-0.13.2}
 export RUSTC_BOOTSTRAP=1
-# FUZZ_TARGET_DIR: keep the instrumented build somewhere that outlives the checkout (CI).
-target_dir=${FUZZ_TARGET_DIR:-$PWD/target/fuzz}
+# FUZZ_TARGET_DIR: keep the instrumented build somewhere that outlives the checkout (CI);
+# else $CARGO_TARGET_DIR/fuzz, else target/fuzz. Absolute: the runs below work in fuzz/.
+target_dir=$(realpath -m "${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/fuzz}")
 
+phase_started=$SECONDS
 if ! cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
   cargo install --locked --quiet cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+  echo "cargo-fuzz $CARGO_FUZZ_VERSION installed in $((SECONDS - phase_started)) s"
 fi
 
 targets=("$@")
@@ -28,7 +31,9 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 # One build for every target (they share the instrumented dependency graph).
+phase_started=$SECONDS
 (cd fuzz && cargo fuzz build --target-dir "$target_dir")
+echo "fuzz targets built in $((SECONDS - phase_started)) s"
 
 failed=()
 for name in "${targets[@]}"; do

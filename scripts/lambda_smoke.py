@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Runs each function binary under cargo-lambda's Lambda Runtime API emulator and walks the
-contract: register -> login -> authorizer -> me -> refresh -> logout -> refresh fails.
+contract: register -> login -> authorizer -> me -> refresh -> logout -> refresh fails; then a
+password change (the other device is signed out, the old password stops working) and the admin
+routes with an admin made by `authctl create-admin` (list, get, disable; the disabled user is shut
+out). Every directory under functions/ must be started and invoked: a new function without a
+smoke step fails the run.
 
 Needs: cargo-lambda on PATH, a DynamoDB endpoint with the tables (AWS_ENDPOINT_URL_DYNAMODB,
 USERS_TABLE, REVOCATIONS_TABLE), and the JWT_* variables. scripts/test.sh provides all of it.
@@ -20,11 +24,17 @@ import sys
 import time
 import uuid
 
-FUNCTIONS = ["register", "login", "authorizer", "me", "jwks", "refresh", "logout"]
-LOG_DIR = "target/lambda-smoke"
+FUNCTIONS = [
+    "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
+    "admin-list-users", "admin-get-user", "admin-update-user",
+]
+# The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
+TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or "target"
+LOG_DIR = os.path.join(TARGET_DIR, "lambda-smoke")
 INVOKE_TIMEOUT_SECONDS = 60
 PASSED = []
 PROCESSES = {}
+INVOKED = set()
 
 
 def free_port():
@@ -79,15 +89,26 @@ def start_function(name):
         "AWS_LAMBDA_FUNCTION_VERSION": "1",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
     })
-    start(name, [os.path.join("target", "debug", name)], env)
+    start(name, [os.path.join(TARGET_DIR, "debug", name)], env)
 
 
-def invoke(function, event_file, replacements=None):
+def invoke(function, event_file, replacements=None, context=None, edit=None):
+    """Invokes `function` with the sample event, its placeholders replaced; `context` becomes
+    the authorizer's context (as API Gateway passes the authorizer's answer on), `edit` may
+    change the parsed event further."""
     with open(event_file) as handle:
         text = handle.read()
     for placeholder, value in (replacements or {}).items():
         text = text.replace(placeholder, value)
+    if context is not None or edit is not None:
+        event = json.loads(text)
+        if context is not None:
+            event["requestContext"]["authorizer"]["lambda"] = context
+        if edit is not None:
+            edit(event)
+        text = json.dumps(event)
     check_alive(function)
+    INVOKED.add(function)
     try:
         result = subprocess.run(
             ["cargo", "lambda", "invoke", function, "--data-ascii", text, "-A", "127.0.0.1", "-P", str(PORT)],
@@ -107,6 +128,26 @@ def body(response):
     return json.loads(response["body"]) if response.get("body") else None
 
 
+def code(response):
+    """The problem code of an error response (`{"code": ...}`), else None."""
+    answer = body(response)
+    return answer.get("code") if isinstance(answer, dict) else None
+
+
+def status_and_code(response):
+    return f"{response.get('statusCode')} {code(response)}"
+
+
+def check_function_list():
+    """The smoke covers every function binary: the list above is the directories in functions/."""
+    present = sorted(entry for entry in os.listdir("functions") if os.path.isdir(os.path.join("functions", entry)))
+    if sorted(FUNCTIONS) != present:
+        missing = sorted(set(present) - set(FUNCTIONS))
+        extra = sorted(set(FUNCTIONS) - set(present))
+        fail(f"scripts/lambda_smoke.py FUNCTIONS differs from functions/: without a smoke step {missing}, "
+             f"listed but absent {extra}")
+
+
 def expect(condition, message):
     if not condition:
         fail(message, logs=FUNCTIONS)
@@ -115,6 +156,7 @@ def expect(condition, message):
 
 
 def main():
+    check_function_list()
     # The same target set as `cargo test --workspace --all-targets`: after the test step a no-op.
     built = subprocess.run(["cargo", "build", "--workspace", "--all-targets", "--quiet"])
     if built.returncode != 0:
@@ -137,7 +179,8 @@ def main():
 
         email = f"smoke-{uuid.uuid4().hex[:12]}@example.com"
         with open("events/register.json") as handle:
-            original_email = json.loads(json.loads(handle.read())["body"])["email"]
+            original = json.loads(json.loads(handle.read())["body"])
+        original_email, password = original["email"], original["password"]
         swap = {original_email: email}
 
         registered = invoke("register", "events/register.json", swap)
@@ -151,13 +194,7 @@ def main():
         refused = invoke("authorizer", "events/authorizer.json", {"REPLACE_WITH_ACCESS_TOKEN": tokens["refresh_token"]})
         expect(refused.get("isAuthorized") is False, "authorizer refuses a refresh token")
 
-        with open("events/me.json") as handle:
-            me_event = json.load(handle)
-        me_event["requestContext"]["authorizer"]["lambda"] = decision["context"]
-        me_path = "target/me-event.json"
-        with open(me_path, "w") as handle:
-            json.dump(me_event, handle)
-        me = invoke("me", me_path)
+        me = invoke("me", "events/me.json", context=decision["context"])
         expect(me["statusCode"] == 200 and body(me)["email"] == email, "me answers from the authorizer context")
 
         jwks = invoke("jwks", "events/jwks.json")
@@ -169,8 +206,125 @@ def main():
         out = invoke("logout", "events/logout.json", {"REPLACE_WITH_REFRESH_TOKEN": newest})
         expect(out["statusCode"] == 204, "logout answers 204")
         after = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": newest})
-        expect(after["statusCode"] == 401 and body(after)["code"] == "token_revoked", "refresh after logout is refused")
-        print(f"smoke: {len(PASSED)} passed, 0 failed")
+        expect(after["statusCode"] == 401 and code(after) == "token_revoked", "refresh after logout is refused")
+
+        # The password change: two signed-in devices; one changes the password.
+        def login(address, secret):
+            return invoke("login", "events/login.json", swap, edit=lambda event: event.update(
+                body=json.dumps({"email": address, "password": secret})))
+
+        this_device = body(login(email, password))
+        other_device = body(login(email, password))
+        this_context = invoke("authorizer", "events/authorizer.json",
+                              {"REPLACE_WITH_ACCESS_TOKEN": this_device["access_token"]})["context"]
+        new_password = "a different horse, a new staple"
+        with open("events/change-password.json") as handle:
+            sample_change = json.loads(json.load(handle)["body"])
+        expect(sample_change == {"current_password": password, "new_password": new_password},
+               "events/change-password.json changes register.json's password")
+        wrong = invoke("change-password", "events/change-password.json",
+                       {"REPLACE_WITH_ACCESS_TOKEN": this_device["access_token"]}, context=this_context,
+                       edit=lambda event: event.update(
+                           body=json.dumps({"current_password": "not the password at all", "new_password": new_password})))
+        expect(wrong["statusCode"] == 401 and code(wrong) == "invalid_credentials",
+               f"change-password refuses a wrong current password ({status_and_code(wrong)})")
+        changed = invoke("change-password", "events/change-password.json",
+                         {"REPLACE_WITH_ACCESS_TOKEN": this_device["access_token"]}, context=this_context)
+        renewed = body(changed) or {}
+        expect(changed["statusCode"] == 200 and renewed.get("access_token") and renewed.get("refresh_token"),
+               f"change-password answers 200 with this session's new tokens ({status_and_code(changed)})")
+        still_here = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": renewed["refresh_token"]})
+        expect(still_here["statusCode"] == 200, "the changing session goes on: its new refresh token refreshes")
+        other = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": other_device["refresh_token"]})
+        expect(other["statusCode"] == 401 and code(other) == "token_revoked",
+               f"the other device is signed out by the change ({status_and_code(other)})")
+        old = login(email, password)
+        expect(old["statusCode"] == 401 and code(old) == "invalid_credentials",
+               f"the old password no longer logs in ({status_and_code(old)})")
+        user_login = login(email, new_password)
+        expect(user_login["statusCode"] == 200, f"the new password logs in ({status_and_code(user_login)})")
+        user_tokens = body(user_login)
+        user_context = invoke("authorizer", "events/authorizer.json",
+                              {"REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]})["context"]
+
+        # The admin routes, with an admin made the way README says: authctl create-admin.
+        admin_email = f"smoke-admin-{uuid.uuid4().hex[:12]}@example.com"
+        admin_password = "the operator's own long passphrase"
+        created = subprocess.run([os.path.join(TARGET_DIR, "debug", "authctl"), "create-admin", "--email", admin_email],
+                                 input=admin_password + "\n", capture_output=True, text=True, timeout=60)
+        expect(created.returncode == 0 and f"created admin {admin_email}" in created.stdout,
+               f"authctl create-admin creates an admin ({created.returncode}: {created.stdout.strip()} {created.stderr.strip()})")
+        admin_login = login(admin_email, admin_password)
+        expect(admin_login["statusCode"] == 200, f"the admin logs in ({status_and_code(admin_login)})")
+        admin_decision = invoke("authorizer", "events/authorizer.json",
+                                {"REPLACE_WITH_ACCESS_TOKEN": body(admin_login)["access_token"]})
+        admin_context = admin_decision["context"]
+        expect(admin_decision.get("isAuthorized") is True and admin_context.get("role") == "admin",
+               "authorizer admits the admin with role admin")
+        admin_token = {"REPLACE_WITH_ACCESS_TOKEN": body(admin_login)["access_token"]}
+
+        not_admin = invoke("admin-list-users", "events/admin-list-users.json",
+                           {"REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]}, context=user_context)
+        expect(not_admin["statusCode"] == 403 and code(not_admin) == "forbidden",
+               f"admin-list-users refuses a user ({status_and_code(not_admin)})")
+
+        def page(cursor):
+            def edit(event):
+                query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+                event["queryStringParameters"] = query
+                event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in query.items())
+            return invoke("admin-list-users", "events/admin-list-users.json", admin_token, context=admin_context,
+                          edit=edit)
+
+        listed, cursor, pages = {}, None, 0
+        while True:
+            answer = page(cursor)
+            if answer["statusCode"] != 200:
+                expect(False, f"admin-list-users answers 200 ({status_and_code(answer)})")
+            users = body(answer)["users"]
+            if len(users) > 2:
+                expect(False, f"admin-list-users honours limit=2 ({len(users)} users on a page)")
+            listed.update({user["email"]: user for user in users})
+            pages += 1
+            cursor = body(answer).get("next_cursor")
+            if not cursor or pages > 50:
+                break
+        expect(email in listed and admin_email in listed and listed[admin_email]["role"] == "admin"
+               and listed[email]["role"] == "user" and listed[email]["disabled"] is False,
+               f"admin-list-users pages (limit=2, {pages} pages) through both users with their roles")
+        user_id = listed[email]["id"]
+        sample_id = "0190a5b2-0000-7000-8000-000000000001"
+
+        fetched = invoke("admin-get-user", "events/admin-get-user.json", {sample_id: user_id, **admin_token},
+                         context=admin_context)
+        expect(fetched["statusCode"] == 200 and body(fetched)["email"] == email and body(fetched)["id"] == user_id,
+               f"admin-get-user answers the user ({status_and_code(fetched)})")
+        unknown = invoke("admin-get-user", "events/admin-get-user.json", {sample_id: str(uuid.uuid4()), **admin_token},
+                         context=admin_context)
+        expect(unknown["statusCode"] == 404 and code(unknown) == "not_found",
+               f"admin-get-user answers 404 for an unknown id ({status_and_code(unknown)})")
+
+        disabled = invoke("admin-update-user", "events/admin-update-user.json", {sample_id: user_id, **admin_token},
+                          context=admin_context)
+        expect(disabled["statusCode"] == 200 and body(disabled)["disabled"] is True,
+               f"admin-update-user disables the user ({status_and_code(disabled)})")
+        again = invoke("admin-get-user", "events/admin-get-user.json", {sample_id: user_id, **admin_token},
+                       context=admin_context)
+        expect(again["statusCode"] == 200 and body(again)["disabled"] is True, "the disable is stored")
+        shut_out = login(email, new_password)
+        expect(shut_out["statusCode"] == 403 and code(shut_out) == "account_disabled",
+               f"the disabled user cannot log in ({status_and_code(shut_out)})")
+        ended = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": user_tokens["refresh_token"]})
+        expect(ended["statusCode"] == 401 and code(ended) == "token_revoked",
+               f"the disabled user's session is revoked ({status_and_code(ended)})")
+        self_disable = invoke("admin-update-user", "events/admin-update-user.json",
+                              {sample_id: admin_context["user_id"], **admin_token}, context=admin_context)
+        expect(self_disable["statusCode"] == 409 and code(self_disable) == "conflict",
+               f"an admin cannot disable themself ({status_and_code(self_disable)})")
+        never = [function for function in FUNCTIONS if function not in INVOKED]
+        if never:
+            fail(f"started but never invoked: {never}")
+        print(f"smoke: {len(PASSED)} passed, 0 failed; all {len(FUNCTIONS)} functions invoked")
     finally:
         for process in PROCESSES.values():
             process.terminate()

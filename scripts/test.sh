@@ -78,13 +78,20 @@ scripts/schemathesis.sh
 step "function binaries under a Lambda Runtime API (cargo lambda watch --only-lambda-apis)"
 export USERS_TABLE=smoke-users REVOCATIONS_TABLE=smoke-revocations
 export JWT_ISSUER=https://auth.smoke.test JWT_AUDIENCE=https://api.smoke.test
-target/debug/authctl create-tables > /dev/null
-key=$(target/debug/authctl gen-key --kid smoke)
+bin="${CARGO_TARGET_DIR:-target}/debug"
+"$bin/authctl" create-tables > /dev/null
+key=$("$bin/authctl" gen-key --kid smoke)
 JWT_KEY_ID=smoke
 JWT_PUBLIC_JWKS=$(printf '%s\n' "$key" | sed -n 's/^JWT_PUBLIC_JWKS=//p')
-JWT_PRIVATE_KEY=$(printf '%s\n' "$key" | sed -n '/-----BEGIN/,/-----END/p')
+JWT_PRIVATE_KEY=$(printf '%s\n' "$key" | sed -n '/^-----BEGIN/,/^-----END/p')
 export JWT_KEY_ID JWT_PUBLIC_JWKS JWT_PRIVATE_KEY
 PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
 
 step "browser test (Chromium via playwright-core)"
 scripts/browser-test.sh
+
+step "fuzz smoke (cargo-fuzz, ${FUZZ_SECONDS:-30} s per target)"
+# Bounded: cargo-fuzz install (first run only), the instrumented build, then every target.
+fuzz_started=$SECONDS
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz-smoke.sh
+echo "fuzz smoke took $((SECONDS - fuzz_started)) s"

@@ -1,0 +1,306 @@
+//! `authctl` as an operator runs it: the built binary as a process, against DynamoDB Local (and
+//! moto's Secrets Manager), as `scripts/test.sh` starts them. What it writes is checked through
+//! the service's own code: an admin it creates logs in, a key it generates signs tokens the
+//! published key set verifies.
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use serde_json::Value;
+use shared::config::{Env, SIGNING_KEY_SECRET};
+use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
+use shared::error::ApiError;
+use shared::service::{self, Accounts, ClientInfo};
+use shared::store::{DynamoStore, Store, TableNames};
+use shared::time::UnixTime;
+use shared::tokens::{Rebinding, SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+
+const ISSUER: &str = "https://auth.authctl.test";
+const AUDIENCE: &str = "https://api.authctl.test";
+
+/// Runs the built `authctl` with `args`, `stdin` piped in (or none: an empty, closed stdin),
+/// the process's AWS configuration, and `env` on top.
+fn authctl(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authctl"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting authctl");
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        pipe.write_all(text.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn succeeded(output: Output) -> String {
+    assert!(output.status.success(), "authctl failed: {}{}", stdout(&output), stderr(&output));
+    stdout(&output)
+}
+
+/// The value of a `NAME=value` line.
+fn line<'a>(text: &'a str, name: &str) -> &'a str {
+    let prefix = format!("{name}=");
+    text.lines().find_map(|line| line.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {name}= line in {text}"))
+}
+
+/// The PEM block: from the line that begins it (the secret line holds one too, JSON-escaped).
+fn pem(text: &str) -> String {
+    let start = text.find("\n-----BEGIN").expect("a PEM block") + 1;
+    text[start..].to_owned()
+}
+
+fn kids(jwks: &str) -> Vec<String> {
+    let set: Value = serde_json::from_str(jwks).unwrap();
+    set["keys"].as_array().unwrap().iter().map(|key| key["kid"].as_str().unwrap().to_owned()).collect()
+}
+
+fn settings() -> TokenSettings {
+    TokenSettings {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        access_ttl_secs: 900,
+        refresh_ttl_secs: 3600,
+        session_max_age_secs: 2_592_000,
+        leeway_secs: 5,
+    }
+}
+
+/// An access token for a made-up user, signed with `issuer`, and who it is for.
+fn signed(issuer: &TokenIssuer) -> (String, String) {
+    let now = UnixTime::now();
+    let user = User::new(Email::parse("alice@example.com").unwrap(), String::new(), Role::User, now);
+    let grant = issuer.next_refresh("session".into(), now);
+    (issuer.issue(&user, &grant, now).unwrap().access_token, user.id)
+}
+
+fn dynamodb_endpoint() {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect(
+        "authctl tests need a local DynamoDB: run scripts/test.sh (it starts DynamoDB Local and sets AWS_ENDPOINT_URL_DYNAMODB)",
+    );
+}
+
+/// Two fresh table names (created by the test, through authctl).
+fn fresh_tables() -> TableNames {
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    TableNames { users: format!("authctl-users-{suffix}"), revocations: format!("authctl-revocations-{suffix}") }
+}
+
+/// Tables made by `authctl create-tables`, and the environment create-admin needs for them
+/// (cheap Argon2id: the stored hash carries its parameters, so logins verify it all the same).
+struct Deployment {
+    tables: TableNames,
+    store: Arc<DynamoStore>,
+}
+
+impl Deployment {
+    async fn new() -> Self {
+        dynamodb_endpoint();
+        let tables = fresh_tables();
+        succeeded(authctl(
+            &["create-tables", "--users-table", &tables.users, "--revocations-table", &tables.revocations],
+            None,
+            &[],
+        ));
+        let store = Arc::new(DynamoStore::new(shared::config::dynamodb_client().await, tables.clone()));
+        Self { tables, store }
+    }
+
+    fn create_admin(&self, email: &str, stdin: Option<&str>) -> Output {
+        authctl(
+            &["create-admin", "--email", email],
+            stdin,
+            &[
+                ("USERS_TABLE", &self.tables.users),
+                ("REVOCATIONS_TABLE", &self.tables.revocations),
+                ("ARGON2_MEMORY_KIB", "256"),
+                ("ARGON2_ITERATIONS", "1"),
+            ],
+        )
+    }
+
+    /// The login use case on these tables, as the login function runs it.
+    fn accounts(&self) -> Accounts {
+        let (signing, verifying) = shared::tokens::ephemeral_ed25519("authctl-test").unwrap();
+        Accounts {
+            store: self.store.clone(),
+            hasher: PasswordHasher::new(PasswordParams { memory_kib: 256, iterations: 1, parallelism: 1 }).unwrap(),
+            throttle: LoginThrottle::default(),
+            sessions: SessionPolicy::default(),
+            issuer: TokenIssuer::new(settings(), signing),
+            verifier: TokenVerifier::new(settings(), verifying),
+        }
+    }
+}
+
+async fn login(accounts: &Accounts, email: &str, password: &str) -> Result<service::SignedIn, ApiError> {
+    let password = Password::parse_presented(password.into()).unwrap();
+    let client = ClientInfo { ip: Some("192.0.2.7".parse().unwrap()), device_token: None };
+    service::login(accounts, Some(Email::parse(email).unwrap()), password, &client, None, UnixTime::now()).await
+}
+
+fn unique_email(name: &str) -> String {
+    format!("{name}-{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+#[tokio::test]
+async fn create_tables_is_idempotent() {
+    dynamodb_endpoint();
+    let tables = fresh_tables();
+    let args = ["create-tables", "--users-table", &tables.users, "--revocations-table", &tables.revocations];
+    let first = succeeded(authctl(&args, None, &[]));
+    assert!(first.contains(&format!("{}: created", tables.users)), "{first}");
+    assert!(first.contains(&format!("{}: created", tables.revocations)), "{first}");
+    let second = succeeded(authctl(&args, None, &[]));
+    assert!(second.contains(&format!("{}: already exists", tables.users)), "{second}");
+    assert!(second.contains(&format!("{}: already exists", tables.revocations)), "{second}");
+    // The tables work: a user written there is found again.
+    let store = DynamoStore::new(shared::config::dynamodb_client().await, tables);
+    let user = User::new(Email::parse(&unique_email("table")).unwrap(), String::new(), Role::User, UnixTime::now());
+    store.create_user(&user, None).await.unwrap();
+    assert_eq!(store.user_by_email(&user.email).await.unwrap().map(|found| found.id), Some(user.id));
+}
+
+#[tokio::test]
+async fn create_admin_reads_the_password_from_stdin_and_the_admin_logs_in() {
+    let deployment = Deployment::new().await;
+    let accounts = deployment.accounts();
+    let email = unique_email("admin");
+    let password = "the operator's own long passphrase";
+
+    let out = succeeded(deployment.create_admin(&email, Some(&format!("{password}\n"))));
+    assert!(out.contains(&format!("created admin {email}")), "{out}");
+    assert!(!out.contains(password), "echoed the password: {out}");
+
+    let signed_in = login(&accounts, &email, password).await.expect("the new admin logs in with the stdin password");
+    assert_eq!(signed_in.user.role, Role::Admin);
+    let claims = accounts.verifier.verify_access(&signed_in.access_token, UnixTime::now()).unwrap();
+    assert_eq!(claims.role, Role::Admin, "the admin's token carries the admin role");
+    // Exactly the line given: not the newline, not a prefix.
+    assert!(matches!(login(&accounts, &email, &format!("{password}\n")).await, Err(ApiError::InvalidCredentials)));
+    assert!(matches!(login(&accounts, &email, "the operator's own").await, Err(ApiError::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn create_admin_refuses_a_missing_or_weak_password_and_creates_nobody() {
+    let deployment = Deployment::new().await;
+    for (stdin, complaint) in [(None, "no password given"), (Some("short\n"), "password")] {
+        let email = unique_email("nobody");
+        let output = deployment.create_admin(&email, stdin);
+        assert!(!output.status.success(), "{stdin:?}: {}", stdout(&output));
+        assert!(stderr(&output).contains(complaint), "{stdin:?}: {}", stderr(&output));
+        let stored = deployment.store.user_by_email(&Email::parse(&email).unwrap()).await.unwrap();
+        assert!(stored.is_none(), "{stdin:?} created {stored:?}");
+    }
+}
+
+#[tokio::test]
+async fn create_admin_promotes_an_existing_user_keeping_the_password_and_ending_their_sessions() {
+    let deployment = Deployment::new().await;
+    let accounts = deployment.accounts();
+    let email = unique_email("promoted");
+    let password = "a user's own long passphrase";
+    let hash = accounts.hasher.hash(Password::parse_new(password.into()).unwrap()).await.unwrap();
+    let user = User::new(Email::parse(&email).unwrap(), hash, Role::User, UnixTime::now());
+    deployment.store.create_user(&user, None).await.unwrap();
+    let before = login(&accounts, &email, password).await.unwrap();
+    assert_eq!(before.user.role, Role::User);
+
+    // No password is asked for (nor read): the user keeps theirs.
+    let out = succeeded(deployment.create_admin(&email, None));
+    assert!(out.contains(&format!("promoted {email} (id {})", user.id)), "{out}");
+
+    let stored = deployment.store.user_by_email(&user.email).await.unwrap().unwrap();
+    assert_eq!((stored.id.as_str(), stored.role), (user.id.as_str(), Role::Admin));
+    let after = login(&accounts, &email, password).await.expect("the old password still logs in");
+    let claims = accounts.verifier.verify_access(&after.access_token, UnixTime::now()).unwrap();
+    assert_eq!(claims.role, Role::Admin);
+    let offered = Rebinding::Offered { held: None, fresh: None };
+    let old_session = service::refresh(&accounts, &before.refresh_token, offered, UnixTime::now()).await;
+    assert!(matches!(old_session, Err(ApiError::TokenRevoked)), "the pre-promotion session goes on: {old_session:?}");
+}
+
+#[tokio::test]
+async fn gen_key_merges_into_an_existing_set_for_rotation_and_refuses_a_duplicate_kid() {
+    let old = succeeded(authctl(&["gen-key", "--kid", "old-key"], None, &[]));
+    assert_eq!(line(&old, "JWT_KEY_ID"), "old-key");
+    let old_jwks = line(&old, "JWT_PUBLIC_JWKS");
+    assert_eq!(kids(old_jwks), ["old-key"]);
+    let file = std::env::temp_dir().join(format!("authctl-jwks-{}.json", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, old_jwks).unwrap();
+    let path = file.to_str().unwrap();
+
+    let new = succeeded(authctl(&["gen-key", "--kid", "new-key", "--alg", "es256", "--jwks", path], None, &[]));
+    let merged = line(&new, "JWT_PUBLIC_JWKS");
+    assert_eq!(kids(merged), ["new-key", "old-key"], "the new key first, the old one kept");
+    let old_key = &serde_json::from_str::<Value>(old_jwks).unwrap()["keys"][0];
+    assert_eq!(&serde_json::from_str::<Value>(merged).unwrap()["keys"][1], old_key, "the old key unchanged");
+
+    // With the merged set published, tokens from both keys verify: the rotation loses no session.
+    let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(merged).unwrap());
+    for (output, kid) in [(&old, "old-key"), (&new, "new-key")] {
+        let key = SigningKey::from_pkcs8_pem(&pem(output).into(), kid.into()).unwrap();
+        let (token, subject) = signed(&TokenIssuer::new(settings(), key));
+        assert_eq!(verifier.verify_access(&token, UnixTime::now()).expect(kid).sub, subject);
+    }
+
+    for duplicate in ["old-key", "new-key"] {
+        let merged_file = std::env::temp_dir().join(format!("authctl-jwks-{}.json", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&merged_file, merged).unwrap();
+        let refused = authctl(&["gen-key", "--kid", duplicate, "--jwks", merged_file.to_str().unwrap()], None, &[]);
+        assert!(!refused.status.success(), "a second {duplicate}: {}", stdout(&refused));
+        assert!(stderr(&refused).contains(&format!("kid \"{duplicate}\" is already in")), "{}", stderr(&refused));
+        assert!(stdout(&refused).is_empty(), "printed a key anyway: {}", stdout(&refused));
+        std::fs::remove_file(merged_file).unwrap();
+    }
+    std::fs::remove_file(file).unwrap();
+}
+
+#[tokio::test]
+async fn gen_key_secret_line_is_the_json_the_deployed_signers_load() {
+    std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").expect(
+        "authctl tests need moto: run scripts/test.sh (it starts moto and sets AWS_ENDPOINT_URL_SECRETS_MANAGER)",
+    );
+    let out = succeeded(authctl(&["gen-key", "--kid", "deployed"], None, &[]));
+    let secret: Value = serde_json::from_str(line(&out, "JWT_SIGNING_KEY_SECRET")).expect("one line of JSON");
+    let fields: Vec<_> = secret.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(fields, ["kid", "private_key"]);
+    assert_eq!(secret["kid"], "deployed");
+    assert_eq!(secret["private_key"].as_str().unwrap(), pem(&out), "the same key as the PEM printed after it");
+
+    // Stored as the Secrets Manager secret, it is the key the signers load at init, and the
+    // printed JWT_PUBLIC_JWKS verifies what they sign.
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let name = format!("authctl-signing-key-{}", uuid::Uuid::new_v4().simple());
+    let created = aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name(&name)
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .unwrap();
+    let env = Env::from_pairs([
+        ("JWT_ISSUER", ISSUER),
+        ("JWT_AUDIENCE", AUDIENCE),
+        (SIGNING_KEY_SECRET, created.arn().unwrap()),
+    ]);
+    let issuer = TokenIssuer::from_env(&env).await.expect("the signer loads the secret");
+    let (token, subject) = signed(&issuer);
+    let verifier =
+        TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(line(&out, "JWT_PUBLIC_JWKS")).unwrap());
+    let claims = verifier.verify_access(&token, UnixTime::now()).expect("verifies against the printed key set");
+    assert_eq!(claims.sub, subject);
+}
