@@ -110,18 +110,27 @@ pub fn json_headers() -> HeaderMap {
     headers
 }
 
+/// The address the fixture logs in from. Fuzzed requests come from none (`source_ip: None`), and
+/// their wrong guesses drain that client's login budget (100 failures per address): sharing it,
+/// the fixture's own logins were refused with 429 after a few thousand runs.
+const FIXTURE_IP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+
 /// A fresh (access, refresh) pair for a real account. The fuzzer may lock the account out
 /// (wrong passwords) or disable nothing else, so on a failed login the next account is used.
 pub fn fresh_tokens() -> (String, String) {
     static ACCOUNT: AtomicU32 = AtomicU32::new(0);
     let gateway = gateway();
+    let fixture_request = |path: &str, body: Vec<u8>| ApiRequest {
+        source_ip: Some(FIXTURE_IP),
+        ..request(Method::POST, path, json_headers(), body)
+    };
     runtime().block_on(async {
-        for _ in 0..3 {
+        for _ in 0..10 {
             let email = format!("fuzz-{}@example.com", ACCOUNT.load(Ordering::Relaxed));
             let body = serde_json::json!({ "email": email, "password": ACCOUNT_PASSWORD }).to_string().into_bytes();
-            let mut response = gateway.handle(request(Method::POST, "/auth/login", json_headers(), body.clone())).await;
+            let mut response = gateway.handle(fixture_request("/auth/login", body.clone())).await;
             if response.status() == 401 {
-                response = gateway.handle(request(Method::POST, "/auth/register", json_headers(), body)).await;
+                response = gateway.handle(fixture_request("/auth/register", body)).await;
             }
             if !response.status().is_success() {
                 ACCOUNT.fetch_add(1, Ordering::Relaxed);
