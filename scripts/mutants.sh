@@ -24,6 +24,7 @@ run() {
     shift
     echo "== $name"
     local status=0
+    mkdir -p "mutants.out/$name"
     cargo mutants --no-shuffle --timeout 300 -o "mutants.out/$name" "$@" || status=$?
     # 0: all caught; 2: some missed; 3: timeouts; anything else is a failure of the run itself.
     case $status in 0 | 2 | 3) ;; *) exit "$status" ;; esac

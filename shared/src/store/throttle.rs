@@ -99,4 +99,14 @@ mod tests {
         assert_eq!(judge_draw(Some(&locked), &budget, NOW), Decision::Refused { retry_after_ms: 2500 });
         assert_eq!(judge_draw(Some(&record(7, Some(NOW.millis()))), &budget, NOW), Decision::PastBudget);
     }
+
+    #[test]
+    fn a_window_runs_from_each_attempt_and_failures_past_the_budget_lock_for_the_backoff() {
+        let bucket = Bucket { key: "k".into(), budget: LoginThrottle::default().per_client, reset_on_success: true };
+        assert_eq!(window_end(&bucket, NOW), NOW.secs() + 900);
+        let failed = |attempts| lock_after_failure(&bucket, &Draw { attempts, hold_until_ms: None }, NOW);
+        assert_eq!(failed(4), None);
+        assert_eq!(failed(5), Some(NOW.plus_secs(1)));
+        assert_eq!(failed(7), Some(NOW.plus_secs(4)));
+    }
 }
