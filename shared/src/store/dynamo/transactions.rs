@@ -95,13 +95,16 @@ impl DynamoStore {
             .expression_attribute_values(":session_created", n(change.session_created_ms))
             .build()
             .map_err(build_failed)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(user).build())
-            .transact_items(TransactWriteItem::builder().update(session).build())
-            .send()
-            .await;
+        self.all_or_nothing(vec![
+            TransactWriteItem::builder().update(user).build(),
+            TransactWriteItem::builder().update(session).build(),
+        ])
+        .await
+    }
+
+    /// One transaction of conditional writes: `false` (nothing written) when a condition refused.
+    async fn all_or_nothing(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
         Ok(unless_refused(result)?.is_some())
     }
 
@@ -122,14 +125,8 @@ impl DynamoStore {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .build()
             .map_err(build_failed)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(user).build())
-            .transact_items(put(&self.tables.revocations, items::session(session)?)?)
-            .send()
-            .await;
-        Ok(unless_refused(result)?.is_some())
+        let session = put(&self.tables.revocations, items::session(session)?)?;
+        self.all_or_nothing(vec![TransactWriteItem::builder().update(user).build(), session]).await
     }
 }
 
