@@ -79,6 +79,7 @@ async fn refresh_success_path_makes_two_dynamodb_requests() {
     let csrf = CsrfBinding::of("csrf-token");
     let registered =
         service::register(&accounts, email.clone(), password(), Some(csrf.clone()), now).await.expect("register");
+    let registered = registered.signed_in().expect("optional verification: registration signs in");
     let register_calls = log.take();
 
     let logged_in = service::login(&accounts, Some(email), password(), &ClientInfo::default(), None, now)
@@ -120,7 +121,7 @@ async fn refresh_reuse_path_is_bounded_too() {
     let accounts = Accounts { sessions: SessionPolicy { reuse_grace_secs: 0 }, ..accounts(Arc::new(store)) };
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
-    let registered = service::register(&accounts, email, password(), None, now).await.unwrap();
+    let registered = service::register(&accounts, email, password(), None, now).await.unwrap().signed_in().unwrap();
     service::refresh(&accounts, &registered.refresh_token, Rebinding::UNCHANGED, now).await.unwrap();
     log.take();
     let replay = service::refresh(&accounts, &registered.refresh_token, Rebinding::UNCHANGED, now).await;

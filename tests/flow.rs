@@ -31,7 +31,7 @@ async fn registration_login_me_refresh_logout(app: TestApp) {
 
     let me = app.get("/auth/me", Some(&access)).await;
     assert_eq!(me.status, 200, "{:?}", me.body);
-    assert_eq!(me.body, json!({ "id": user_id, "email": email, "role": "user" }));
+    assert_eq!(me.body, json!({ "id": user_id, "email": email, "role": "user", "email_verified": false }));
 
     let refreshed = app.refresh(&logged_in.text("refresh_token")).await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);

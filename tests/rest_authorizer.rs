@@ -37,12 +37,20 @@ async fn rest_events_get_policies_that_never_exceed_the_role() {
     let authorizer = Authorizer::new(&keys.verifier, None);
     let now = UnixTime::now();
     for (role, expected) in [
-        (Role::User, vec![format!("{STAGE}/GET/auth/me"), format!("{STAGE}/POST/auth/password")]),
+        (
+            Role::User,
+            vec![
+                format!("{STAGE}/GET/auth/me"),
+                format!("{STAGE}/POST/auth/password"),
+                format!("{STAGE}/POST/auth/email"),
+            ],
+        ),
         (
             Role::Admin,
             vec![
                 format!("{STAGE}/GET/auth/me"),
                 format!("{STAGE}/POST/auth/password"),
+                format!("{STAGE}/POST/auth/email"),
                 format!("{STAGE}/GET/admin/users"),
                 format!("{STAGE}/GET/admin/users/*"),
                 format!("{STAGE}/PATCH/admin/users/*"),

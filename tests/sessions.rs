@@ -121,7 +121,7 @@ async fn sessions_end_at_their_absolute_lifetime(store: Arc<dyn Store>) {
     let start = UnixTime::from_secs(1_800_000_000);
     let email = Email::parse(&unique_email()).unwrap();
     let new = Password::parse_new(PASSWORD.into()).unwrap();
-    let login = service::register(&accounts, email, new, None, start).await.unwrap();
+    let login = service::register(&accounts, email, new, None, start).await.unwrap().signed_in().unwrap();
     assert_eq!(login.refresh_expires_in, 60);
 
     let at = |secs| UnixTime::from_secs(start.secs() + secs);

@@ -142,6 +142,7 @@ impl Deployment {
             sessions: SessionPolicy::default(),
             issuer: TokenIssuer::new(settings(), signing),
             verifier: TokenVerifier::new(settings(), verifying),
+            mail: shared::email::Mail::to_outbox("https://app.test", shared::email::Outbox::default()),
         }
     }
 }

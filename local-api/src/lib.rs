@@ -13,13 +13,15 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::credentials::{AllowedOrigins, CSRF_HEADER};
+use shared::email::Outbox;
 use shared::error::ApiError;
 use shared::gateway::Gateway;
-use shared::http::{ApiRequest, MAX_BODY_BYTES, problem};
+use shared::http::{ApiRequest, MAX_BODY_BYTES, json_response, problem};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
+const APP_CSS: &str = include_str!("../../web/app.css");
 /// The page loads only its own script and talks only to its own origin; no framing.
 const PAGE_CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -40,12 +42,29 @@ pub fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins) -> Router {
-    let router = Router::new()
-        .route("/", get(|| async { page("text/html; charset=utf-8", INDEX_HTML) }))
+/// The API, the page (also at the paths the mailed links open), and with `outbox` the mail
+/// the `log` sender kept, at `GET /_dev/outbox` (the local API only: no function serves it).
+pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, outbox: Option<Outbox>) -> Router {
+    let index = || async { page("text/html; charset=utf-8", INDEX_HTML) };
+    let mut router = Router::new()
+        .route("/", get(index))
+        .route("/verify-email", get(index))
+        .route("/reset-password", get(index))
         .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", APP_JS) }))
-        .fallback(serve)
-        .with_state(gateway);
+        .route("/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }));
+    if let Some(outbox) = outbox {
+        router =
+            router.route(
+                "/_dev/outbox",
+                get(move || {
+                    let messages = outbox.messages();
+                    async move {
+                        json_response(StatusCode::OK, &serde_json::json!({ "messages": messages })).map(Body::from)
+                    }
+                }),
+            );
+    }
+    let router = router.fallback(serve).with_state(gateway);
     if origins.is_empty() { router } else { router.layer(cors_layer(origins)) }
 }
 

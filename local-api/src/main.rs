@@ -8,6 +8,7 @@ use clap::{Parser, ValueEnum};
 use shared::config::{ConfigError, Env, SIGNING_KEY_SECRET, strict_revocation};
 use shared::credentials::{AllowedOrigins, TokenTransport};
 use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
+use shared::email::{LogSender, Mail, Outbox};
 use shared::gateway::Gateway;
 use shared::service::Accounts;
 use shared::store::{DynamoStore, MemoryStore, Store};
@@ -35,8 +36,8 @@ enum StoreKind {
 async fn main() {
     shared::telemetry::init();
     let args = Args::parse();
-    let gateway = match build_gateway(&args).await {
-        Ok(gateway) => Arc::new(gateway),
+    let (gateway, outbox) = match build_gateway(&args).await {
+        Ok((gateway, outbox)) => (Arc::new(gateway), outbox),
         Err(error) => {
             eprintln!("local-api: {error}");
             std::process::exit(2);
@@ -56,7 +57,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let app = local_api::router(gateway, &origins);
+    let app = local_api::router(gateway, &origins, outbox);
     println!("listening on http://{}", args.addr);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -70,11 +71,14 @@ async fn main() {
     }
 }
 
-async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
+/// The gateway, and the outbox `GET /_dev/outbox` shows when mail goes to the log (the default).
+async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigError> {
     let mut env = Env::from_process();
     let origin = format!("http://{}", args.addr);
     env.set_default("JWT_ISSUER", &origin);
     env.set_default("JWT_AUDIENCE", &origin);
+    env.set_default("APP_URL", &origin);
+    env.set_default("EMAIL_SENDER", "log");
     env.set_default("USERS_TABLE", "users");
     env.set_default("REVOCATIONS_TABLE", "revocations");
 
@@ -89,7 +93,17 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
         StoreKind::Dynamodb => Arc::new(DynamoStore::from_env(&env).await?),
     };
+    let (mail, outbox) = match env.get("EMAIL_SENDER") {
+        Some("log") => {
+            let outbox = Outbox::default();
+            let mail =
+                Mail { sender: Arc::new(LogSender::with_outbox(outbox.clone())), ..Mail::settings_from_env(&env)? };
+            (mail, Some(outbox))
+        }
+        _ => (Mail::from_env(&env).await?, None),
+    };
     let accounts = Accounts {
+        mail,
         store,
         hasher: PasswordHasher::from_env(&env)?,
         throttle: LoginThrottle::from_env(&env)?,
@@ -97,7 +111,9 @@ async fn build_gateway(args: &Args) -> Result<Gateway, ConfigError> {
         issuer,
         verifier,
     };
-    Ok(Gateway { accounts, strict_revocation: strict_revocation(&env)?, transport: TokenTransport::from_env(&env)? })
+    let gateway =
+        Gateway { accounts, strict_revocation: strict_revocation(&env)?, transport: TokenTransport::from_env(&env)? };
+    Ok((gateway, outbox))
 }
 
 /// A signing key that lives as long as the process, so the API runs with no setup at all.

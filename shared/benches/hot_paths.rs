@@ -105,7 +105,8 @@ fn accounts_on_memory(
     let store = MemoryStore::new();
     rt.block_on(store.create_user(account, None)).unwrap();
     let throttle = LoginThrottle::default();
-    Accounts { store: Arc::new(store), hasher, throttle, sessions: SessionPolicy::default(), issuer, verifier }
+    let mail = shared::email::Mail::to_outbox("https://app.bench", shared::email::Outbox::default());
+    Accounts { store: Arc::new(store), hasher, throttle, sessions: SessionPolicy::default(), issuer, verifier, mail }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -31,6 +31,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("this account is disabled")]
     AccountDisabled,
+    #[error("the email address is not verified yet; use the link sent to it")]
+    EmailNotVerified,
     #[error("too many attempts; try again later")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the token is invalid")]
@@ -65,6 +67,7 @@ impl ApiError {
             ApiError::EmailTaken => "email_taken",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::AccountDisabled => "account_disabled",
+            ApiError::EmailNotVerified => "email_not_verified",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::InvalidToken => "invalid_token",
             ApiError::TokenExpired => "token_expired",
@@ -87,7 +90,7 @@ impl ApiError {
             | ApiError::TokenExpired
             | ApiError::TokenRevoked
             | ApiError::TokenReused => 401,
-            ApiError::AccountDisabled | ApiError::Forbidden | ApiError::CsrfFailed => 403,
+            ApiError::AccountDisabled | ApiError::EmailNotVerified | ApiError::Forbidden | ApiError::CsrfFailed => 403,
             ApiError::NotFound => 404,
             ApiError::EmailTaken | ApiError::Conflict => 409,
             ApiError::PayloadTooLarge => 413,

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::authorizer::{Authorizer, principal_from_context};
 use crate::credentials::TokenTransport;
 use crate::domain::Principal;
-use crate::http::{self, ApiRequest, ApiResponse, admin, auth};
+use crate::http::{self, ApiRequest, ApiResponse, admin, auth, recovery};
 use crate::routes::{self, Access, Endpoint};
 use crate::service::Accounts;
 use crate::store::RevocationCheck;
@@ -53,6 +53,11 @@ impl Gateway {
             Endpoint::ListUsers => admin::list_users(store, request).await,
             Endpoint::GetUser => admin::get_user(store, request).await,
             Endpoint::UpdateUser => admin::update_user(store, request).await,
+            Endpoint::ChangeEmail => recovery::change_email(accounts, request).await,
+            Endpoint::VerifyEmail
+            | Endpoint::ResendVerification
+            | Endpoint::ForgotPassword
+            | Endpoint::ResetPassword => recovery::account_recovery(accounts, route.endpoint, request).await,
         }
     }
 

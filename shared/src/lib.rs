@@ -8,6 +8,7 @@ pub mod authorizer;
 pub mod config;
 pub mod credentials;
 pub mod domain;
+pub mod email;
 pub mod error;
 pub mod gateway;
 pub mod http;

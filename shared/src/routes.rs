@@ -15,6 +15,11 @@ pub enum Endpoint {
     ListUsers,
     GetUser,
     UpdateUser,
+    VerifyEmail,
+    ResendVerification,
+    ForgotPassword,
+    ResetPassword,
+    ChangeEmail,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +106,41 @@ pub const ROUTES: &[Route] = &[
         access: Access::Bearer(Role::Admin),
         function: "admin-update-user",
     },
+    Route {
+        method: "POST",
+        path: "/auth/email/verify",
+        endpoint: Endpoint::VerifyEmail,
+        access: Access::Public,
+        function: "account-recovery",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/email/verify/resend",
+        endpoint: Endpoint::ResendVerification,
+        access: Access::Public,
+        function: "account-recovery",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/password/forgot",
+        endpoint: Endpoint::ForgotPassword,
+        access: Access::Public,
+        function: "account-recovery",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/password/reset",
+        endpoint: Endpoint::ResetPassword,
+        access: Access::Public,
+        function: "account-recovery",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/email",
+        endpoint: Endpoint::ChangeEmail,
+        access: Access::Bearer(Role::User),
+        function: "change-email",
+    },
 ];
 
 impl Route {
@@ -136,6 +176,15 @@ pub fn find(method: &str, path: &str) -> Option<&'static Route> {
     find_path(path).find(|route| route.method.eq_ignore_ascii_case(method))
 }
 
+/// The route of `function` a request falls under: by the end of its path, so that a stage
+/// prefix (`/prod/auth/...`) does not matter.
+pub fn of_function(function: &str, method: &str, path: &str) -> Option<&'static Route> {
+    ROUTES
+        .iter()
+        .filter(|route| route.function == function && route.method.eq_ignore_ascii_case(method))
+        .find(|route| path.strip_suffix(route.path).is_some_and(|prefix| prefix.is_empty() || !prefix.ends_with('/')))
+}
+
 /// The route an authorizer event names by route key (`GET /auth/me`).
 pub fn by_route_key(route_key: &str) -> Option<&'static Route> {
     let (method, path) = route_key.split_once(' ')?;
@@ -157,6 +206,23 @@ mod tests {
         assert_eq!(find("GET", "/admin/users").unwrap().access, Access::Bearer(Role::Admin));
         assert!(find("GET", "/admin/users/").is_none());
         assert!(find("GET", "/admin/users/a/b").is_none());
+    }
+
+    #[test]
+    fn a_function_of_several_routes_finds_its_own_whatever_the_stage() {
+        let verify = of_function("account-recovery", "POST", "/prod/auth/email/verify").unwrap();
+        assert_eq!(verify.endpoint, Endpoint::VerifyEmail);
+        assert_eq!(
+            of_function("account-recovery", "POST", "/auth/email/verify/resend").unwrap().endpoint,
+            Endpoint::ResendVerification
+        );
+        assert_eq!(
+            of_function("account-recovery", "POST", "/auth/password/reset").unwrap().endpoint,
+            Endpoint::ResetPassword
+        );
+        assert!(of_function("account-recovery", "POST", "/auth/login").is_none());
+        assert!(of_function("account-recovery", "GET", "/auth/password/reset").is_none());
+        assert!(of_function("account-recovery", "POST", "/x/auth/password/resetx").is_none());
     }
 
     #[test]

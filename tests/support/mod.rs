@@ -11,6 +11,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 use shared::credentials::TokenTransport;
 use shared::domain::{Email, LoginThrottle, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
+use shared::email::{Mail, Outbox, OutboxMessage};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::service::Accounts;
@@ -87,13 +88,17 @@ pub fn spawn_app(store: Arc<dyn Store>) -> TestApp {
 
 /// [`spawn_app`] with the authorizer's strict revocation check on or off.
 pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp {
-    TestApp {
-        gateway: Arc::new(Gateway {
-            accounts: accounts(store),
-            strict_revocation,
-            transport: TokenTransport::default(),
-        }),
-    }
+    let outbox = Outbox::default();
+    let accounts = Accounts { mail: test_mail(outbox.clone()), ..accounts(store) };
+    TestApp { gateway: Arc::new(Gateway { accounts, strict_revocation, transport: TokenTransport::default() }), outbox }
+}
+
+/// Where the test apps' links point.
+pub const APP_URL: &str = "https://app.test";
+
+/// Mail into `outbox`, answering mail requests after a short floor so suites stay fast.
+pub fn test_mail(outbox: Outbox) -> Mail {
+    Mail { response_floor: std::time::Duration::from_millis(100), ..Mail::to_outbox(APP_URL, outbox) }
 }
 
 /// The signing functions' bundle on `store`, with a fresh key pair and cheap Argon2id.
@@ -106,12 +111,15 @@ pub fn accounts(store: Arc<dyn Store>) -> Accounts {
         sessions: SessionPolicy::default(),
         issuer,
         verifier,
+        mail: test_mail(Outbox::default()),
     }
 }
 
 #[derive(Clone)]
 pub struct TestApp {
     pub gateway: Arc<Gateway>,
+    /// What the app mailed, oldest first.
+    pub outbox: Outbox,
 }
 
 impl TestApp {
@@ -119,27 +127,57 @@ impl TestApp {
     pub fn with_sessions(self, sessions: SessionPolicy) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let accounts = Accounts { sessions, ..gateway.accounts };
-        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox }
     }
 
     /// The same app with another login throttle.
     pub fn with_throttle(self, throttle: LoginThrottle) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let accounts = Accounts { throttle, ..gateway.accounts };
-        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox }
     }
 
     /// The same app with another password hasher (its cost).
     pub fn with_hasher(self, hasher: PasswordHasher) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let accounts = Accounts { hasher, ..gateway.accounts };
-        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }) }
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox }
     }
 
     /// The same app delivering tokens in cookies, the body, or both (`TOKEN_TRANSPORT`).
     pub fn with_transport(self, transport: TokenTransport) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
-        TestApp { gateway: Arc::new(Gateway { transport, ..gateway }) }
+        TestApp { gateway: Arc::new(Gateway { transport, ..gateway }), outbox: self.outbox }
+    }
+
+    /// The same app with its mail settings changed (verification mode, token lifetimes).
+    pub fn with_mail(self, change: impl FnOnce(Mail) -> Mail) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        let accounts = Accounts { mail: change(gateway.accounts.mail), ..gateway.accounts };
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox }
+    }
+
+    /// The messages mailed to `to` so far, oldest first.
+    pub fn mail_to(&self, to: &str) -> Vec<OutboxMessage> {
+        self.outbox.messages().into_iter().filter(|message| message.to == to).collect()
+    }
+
+    /// The token of the newest link to `{APP_URL}{path}` mailed to `to`, read from the text body
+    /// the way the contract's outside checks read it.
+    pub fn mailed_token(&self, to: &str, path: &str) -> String {
+        let prefix = format!("{APP_URL}{path}#token=");
+        self.mail_to(to)
+            .iter()
+            .rev()
+            .find_map(|message| {
+                let start = message.text.find(&prefix)? + prefix.len();
+                let token: String = message.text[start..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                    .collect();
+                Some(token)
+            })
+            .unwrap_or_else(|| panic!("no {path} link mailed to {to}"))
     }
 }
 

@@ -96,6 +96,7 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             client_id: settings.audience.clone(),
             sid: grant.session_id.clone(),
             email: user.email.as_str().to_owned(),
+            email_verified: user.email_verified,
             role: user.role,
             csrf: None,
         };

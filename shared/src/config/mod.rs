@@ -12,7 +12,8 @@ use secrecy::SecretString;
 
 use crate::credentials::{AllowedOrigins, TokenTransport};
 use crate::domain::{Budget, LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
-use crate::service::Accounts;
+use crate::email::{LogSender, Mail, SesSender, Verification};
+use crate::service::{Accounts, Recovery};
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
 
@@ -184,7 +185,68 @@ impl Accounts {
             sessions: SessionPolicy::from_env(env)?,
             verifier: TokenVerifier::from_env(env)?,
             issuer,
+            mail: Mail::from_env(env).await?,
             store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
+        })
+    }
+}
+
+impl Recovery {
+    /// The bundle of the functions that mail links but sign nothing, on DynamoDB: no key.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            hasher: PasswordHasher::from_env(env)?,
+            throttle: LoginThrottle::from_env(env)?,
+            mail: Mail::from_env(env).await?,
+            store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
+        })
+    }
+}
+
+impl Verification {
+    /// `EMAIL_VERIFICATION`: `off`, `optional` (default) or `required`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let Some(raw) = env.get("EMAIL_VERIFICATION") else { return Ok(Self::default()) };
+        Self::parse(raw).ok_or_else(|| ConfigError::Invalid {
+            name: "EMAIL_VERIFICATION",
+            reason: "must be off, optional or required".into(),
+        })
+    }
+}
+
+impl Mail {
+    /// `EMAIL_SENDER` (`ses` with `EMAIL_FROM`, or `log`), `APP_URL`, `EMAIL_VERIFICATION` and
+    /// the one-time tokens' lifetimes. The SES client is built here, once.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let mail = Self::settings_from_env(env)?;
+        let sender: std::sync::Arc<dyn crate::email::EmailSender> = match env.required("EMAIL_SENDER")? {
+            "log" => std::sync::Arc::new(LogSender::new()),
+            "ses" => {
+                let from = env.required("EMAIL_FROM")?.to_owned();
+                std::sync::Arc::new(SesSender::new(aws_sdk_sesv2::Client::new(&aws_sdk_config().await), from))
+            }
+            _ => return Err(ConfigError::Invalid { name: "EMAIL_SENDER", reason: "must be ses or log".into() }),
+        };
+        Ok(Self { sender, ..mail })
+    }
+
+    /// Everything but the sender (a `log` one without outbox): the local API sets its own.
+    pub fn settings_from_env(env: &Env) -> Result<Self, ConfigError> {
+        let app_url = env.required("APP_URL")?;
+        if !(app_url.starts_with("https://") || app_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid { name: "APP_URL", reason: "must be an http(s) origin".into() });
+        }
+        Ok(Self {
+            sender: std::sync::Arc::new(LogSender::new()),
+            app_url: app_url.trim_end_matches('/').to_owned(),
+            verification: Verification::from_env(env)?,
+            verify_ttl_secs: env.number("VERIFY_TOKEN_TTL_SECONDS", Self::DEFAULT_VERIFY_TTL_SECS, 60..=30 * DAY)?,
+            reset_ttl_secs: env.number("RESET_TOKEN_TTL_SECONDS", Self::DEFAULT_RESET_TTL_SECS, 60..=DAY)?,
+            response_floor: Duration::from_millis(env.number(
+                "EMAIL_RESPONSE_FLOOR_MS",
+                Self::DEFAULT_RESPONSE_FLOOR_MS,
+                0..=10_000,
+            )?),
         })
     }
 }

@@ -50,6 +50,11 @@ impl Default for LoginThrottle {
     }
 }
 
+/// Mails to one address: three an hour, then one per lock (a minute, doubling up to an hour).
+pub const MAIL_PER_ADDRESS: Budget = Budget { free: 3, base_lock_secs: 60, max_lock_secs: 3600, window_secs: 3600 };
+/// Mail requests from one address, across accounts.
+pub const MAIL_PER_IP: Budget = Budget { free: 30, base_lock_secs: 60, max_lock_secs: 3600, window_secs: 3600 };
+
 /// Who is trying: a device that signed in to this account before, or an address.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Client {
@@ -99,6 +104,18 @@ impl LoginThrottle {
     /// that session can spend it.
     pub fn password_change_bucket(&self, email: &Email, session_id: &str) -> Bucket {
         self.bucket(format!("{email}#session#{session_id}"), self.per_client, true)
+    }
+
+    /// The buckets a request that mails an address (forgot password, resend verification)
+    /// draws from: that address's and the client's. Every request spends its attempt, whatever
+    /// the account: a mailbox cannot be flooded, nor many addresses probed from one client.
+    pub fn mail_buckets(&self, email: Option<&Email>, ip: Option<IpAddr>) -> Vec<Bucket> {
+        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let mut buckets = vec![self.bucket(format!("mail#ip#{ip}"), MAIL_PER_IP, false)];
+        if let Some(email) = email {
+            buckets.insert(0, self.bucket(format!("mail#{email}"), MAIL_PER_ADDRESS, false));
+        }
+        buckets
     }
 
     fn bucket(&self, key: String, budget: Budget, reset_on_success: bool) -> Bucket {

@@ -49,6 +49,10 @@ pub struct User {
     /// How many sessions logins have started: a password change commits only if none started
     /// since it read the account, so no session from a stale credential check survives it.
     pub sessions_started: u64,
+    /// Whether the owner proved the address (a verification link, or a reset mailed to it).
+    pub email_verified: bool,
+    /// When the newest password-reset token was issued (epoch ms): only that one works.
+    pub latest_reset_ms: Option<u64>,
 }
 
 impl User {
@@ -63,6 +67,8 @@ impl User {
             created_at: now.secs(),
             sessions_valid_after_ms: 0,
             sessions_started: 0,
+            email_verified: false,
+            latest_reset_ms: None,
         }
     }
 }

@@ -5,13 +5,13 @@ use http::header::SET_COOKIE;
 use serde::Deserialize;
 
 use super::request::Fields;
-use super::response::{empty_response, problem, respond, token_response};
-use super::views::UserView;
+use super::response::{empty_response, json_response, problem, respond, token_response};
+use super::views::{AccountView, UserView};
 use super::{ApiRequest, ApiResponse};
 use crate::credentials::{self, ACCESS_COOKIE, CsrfOffer, REFRESH_COOKIE, TokenTransport};
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
-use crate::service::{self, Accounts, LogoutScope};
+use crate::service::{self, Accounts, LogoutScope, Registration};
 use crate::store::Store;
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, TokenVerifier};
@@ -104,7 +104,11 @@ pub async fn register(accounts: &Accounts, transport: TokenTransport, request: A
         let (email, password) = parse_registration(&request)?;
         service::register(accounts, email, password, csrf.binding(), UnixTime::now()).await
     };
-    token_response(StatusCode::CREATED, result.await, transport, &csrf)
+    match result.await {
+        Ok(Registration::SignedIn(signed_in)) => token_response(StatusCode::CREATED, Ok(*signed_in), transport, &csrf),
+        Ok(Registration::PendingVerification(user)) => json_response(StatusCode::ACCEPTED, &AccountView::from(user)),
+        Err(error) => problem(&error),
+    }
 }
 
 pub async fn login(accounts: &Accounts, transport: TokenTransport, request: ApiRequest) -> ApiResponse {

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod recovery;
 mod request;
 mod response;
 pub mod views;

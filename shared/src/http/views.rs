@@ -11,11 +11,29 @@ pub struct UserView {
     pub id: String,
     pub email: String,
     pub role: Role,
+    pub email_verified: bool,
 }
 
 impl From<&User> for UserView {
     fn from(user: &User) -> Self {
-        Self { id: user.id.clone(), email: user.email.as_str().to_owned(), role: user.role }
+        Self {
+            id: user.id.clone(),
+            email: user.email.as_str().to_owned(),
+            role: user.role,
+            email_verified: user.email_verified,
+        }
+    }
+}
+
+/// A registration that waits for the address's proof (`EMAIL_VERIFICATION=required`).
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub user: UserView,
+}
+
+impl From<User> for AccountView {
+    fn from(user: User) -> Self {
+        Self { user: UserView::from(&user) }
     }
 }
 
@@ -77,6 +95,7 @@ pub struct AdminUserView {
     pub disabled: bool,
     /// RFC 3339, UTC.
     pub created_at: String,
+    pub email_verified: bool,
 }
 
 impl From<UserSummary> for AdminUserView {
@@ -88,6 +107,7 @@ impl From<UserSummary> for AdminUserView {
             role: user.role,
             disabled: user.disabled,
             created_at: humantime::format_rfc3339_seconds(created).to_string(),
+            email_verified: user.email_verified,
         }
     }
 }

@@ -1,11 +1,32 @@
 //! Accounts: registration, login, password change and the caller's own view.
 
-use super::{Accounts, ClientInfo, SignedIn, internal, new_session_id, session_for, signed_in, throttle};
-use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Role, User};
+use super::recovery::{mail_token, send_notice};
+use super::{Accounts, ClientInfo, SignedIn, internal, live_session, new_session_id, session_for, signed_in, throttle};
+use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Purpose, Role, User};
+use crate::email::Verification;
+use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::store::{PasswordChange, Store};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
+
+/// What a registration gives: a session, or (`EMAIL_VERIFICATION=required`) only the account,
+/// which can log in once its address is proved.
+#[derive(Debug)]
+pub enum Registration {
+    SignedIn(Box<SignedIn>),
+    PendingVerification(User),
+}
+
+impl Registration {
+    /// The session, if the registration started one.
+    pub fn signed_in(self) -> Option<SignedIn> {
+        match self {
+            Registration::SignedIn(signed_in) => Some(*signed_in),
+            Registration::PendingVerification(_) => None,
+        }
+    }
+}
 
 pub async fn register(
     accounts: &Accounts,
@@ -13,14 +34,26 @@ pub async fn register(
     password: Password,
     csrf: Option<CsrfBinding>,
     now: UnixTime,
-) -> Result<SignedIn, ApiError> {
+) -> Result<Registration, ApiError> {
     let password_hash = accounts.hasher.hash(password).await.map_err(internal)?;
     // Registration never makes an admin: admins are made by an operator (authctl).
     let user = User::new(email, password_hash, Role::User, now);
+    let verification = accounts.mail.verification;
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
-    accounts.store.create_user(&user, Some(&session_for(&user, &grant, now))).await?;
-    tracing::info!(user_id = %user.id, session_id = %grant.session_id, "registered");
-    signed_in(&accounts.issuer, user, &grant, now)
+    let session = (verification != Verification::Required).then(|| session_for(&user, &grant, now));
+    accounts.store.create_user(&user, session.as_ref()).await?;
+    tracing::info!(user_id = %user.id, "registered");
+    if verification != Verification::Off {
+        // The account stands whatever happens to the mail: the user can ask for another.
+        let to = user.email.clone();
+        if let Err(error) = mail_token(accounts, &user, Purpose::VerifyEmail, &to, now).await {
+            tracing::warn!(user_id = %user.id, ?error, "verification email not sent");
+        }
+    }
+    match session {
+        Some(_) => Ok(Registration::SignedIn(Box::new(signed_in(&accounts.issuer, user, &grant, now)?))),
+        None => Ok(Registration::PendingVerification(user)),
+    }
 }
 
 pub async fn login(
@@ -64,6 +97,11 @@ pub async fn login(
         tracing::info!(user_id = %user.id, "login refused: account disabled");
         return Err(ApiError::AccountDisabled);
     }
+    if accounts.mail.verification == Verification::Required && !user.email_verified {
+        drawn.succeeded(store).await?;
+        tracing::info!(user_id = %user.id, "login refused: email not verified");
+        return Err(ApiError::EmailNotVerified);
+    }
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
     // The session exists only if the account still has the hash just verified: a password
     // change that committed meanwhile made this check stale. The attempts go back meanwhile:
@@ -97,19 +135,7 @@ pub async fn change_password(
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
-    let Some(user) = store.user_by_id(&principal.user_id).await? else {
-        return Err(ApiError::InvalidToken);
-    };
-    let session = match store.session(&principal.session_id).await? {
-        Some((session, false))
-            if session.user_id == user.id
-                && session.expires_at > now.secs()
-                && session.created_ms > user.sessions_valid_after_ms =>
-        {
-            session
-        }
-        _ => return Err(ApiError::TokenRevoked),
-    };
+    let (user, session) = live_session(store, principal, now).await?;
     let bucket = accounts.throttle.password_change_bucket(&user.email, &session.id);
     let drawn = throttle::draw_all(store, vec![bucket], now).await?;
     match accounts.hasher.verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
@@ -145,7 +171,13 @@ pub async fn change_password(
         };
         if store.change_password(&change).await? {
             tracing::info!(user_id = %user.id, session_id = %grant.session_id, "password changed; other sessions revoked");
-            let user = User { password_hash: new_hash, sessions_valid_after_ms: commit.millis(), ..user };
+            send_notice(accounts, &user.email, Notice::PasswordChanged).await;
+            let user = User {
+                password_hash: new_hash,
+                sessions_valid_after_ms: commit.millis(),
+                latest_reset_ms: None,
+                ..user
+            };
             return signed_in(&accounts.issuer, user, &grant, commit);
         }
         // Refused: another change won, the account or the session ended, or a login raced.

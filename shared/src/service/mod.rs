@@ -3,17 +3,21 @@
 
 mod accounts;
 mod admin;
+mod recovery;
 mod sessions;
 mod throttle;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
+pub use accounts::Registration;
 pub use accounts::{change_password, login, me, register};
 pub use admin::{get_user, list_users, update_user};
+pub use recovery::{forgot_password, request_email_change, resend_verification, reset_password, verify_email};
 pub use sessions::{LogoutScope, logout, refresh};
 
-use crate::domain::{LoginThrottle, PasswordHasher, Session, SessionPolicy, User};
+use crate::domain::{LoginThrottle, PasswordHasher, Principal, Session, SessionPolicy, User};
+use crate::email::Mail;
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::time::UnixTime;
@@ -29,7 +33,46 @@ pub struct Accounts {
     pub sessions: SessionPolicy,
     pub issuer: TokenIssuer,
     pub verifier: TokenVerifier,
+    pub mail: Mail,
 }
+
+/// What the email flows work with. [`Accounts`] has it all; [`Recovery`] is the same without
+/// the signing key, for the functions that mail links but sign nothing.
+pub trait MailFlows: Sync {
+    fn store(&self) -> &dyn Store;
+    fn hasher(&self) -> &PasswordHasher;
+    fn throttle(&self) -> &LoginThrottle;
+    fn mail(&self) -> &Mail;
+}
+
+/// The email flows' bundle, built once at init by the functions that sign nothing.
+pub struct Recovery {
+    pub store: Arc<dyn Store>,
+    pub hasher: PasswordHasher,
+    pub throttle: LoginThrottle,
+    pub mail: Mail,
+}
+
+macro_rules! mail_flows {
+    ($bundle:ty) => {
+        impl MailFlows for $bundle {
+            fn store(&self) -> &dyn Store {
+                self.store.as_ref()
+            }
+            fn hasher(&self) -> &PasswordHasher {
+                &self.hasher
+            }
+            fn throttle(&self) -> &LoginThrottle {
+                &self.throttle
+            }
+            fn mail(&self) -> &Mail {
+                &self.mail
+            }
+        }
+    };
+}
+mail_flows!(Accounts);
+mail_flows!(Recovery);
 
 /// What the edge knows of the client making a request.
 #[derive(Clone, Debug, Default)]
@@ -85,6 +128,24 @@ fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTi
         device_token: None,
         csrf: grant.csrf.clone(),
     })
+}
+
+/// The caller's account and session, if the session is live: not revoked, expired or cut off
+/// account-wide since the access token was issued.
+async fn live_session(store: &dyn Store, principal: &Principal, now: UnixTime) -> Result<(User, Session), ApiError> {
+    let Some(user) = store.user_by_id(&principal.user_id).await? else {
+        return Err(ApiError::InvalidToken);
+    };
+    match store.session(&principal.session_id).await? {
+        Some((session, false))
+            if session.user_id == user.id
+                && session.expires_at > now.secs()
+                && session.created_ms > user.sessions_valid_after_ms =>
+        {
+            Ok((user, session))
+        }
+        _ => Err(ApiError::TokenRevoked),
+    }
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {

@@ -1,6 +1,8 @@
 //! Sessions: refresh-token rotation (with reuse detection and grace) and logout.
 
+use super::recovery::send_notice;
 use super::{Accounts, SignedIn, signed_in};
+use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::store::{Rotation, RotationOutcome, SessionEnd, Store};
 use crate::time::UnixTime;
@@ -63,6 +65,7 @@ pub async fn refresh(
         RotationOutcome::Reused => {
             tracing::warn!(user_id = %user.id, session_id = %claims.sid, "refresh token reused: session revoked");
             store.revoke_session(&claims.sid).await?;
+            send_notice(accounts, &user.email, Notice::RefreshTokenReused).await;
             Err(ApiError::TokenReused)
         }
     }

@@ -4,11 +4,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    AccessTokenRef, Decision, Draw, DrawOutcome, HOLD_MS, PasswordChange, RevocationCheck, Rotation, RotationOutcome,
-    SessionEnd, Store, StoreError, ThrottleRecord, UserChanges, UserPage, UserSummary, judge_access, judge_draw,
-    judge_rotation, window_end,
+    AccessTokenRef, Decision, Draw, DrawOutcome, Effect, HOLD_MS, PasswordChange, Redeemed, Redemption,
+    RevocationCheck, Rotation, RotationOutcome, SessionEnd, Store, StoreError, ThrottleRecord, UserChanges, UserPage,
+    UserSummary, judge_access, judge_draw, judge_rotation, window_end,
 };
-use crate::domain::{Bucket, Email, Session, User};
+use crate::domain::{Bucket, Email, OneTimeToken, Purpose, Session, User};
 use crate::time::UnixTime;
 
 /// The embedded store: the same semantics as DynamoDB, in one process's memory. Every
@@ -25,6 +25,7 @@ struct State {
     sessions: HashMap<String, StoredSession>,
     revoked_access_tokens: HashMap<String, u64>,
     throttle: HashMap<String, ThrottleRecord>,
+    one_time_tokens: HashMap<String, OneTimeToken>,
 }
 
 struct StoredSession {
@@ -94,6 +95,8 @@ impl Store for MemoryStore {
         if let Some(user) = state.users.get_mut(&change.user_id) {
             user.password_hash = change.new_hash.clone();
             user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(change.cutoff.millis());
+            // A reset link mailed before the change must not undo it.
+            user.latest_reset_ms = None;
         }
         if let Some(stored) = state.sessions.get_mut(&change.session_id) {
             let session = &mut stored.session;
@@ -273,6 +276,66 @@ impl Store for MemoryStore {
     async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
         self.lock()?.revoked_access_tokens.insert(jti.to_owned(), expires_at);
         Ok(())
+    }
+
+    async fn issue_one_time_token(&self, token: &OneTimeToken) -> Result<bool, StoreError> {
+        let mut state = self.lock()?;
+        let Some(user) = state.users.get_mut(&token.user_id) else { return Ok(false) };
+        if token.purpose == Purpose::ResetPassword {
+            user.latest_reset_ms = Some(token.issued_ms);
+        }
+        state.one_time_tokens.insert(token.digest.clone(), token.clone());
+        Ok(true)
+    }
+
+    async fn one_time_token(&self, digest: &str) -> Result<Option<OneTimeToken>, StoreError> {
+        Ok(self.lock()?.one_time_tokens.get(digest).cloned())
+    }
+
+    async fn redeem(&self, redemption: &Redemption) -> Result<Redeemed, StoreError> {
+        let mut state = self.lock()?;
+        let token = &redemption.token;
+        let stored_as_presented = state.one_time_tokens.get(&token.digest).is_some_and(|stored| {
+            stored.purpose == token.purpose
+                && stored.user_id == token.user_id
+                && stored.expires_at > redemption.now.secs()
+        });
+        let Some(user) = state.users.get(&token.user_id).filter(|_| stored_as_presented) else {
+            return Ok(Redeemed::Refused);
+        };
+        let account_as_required = match &redemption.effect {
+            Effect::VerifyEmail => user.email == token.email && !user.disabled,
+            Effect::ResetPassword { sessions_started, cutoff, .. } => {
+                user.latest_reset_ms == Some(token.issued_ms)
+                    && user.sessions_started == *sessions_started
+                    && user.sessions_valid_after_ms < cutoff.millis()
+                    && !user.disabled
+            }
+            Effect::ChangeEmail { old_email } => user.email == *old_email,
+        };
+        if !account_as_required {
+            return Ok(Redeemed::Refused);
+        }
+        if let Effect::ChangeEmail { old_email } = &redemption.effect {
+            if state.user_id_by_email.contains_key(token.email.as_str()) {
+                return Ok(Redeemed::EmailTaken);
+            }
+            state.user_id_by_email.remove(old_email.as_str());
+            state.user_id_by_email.insert(token.email.as_str().to_owned(), token.user_id.clone());
+        }
+        state.one_time_tokens.remove(&token.digest);
+        let Some(user) = state.users.get_mut(&token.user_id) else { return Ok(Redeemed::Refused) };
+        user.email_verified = true;
+        match &redemption.effect {
+            Effect::VerifyEmail => {}
+            Effect::ResetPassword { new_hash, cutoff, .. } => {
+                user.password_hash = new_hash.clone();
+                user.sessions_valid_after_ms = cutoff.millis();
+                user.latest_reset_ms = None;
+            }
+            Effect::ChangeEmail { .. } => user.email = token.email.clone(),
+        }
+        Ok(Redeemed::Done)
     }
 }
 

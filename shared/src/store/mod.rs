@@ -16,7 +16,7 @@ pub use memory::MemoryStore;
 pub(crate) use throttle::{Decision, ThrottleRecord, judge_draw, lock_after_failure, window_end};
 pub use throttle::{Draw, DrawOutcome, HOLD_MS};
 
-use crate::domain::{Bucket, Email, Role, Session, User};
+use crate::domain::{Bucket, Email, OneTimeToken, Role, Session, User};
 use crate::time::UnixTime;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +58,38 @@ pub enum SessionEnd {
     Spent,
     /// No such session.
     Unknown,
+}
+
+/// Spending a one-time token, and what it does, as one atomic write: the token must still be
+/// stored, unexpired, for this purpose and account, and the account as `effect` requires.
+#[derive(Clone, Debug)]
+pub struct Redemption {
+    pub token: OneTimeToken,
+    pub effect: Effect,
+    pub now: UnixTime,
+}
+
+#[derive(Clone, Debug)]
+pub enum Effect {
+    /// The account still has the address the token was mailed to: it counts as verified.
+    VerifyEmail,
+    /// The token is the account's newest reset token, no login started a session since the
+    /// account was read, and the account is enabled: the new hash, every session revoked
+    /// (`cutoff`, only ever raised), the address verified.
+    ResetPassword { new_hash: String, sessions_started: u64, cutoff: UnixTime },
+    /// The account still has `old_email`: the token's address becomes the account's (its
+    /// guard moves) unless another account holds it.
+    ChangeEmail { old_email: Email },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Redeemed {
+    Done,
+    /// Nothing written: the token is spent, expired or for something else, or the account is
+    /// not as the effect requires.
+    Refused,
+    /// Nothing written: the new address belongs to another account now.
+    EmailTaken,
 }
 
 /// What identifies an access token for a revocation check.
@@ -108,6 +140,7 @@ pub struct UserSummary {
     pub disabled: bool,
     /// Epoch seconds.
     pub created_at: u64,
+    pub email_verified: bool,
 }
 
 impl From<&User> for UserSummary {
@@ -118,6 +151,7 @@ impl From<&User> for UserSummary {
             role: user.role,
             disabled: user.disabled,
             created_at: user.created_at,
+            email_verified: user.email_verified,
         }
     }
 }
@@ -277,4 +311,16 @@ pub trait Store: RevocationCheck {
 
     /// Blocks one access token until `expires_at` (epoch seconds), when its entry expires.
     async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError>;
+
+    /// Stores a one-time token (its digest only). A reset token becomes the account's only
+    /// working one in the same write. `false`, writing nothing, when the account is gone.
+    async fn issue_one_time_token(&self, token: &OneTimeToken) -> Result<bool, StoreError>;
+
+    /// The stored token with this digest, if any (a strongly consistent read; expired ones
+    /// included: the caller judges them with its clock).
+    async fn one_time_token(&self, digest: &str) -> Result<Option<OneTimeToken>, StoreError>;
+
+    /// Spends the token and applies its effect, atomically; of concurrent redemptions of one
+    /// token, one wins.
+    async fn redeem(&self, redemption: &Redemption) -> Result<Redeemed, StoreError>;
 }

@@ -48,7 +48,7 @@ pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<S
                 Projection::builder()
                     .projection_type(ProjectionType::Include)
                     .set_non_key_attributes(Some(
-                        ["email", "role", "disabled", "created_at"].map(String::from).to_vec(),
+                        ["email", "role", "disabled", "created_at", "email_verified"].map(String::from).to_vec(),
                     ))
                     .build(),
             )

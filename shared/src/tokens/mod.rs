@@ -41,6 +41,9 @@ pub struct AccessClaims {
     /// The session (refresh-token family) this token was issued for.
     pub sid: String,
     pub email: String,
+    /// Whether the account proved its address (`EMAIL_VERIFICATION`).
+    #[serde(default)]
+    pub email_verified: bool,
     pub role: Role,
     /// The session's CSRF binding ([`CsrfBinding`]), checked on cookie-admitted changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,6 +183,7 @@ impl TokenIssuer {
             client_id: settings.audience.clone(),
             sid: grant.session_id.clone(),
             email: user.email.as_str().to_owned(),
+            email_verified: user.email_verified,
             role: user.role,
             csrf: csrf.clone(),
         };

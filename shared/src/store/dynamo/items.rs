@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::domain::{Email, Role, Session, User};
+use crate::domain::{Email, OneTimeToken, Purpose, Role, Session, User};
 use crate::store::{StoreError, ThrottleRecord, UserSummary};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -34,6 +34,10 @@ pub(super) fn throttle_key(bucket_key: &str) -> String {
     format!("throttle#{bucket_key}")
 }
 
+pub(super) fn one_time_key(digest: &str) -> String {
+    format!("otk#{digest}")
+}
+
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -50,6 +54,7 @@ pub(super) enum Entity {
     Session,
     AccessToken,
     Throttle,
+    OneTimeToken,
 }
 
 impl Entity {
@@ -60,6 +65,7 @@ impl Entity {
             Entity::Session => "session",
             Entity::AccessToken => "access_token",
             Entity::Throttle => "throttle",
+            Entity::OneTimeToken => "one_time_token",
         }
     }
 }
@@ -111,6 +117,10 @@ pub(super) struct UserItem {
     sessions_valid_after_ms: u64,
     #[serde(default)]
     sessions_started: u64,
+    #[serde(default)]
+    email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    latest_reset_ms: Option<u64>,
 }
 
 impl From<&User> for UserItem {
@@ -124,6 +134,8 @@ impl From<&User> for UserItem {
             created_at: user.created_at,
             sessions_valid_after_ms: user.sessions_valid_after_ms,
             sessions_started: user.sessions_started,
+            email_verified: user.email_verified,
+            latest_reset_ms: user.latest_reset_ms,
         }
     }
 }
@@ -139,6 +151,8 @@ impl From<UserItem> for User {
             created_at: item.created_at,
             sessions_valid_after_ms: item.sessions_valid_after_ms,
             sessions_started: item.sessions_started,
+            email_verified: item.email_verified,
+            latest_reset_ms: item.latest_reset_ms,
         }
     }
 }
@@ -156,11 +170,20 @@ pub(super) struct UserSummaryItem {
     #[serde(default)]
     disabled: bool,
     created_at: u64,
+    #[serde(default)]
+    email_verified: bool,
 }
 
 impl From<UserSummaryItem> for UserSummary {
     fn from(item: UserSummaryItem) -> Self {
-        Self { id: item.id, email: item.email, role: item.role, disabled: item.disabled, created_at: item.created_at }
+        Self {
+            id: item.id,
+            email: item.email,
+            role: item.role,
+            disabled: item.disabled,
+            created_at: item.created_at,
+            email_verified: item.email_verified,
+        }
     }
 }
 
@@ -179,8 +202,8 @@ pub(super) struct EmailGuardItem {
     pub(super) user_id: String,
 }
 
-pub(super) fn email_guard(user: &User) -> Result<Item, StoreError> {
-    write(email_key(&user.email), Entity::EmailGuard, EmailGuardItem { user_id: user.id.clone() })
+pub(super) fn email_guard(email: &Email, user_id: &str) -> Result<Item, StoreError> {
+    write(email_key(email), Entity::EmailGuard, EmailGuardItem { user_id: user_id.to_owned() })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -275,4 +298,40 @@ impl From<ThrottleItem> for ThrottleRecord {
 /// The first attempt of a bucket's window.
 pub(super) fn first_attempt(bucket_key: &str, expires_at: u64) -> Result<Item, StoreError> {
     write(throttle_key(bucket_key), Entity::Throttle, ThrottleItem { attempts: 1, expires_at, locked_until_ms: None })
+}
+
+/// A one-time token: the key is its digest; the token itself is never stored.
+#[derive(Serialize, Deserialize)]
+pub(super) struct OneTimeTokenItem {
+    purpose: String,
+    user_id: String,
+    email: String,
+    issued_ms: u64,
+    /// Epoch seconds; the TTL.
+    expires_at: u64,
+}
+
+pub(super) fn one_time_token(token: &OneTimeToken) -> Result<Item, StoreError> {
+    let record = OneTimeTokenItem {
+        purpose: token.purpose.as_str().to_owned(),
+        user_id: token.user_id.clone(),
+        email: token.email.as_str().to_owned(),
+        issued_ms: token.issued_ms,
+        expires_at: token.expires_at,
+    };
+    write(one_time_key(&token.digest), Entity::OneTimeToken, record)
+}
+
+pub(super) fn read_one_time_token(digest: &str, item: Item) -> Result<OneTimeToken, StoreError> {
+    let record = read::<OneTimeTokenItem, OneTimeTokenItem>(item)?;
+    let purpose = Purpose::parse(&record.purpose)
+        .ok_or_else(|| StoreError::Internal(format!("stored one-time token has purpose {:?}", record.purpose)))?;
+    Ok(OneTimeToken {
+        digest: digest.to_owned(),
+        purpose,
+        user_id: record.user_id,
+        email: Email::from_stored(record.email),
+        issued_ms: record.issued_ms,
+        expires_at: record.expires_at,
+    })
 }

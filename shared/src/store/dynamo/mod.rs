@@ -8,9 +8,11 @@
 //! - `session#<sid>`: a refresh-token family; `current_jti` is the one unspent token.
 //! - `jti#<jti>`: an access token revoked before its expiry.
 //! - `throttle#<bucket>`: a login-throttle bucket's attempts in its window, and its lock.
+//! - `otk#<sha256 hex>`: a one-time token of the email flows (purpose, user, address, issue time).
 
 mod errors;
 mod items;
+mod one_time;
 mod revocation;
 mod rotation;
 #[cfg(test)]
@@ -23,10 +25,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
-    Draw, DrawOutcome, PasswordChange, Rotation, RotationOutcome, SessionEnd, Store, StoreError, UserChanges, UserPage,
-    UserSummary, schema,
+    Draw, DrawOutcome, PasswordChange, Redeemed, Redemption, Rotation, RotationOutcome, SessionEnd, Store, StoreError,
+    UserChanges, UserPage, UserSummary, schema,
 };
-use crate::domain::{Bucket, Email, Session, User};
+use crate::domain::{Bucket, Email, OneTimeToken, Session, User};
 use crate::time::UnixTime;
 use errors::{classify, unless_refused};
 use items::{EmailGuardItem, Item, SessionItem, UserItem, UserSummaryItem, email_key, n, s, session_key, user_key};
@@ -296,5 +298,17 @@ impl Store for DynamoStore {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn issue_one_time_token(&self, token: &OneTimeToken) -> Result<bool, StoreError> {
+        self.put_one_time_token(token).await
+    }
+
+    async fn one_time_token(&self, digest: &str) -> Result<Option<OneTimeToken>, StoreError> {
+        self.read_one_time_token(digest).await
+    }
+
+    async fn redeem(&self, redemption: &Redemption) -> Result<Redeemed, StoreError> {
+        self.transact_redeem(redemption).await
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{self, AccessTokenItem, EmailGuardItem, Item, SessionItem, ThrottleItem, UserItem};
-use crate::domain::{Email, Role, Session, User};
+use crate::domain::{Email, OneTimeToken, Purpose, Role, Session, User};
 use crate::store::ThrottleRecord;
 
 fn item(attributes: &[(&str, AttributeValue)]) -> Item {
@@ -31,6 +31,8 @@ fn alice() -> User {
         created_at: 1_800_000_000,
         sessions_valid_after_ms: 1_800_000_000_123,
         sessions_started: 0,
+        email_verified: true,
+        latest_reset_ms: Some(1_800_000_000_900),
     }
 }
 
@@ -54,6 +56,8 @@ fn a_user_is_stored_as_before_and_reads_back() {
             ("created_at", n("1800000000")),
             ("sessions_valid_after_ms", n("1800000000123")),
             ("sessions_started", n("0")),
+            ("email_verified", AttributeValue::Bool(true)),
+            ("latest_reset_ms", n("1800000000900")),
         ])
     );
     assert_eq!(items::read::<UserItem, User>(stored).unwrap(), alice());
@@ -65,8 +69,11 @@ fn a_user_written_before_the_cutoff_existed_reads_with_none() {
     stored.remove("sessions_valid_after_ms");
     stored.remove("disabled");
     stored.remove("sessions_started");
+    stored.remove("email_verified");
+    stored.remove("latest_reset_ms");
     let user: User = items::read::<UserItem, _>(stored).unwrap();
     assert_eq!((user.sessions_valid_after_ms, user.disabled, user.sessions_started), (0, false, 0));
+    assert_eq!((user.email_verified, user.latest_reset_ms), (false, None));
 }
 
 #[test]
@@ -79,7 +86,7 @@ fn an_unknown_role_is_a_stored_item_this_code_cannot_read() {
 #[test]
 fn the_email_guard_access_token_and_throttle_items_are_stored_as_expected() {
     assert_eq!(
-        items::email_guard(&alice()).unwrap(),
+        items::email_guard(&alice().email, &alice().id).unwrap(),
         item(&[("pk", s("email#alice@example.com")), ("entity", s("email")), ("user_id", s("0190c3e4"))])
     );
     assert_eq!(
@@ -95,8 +102,31 @@ fn the_email_guard_access_token_and_throttle_items_are_stored_as_expected() {
             ("expires_at", n("1800000900")),
         ])
     );
-    let guard: EmailGuardItem = items::read::<EmailGuardItem, _>(items::email_guard(&alice()).unwrap()).unwrap();
+    let guard: EmailGuardItem =
+        items::read::<EmailGuardItem, _>(items::email_guard(&alice().email, &alice().id).unwrap()).unwrap();
     assert_eq!(guard.user_id, "0190c3e4");
+    let token = OneTimeToken {
+        digest: "ab12".into(),
+        purpose: Purpose::ChangeEmail,
+        user_id: "0190c3e4".into(),
+        email: Email::parse("new@example.com").unwrap(),
+        issued_ms: 1_800_000_000_001,
+        expires_at: 1_800_086_400,
+    };
+    let stored = items::one_time_token(&token).unwrap();
+    assert_eq!(
+        stored,
+        item(&[
+            ("pk", s("otk#ab12")),
+            ("entity", s("one_time_token")),
+            ("purpose", s("change_email")),
+            ("user_id", s("0190c3e4")),
+            ("email", s("new@example.com")),
+            ("issued_ms", n("1800000000001")),
+            ("expires_at", n("1800086400")),
+        ])
+    );
+    assert_eq!(items::read_one_time_token("ab12", stored).unwrap(), token);
     let revoked: AccessTokenItem = items::read::<AccessTokenItem, _>(item(&[("expires_at", n("7"))])).unwrap();
     assert_eq!(revoked.expires_at, 7);
 }

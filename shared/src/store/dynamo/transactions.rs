@@ -36,8 +36,10 @@ impl DynamoStore {
     }
 
     async fn try_create_user(&self, user: &User, first_session: Option<&Session>) -> Result<(), CreateUserFailure> {
-        let mut writes =
-            vec![put(&self.tables.users, items::user(user)?)?, put(&self.tables.users, items::email_guard(user)?)?];
+        let mut writes = vec![
+            put(&self.tables.users, items::user(user)?)?,
+            put(&self.tables.users, items::email_guard(&user.email, &user.id)?)?,
+        ];
         if let Some(session) = first_session {
             writes.push(put(&self.tables.revocations, items::session(session)?)?);
         }
@@ -61,7 +63,8 @@ impl DynamoStore {
         let user = Update::builder()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&change.user_id)))
-            .update_expression("SET password_hash = :hash, sessions_valid_after_ms = :cutoff")
+            // A reset link mailed before the change must not undo it.
+            .update_expression("SET password_hash = :hash, sessions_valid_after_ms = :cutoff REMOVE latest_reset_ms")
             // As read: the proved hash, no session started since, the caller's session not cut
             // off meanwhile (which also means the cutoff only rises: it is after that session).
             .condition_expression(
@@ -103,7 +106,7 @@ impl DynamoStore {
     }
 
     /// One transaction of conditional writes: `false` (nothing written) when a condition refused.
-    async fn all_or_nothing(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+    pub(super) async fn all_or_nothing(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
         let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
         Ok(unless_refused(result)?.is_some())
     }
@@ -130,7 +133,7 @@ impl DynamoStore {
     }
 }
 
-fn build_failed(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+pub(super) fn build_failed(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Internal(error.to_string())
 }
 
@@ -145,7 +148,7 @@ impl From<StoreError> for CreateUserFailure {
     }
 }
 
-fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+pub(super) fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))

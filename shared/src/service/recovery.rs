@@ -1,0 +1,232 @@
+//! Account recovery and verification over email: one-time tokens mailed as links, spent by one
+//! conditional write each (`Store::redeem`), and the notices that tell an owner what happened.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::{ClientInfo, MailFlows, internal, live_session, throttle};
+use crate::domain::{
+    Email, OneTimeSecret, OneTimeToken, Password, PasswordCheck, Principal, Purpose, User, presented_digest,
+};
+use crate::email::Verification;
+use crate::email::templates::{self, Notice};
+use crate::error::ApiError;
+use crate::store::{Effect, Redeemed, Redemption};
+use crate::time::UnixTime;
+
+/// `POST /auth/email/verify`: a verification or email-change token; the account as it is now.
+pub async fn verify_email(flows: &dyn MailFlows, token: &str, now: UnixTime) -> Result<User, ApiError> {
+    let store = flows.store();
+    let record = spendable(flows, token, &[Purpose::VerifyEmail, Purpose::ChangeEmail], now).await?;
+    let user = store.user_by_id(&record.user_id).await?.ok_or(ApiError::InvalidToken)?;
+    let old_email = user.email.clone();
+    let effect = match record.purpose {
+        Purpose::ChangeEmail => Effect::ChangeEmail { old_email: old_email.clone() },
+        _ => Effect::VerifyEmail,
+    };
+    match store.redeem(&Redemption { token: record.clone(), effect, now }).await? {
+        Redeemed::Done => {}
+        Redeemed::Refused => return Err(ApiError::InvalidToken),
+        Redeemed::EmailTaken => return Err(ApiError::EmailTaken),
+    }
+    if record.purpose == Purpose::ChangeEmail {
+        tracing::info!(user_id = %user.id, "email changed");
+        let new_email = record.email.as_str().to_owned();
+        send_notice(flows, &old_email, Notice::EmailChanged { new_email }).await;
+    } else {
+        tracing::info!(user_id = %user.id, "email verified");
+    }
+    store.user_by_id(&user.id).await?.ok_or(ApiError::InvalidToken)
+}
+
+/// `POST /auth/email/verify/resend`: a new verification link, if the account exists, is
+/// enabled and not verified yet. The answer is the same, and as fast, either way.
+pub async fn resend_verification(
+    flows: &dyn MailFlows,
+    email: Option<Email>,
+    client: &ClientInfo,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let store = flows.store();
+    equalised(flows.mail().response_floor, async {
+        spend_mail_attempt(flows, email.as_ref(), client, now).await?;
+        let Some(email) = email else { return Ok(()) };
+        match store.user_by_email(&email).await? {
+            Some(user) if !user.disabled && !user.email_verified && flows.mail().verification != Verification::Off => {
+                let to = user.email.clone();
+                mail_token(flows, &user, Purpose::VerifyEmail, &to, now).await
+            }
+            _ => Ok(()),
+        }
+    })
+    .await
+}
+
+/// `POST /auth/password/forgot`: a reset link to an existing, enabled account; the answer is
+/// the same, and as fast, for any address.
+pub async fn forgot_password(
+    flows: &dyn MailFlows,
+    email: Option<Email>,
+    client: &ClientInfo,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let store = flows.store();
+    equalised(flows.mail().response_floor, async {
+        spend_mail_attempt(flows, email.as_ref(), client, now).await?;
+        let Some(email) = email else { return Ok(()) };
+        match store.user_by_email(&email).await? {
+            Some(user) if !user.disabled => {
+                let to = user.email.clone();
+                mail_token(flows, &user, Purpose::ResetPassword, &to, now).await
+            }
+            _ => Ok(()),
+        }
+    })
+    .await
+}
+
+/// `POST /auth/password/reset`: the newest reset token of an enabled account sets the password,
+/// revokes every session and counts as a proof of the address.
+pub async fn reset_password(flows: &dyn MailFlows, token: &str, new: Password, now: UnixTime) -> Result<(), ApiError> {
+    let store = flows.store();
+    let record = spendable(flows, token, &[Purpose::ResetPassword], now).await?;
+    let current = |user: &User| !user.disabled && user.latest_reset_ms == Some(record.issued_ms);
+    let mut user = store.user_by_id(&record.user_id).await?.filter(current).ok_or(ApiError::InvalidToken)?;
+    let new_hash = flows.hasher().hash(new).await.map_err(internal)?;
+    for _ in 0..3 {
+        // Taken just before the commit, which is conditional on no session having started
+        // since the read: every session a login could have made before it is revoked.
+        let cutoff = UnixTime::now().max(now);
+        let effect =
+            Effect::ResetPassword { new_hash: new_hash.clone(), sessions_started: user.sessions_started, cutoff };
+        match store.redeem(&Redemption { token: record.clone(), effect, now: cutoff }).await? {
+            Redeemed::Done => {
+                tracing::info!(user_id = %user.id, "password reset; every session revoked");
+                send_notice(flows, &user.email, Notice::PasswordReset).await;
+                return Ok(());
+            }
+            Redeemed::EmailTaken => return Err(internal("a reset reported an email conflict")),
+            Redeemed::Refused => {
+                // Spent or replaced meanwhile, or a login slipped a session in: retry only that.
+                let still_stored = store.one_time_token(&record.digest).await?.is_some();
+                match store.user_by_id(&user.id).await?.filter(current) {
+                    Some(fresh) if still_stored => user = fresh,
+                    _ => return Err(ApiError::InvalidToken),
+                }
+            }
+        }
+    }
+    Err(ApiError::Unavailable)
+}
+
+/// `POST /auth/email`: with the current password, a confirmation link to the new address and
+/// a notice to the old one; nothing changes until the link is used.
+pub async fn request_email_change(
+    flows: &dyn MailFlows,
+    principal: &Principal,
+    new_email: Email,
+    current: Password,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let store = flows.store();
+    let (user, session) = live_session(store, principal, now).await?;
+    let bucket = flows.throttle().password_change_bucket(&user.email, &session.id);
+    let drawn = throttle::draw_all(store, vec![bucket], now).await?;
+    match flows.hasher().verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
+        PasswordCheck::Valid { .. } => drawn.succeeded(store).await?,
+        PasswordCheck::Invalid => {
+            drawn.failed(store, now).await?;
+            tracing::info!(user_id = %user.id, "email change refused: wrong current password");
+            return Err(ApiError::InvalidCredentials);
+        }
+    }
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    if new_email == user.email {
+        return Err(ApiError::validation("new_email", "is already the account's address"));
+    }
+    if store.user_by_email(&new_email).await?.is_some() {
+        return Err(ApiError::EmailTaken);
+    }
+    mail_token(flows, &user, Purpose::ChangeEmail, &new_email, now).await?;
+    let notice = Notice::EmailChangeRequested { new_email: new_email.as_str().to_owned() };
+    send_notice(flows, &user.email, notice).await;
+    tracing::info!(user_id = %user.id, "email change requested");
+    Ok(())
+}
+
+/// Stores a new token of `purpose` for `user` and mails its link to `to`.
+pub(super) async fn mail_token(
+    flows: &dyn MailFlows,
+    user: &User,
+    purpose: Purpose,
+    to: &Email,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let mail = flows.mail();
+    let ttl_secs = match purpose {
+        Purpose::ResetPassword => mail.reset_ttl_secs,
+        Purpose::VerifyEmail | Purpose::ChangeEmail => mail.verify_ttl_secs,
+    };
+    let secret = OneTimeSecret::generate().map_err(internal)?;
+    let token = OneTimeToken {
+        digest: secret.digest(),
+        purpose,
+        user_id: user.id.clone(),
+        email: to.clone(),
+        issued_ms: now.millis(),
+        expires_at: now.secs() + ttl_secs,
+    };
+    if !flows.store().issue_one_time_token(&token).await? {
+        return Ok(());
+    }
+    let (app_url, token) = (mail.app_url.as_str(), secret.expose());
+    let message = match purpose {
+        Purpose::VerifyEmail => templates::verify_email(to, app_url, token, ttl_secs),
+        Purpose::ResetPassword => templates::reset_password(to, app_url, token, ttl_secs),
+        Purpose::ChangeEmail => templates::confirm_email_change(to, app_url, token, ttl_secs),
+    };
+    mail.send_best_effort(message).await;
+    Ok(())
+}
+
+pub(super) async fn send_notice(flows: &dyn MailFlows, to: &Email, notice: Notice) {
+    flows.mail().send_best_effort(templates::notice(to, &notice)).await;
+}
+
+/// The stored token a presented one stands for, if it is unexpired and for one of `purposes`.
+async fn spendable(
+    flows: &dyn MailFlows,
+    token: &str,
+    purposes: &[Purpose],
+    now: UnixTime,
+) -> Result<OneTimeToken, ApiError> {
+    let digest = presented_digest(token).ok_or(ApiError::InvalidToken)?;
+    let record = flows.store().one_time_token(&digest).await?;
+    record
+        .filter(|record| purposes.contains(&record.purpose) && record.expires_at > now.secs())
+        .ok_or(ApiError::InvalidToken)
+}
+
+/// Every mail request spends an attempt of its address's and its client's budgets, before the
+/// account is looked up: the refusal says nothing about the account.
+async fn spend_mail_attempt(
+    flows: &dyn MailFlows,
+    email: Option<&Email>,
+    client: &ClientInfo,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let store = flows.store();
+    let drawn = throttle::draw_all(store, flows.throttle().mail_buckets(email, client.ip), now).await?;
+    drawn.failed(store, now).await
+}
+
+/// Runs `work`, then waits out the rest of `floor`: an answer that must not tell whether an
+/// account exists takes the same time either way (as long as the work fits in the floor).
+async fn equalised<T>(floor: Duration, work: impl Future<Output = T>) -> T {
+    let deadline = tokio::time::Instant::now() + floor;
+    let result = work.await;
+    tokio::time::sleep_until(deadline).await;
+    result
+}

@@ -1,0 +1,116 @@
+//! One-time tokens in the revocations table (`otk#<digest>`, TTL on `expires_at`), and their
+//! redemption: the token's deletion and its effect on the account in one transaction.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+
+use super::DynamoStore;
+use super::errors::{CONDITION_FAILED, cancellation_reasons, classify};
+use super::items::{self, email_key, n, one_time_key, s, user_key};
+use super::transactions::{build_failed, put};
+use crate::domain::{OneTimeToken, Purpose};
+use crate::store::{Effect, Redeemed, Redemption, StoreError};
+
+/// Where the new address's guard sits among an email change's writes.
+const NEW_GUARD: usize = 1;
+
+impl DynamoStore {
+    pub(super) async fn put_one_time_token(&self, token: &OneTimeToken) -> Result<bool, StoreError> {
+        let stored = put(&self.tables.revocations, items::one_time_token(token)?)?;
+        if token.purpose != Purpose::ResetPassword {
+            return self.all_or_nothing(vec![stored]).await;
+        }
+        // The newest reset token is the only one that works: the account names it.
+        let account = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(&token.user_id)))
+            .update_expression("SET latest_reset_ms = :issued")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":issued", n(token.issued_ms))
+            .build()
+            .map_err(build_failed)?;
+        self.all_or_nothing(vec![stored, TransactWriteItem::builder().update(account).build()]).await
+    }
+
+    pub(super) async fn read_one_time_token(&self, digest: &str) -> Result<Option<OneTimeToken>, StoreError> {
+        let item = self.get(&self.tables.revocations, one_time_key(digest), true).await?;
+        item.map(|item| items::read_one_time_token(digest, item)).transpose()
+    }
+
+    pub(super) async fn transact_redeem(&self, redemption: &Redemption) -> Result<Redeemed, StoreError> {
+        let token = &redemption.token;
+        let spend = Delete::builder()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(one_time_key(&token.digest)))
+            .condition_expression("purpose = :purpose AND user_id = :user_id AND expires_at > :now")
+            .expression_attribute_values(":purpose", s(token.purpose.as_str()))
+            .expression_attribute_values(":user_id", s(&token.user_id))
+            .expression_attribute_values(":now", n(redemption.now.secs()))
+            .build()
+            .map_err(build_failed)?;
+        let mut writes = vec![TransactWriteItem::builder().delete(spend).build()];
+        let account = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(&token.user_id)))
+            .expression_attribute_values(":true", AttributeValue::Bool(true));
+        let enabled = "(attribute_not_exists(disabled) OR disabled = :false)";
+        let account = match &redemption.effect {
+            Effect::VerifyEmail => account
+                .update_expression("SET email_verified = :true")
+                .condition_expression(format!("email = :email AND {enabled}"))
+                .expression_attribute_values(":email", s(token.email.as_str()))
+                .expression_attribute_values(":false", AttributeValue::Bool(false)),
+            Effect::ResetPassword { new_hash, sessions_started, cutoff } => account
+                .update_expression(
+                    "SET password_hash = :hash, sessions_valid_after_ms = :cutoff, email_verified = :true \
+                     REMOVE latest_reset_ms",
+                )
+                // The newest reset token, no session started since the account was read (so the
+                // cutoff covers every login that could have slipped in), the cutoff only rising.
+                .condition_expression(format!(
+                    "latest_reset_ms = :issued AND {enabled} \
+                     AND (attribute_not_exists(sessions_started) OR sessions_started = :started) \
+                     AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)"
+                ))
+                .expression_attribute_values(":hash", s(new_hash))
+                .expression_attribute_values(":cutoff", n(cutoff.millis()))
+                .expression_attribute_values(":issued", n(token.issued_ms))
+                .expression_attribute_values(":started", n(*sessions_started))
+                .expression_attribute_values(":false", AttributeValue::Bool(false)),
+            Effect::ChangeEmail { old_email } => {
+                writes.push(put(&self.tables.users, items::email_guard(&token.email, &token.user_id)?)?);
+                let old_guard = Delete::builder()
+                    .table_name(&self.tables.users)
+                    .key("pk", s(email_key(old_email)))
+                    .condition_expression("user_id = :user_id")
+                    .expression_attribute_values(":user_id", s(&token.user_id))
+                    .build()
+                    .map_err(build_failed)?;
+                writes.push(TransactWriteItem::builder().delete(old_guard).build());
+                account
+                    .update_expression("SET email = :new, email_verified = :true")
+                    .condition_expression("email = :old")
+                    .expression_attribute_values(":new", s(token.email.as_str()))
+                    .expression_attribute_values(":old", s(old_email.as_str()))
+            }
+        };
+        writes.push(TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build());
+        let is_change = matches!(redemption.effect, Effect::ChangeEmail { .. });
+        let error = match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
+            Ok(_) => return Ok(Redeemed::Done),
+            Err(error) => error,
+        };
+        let reasons = error.as_service_error().map(cancellation_reasons).unwrap_or_default();
+        let failed = |index: usize| reasons.get(index).and_then(|reason| reason.code()) == Some(CONDITION_FAILED);
+        // The token's own condition first: a spent token is invalid whatever else changed.
+        if failed(0) {
+            return Ok(Redeemed::Refused);
+        }
+        if is_change && failed(NEW_GUARD) {
+            return Ok(Redeemed::EmailTaken);
+        }
+        if reasons.iter().any(|reason| reason.code() == Some(CONDITION_FAILED)) {
+            return Ok(Redeemed::Refused);
+        }
+        Err(classify(error))
+    }
+}
