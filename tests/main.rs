@@ -10,6 +10,7 @@ mod hardening;
 mod mutation_kills;
 mod outage;
 mod races;
+mod recovery;
 mod rest_authorizer;
 mod sessions;
 mod signing_key;
