@@ -268,6 +268,40 @@ async fn admin_flow(app: &TestApp) -> Secrets {
     secrets
 }
 
+/// The email flows: every one-time token mailed (verification, reset, email change) and the
+/// passwords set with them stay out of the logs; only the outbox holds the tokens.
+async fn mail_flow(app: &TestApp) -> Secrets {
+    let mut secrets = Secrets::default();
+    let (email, new_email) = (unique_email(), unique_email());
+    let password = "mail-flow-Pa55phrase-9e1";
+    secrets.add(password, "password");
+    let registered = app.register(&email, password).await;
+    secrets.add_tokens(&registered.body);
+    let verify_token = app.mailed_token(&email, "/verify-email");
+    secrets.add(verify_token.clone(), "verification token");
+    assert_eq!(app.post("/auth/email/verify", json!({ "token": verify_token })).await.status, 200);
+    // A spent token presented again is refused, and not logged either.
+    assert_eq!(app.post("/auth/email/verify", json!({ "token": verify_token })).await.status, 401);
+
+    assert_eq!(app.post("/auth/password/forgot", json!({ "email": email })).await.status, 202);
+    let reset_token = app.mailed_token(&email, "/reset-password");
+    secrets.add(reset_token.clone(), "reset token");
+    let new_password = "reset-Pa55phrase-never-logged";
+    secrets.add(new_password, "reset password");
+    let body = json!({ "token": reset_token, "new_password": new_password });
+    assert_eq!(app.post("/auth/password/reset", body).await.status, 204);
+
+    let logged_in = app.login(&email, new_password).await;
+    secrets.add_tokens(&logged_in.body);
+    let body = json!({ "new_email": new_email, "current_password": new_password });
+    let change = request(Method::POST, "/auth/email", Some(body), Some(&logged_in.text("access_token")));
+    assert_eq!(app.send(change).await.status, 202);
+    let change_token = app.mailed_token(&new_email, "/verify-email");
+    secrets.add(change_token.clone(), "email change token");
+    assert_eq!(app.post("/auth/email/verify", json!({ "token": change_token })).await.status, 200);
+    secrets
+}
+
 /// DynamoDB unreachable in the middle of a login: the 503's log lines carry no password.
 async fn outage_flow() -> Secrets {
     let mut secrets = Secrets::default();
@@ -289,12 +323,15 @@ fn no_password_or_token_reaches_the_logs() {
     let captured = capture_all_logs();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let secrets = runtime.block_on(async {
-        let mut secrets = full_flow(&spawn_app(memory_store())).await;
+        let embedded = spawn_app(memory_store());
+        let mut secrets = full_flow(&embedded).await;
+        secrets.extend(mail_flow(&embedded).await);
         // The DynamoDB store too, and its error path: the SDK's failures are logged.
         let store: Arc<dyn Store> = dynamo_store().await;
         let app = spawn_app(Arc::clone(&store));
         secrets.extend(full_flow(&app).await);
         secrets.extend(admin_flow(&app).await);
+        secrets.extend(mail_flow(&app).await);
         secrets.extend(outage_flow().await);
         // Canary: a secret logged at TRACE from the blocking pool, where passwords are hashed.
         // If the capture misses it, the check below proves nothing.
@@ -305,7 +342,9 @@ fn no_password_or_token_reaches_the_logs() {
 
     let log = captured.text();
     assert!(log.contains("canary-secret-7d1e"), "the capture missed a TRACE event from the blocking pool");
-    for expected in ["registered", "logged in", "refresh token reused", "denied", "authorized"] {
+    for expected in
+        ["registered", "logged in", "refresh token reused", "denied", "authorized", "email (log sender)", "email changed"]
+    {
         assert!(log.contains(expected), "the flow's {expected:?} event was not captured; the log:\n{log}");
     }
     // Every admin action left an audit line, recognisable by its target.
