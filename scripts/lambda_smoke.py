@@ -3,7 +3,8 @@
 contract: register -> login -> authorizer -> me -> refresh -> logout -> refresh fails; then a
 password change (the other device is signed out, the old password stops working) and the admin
 routes with an admin made by `authctl create-admin` (list, get, disable; the disabled user is shut
-out). Every directory under functions/ must be started and invoked: a new function without a
+out); then the email flows (verify, resend, forgot / reset, email change), their links read back
+from what SES (moto, AWS_ENDPOINT_URL_SESV2) was asked to send. Every directory under functions/ must be started and invoked: a new function without a
 smoke step fails the run.
 
 Needs: cargo-lambda on PATH, a DynamoDB endpoint with the tables (AWS_ENDPOINT_URL_DYNAMODB,
@@ -17,6 +18,8 @@ function left its invoke waiting for ten minutes with nothing in the log). A fun
 fails the run at once with its own log; every invoke is bounded.
 """
 import json
+import re
+import urllib.request
 import os
 import socket
 import subprocess
@@ -26,7 +29,7 @@ import uuid
 
 FUNCTIONS = [
     "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
-    "admin-list-users", "admin-get-user", "admin-update-user",
+    "admin-list-users", "admin-get-user", "admin-update-user", "account-recovery", "change-email",
 ]
 # The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or "target"
@@ -124,6 +127,30 @@ def invoke(function, event_file, replacements=None, context=None, edit=None):
         fail(f"invoke {function} answered no JSON: {result.stdout[:500]!r}", logs=[function])
 
 
+def ses_create_identity(identity):
+    """A verified sending identity in moto's SES v2 (CreateEmailIdentity, REST-JSON)."""
+    request = urllib.request.Request(
+        os.environ["AWS_ENDPOINT_URL_SESV2"].rstrip("/") + "/v2/email/identities",
+        data=json.dumps({"EmailIdentity": identity}).encode(), method="POST",
+        headers={"Content-Type": "application/json",
+                 "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, "
+                                  "SignedHeaders=host, Signature=0"})
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def ses_token(to, path):
+    """The token of the newest {path} link SES (moto) was asked to send to `to`."""
+    data = json.load(urllib.request.urlopen(
+        os.environ["AWS_ENDPOINT_URL_SESV2"].rstrip("/") + "/moto-api/data.json", timeout=10))
+    bodies = [message["body"] for message in data.get("ses", {}).get("Message", [])
+              if to in message.get("destinations", {}).get("ToAddresses", [])]
+    for text in reversed(bodies):
+        found = re.search(re.escape(path) + r"#token=([A-Za-z0-9_-]+)", text)
+        if found:
+            return found.group(1)
+    fail(f"SES sent no {path} link to {to}", logs=["account-recovery", "register", "change-email"])
+
+
 def body(response):
     return json.loads(response["body"]) if response.get("body") else None
 
@@ -174,6 +201,7 @@ def main():
                 time.sleep(0.2)
         else:
             fail(f"the Runtime API did not listen on port {PORT} within 20 s", logs=["runtime-api"])
+        ses_create_identity("smoke.example.com")
         for function in FUNCTIONS:
             start_function(function)
 
@@ -321,6 +349,39 @@ def main():
                               {sample_id: admin_context["user_id"], **admin_token}, context=admin_context)
         expect(self_disable["statusCode"] == 409 and code(self_disable) == "conflict",
                f"an admin cannot disable themself ({status_and_code(self_disable)})")
+        # Email: verification, forgot / reset and email change, each link read back from what
+        # SES (moto) was asked to send.
+        mail_user = f"smoke-mail-{uuid.uuid4().hex[:12]}@example.com"
+        invoke("register", "events/register.json", {original_email: mail_user})
+        verified = invoke("account-recovery", "events/verify-email.json",
+                          {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(mail_user, "/verify-email")})
+        expect(verified["statusCode"] == 200 and body(verified)["user"]["email_verified"] is True,
+               f"account-recovery verifies the address with the mailed link ({status_and_code(verified)})")
+        spent = invoke("account-recovery", "events/verify-email.json",
+                       {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(mail_user, "/verify-email")})
+        expect(spent["statusCode"] == 401 and code(spent) == "invalid_token", "a verification link works once")
+        resent = invoke("account-recovery", "events/resend-verification.json", {"alice@example.com": mail_user})
+        expect(resent["statusCode"] == 202, f"resend answers 202 ({status_and_code(resent)})")
+        asked = invoke("account-recovery", "events/forgot-password.json", {"alice@example.com": mail_user})
+        expect(asked["statusCode"] == 202, f"forgot answers 202 ({status_and_code(asked)})")
+        reset = invoke("account-recovery", "events/reset-password.json",
+                       {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(mail_user, "/reset-password")})
+        expect(reset["statusCode"] == 204, f"reset answers 204 ({status_and_code(reset)})")
+        mail_session = body(login(mail_user, "a passphrase set by a reset link"))
+        expect(bool(mail_session and mail_session.get("access_token")), "the reset password logs in")
+        mail_context = invoke("authorizer", "events/authorizer.json",
+                              {"REPLACE_WITH_ACCESS_TOKEN": mail_session["access_token"]})["context"]
+        new_address = f"smoke-moved-{uuid.uuid4().hex[:12]}@example.com"
+        moving = invoke("change-email", "events/change-email.json",
+                        {"REPLACE_WITH_ACCESS_TOKEN": mail_session["access_token"]}, context=mail_context,
+                        edit=lambda event: event.update(body=json.dumps(
+                            {"new_email": new_address, "current_password": "a passphrase set by a reset link"})))
+        expect(moving["statusCode"] == 202, f"change-email answers 202 ({status_and_code(moving)})")
+        moved = invoke("account-recovery", "events/verify-email.json",
+                       {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(new_address, "/verify-email")})
+        expect(moved["statusCode"] == 200 and body(moved)["user"]["email"] == new_address,
+               f"the confirmation link moves the account to the new address ({status_and_code(moved)})")
+
         never = [function for function in FUNCTIONS if function not in INVOKED]
         if never:
             fail(f"started but never invoked: {never}")

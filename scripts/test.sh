@@ -59,9 +59,10 @@ if [ -z "$ready" ]; then
 fi
 echo "DynamoDB tests run on Amazon DynamoDB Local $(sed -n 's/^Version:\t*//p' target/dynamodb-local.log) at $AWS_ENDPOINT_URL_DYNAMODB"
 
-step "moto (Secrets Manager)"
+step "moto (Secrets Manager, SES v2)"
 # The other AWS services the code calls, from moto's server (DynamoDB never: it is DynamoDB Local).
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
+export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$moto_port"
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$moto_port/moto-api/" > /dev/null 2>&1 && break
   sleep 0.2
@@ -78,6 +79,8 @@ scripts/schemathesis.sh
 step "function binaries under a Lambda Runtime API (cargo lambda watch --only-lambda-apis)"
 export USERS_TABLE=smoke-users REVOCATIONS_TABLE=smoke-revocations
 export JWT_ISSUER=https://auth.smoke.test JWT_AUDIENCE=https://api.smoke.test
+# Mail goes to SES (moto): the smoke reads the links back from what SES was asked to send.
+export EMAIL_SENDER=ses EMAIL_FROM=no-reply@smoke.example.com APP_URL=https://app.smoke.test
 bin="${CARGO_TARGET_DIR:-target}/debug"
 "$bin/authctl" create-tables > /dev/null
 key=$("$bin/authctl" gen-key --kid smoke)

@@ -342,9 +342,15 @@ fn no_password_or_token_reaches_the_logs() {
 
     let log = captured.text();
     assert!(log.contains("canary-secret-7d1e"), "the capture missed a TRACE event from the blocking pool");
-    for expected in
-        ["registered", "logged in", "refresh token reused", "denied", "authorized", "email (log sender)", "email changed"]
-    {
+    for expected in [
+        "registered",
+        "logged in",
+        "refresh token reused",
+        "denied",
+        "authorized",
+        "email (log sender)",
+        "email changed",
+    ] {
         assert!(log.contains(expected), "the flow's {expected:?} event was not captured; the log:\n{log}");
     }
     // Every admin action left an audit line, recognisable by its target.

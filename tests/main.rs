@@ -12,6 +12,7 @@ mod outage;
 mod races;
 mod recovery;
 mod rest_authorizer;
+mod ses;
 mod sessions;
 mod signing_key;
 mod store_contract;

@@ -234,7 +234,10 @@ async fn an_email_change_takes_the_password_and_the_new_address_confirms_it(app:
 
     let confirmed = verify(&app, &app.mailed_token(&new, "/verify-email")).await;
     assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
-    assert_eq!((confirmed.body["user"]["email"].as_str(), confirmed.body["user"]["email_verified"].as_bool()), (Some(new.as_str()), Some(true)));
+    assert_eq!(
+        (confirmed.body["user"]["email"].as_str(), confirmed.body["user"]["email_verified"].as_bool()),
+        (Some(new.as_str()), Some(true))
+    );
     assert!(subjects(&app, &old).contains(&"Your email address was changed".to_owned()));
     assert_eq!(app.login(&old, PASSWORD).await.code(), "invalid_credentials");
     assert_eq!(app.login(&new, PASSWORD).await.status, 200);
@@ -264,7 +267,8 @@ async fn an_email_change_racing_a_registration_of_the_address_one_wins(app: Test
         change_email(&app, &session.text("access_token"), &new, PASSWORD).await;
         let token = app.mailed_token(&new, "/verify-email");
         let (confirmed, registered) = tokio::join!(verify(&app, &token), app.register(&new, "the other person's pw"));
-        let outcomes = [(confirmed.status, confirmed.code().to_owned()), (registered.status, registered.code().to_owned())];
+        let outcomes =
+            [(confirmed.status, confirmed.code().to_owned()), (registered.status, registered.code().to_owned())];
         let changed = confirmed.status == 200;
         assert!(changed != (registered.status == 201), "exactly one wins: {outcomes:?}");
         let loser = if changed { &registered } else { &confirmed };
