@@ -2,6 +2,10 @@
 // (TOKEN_TRANSPORT=cookie); this script never sees them. State-changing calls that the cookies
 // authenticate send the readable `__Host-csrf_token` cookie back in `X-CSRF-Token` (double
 // submit; the API also checks it is the token this session's tokens are bound to).
+//
+// Mailed links open /verify-email#token=… and /reset-password#token=…: the token is in the
+// fragment (never sent to a server by the browser), read here, dropped from the address bar,
+// and POSTed only when the user confirms, so a mail scanner that opens the link spends nothing.
 'use strict';
 
 (() => {
@@ -9,18 +13,41 @@
   const ui = {
     status: $('status'),
     error: $('error'),
-    signedOut: $('signed-out'),
-    signedIn: $('signed-in'),
+    views: {
+      signedOut: $('signed-out'),
+      forgot: $('forgot'),
+      reset: $('reset'),
+      verify: $('verify'),
+      signedIn: $('signed-in'),
+    },
     form: $('auth-form'),
     email: $('email'),
     password: $('password'),
     login: $('login'),
     register: $('register'),
+    forgotOpen: $('forgot-open'),
+    forgotForm: $('forgot-form'),
+    forgotEmail: $('forgot-email'),
+    forgotBack: $('forgot-back'),
+    resetForm: $('reset-form'),
+    resetPassword: $('reset-password'),
+    resetDone: $('reset-done'),
+    verifyConfirm: $('verify-confirm'),
     meEmail: $('me-email'),
     meRole: $('me-role'),
+    meVerified: $('me-verified'),
+    resend: $('resend'),
     check: $('check'),
     logout: $('logout'),
+    changeEmailForm: $('change-email-form'),
+    newEmail: $('new-email'),
+    changeEmailPassword: $('change-email-password'),
   };
+  let currentEmail = '';
+
+  // The token of a mailed link, taken out of the address bar at once.
+  const linkToken = new URLSearchParams(window.location.hash.slice(1)).get('token') || '';
+  if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
 
   function csrfToken() {
     for (const part of document.cookie.split(';')) {
@@ -92,40 +119,48 @@
     ui.error.hidden = !message;
   }
 
-  function setStatus(message) {
+  function setStatus(message, ok = false) {
     ui.status.textContent = message;
+    ui.status.classList.toggle('ok', ok);
+  }
+
+  // Shows one view and moves the focus to its heading, so a screen reader follows the change.
+  function show(name, { focus = true } = {}) {
+    for (const [key, view] of Object.entries(ui.views)) view.hidden = key !== name;
+    if (focus) ui.views[name].querySelector('h2')?.focus();
   }
 
   function showSignedIn(user) {
+    currentEmail = user.email;
     ui.meEmail.textContent = user.email;
     ui.meRole.textContent = user.role;
-    ui.signedOut.hidden = true;
-    ui.signedIn.hidden = false;
+    ui.meVerified.textContent = user.email_verified ? 'Email address confirmed.' : 'Email address not confirmed yet.';
+    ui.resend.hidden = Boolean(user.email_verified);
     ui.password.value = '';
+    ui.changeEmailPassword.value = '';
+    show('signedIn', { focus: false });
     setStatus('Signed in.');
   }
 
   function showSignedOut(message) {
+    currentEmail = '';
     ui.meEmail.textContent = '';
     ui.meRole.textContent = '';
-    ui.signedIn.hidden = true;
-    ui.signedOut.hidden = false;
+    show('signedOut', { focus: false });
     setStatus(message);
   }
 
   function busy(on) {
-    for (const b of [ui.login, ui.register, ui.check, ui.logout]) b.disabled = on;
+    for (const b of document.querySelectorAll('button')) b.disabled = on;
   }
 
   async function loadMe() {
     const me = await authed('GET', '/auth/me');
     if (me.ok && me.body) {
       showSignedIn(me.body);
-    } else if (me.status === 401 || me.status === 403) {
-      showSignedOut('Not signed in.');
     } else {
       showSignedOut('Not signed in.');
-      showError(describe(me));
+      if (me.status !== 401 && me.status !== 403) showError(describe(me));
     }
     return me.ok;
   }
@@ -153,13 +188,98 @@
       }
       setStatus(path === '/auth/register' ? 'Registering…' : 'Signing in…');
       const result = await call('POST', path, { body: credentials });
+      if (result.status === 202) {
+        setStatus('Account created. Open the link we emailed you, then sign in.', true);
+        return;
+      }
       if (!result.ok) {
         setStatus('Not signed in.');
-        showError(describe(result));
+        showError(result.body?.code === 'email_not_verified'
+          ? 'Confirm your email address first: open the link we emailed you.'
+          : describe(result));
         ui.password.focus();
         return;
       }
       if (!await loadMe()) showError('Signed in, but /auth/me failed: are cookies enabled?');
+    });
+  });
+
+  ui.forgotOpen.addEventListener('click', () => {
+    ui.forgotEmail.value = ui.email.value.trim();
+    showError('');
+    setStatus('');
+    show('forgot');
+  });
+  ui.forgotBack.addEventListener('click', () => showSignedOut(''));
+
+  ui.forgotForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const email = ui.forgotEmail.value.trim();
+      if (!email) {
+        showError('Enter the email address of your account.');
+        return;
+      }
+      const result = await call('POST', '/auth/password/forgot', { body: { email } });
+      if (result.ok) {
+        setStatus('If an account uses that address, a link to reset its password is on its way.', true);
+      } else {
+        showError(describe(result));
+      }
+    });
+  });
+
+  ui.resetForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const result = await call('POST', '/auth/password/reset', {
+        body: { token: linkToken, new_password: ui.resetPassword.value },
+      });
+      ui.resetPassword.value = '';
+      if (result.ok) {
+        ui.resetForm.hidden = true;
+        ui.resetDone.hidden = false;
+        setStatus('Your password is set, and every device was signed out. Sign in with the new password.', true);
+      } else if (result.status === 401) {
+        showError('This reset link is invalid, expired or already used (a newer link replaces older ones). '
+          + 'Ask for a new one from the sign-in page.');
+      } else {
+        showError(describe(result));
+        ui.resetPassword.focus();
+      }
+    });
+  });
+
+  ui.verifyConfirm.addEventListener('click', () => guarded(async () => {
+    const result = await call('POST', '/auth/email/verify', { body: { token: linkToken } });
+    if (result.ok) {
+      setStatus(`Your email address ${result.body.user.email} is confirmed.`, true);
+    } else if (result.status === 401) {
+      showError('This link is invalid, expired or already used. Sign in and ask for a new one.');
+    } else if (result.status === 409) {
+      showError('That address belongs to another account now, so your address did not change.');
+    } else {
+      showError(describe(result));
+    }
+  }));
+
+  ui.resend.addEventListener('click', () => guarded(async () => {
+    const result = await call('POST', '/auth/email/verify/resend', { body: { email: currentEmail } });
+    if (result.ok) setStatus('A new confirmation link is on its way.', true);
+    else showError(describe(result));
+  }));
+
+  ui.changeEmailForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const body = { new_email: ui.newEmail.value.trim(), current_password: ui.changeEmailPassword.value };
+      const result = await authed('POST', '/auth/email', { body, csrf: true });
+      ui.changeEmailPassword.value = '';
+      if (result.ok) {
+        setStatus(`A confirmation link is on its way to ${body.new_email}. Your address changes once you open it.`, true);
+      } else {
+        showError(describe(result));
+      }
     });
   });
 
@@ -179,5 +299,15 @@
     }
   }));
 
-  guarded(loadMe);
+  const linkPages = { '/reset-password': 'reset', '/verify-email': 'verify' };
+  const linkPage = linkPages[window.location.pathname];
+  if (linkPage && !linkToken) {
+    showSignedOut('');
+    showError('This page needs the link from your email, with its token.');
+  } else if (linkPage) {
+    show(linkPage, { focus: false });
+    setStatus(linkPage === 'reset' ? 'Choose a new password for your account.' : 'Confirm your address.');
+  } else {
+    guarded(loadMe);
+  }
 })();

@@ -67,7 +67,7 @@ function startLocalApi() {
   for (const [k, v] of Object.entries(process.env)) {
     // Drop configuration the caller's shell may carry (scripts/test.sh exports signing keys):
     // this run sets its own.
-    if (/^(JWT_|ACCESS_TOKEN_|REFRESH_TOKEN_|SESSION_|TOKEN_TRANSPORT$|CORS_|AUTHORIZER_|REFRESH_REUSE_)/.test(k)) continue;
+    if (/^(JWT_|ACCESS_TOKEN_|REFRESH_TOKEN_|SESSION_|TOKEN_TRANSPORT$|CORS_|AUTHORIZER_|REFRESH_REUSE_|EMAIL_|APP_URL$|RESET_TOKEN_|VERIFY_TOKEN_)/.test(k)) continue;
     env[k] = v;
   }
   Object.assign(env, {
@@ -75,6 +75,8 @@ function startLocalApi() {
     ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TTL_SECONDS),
     JWT_LEEWAY_SECONDS: '0',
     CORS_ALLOWED_ORIGINS: `http://localhost:${frontPort}`,
+    // Mailed links open the page on the origin the browser uses (the outbox keeps the mail).
+    APP_URL: `http://localhost:${apiPort}`,
   });
   apiLog = fs.createWriteStream(path.join(artifacts, 'local-api.log'));
   api = spawn(localApiBin, ['--addr', `127.0.0.1:${apiPort}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -391,9 +393,133 @@ step('logout ends the session: a reload shows the login form and /auth/me is ref
   await expectSignedOut();
   await page.waitForFunction(() => document.getElementById('status').textContent === 'Not signed in.');
   const seen = responses.map((r) => `${r.method} ${r.path} ${r.status}`);
-  assert.ok(seen.some((s) => /^GET \/auth\/me 40[13]$/.test(s)), seen.join(', '));
+  // Cookie transport: no identity source, so the authorizer answers, and refuses with 403.
+  assert.ok(seen.includes('GET /auth/me 403'), seen.join(', '));
   assert.ok(!seen.some((s) => s.startsWith('POST /auth/refresh')), `no refresh without a session: ${seen.join(', ')}`);
   await shot('07-logged-out');
+});
+
+// The newest link to `path` the API mailed to `to`, from the local API's outbox, read from the
+// text body with the contract's regex.
+async function mailedLink(to, pathname) {
+  const outbox = await (await fetch(`${apiOrigin()}/_dev/outbox`)).json();
+  const links = outbox.messages
+    .filter((m) => m.to === to)
+    .map((m) => m.text.match(new RegExp(`(http\\S+${pathname}#token=([A-Za-z0-9_-]+))`)))
+    .filter(Boolean);
+  assert.ok(links.length, `no ${pathname} link mailed to ${to}: ${JSON.stringify(outbox.messages.map((m) => [m.to, m.subject]))}`);
+  return links[links.length - 1][1];
+}
+
+// Opens a mailed link as a mail client does: a fresh load (never a same-document hash change).
+async function openLink(link) {
+  await page.goto('about:blank');
+  await page.goto(link);
+}
+
+const NEW_PASSWORD = 'a new passphrase from the reset link';
+
+step('the verification link from the outbox confirms the address; a second open says it is spent', async () => {
+  const link = await mailedLink(email, '/verify-email');
+  responses.length = 0;
+  await openLink(link);
+  await page.locator('#verify').waitFor({ state: 'visible' });
+  assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
+  assert.ok(!responses.some((r) => r.method === 'POST'), 'opening the link spends nothing');
+  const [confirmed] = await Promise.all([
+    page.waitForResponse(sawResponse('POST', '/auth/email/verify')),
+    page.click('#verify-confirm'),
+  ]);
+  assert.equal(confirmed.status(), 200, await confirmed.text());
+  await page.waitForFunction(() => document.getElementById('status').textContent.includes('is confirmed'));
+  await shot('08-email-verified');
+  await openLink(link);
+  await page.click('#verify-confirm');
+  await page.locator('#error').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#error').innerText(), /invalid, expired or already used/);
+  await shot('09-verify-link-spent');
+});
+
+step('forgot password: the reset link from the outbox sets a new password that then logs in', async () => {
+  await page.goto('/');
+  await expectSignedOut();
+  await page.click('#forgot-open');
+  await page.locator('#forgot').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'forgot-heading', 'focus follows the view');
+  await page.fill('#forgot-email', email);
+  const [asked] = await Promise.all([
+    page.waitForResponse(sawResponse('POST', '/auth/password/forgot')),
+    page.click('#forgot-send'),
+  ]);
+  assert.equal(asked.status(), 202);
+  await page.waitForFunction(() => document.getElementById('status').textContent.includes('on its way'));
+  await shot('10-forgot-sent');
+
+  const link = await mailedLink(email, '/reset-password');
+  await openLink(link);
+  await page.locator('#reset').waitFor({ state: 'visible' });
+  await page.fill('#reset-password', NEW_PASSWORD);
+  const [reset] = await Promise.all([
+    page.waitForResponse(sawResponse('POST', '/auth/password/reset')),
+    page.click('#reset-submit'),
+  ]);
+  assert.equal(reset.status(), 204, await reset.text());
+  await page.locator('#reset-done').waitFor({ state: 'visible' });
+  await shot('11-password-reset');
+
+  await openLink(link);
+  await page.fill('#reset-password', 'yet another passphrase here');
+  await page.click('#reset-submit');
+  await page.locator('#error').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#error').innerText(), /invalid, expired or already used/);
+
+  await page.goto('/');
+  await expectSignedOut();
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.click('#login');
+  await page.locator('#error').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#error').innerText(), /invalid_credentials/, 'the old password is gone');
+  await page.fill('#password', NEW_PASSWORD);
+  await page.click('#login');
+  await expectSignedIn();
+  assert.match(await page.locator('#me-verified').innerText(), /confirmed\./);
+});
+
+step('on a 390 px wide phone screen the page fits without sideways scrolling', async () => {
+  const phone = await browser.newContext({ baseURL: apiOrigin(), viewport: { width: 390, height: 844 } });
+  try {
+    const p = await phone.newPage();
+    await p.goto('/');
+    await expectSignedOut(p);
+    const widths = await p.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(widths[0] <= widths[1], `scroll width ${widths[0]} > viewport ${widths[1]}`);
+    const button = await p.locator('#login').boundingBox();
+    assert.ok(button.height >= 44, `tap target ${button.height} px high`);
+    await shot('12-phone-390', p);
+    await p.click('#forgot-open');
+    await shot('13-phone-390-forgot', p);
+  } finally {
+    await phone.close();
+  }
+});
+
+step('change email: the confirmation link moves the account to the new address', async () => {
+  const newEmail = `moved-${email}`;
+  await page.fill('#new-email', newEmail);
+  await page.fill('#change-email-password', NEW_PASSWORD);
+  const [asked] = await Promise.all([
+    page.waitForResponse(sawResponse('POST', '/auth/email')),
+    page.click('#change-email'),
+  ]);
+  assert.equal(asked.status(), 202, await asked.text());
+  assert.ok(asked.request().headers()['x-csrf-token']?.length > 0, 'a change sends its CSRF proof');
+  await page.waitForFunction(() => document.getElementById('status').textContent.includes('confirmation link'));
+  const link = await mailedLink(newEmail, '/verify-email');
+  await openLink(link);
+  await page.click('#verify-confirm');
+  await page.waitForFunction((e) => document.getElementById('status').textContent.includes(e), newEmail);
+  await shot('14-email-changed');
 });
 
 step('the page raised no console error or CSP violation', async () => {
