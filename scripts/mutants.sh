@@ -2,9 +2,9 @@
 # Mutation testing of the security core with cargo-mutants (docs/testing.md, "Mutation
 # testing"). Too slow for CI: run it by hand after changing the code it covers.
 #
-#   scripts/mutants.sh [tokens|rules|throttle|password|service|all] [extra cargo-mutants args]
+#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|service|all] [extra cargo-mutants args]
 #
-# tokens/rules/throttle/password mutate shared/src and run shared's own tests (unit tests and
+# tokens/rules/throttle/password/csrf/authorizer mutate shared/src and run shared's own tests (unit tests and
 # the JWS vectors): about 15 s a mutant. service mutates the use cases and the authorizer and
 # also runs the end-to-end tests on the embedded store (the DynamoDB variants are skipped, so no
 # server is needed): about a minute a mutant. Results go to mutants.out/<area>/ (gitignored);
@@ -49,14 +49,20 @@ throttle | all)
 password | all)
     run password -p shared -f shared/src/domain/password.rs "$@"
     ;;&
+csrf | all)
+    run csrf -p shared -f shared/src/credentials.rs -f shared/src/credentials/csrf.rs "$@"
+    ;;&
+authorizer | all)
+    run authorizer -p shared -f shared/src/authorizer.rs "$@"
+    ;;&
 service | all)
     run service -p shared --test-package shared --test-package e2e -f shared/src/authorizer.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs -f shared/src/service/accounts.rs \
         -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- "${E2E_SKIPS[@]}"
     ;;
-tokens | rules | throttle | password) ;;
+tokens | rules | throttle | password | csrf | authorizer) ;;
 *)
-    echo "unknown area $area (tokens, rules, throttle, password, service, all)" >&2
+    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, service, all)" >&2
     exit 64
     ;;
 esac
