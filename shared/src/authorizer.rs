@@ -353,7 +353,10 @@ mod tests {
     fn a_user_policy_never_reaches_admin_routes() {
         let stage = stage_arn(ARN).unwrap();
         let user = allowed_resources(stage, Role::User);
-        assert_eq!(user, [format!("{stage}/GET/auth/me"), format!("{stage}/POST/auth/password")]);
+        assert_eq!(
+            user,
+            [format!("{stage}/GET/auth/me"), format!("{stage}/POST/auth/password"), format!("{stage}/POST/auth/email")]
+        );
         let admin = allowed_resources(stage, Role::Admin);
         assert!(admin.contains(&format!("{stage}/GET/admin/users")));
         assert!(admin.contains(&format!("{stage}/PATCH/admin/users/*")));
