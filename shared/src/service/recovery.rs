@@ -47,19 +47,9 @@ pub async fn resend_verification(
     client: &ClientInfo,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let store = flows.store();
-    equalised(flows.mail().response_floor, async {
-        spend_mail_attempt(flows, email.as_ref(), client, now).await?;
-        let Some(email) = email else { return Ok(()) };
-        match store.user_by_email(&email).await? {
-            Some(user) if !user.disabled && !user.email_verified && flows.mail().verification != Verification::Off => {
-                let to = user.email.clone();
-                mail_token(flows, &user, Purpose::VerifyEmail, &to, now).await
-            }
-            _ => Ok(()),
-        }
-    })
-    .await
+    let verifying = flows.mail().verification != Verification::Off;
+    let wanted = |user: &User| verifying && !user.disabled && !user.email_verified;
+    mail_on_request(flows, email, client, Purpose::VerifyEmail, wanted, now).await
 }
 
 /// `POST /auth/password/forgot`: a reset link to an existing, enabled account; the answer is
@@ -70,14 +60,27 @@ pub async fn forgot_password(
     client: &ClientInfo,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let store = flows.store();
+    mail_on_request(flows, email, client, Purpose::ResetPassword, |user: &User| !user.disabled, now).await
+}
+
+/// A link of `purpose` to the account of `email`, if it has one that `wanted` accepts: one
+/// throttle attempt spent and the same store reads whatever the account, and the answer after
+/// the same floor.
+async fn mail_on_request(
+    flows: &dyn MailFlows,
+    email: Option<Email>,
+    client: &ClientInfo,
+    purpose: Purpose,
+    wanted: impl Fn(&User) -> bool + Send,
+    now: UnixTime,
+) -> Result<(), ApiError> {
     equalised(flows.mail().response_floor, async {
         spend_mail_attempt(flows, email.as_ref(), client, now).await?;
         let Some(email) = email else { return Ok(()) };
-        match store.user_by_email(&email).await? {
-            Some(user) if !user.disabled => {
+        match flows.store().user_by_email(&email).await? {
+            Some(user) if wanted(&user) => {
                 let to = user.email.clone();
-                mail_token(flows, &user, Purpose::ResetPassword, &to, now).await
+                mail_token(flows, &user, purpose, &to, now).await
             }
             _ => Ok(()),
         }
