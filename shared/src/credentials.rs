@@ -217,6 +217,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_token_transport_parses_and_says_where_tokens_go() {
+        let parsed: Vec<_> = ["body", " Cookie ", "BOTH"].into_iter().map(TokenTransport::parse).collect();
+        assert_eq!(parsed, [Some(TokenTransport::Body), Some(TokenTransport::Cookie), Some(TokenTransport::Both)]);
+        assert_eq!(TokenTransport::parse("cookies"), None);
+        let sides = |t: TokenTransport| (t.tokens_in_body(), t.uses_cookies());
+        assert_eq!(sides(TokenTransport::Body), (true, false));
+        assert_eq!(sides(TokenTransport::Cookie), (false, true));
+        assert_eq!(sides(TokenTransport::Both), (true, true));
+    }
+
+    #[test]
     fn bearer_tokens_are_read_strictly() {
         assert_eq!(bearer_token("Bearer abc"), Some("abc"));
         assert_eq!(bearer_token("bearer  abc "), Some("abc"));
@@ -318,6 +329,13 @@ mod tests {
         assert!(origins.allows("https://app.example.com") && origins.allows("http://localhost:5173"));
         assert!(!origins.allows("https://evil.example.com") && !origins.allows("http://localhost:5174"));
         assert!(AllowedOrigins::parse("").unwrap().is_empty());
+        // What the local API's CORS layer is built from: the listed origins, lower-cased, in order.
+        assert!(!origins.is_empty());
+        assert_eq!(origins.as_slice(), ["https://app.example.com", "http://localhost:5173"]);
+        assert_eq!(AllowedOrigins::parse("https://App.Example.com").unwrap().as_slice(), ["https://app.example.com"]);
+        // The configuration error names the bad entry (an origin is not a secret).
+        let error = AllowedOrigins::parse("https://ok.example.com, *").unwrap_err();
+        assert_eq!(error.to_string(), "\"*\" is not an origin (scheme://host[:port], no path, no wildcard)");
         for bad in
             ["*", "https://*.example.com", "https://app.example.com/", "app.example.com", "ftp://x", "https://x:99999"]
         {

@@ -326,6 +326,48 @@ mod tests {
         assert!(kept.iter().all(|buffer| buffer.len() == 256));
     }
 
+    #[tokio::test]
+    async fn each_hash_and_check_is_one_counted_computation() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        assert_eq!(hasher.params(), cheap());
+        assert_eq!(hasher.computations(), 0);
+        let hash = hasher.hash(presented("correct horse")).await.unwrap();
+        hasher.verify(presented("correct horse"), Some(hash)).await.unwrap();
+        hasher.verify(presented("no account"), None).await.unwrap();
+        assert_eq!(hasher.computations(), 3, "a hash, a check, and the dummy check of an unknown account");
+    }
+
+    #[tokio::test]
+    async fn sequential_checks_reuse_one_kept_buffer() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        // A hash of ours, checked by a fresh hasher: the check itself takes and keeps memory.
+        let hash = PasswordHasher::new(cheap()).unwrap().hash(presented("correct horse")).await.unwrap();
+        assert_eq!(hasher.inner.memory.lock().unwrap().len(), 0);
+        for _ in 0..3 {
+            let check = hasher.verify(presented("correct horse"), Some(hash.clone())).await.unwrap();
+            assert_eq!(check, PasswordCheck::Valid { needs_rehash: false });
+            assert_eq!(hasher.inner.memory.lock().unwrap().len(), 1, "one buffer, taken and given back");
+        }
+    }
+
+    /// `depth` computations at once (each holding its buffer while the next starts).
+    fn nested(inner: &Inner, blocks: usize, depth: usize) {
+        if depth > 0 {
+            inner.with_memory(blocks, |_| nested(inner, blocks, depth - 1));
+        }
+    }
+
+    #[test]
+    fn no_more_buffers_are_kept_than_the_bound() {
+        let hasher = PasswordHasher::new(cheap()).unwrap();
+        let blocks = hasher.inner.argon2.params().block_count();
+        nested(&hasher.inner, blocks, hasher.inner.kept_buffers + 2);
+        assert_eq!(hasher.inner.memory.lock().unwrap().len(), hasher.inner.kept_buffers);
+        // Memory of another size (an older hash's cost) is never kept.
+        nested(&hasher.inner, blocks * 2, 1);
+        assert!(hasher.inner.memory.lock().unwrap().iter().all(|buffer| buffer.len() == blocks));
+    }
+
     #[test]
     fn policy_bounds_new_passwords() {
         assert!(Password::parse_new("short".into()).is_err());
@@ -333,6 +375,13 @@ mod tests {
         assert!(Password::parse_new("x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
         assert!(Password::parse_presented("short".into()).is_ok());
         assert!(Password::parse_presented("x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
+        // The bounds themselves: exactly 8 characters (not bytes) is enough, exactly 1024 bytes
+        // is not too long.
+        assert!(Password::parse_new("12345678".into()).is_ok());
+        assert!(Password::parse_new("1234567".into()).is_err());
+        assert!(Password::parse_new("éééééééé".into()).is_ok(), "8 characters in 16 bytes");
+        assert!(Password::parse_new("x".repeat(MAX_PASSWORD_BYTES)).is_ok());
+        assert!(Password::parse_presented("x".repeat(MAX_PASSWORD_BYTES)).is_ok());
     }
 
     #[test]
