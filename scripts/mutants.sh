@@ -2,7 +2,7 @@
 # Mutation testing of the security core with cargo-mutants (docs/testing.md, "Mutation
 # testing"). Too slow for CI: run it by hand after changing the code it covers.
 #
-#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|service|all] [extra cargo-mutants args]
+#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|decisions|service|all] [extra cargo-mutants args]
 #
 # tokens/rules/throttle/password/csrf/authorizer mutate shared/src and run shared's own tests (unit tests and
 # the JWS vectors): about 15 s a mutant. service mutates the use cases and the authorizer and
@@ -55,14 +55,20 @@ csrf | all)
 authorizer | all)
     run authorizer -p shared -f shared/src/authorizer.rs "$@"
     ;;&
+decisions)
+    # The part of `service` that decides who may do what: the authorizer's decision and policy,
+    # the admin checks, logout's and refresh's session rules (about 70 mutants, under an hour).
+    run decisions -p shared --test-package shared --test-package e2e -f shared/src/authorizer.rs \
+        -f shared/src/service/admin.rs -f shared/src/service/sessions.rs "$@" -- "${E2E_SKIPS[@]}"
+    ;;
 service | all)
     run service -p shared --test-package shared --test-package e2e -f shared/src/authorizer.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs -f shared/src/service/accounts.rs \
         -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- "${E2E_SKIPS[@]}"
     ;;
-tokens | rules | throttle | password | csrf | authorizer) ;;
+tokens | rules | throttle | password | csrf | authorizer | decisions) ;;
 *)
-    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, service, all)" >&2
+    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, decisions, service, all)" >&2
     exit 64
     ;;
 esac
