@@ -16,7 +16,7 @@ area="${1:-all}"
 shift || true
 
 # libtest filters: everything that needs DynamoDB Local or moto.
-E2E_SKIPS=(--skip dynamo --skip events:: --skip outage:: --skip races:: --skip signing_key::
+E2E_SKIPS=(--skip dynamo --skip events:: --skip outage:: --skip races:: --skip signing_key:: --skip ses::
     --skip strict_mode_refuses_a_logged_out_access_token)
 
 run() {
