@@ -58,13 +58,13 @@ authorizer | all)
 decisions)
     # The part of `service` that decides who may do what: the authorizer's decision and policy,
     # the admin checks, logout's and refresh's session rules (about 70 mutants, under an hour).
-    run decisions -p shared --test-package shared --test-package e2e -f shared/src/authorizer.rs \
-        -f shared/src/service/admin.rs -f shared/src/service/sessions.rs "$@" -- "${E2E_SKIPS[@]}"
+    run decisions --test-workspace=true -f shared/src/authorizer.rs \
+        -f shared/src/service/admin.rs -f shared/src/service/sessions.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
 service | all)
-    run service -p shared --test-package shared --test-package e2e -f shared/src/authorizer.rs \
+    run service --test-workspace=true -f shared/src/authorizer.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs -f shared/src/service/accounts.rs \
-        -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- "${E2E_SKIPS[@]}"
+        -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
 tokens | rules | throttle | password | csrf | authorizer | decisions) ;;
 *)
