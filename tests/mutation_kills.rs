@@ -45,6 +45,7 @@ strict_on_both_stores!(
     strict_revocation_refuses_other_sessions_after_a_password_change,
     strict_revocation_refuses_a_revoked_jti_of_a_live_session,
     a_logged_out_access_token_stays_revoked_through_the_leeway,
+    a_disable_ends_the_sessions_for_good_and_enabling_ends_none,
 );
 
 fn store(app: &TestApp) -> Arc<dyn Store> {
@@ -159,6 +160,43 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
     let patch = principal_request(Method::PATCH, &target, Some(disable), principal(&admin_id, Role::Admin));
     assert_eq!(shared::http::admin::update_user(store.as_ref(), patch).await.status(), 403);
     assert!(!store.user_by_id(&user_id).await.unwrap().unwrap().disabled);
+}
+
+/// A disable through the admin route revokes the sessions, not only refuses them while the
+/// account is disabled: undoing the flag alone (an operator fixing the item) does not bring them
+/// back. And `{"disabled": false}` on an enabled account ends nothing (the `disabled ==
+/// Some(true)` that decides which changes cut off the sessions).
+async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestApp) {
+    let store = store(&app);
+    let (user_id, access, refresh) = sign_up(&app).await;
+    let (admin_id, _, _) = sign_up(&app).await;
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    store.update_user(&admin_id, &promote, None).await.unwrap();
+    let admin = Principal {
+        user_id: admin_id,
+        email: "admin@example.com".into(),
+        role: Role::Admin,
+        token_id: uuid(),
+        session_id: uuid(),
+        csrf: None,
+    };
+    let target = format!("/admin/users/{user_id}");
+    let patch = |disabled: bool| {
+        principal_request(Method::PATCH, &target, Some(json!({ "disabled": disabled })), admin.clone())
+    };
+
+    assert_eq!(shared::http::admin::update_user(store.as_ref(), patch(false)).await.status(), 200);
+    let refreshed = app.refresh(&refresh).await;
+    assert_eq!(refreshed.status, 200, "enabling an enabled account ended its session: {:?}", refreshed.body);
+    let (access, refresh) = (refreshed.text("access_token"), refreshed.text("refresh_token"));
+    assert_eq!(me_status(&app, &access).await, 200);
+
+    assert_eq!(shared::http::admin::update_user(store.as_ref(), patch(true)).await.status(), 200);
+    let enable_only = UserChanges { role: None, disabled: Some(false) };
+    store.update_user(&user_id, &enable_only, None).await.unwrap();
+    let after = app.refresh(&refresh).await;
+    assert_eq!((after.status, after.code()), (401, "token_revoked"), "the disabled session came back");
+    assert_eq!(me_status(&app, &access).await, 403, "strict mode: its access token stays refused");
 }
 
 /// Logout revokes the access token presented with it only when it is the same account's: a
