@@ -168,7 +168,7 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
 /// Some(true)` that decides which changes cut off the sessions).
 async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestApp) {
     let store = store(&app);
-    let (user_id, access, refresh) = sign_up(&app).await;
+    let (user_id, _, refresh) = sign_up(&app).await;
     let (admin_id, _, _) = sign_up(&app).await;
     let promote = UserChanges { role: Some(Role::Admin), disabled: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
