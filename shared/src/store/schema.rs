@@ -32,12 +32,15 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
 /// Creates both tables (and TTL on the revocations table) unless they exist. Idempotent.
 pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<String>, StoreError> {
     let mut created = Vec::new();
-    let existing = client
-        .list_tables()
-        .send()
-        .await
-        .map_err(|error| StoreError::Unavailable(DisplayErrorContext(&error).to_string()))?;
-    let exists = |name: &str| existing.table_names().iter().any(|table| table == name);
+    // Every page: ListTables answers at most 100 names, and an account (or a long-running
+    // DynamoDB Local) may hold more.
+    let mut existing = Vec::new();
+    let mut pages = client.list_tables().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| StoreError::Unavailable(DisplayErrorContext(&error).to_string()))?;
+        existing.extend(page.table_names().iter().cloned());
+    }
+    let exists = |name: &str| existing.iter().any(|table| table == name);
 
     if !exists(&tables.users) {
         let by_created = GlobalSecondaryIndex::builder()
