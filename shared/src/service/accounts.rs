@@ -1,7 +1,9 @@
 //! Accounts: registration, login, password change and the caller's own view.
 
 use super::recovery::{mail_token, send_notice};
-use super::{Accounts, ClientInfo, SignedIn, internal, live_session, new_session_id, session_for, signed_in, throttle};
+use super::{
+    Accounts, ClientInfo, SignedIn, internal, new_session_id, proven_caller, session_for, signed_in, throttle,
+};
 use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Purpose, Role, User};
 use crate::email::Verification;
 use crate::email::templates::Notice;
@@ -135,20 +137,7 @@ pub async fn change_password(
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
-    let (user, session) = live_session(store, principal, now).await?;
-    let bucket = accounts.throttle.password_change_bucket(&user.email, &session.id);
-    let drawn = throttle::draw_all(store, vec![bucket], now).await?;
-    match accounts.hasher.verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
-        PasswordCheck::Valid { .. } => drawn.succeeded(store).await?,
-        PasswordCheck::Invalid => {
-            drawn.failed(store, now).await?;
-            tracing::info!(user_id = %user.id, "password change refused: wrong current password");
-            return Err(ApiError::InvalidCredentials);
-        }
-    }
-    if user.disabled {
-        return Err(ApiError::AccountDisabled);
-    }
+    let (user, session) = proven_caller(accounts, principal, current, "password change", now).await?;
     let new_hash = accounts.hasher.hash(new).await.map_err(internal)?;
     let mut user = user;
     // The commit is conditional on the account being as read here, including its count of

@@ -16,7 +16,7 @@ pub use admin::{get_user, list_users, update_user};
 pub use recovery::{forgot_password, request_email_change, resend_verification, reset_password, verify_email};
 pub use sessions::{LogoutScope, logout, refresh};
 
-use crate::domain::{LoginThrottle, PasswordHasher, Principal, Session, SessionPolicy, User};
+use crate::domain::{LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, Session, SessionPolicy, User};
 use crate::email::Mail;
 use crate::error::ApiError;
 use crate::store::Store;
@@ -146,6 +146,34 @@ async fn live_session(store: &dyn Store, principal: &Principal, now: UnixTime) -
         }
         _ => Err(ApiError::TokenRevoked),
     }
+}
+
+/// The caller's live account and session, once the caller has shown the account's current
+/// password. Failures count against that session's own budget, never against logins; a
+/// disabled account is refused only after a correct password.
+async fn proven_caller(
+    flows: &dyn MailFlows,
+    principal: &Principal,
+    current: Password,
+    action: &'static str,
+    now: UnixTime,
+) -> Result<(User, Session), ApiError> {
+    let store = flows.store();
+    let (user, session) = live_session(store, principal, now).await?;
+    let bucket = flows.throttle().password_change_bucket(&user.email, &session.id);
+    let drawn = throttle::draw_all(store, vec![bucket], now).await?;
+    match flows.hasher().verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
+        PasswordCheck::Valid { .. } => drawn.succeeded(store).await?,
+        PasswordCheck::Invalid => {
+            drawn.failed(store, now).await?;
+            tracing::info!(user_id = %user.id, action, "refused: wrong current password");
+            return Err(ApiError::InvalidCredentials);
+        }
+    }
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    Ok((user, session))
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {

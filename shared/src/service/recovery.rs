@@ -4,10 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::{ClientInfo, MailFlows, internal, live_session, throttle};
-use crate::domain::{
-    Email, OneTimeSecret, OneTimeToken, Password, PasswordCheck, Principal, Purpose, User, presented_digest,
-};
+use super::{ClientInfo, MailFlows, internal, proven_caller, throttle};
+use crate::domain::{Email, OneTimeSecret, OneTimeToken, Password, Principal, Purpose, User, presented_digest};
 use crate::email::Verification;
 use crate::email::templates::{self, Notice};
 use crate::error::ApiError;
@@ -132,20 +130,7 @@ pub async fn request_email_change(
     now: UnixTime,
 ) -> Result<(), ApiError> {
     let store = flows.store();
-    let (user, session) = live_session(store, principal, now).await?;
-    let bucket = flows.throttle().password_change_bucket(&user.email, &session.id);
-    let drawn = throttle::draw_all(store, vec![bucket], now).await?;
-    match flows.hasher().verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
-        PasswordCheck::Valid { .. } => drawn.succeeded(store).await?,
-        PasswordCheck::Invalid => {
-            drawn.failed(store, now).await?;
-            tracing::info!(user_id = %user.id, "email change refused: wrong current password");
-            return Err(ApiError::InvalidCredentials);
-        }
-    }
-    if user.disabled {
-        return Err(ApiError::AccountDisabled);
-    }
+    let (user, _) = proven_caller(flows, principal, current, "email change", now).await?;
     if new_email == user.email {
         return Err(ApiError::validation("new_email", "is already the account's address"));
     }
