@@ -28,10 +28,17 @@ async fn backoff_grows_from_one_second_and_is_capped(store: Arc<dyn Store>) {
     let accounts = accounts(store);
     let email = Email::parse(&unique_email()).unwrap();
     let start = UnixTime::from_secs(1_800_000_000);
-    service::register(&accounts, email.clone(), Password::parse_new(PASSWORD.into()).unwrap(), None, start)
-        .await
-        .unwrap();
-    let client = ClientInfo { ip: Some("192.0.2.44".parse().unwrap()), device_token: None };
+    service::register(
+        &accounts,
+        email.clone(),
+        Password::parse_new(PASSWORD.into()).unwrap(),
+        &ClientInfo::default(),
+        None,
+        start,
+    )
+    .await
+    .unwrap();
+    let client = ClientInfo { ip: Some("192.0.2.44".parse().unwrap()), device_token: None, user_agent: None };
     let login = |password: &'static str, at: UnixTime| {
         let (accounts, email, client) = (&accounts, email.clone(), &client);
         async move { service::login(accounts, Some(email), presented(password), client, None, at).await }

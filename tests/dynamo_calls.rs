@@ -78,7 +78,9 @@ async fn refresh_success_path_makes_two_dynamodb_requests() {
     // lives in the tokens and costs no request.
     let csrf = CsrfBinding::of("csrf-token");
     let registered =
-        service::register(&accounts, email.clone(), password(), Some(csrf.clone()), now).await.expect("register");
+        service::register(&accounts, email.clone(), password(), &ClientInfo::default(), Some(csrf.clone()), now)
+            .await
+            .expect("register");
     let registered = registered.signed_in().expect("optional verification: registration signs in");
     let register_calls = log.take();
 
@@ -90,15 +92,22 @@ async fn refresh_success_path_makes_two_dynamodb_requests() {
     let mut token = logged_in.refresh_token;
     let mut refresh_calls = Vec::new();
     for _ in 0..3 {
-        let next =
-            service::refresh(&accounts, &token, Rebinding::UNCHANGED, UnixTime::now()).await.expect("refresh succeeds");
+        let next = service::refresh(&accounts, &token, Rebinding::UNCHANGED, &ClientInfo::default(), UnixTime::now())
+            .await
+            .expect("refresh succeeds");
         token = next.refresh_token;
         refresh_calls.push(log.take());
     }
     // The register session also refreshes in two, its CSRF binding checked.
-    service::refresh(&accounts, &registered.refresh_token, Rebinding::Proven(csrf), UnixTime::now())
-        .await
-        .expect("refresh of the registration session succeeds");
+    service::refresh(
+        &accounts,
+        &registered.refresh_token,
+        Rebinding::Proven(csrf),
+        &ClientInfo::default(),
+        UnixTime::now(),
+    )
+    .await
+    .expect("refresh of the registration session succeeds");
     refresh_calls.push(log.take());
 
     println!("register: {} request(s) {register_calls:?}", register_calls.len());
@@ -121,10 +130,17 @@ async fn refresh_reuse_path_is_bounded_too() {
     let accounts = Accounts { sessions: SessionPolicy { reuse_grace_secs: 0 }, ..accounts(Arc::new(store)) };
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
-    let registered = service::register(&accounts, email, password(), None, now).await.unwrap().signed_in().unwrap();
-    service::refresh(&accounts, &registered.refresh_token, Rebinding::UNCHANGED, now).await.unwrap();
+    let registered = service::register(&accounts, email, password(), &ClientInfo::default(), None, now)
+        .await
+        .unwrap()
+        .signed_in()
+        .unwrap();
+    service::refresh(&accounts, &registered.refresh_token, Rebinding::UNCHANGED, &ClientInfo::default(), now)
+        .await
+        .unwrap();
     log.take();
-    let replay = service::refresh(&accounts, &registered.refresh_token, Rebinding::UNCHANGED, now).await;
+    let replay =
+        service::refresh(&accounts, &registered.refresh_token, Rebinding::UNCHANGED, &ClientInfo::default(), now).await;
     assert!(matches!(replay, Err(shared::error::ApiError::TokenReused)), "{replay:?}");
     let calls = log.take();
     println!("refresh (reuse detected): {} request(s) {calls:?}", calls.len());
@@ -140,7 +156,7 @@ async fn unknown_email_and_wrong_password_make_the_same_requests_and_hash_once()
     let accounts = accounts(Arc::new(store));
     let email = Email::parse(&unique_email()).unwrap();
     let now = UnixTime::now();
-    service::register(&accounts, email.clone(), password(), None, now).await.unwrap();
+    service::register(&accounts, email.clone(), password(), &ClientInfo::default(), None, now).await.unwrap();
     log.take();
     let wrong = || Password::parse_presented("not the password".to_owned()).unwrap();
     // From two addresses, so that neither attempt finds the other's throttle state.
@@ -148,7 +164,7 @@ async fn unknown_email_and_wrong_password_make_the_same_requests_and_hash_once()
         let accounts = &accounts;
         async move {
             let before = accounts.hasher.computations();
-            let client = ClientInfo { ip: Some(ip.parse().unwrap()), device_token: None };
+            let client = ClientInfo { ip: Some(ip.parse().unwrap()), device_token: None, user_agent: None };
             let answer = service::login(accounts, Some(email), wrong(), &client, None, now).await;
             assert!(matches!(answer, Err(shared::error::ApiError::InvalidCredentials)), "{answer:?}");
             accounts.hasher.computations() - before

@@ -94,6 +94,7 @@ async fn a_session_created_exactly_at_the_cutoff_is_revoked(app: TestApp) {
             next_expires_at: now.secs() + 3600,
             sessions_valid_after_ms: cutoff,
             grace_ms: 0,
+            seen_from: Default::default(),
             now,
         };
         assert_eq!(store.rotate_session(&rotation).await.unwrap(), outcome, "{}", session.created_ms);

@@ -6,7 +6,7 @@ use e2e::{Keys, TestApp, TestResponse, dynamo_store, keys_with, memory_store, re
 use http::Method;
 use serde_json::json;
 use shared::domain::{Email, Password, SessionPolicy};
-use shared::service::{self, Accounts};
+use shared::service::{self, Accounts, ClientInfo};
 use shared::store::Store;
 use shared::time::UnixTime;
 use shared::tokens::Rebinding;
@@ -121,18 +121,29 @@ async fn sessions_end_at_their_absolute_lifetime(store: Arc<dyn Store>) {
     let start = UnixTime::from_secs(1_800_000_000);
     let email = Email::parse(&unique_email()).unwrap();
     let new = Password::parse_new(PASSWORD.into()).unwrap();
-    let login = service::register(&accounts, email, new, None, start).await.unwrap().signed_in().unwrap();
+    let login = service::register(&accounts, email, new, &ClientInfo::default(), None, start)
+        .await
+        .unwrap()
+        .signed_in()
+        .unwrap();
     assert_eq!(login.refresh_expires_in, 60);
 
     let at = |secs| UnixTime::from_secs(start.secs() + secs);
-    let second = service::refresh(&accounts, &login.refresh_token, Rebinding::UNCHANGED, at(50)).await.unwrap();
+    let second =
+        service::refresh(&accounts, &login.refresh_token, Rebinding::UNCHANGED, &ClientInfo::default(), at(50))
+            .await
+            .unwrap();
     assert_eq!(second.refresh_expires_in, 50, "capped by the session's lifetime, not the refresh lifetime");
-    let third = service::refresh(&accounts, &second.refresh_token, Rebinding::UNCHANGED, at(99)).await.unwrap();
+    let third =
+        service::refresh(&accounts, &second.refresh_token, Rebinding::UNCHANGED, &ClientInfo::default(), at(99))
+            .await
+            .unwrap();
     assert_eq!(third.refresh_expires_in, 1);
     // At 102 the token itself still passes (its exp is 100, the leeway 5 s): only the session's
     // absolute lifetime refuses it.
     assert!(accounts.verifier.verify_refresh(&third.refresh_token, at(102)).is_ok());
-    let over = service::refresh(&accounts, &third.refresh_token, Rebinding::UNCHANGED, at(102)).await;
+    let over =
+        service::refresh(&accounts, &third.refresh_token, Rebinding::UNCHANGED, &ClientInfo::default(), at(102)).await;
     assert!(matches!(over, Err(shared::error::ApiError::TokenExpired)), "{over:?}");
 }
 

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use e2e::{dynamo_store, memory_store, unique_email};
 use shared::domain::{Bucket, Budget};
-use shared::domain::{Email, Role, Session, User};
+use shared::domain::{Email, Role, SeenFrom, Session, User};
 use shared::store::{
-    AccessTokenRef, Draw, DrawOutcome, HOLD_MS, PasswordChange, Rotation, RotationOutcome, Store, StoreError,
-    UserChanges,
+    AccessTokenRef, Draw, DrawOutcome, HOLD_MS, PasswordChange, Rotation, RotationOutcome, SessionEnd, SessionListing,
+    Store, StoreError, UserChanges,
 };
 use shared::time::UnixTime;
 
@@ -37,6 +37,7 @@ fn rotation(session: &Session, presented: &str, now: UnixTime) -> Rotation {
         next_expires_at: now.secs() + 3600,
         sessions_valid_after_ms: 0,
         grace_ms: 0,
+        seen_from: SeenFrom::new(Some("contract-test/1"), "198.51.100.4".parse().ok()),
         now,
     }
 }
@@ -422,6 +423,63 @@ async fn the_just_spent_token_is_accepted_once_within_the_grace_period(store: Ar
     assert_eq!(store.rotate_session(&late).await.unwrap(), RotationOutcome::Reused);
 }
 
+/// The session list: live sessions only (not revoked, reused, expired or cut off), newest
+/// first, in pages; a refresh records its client and the time of use.
+async fn sessions_list_live_ones_newest_first_in_pages(store: Arc<dyn Store>) {
+    let owner = user(&unique_email());
+    let other = user(&unique_email());
+    store.create_user(&owner, None).await.unwrap();
+    store.create_user(&other, None).await.unwrap();
+    let mut started = Vec::new();
+    for offset in 1..=5 {
+        let mut login = session(&owner, NOW.plus_secs(offset));
+        login.seen_from = SeenFrom::new(Some(&format!("login-{offset}")), None);
+        assert!(store.create_session(&login, &owner.password_hash).await.unwrap());
+        started.push(login);
+    }
+    let foreign = session(&other, NOW.plus_secs(3));
+    assert!(store.create_session(&foreign, &other.password_hash).await.unwrap());
+    // Logged out, reused (revoked for it), expired by the clock the list is asked with.
+    store.revoke_session(&started[1].id).await.unwrap();
+    assert_eq!(store.end_session(&started[3].id, "not-the-current-jti").await.unwrap(), SessionEnd::Spent);
+    let short = Session { expires_at: NOW.secs() + 100, ..session(&owner, NOW.plus_secs(6)) };
+    assert!(store.create_session(&short, &owner.password_hash).await.unwrap());
+    let at = NOW.plus_secs(200);
+    let refreshed = &started[4];
+    let rotation = rotation(refreshed, &refreshed.current_jti, NOW.plus_secs(150));
+    assert_eq!(store.rotate_session(&rotation).await.unwrap(), RotationOutcome::Rotated);
+
+    let listing =
+        |limit, after| SessionListing { user_id: owner.id.clone(), sessions_valid_after_ms: 0, now: at, limit, after };
+    let all = store.list_sessions(&listing(50, None)).await.unwrap();
+    let ids: Vec<_> = all.sessions.iter().map(|session| session.id.as_str()).collect();
+    assert_eq!(ids, [started[4].id.as_str(), started[2].id.as_str(), started[0].id.as_str()]);
+    assert_eq!(all.next_after, None);
+    let listed = &all.sessions[0];
+    assert_eq!(listed.last_used_ms, NOW.plus_secs(150).millis());
+    assert_eq!(listed.seen_from, rotation.seen_from);
+    assert_eq!(all.sessions[1].seen_from.user_agent.as_deref(), Some("login-3"));
+    assert_eq!(all.sessions[1].last_used_ms, all.sessions[1].created_ms);
+
+    // Pages of one: each continues where the last ended, and the last says no more.
+    let mut paged = Vec::new();
+    let mut after = None;
+    for _ in 0..10 {
+        let page = store.list_sessions(&listing(1, after)).await.unwrap();
+        paged.extend(page.sessions.into_iter().map(|session| session.id));
+        after = page.next_after;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, ids);
+
+    // An account-wide cutoff after the second login hides the first.
+    let cut = SessionListing { sessions_valid_after_ms: started[0].created_ms, ..listing(50, None) };
+    let ids: Vec<_> = store.list_sessions(&cut).await.unwrap().sessions.into_iter().map(|session| session.id).collect();
+    assert_eq!(ids, [started[4].id.clone(), started[2].id.clone()]);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -456,4 +514,5 @@ contract!(
     cutoffs_only_rise,
     a_password_change_commits_only_over_what_it_read,
     the_just_spent_token_is_accepted_once_within_the_grace_period,
+    sessions_list_live_ones_newest_first_in_pages,
 );

@@ -149,7 +149,7 @@ impl Deployment {
 
 async fn login(accounts: &Accounts, email: &str, password: &str) -> Result<service::SignedIn, ApiError> {
     let password = Password::parse_presented(password.into()).unwrap();
-    let client = ClientInfo { ip: Some("192.0.2.7".parse().unwrap()), device_token: None };
+    let client = ClientInfo { ip: Some("192.0.2.7".parse().unwrap()), device_token: None, user_agent: None };
     service::login(accounts, Some(Email::parse(email).unwrap()), password, &client, None, UnixTime::now()).await
 }
 
@@ -230,7 +230,8 @@ async fn create_admin_promotes_an_existing_user_keeping_the_password_and_ending_
     let claims = accounts.verifier.verify_access(&after.access_token, UnixTime::now()).unwrap();
     assert_eq!(claims.role, Role::Admin);
     let offered = Rebinding::Offered { held: None, fresh: None };
-    let old_session = service::refresh(&accounts, &before.refresh_token, offered, UnixTime::now()).await;
+    let old_session =
+        service::refresh(&accounts, &before.refresh_token, offered, &ClientInfo::default(), UnixTime::now()).await;
     assert!(matches!(old_session, Err(ApiError::TokenRevoked)), "the pre-promotion session goes on: {old_session:?}");
 }
 

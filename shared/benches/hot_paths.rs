@@ -388,7 +388,9 @@ mod refresh {
             .unwrap();
         let mut token = first.refresh_token;
         bencher.bench_local(|| {
-            let next = rt.block_on(service::refresh(&accounts, &token, Rebinding::UNCHANGED, NOW)).unwrap();
+            let next = rt
+                .block_on(service::refresh(&accounts, &token, Rebinding::UNCHANGED, &ClientInfo::default(), NOW))
+                .unwrap();
             token = next.refresh_token;
         });
     }

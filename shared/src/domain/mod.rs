@@ -12,4 +12,4 @@ pub use one_time::{OneTimeSecret, OneTimeToken, Purpose, presented_digest};
 pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
 pub use principal::Principal;
 pub use throttle::{Bucket, Budget, Client, LoginThrottle};
-pub use user::{Role, Session, SessionPolicy, User};
+pub use user::{Role, SeenFrom, Session, SessionPolicy, User};

@@ -92,6 +92,40 @@ pub struct Session {
     pub rotated_ms: u64,
     /// Whether the grace presentation of `previous_jti` has been spent.
     pub grace_used: bool,
+    /// Epoch milliseconds of the login or the latest refresh.
+    pub last_used_ms: u64,
+    /// The client as the login or the latest refresh saw it.
+    pub seen_from: SeenFrom,
+}
+
+/// The client a session was last used from, as the owner sees it in the session list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SeenFrom {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl SeenFrom {
+    /// Stored at most this many bytes of a `User-Agent`: the session item stays within one
+    /// DynamoDB write unit (1 KiB), so a refresh costs one.
+    pub const MAX_USER_AGENT_BYTES: usize = 256;
+
+    /// The header as given, without control characters, cut on a character boundary.
+    pub fn new(user_agent: Option<&str>, ip: Option<std::net::IpAddr>) -> Self {
+        let user_agent = user_agent
+            .map(|raw| {
+                let mut kept = String::new();
+                for character in raw.trim().chars().filter(|character| !character.is_control()) {
+                    if kept.len() + character.len_utf8() > Self::MAX_USER_AGENT_BYTES {
+                        break;
+                    }
+                    kept.push(character);
+                }
+                kept
+            })
+            .filter(|kept| !kept.is_empty());
+        Self { user_agent, ip: ip.map(|ip| ip.to_string()) }
+    }
 }
 
 impl Session {
@@ -107,11 +141,29 @@ impl Session {
             previous_jti: None,
             rotated_ms: 0,
             grace_used: false,
+            last_used_ms: created_ms,
+            seen_from: SeenFrom::default(),
         }
     }
 }
 
 /// How long sessions live and how forgiving rotation is.
+#[cfg(test)]
+mod tests {
+    use super::SeenFrom;
+
+    #[test]
+    fn a_user_agent_is_cut_on_a_character_boundary_without_control_characters() {
+        let long = "é".repeat(200);
+        let seen = SeenFrom::new(Some(&long), None);
+        assert_eq!(seen.user_agent.as_deref(), Some("é".repeat(128).as_str()));
+        let seen = SeenFrom::new(Some(" curl/8\u{1b}[31m\n "), "192.0.2.7".parse().ok());
+        assert_eq!(seen.user_agent.as_deref(), Some("curl/8[31m"));
+        assert_eq!(seen.ip.as_deref(), Some("192.0.2.7"));
+        assert_eq!(SeenFrom::new(Some(" \t"), None).user_agent, None);
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionPolicy {
     /// How long after a rotation the just-spent refresh token is accepted once more, answering

@@ -102,7 +102,7 @@ pub async fn register(accounts: &Accounts, transport: TokenTransport, request: A
     let csrf = CsrfOffer::new_session(transport);
     let result = async {
         let (email, password) = parse_registration(&request)?;
-        service::register(accounts, email, password, csrf.binding(), UnixTime::now()).await
+        service::register(accounts, email, password, &request.client(), csrf.binding(), UnixTime::now()).await
     };
     match result.await {
         Ok(Registration::SignedIn(signed_in)) => token_response(StatusCode::CREATED, Ok(*signed_in), transport, &csrf),
@@ -128,7 +128,7 @@ pub async fn refresh(accounts: &Accounts, transport: TokenTransport, request: Ap
     let result = async {
         let body = request.json::<RefreshBody>().map(|body| body.refresh_token);
         let (token, proof) = presented_refresh_token(request, transport, body)?;
-        service::refresh(accounts, &token, csrf.rebinding(proof), UnixTime::now()).await
+        service::refresh(accounts, &token, csrf.rebinding(proof), &request.client(), UnixTime::now()).await
     };
     token_response(StatusCode::OK, result.await, transport, &csrf)
 }

@@ -73,7 +73,8 @@ impl ApiRequest {
     /// What the use cases may know of the client: its address and its device cookie.
     pub(crate) fn client(&self) -> ClientInfo {
         let device_token = credentials::cookie_value(&self.headers, DEVICE_COOKIE).map(str::to_owned);
-        ClientInfo { ip: self.source_ip, device_token }
+        let user_agent = self.header("user-agent").map(str::to_owned);
+        ClientInfo { ip: self.source_ip, device_token, user_agent }
     }
 
     /// The `{id}` of `/…/{id}`: the last path segment, whatever stage prefix precedes it.

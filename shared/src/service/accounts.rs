@@ -34,6 +34,7 @@ pub async fn register(
     accounts: &Accounts,
     email: Email,
     password: Password,
+    client: &ClientInfo,
     csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<Registration, ApiError> {
@@ -42,7 +43,7 @@ pub async fn register(
     let user = User::new(email, password_hash, Role::User, now);
     let verification = accounts.mail.verification;
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
-    let session = (verification != Verification::Required).then(|| session_for(&user, &grant, now));
+    let session = (verification != Verification::Required).then(|| session_for(&user, &grant, client, now));
     accounts.store.create_user(&user, session.as_ref()).await?;
     tracing::info!(user_id = %user.id, "registered");
     if verification != Verification::Off {
@@ -108,7 +109,7 @@ pub async fn login(
     // The session exists only if the account still has the hash just verified: a password
     // change that committed meanwhile made this check stale. The attempts go back meanwhile:
     // the password was right either way.
-    let session = session_for(&user, &grant, now);
+    let session = session_for(&user, &grant, client, now);
     let (returned, created) = tokio::join!(drawn.succeeded(store), store.create_session(&session, &user.password_hash));
     returned?;
     if !created? {

@@ -16,7 +16,9 @@ pub use admin::{get_user, list_users, update_user};
 pub use recovery::{forgot_password, request_email_change, resend_verification, reset_password, verify_email};
 pub use sessions::{LogoutScope, logout, refresh};
 
-use crate::domain::{LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, Session, SessionPolicy, User};
+use crate::domain::{
+    LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, SeenFrom, Session, SessionPolicy, User,
+};
 use crate::email::Mail;
 use crate::error::ApiError;
 use crate::store::Store;
@@ -81,6 +83,14 @@ pub struct ClientInfo {
     pub ip: Option<IpAddr>,
     /// The device token the client presented (its device cookie), unverified.
     pub device_token: Option<String>,
+    /// The `User-Agent` header, as the session list shows it.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    fn seen_from(&self) -> SeenFrom {
+        SeenFrom::new(self.user_agent.as_deref(), self.ip)
+    }
 }
 
 /// A session's fresh token pair and the account it belongs to.
@@ -103,7 +113,7 @@ fn new_session_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
+fn session_for(user: &User, grant: &RefreshGrant, client: &ClientInfo, now: UnixTime) -> Session {
     let session = Session::new(
         grant.session_id.clone(),
         user.id.clone(),
@@ -113,7 +123,7 @@ fn session_for(user: &User, grant: &RefreshGrant, now: UnixTime) -> Session {
         now.millis().max(user.sessions_valid_after_ms + 1),
         grant.expires_at,
     );
-    Session { auth_time: grant.auth_time, ..session }
+    Session { auth_time: grant.auth_time, seen_from: client.seen_from(), ..session }
 }
 
 fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTime) -> Result<SignedIn, ApiError> {

@@ -1,7 +1,7 @@
 //! Sessions: refresh-token rotation (with reuse detection and grace) and logout.
 
 use super::recovery::send_notice;
-use super::{Accounts, SignedIn, signed_in};
+use super::{Accounts, ClientInfo, SignedIn, signed_in};
 use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::store::{Rotation, RotationOutcome, SessionEnd, Store};
@@ -20,6 +20,7 @@ pub async fn refresh(
     accounts: &Accounts,
     refresh_token: &str,
     rebinding: Rebinding,
+    client: &ClientInfo,
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let (store, issuer) = (accounts.store.as_ref(), &accounts.issuer);
@@ -44,6 +45,7 @@ pub async fn refresh(
         next_expires_at: grant.expires_at,
         sessions_valid_after_ms: user.sessions_valid_after_ms,
         grace_ms: accounts.sessions.reuse_grace_secs.saturating_mul(1000),
+        seen_from: client.seen_from(),
         now,
     };
     match store.rotate_session(&rotation).await? {

@@ -5,8 +5,9 @@ use async_trait::async_trait;
 
 use super::{
     AccessTokenRef, Decision, Draw, DrawOutcome, Effect, HOLD_MS, PasswordChange, Redeemed, Redemption,
-    RevocationCheck, Rotation, RotationOutcome, SessionEnd, Store, StoreError, ThrottleRecord, UserChanges, UserPage,
-    UserSummary, judge_access, judge_draw, judge_rotation, window_end,
+    RevocationCheck, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage, Store,
+    StoreError, ThrottleRecord, UserChanges, UserPage, UserSummary, is_live, judge_access, judge_draw, judge_rotation,
+    window_end,
 };
 use crate::domain::{Bucket, Email, OneTimeToken, Purpose, Session, User};
 use crate::time::UnixTime;
@@ -231,6 +232,32 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
+    async fn list_sessions(&self, listing: &SessionListing) -> Result<SessionPage, StoreError> {
+        let state = self.lock()?;
+        let newest_first = |session: &Session| std::cmp::Reverse((session.created_ms, session.id.clone()));
+        let mut live: Vec<Session> = state
+            .sessions
+            .values()
+            .filter(|stored| {
+                is_live(&stored.session, stored.revoked, &listing.user_id, listing.sessions_valid_after_ms, listing.now)
+            })
+            .filter(|stored| {
+                listing.after.as_ref().is_none_or(|after| {
+                    newest_first(&stored.session) > std::cmp::Reverse((after.created_ms, after.session_id.clone()))
+                })
+            })
+            .map(|stored| stored.session.clone())
+            .collect();
+        live.sort_by_key(newest_first);
+        let more = live.len() > listing.limit as usize;
+        live.truncate(listing.limit as usize);
+        let next_after = live
+            .last()
+            .filter(|_| more)
+            .map(|last| SessionCursor { created_ms: last.created_ms, session_id: last.id.clone() });
+        Ok(SessionPage { sessions: live, next_after })
+    }
+
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
         Ok(self.lock()?.sessions.get(session_id).map(|stored| (stored.session.clone(), stored.revoked)))
     }
@@ -248,6 +275,8 @@ impl Store for MemoryStore {
                 session.rotated_ms = rotation.now.millis();
                 session.grace_used = false;
                 session.expires_at = rotation.next_expires_at;
+                session.last_used_ms = rotation.now.millis();
+                merge_seen_from(&mut session.seen_from, &rotation.seen_from);
             }
             RotationOutcome::Grace { .. } => stored.session.grace_used = true,
             RotationOutcome::Reused | RotationOutcome::Revoked => {}
@@ -346,5 +375,15 @@ impl RevocationCheck for MemoryStore {
         let session = state.sessions.get(&token.session_id).map(|stored| (&stored.session, stored.revoked));
         let revoked_until = state.revoked_access_tokens.get(&token.jti).copied();
         Ok(judge_access(token, state.users.get(&token.user_id), session, revoked_until, now))
+    }
+}
+
+/// What a refresh saw of its client replaces what was known; what it did not see stays.
+fn merge_seen_from(known: &mut crate::domain::SeenFrom, seen: &crate::domain::SeenFrom) {
+    if seen.user_agent.is_some() {
+        known.user_agent.clone_from(&seen.user_agent);
+    }
+    if seen.ip.is_some() {
+        known.ip.clone_from(&seen.ip);
     }
 }

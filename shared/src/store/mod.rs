@@ -16,7 +16,7 @@ pub use memory::MemoryStore;
 pub(crate) use throttle::{Decision, ThrottleRecord, judge_draw, lock_after_failure, window_end};
 pub use throttle::{Draw, DrawOutcome, HOLD_MS};
 
-use crate::domain::{Bucket, Email, OneTimeToken, Role, Session, User};
+use crate::domain::{Bucket, Email, OneTimeToken, Role, SeenFrom, Session, User};
 use crate::time::UnixTime;
 
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +176,49 @@ pub struct Rotation {
     pub sessions_valid_after_ms: u64,
     /// The reuse grace period, in milliseconds (0: none).
     pub grace_ms: u64,
+    /// The client refreshing: the session list shows it, with `now` as the last use.
+    pub seen_from: SeenFrom,
     pub now: UnixTime,
+}
+
+/// Which of a user's sessions to list: those live at `now` and created after the account's
+/// cutoff, newest first, at most `limit`, continuing after `after`.
+#[derive(Clone, Debug)]
+pub struct SessionListing {
+    pub user_id: String,
+    pub sessions_valid_after_ms: u64,
+    pub now: UnixTime,
+    pub limit: u32,
+    pub after: Option<SessionCursor>,
+}
+
+/// Where a page of sessions ended: the last session listed (or looked at) on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionCursor {
+    pub created_ms: u64,
+    pub session_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionPage {
+    pub sessions: Vec<Session>,
+    /// Where to continue when more may follow.
+    pub next_after: Option<SessionCursor>,
+}
+
+/// Whether a stored session still works: the one rule the list, the rotation and the
+/// authorizer's strict mode agree on.
+pub(crate) fn is_live(
+    session: &Session,
+    revoked: bool,
+    user_id: &str,
+    sessions_valid_after_ms: u64,
+    now: UnixTime,
+) -> bool {
+    !revoked
+        && session.user_id == user_id
+        && session.expires_at > now.secs()
+        && session.created_ms > sessions_valid_after_ms
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -295,6 +337,10 @@ pub trait Store: RevocationCheck {
     /// that the account still has that hash and is enabled (and counting it in
     /// `sessions_started`); `false`, writing nothing, when it is not.
     async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError>;
+
+    /// One page of a user's live sessions, newest first: a query on the `sessions_by_user`
+    /// index in DynamoDB, never a scan. A page may hold fewer than `limit` and still continue.
+    async fn list_sessions(&self, listing: &SessionListing) -> Result<SessionPage, StoreError>;
 
     /// A session as stored, with its revoked flag (a strongly consistent read).
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError>;

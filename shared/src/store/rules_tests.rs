@@ -62,6 +62,7 @@ fn rotation(presented: &str, now: UnixTime) -> Rotation {
         next_expires_at: now.secs() + 3600,
         sessions_valid_after_ms: CUTOFF_MS,
         grace_ms: 10_000,
+        seen_from: Default::default(),
         now,
     }
 }

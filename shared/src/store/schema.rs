@@ -11,6 +11,9 @@ use aws_sdk_dynamodb::types::{
 use super::{StoreError, TableNames};
 
 pub const USERS_BY_CREATED_INDEX: &str = "users_by_created";
+/// A user's sessions, newest first: partition `live_user_id`, sort `created_ms`, keys only, so
+/// that a refresh (which changes neither) writes nothing to it.
+pub const SESSIONS_BY_USER_INDEX: &str = "sessions_by_user";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 fn build_error(error: impl std::fmt::Display) -> StoreError {
@@ -21,10 +24,20 @@ fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreError> {
     KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().map_err(build_error)
 }
 
+fn attribute(name: &str, kind: ScalarAttributeType) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder().attribute_name(name).attribute_type(kind).build().map_err(build_error)
+}
+
 fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
+    attribute(name, ScalarAttributeType::S)
+}
+
+fn sessions_by_user() -> Result<GlobalSecondaryIndex, StoreError> {
+    GlobalSecondaryIndex::builder()
+        .index_name(SESSIONS_BY_USER_INDEX)
+        .key_schema(key("live_user_id", KeyType::Hash)?)
+        .key_schema(key("created_ms", KeyType::Range)?)
+        .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
         .build()
         .map_err(build_error)
 }
@@ -81,6 +94,9 @@ pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<S
             .billing_mode(BillingMode::PayPerRequest)
             .key_schema(key("pk", KeyType::Hash)?)
             .attribute_definitions(string_attribute("pk")?)
+            .attribute_definitions(string_attribute("live_user_id")?)
+            .attribute_definitions(attribute("created_ms", ScalarAttributeType::N)?)
+            .global_secondary_indexes(sessions_by_user()?)
             .send()
             .await
             .map_err(|error| {

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::domain::{Email, OneTimeToken, Purpose, Role, Session, User};
+use crate::domain::{Email, OneTimeToken, Purpose, Role, SeenFrom, Session, User};
 use crate::store::{StoreError, ThrottleRecord, UserSummary};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -224,6 +224,17 @@ pub(super) struct SessionItem {
     rotated_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     grace_used: Option<bool>,
+    /// Epoch ms of the login or the latest refresh (absent on sessions older than the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_used_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    /// The owner's id while the session is live: the `sessions_by_user` index's partition key.
+    /// A revocation removes it, so the index holds live (or expiring) sessions only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    live_user_id: Option<String>,
 }
 
 impl From<&Session> for SessionItem {
@@ -240,6 +251,10 @@ impl From<&Session> for SessionItem {
             previous_jti: session.previous_jti.clone(),
             rotated_ms: rotated.then_some(session.rotated_ms),
             grace_used: rotated.then_some(session.grace_used),
+            last_used_ms: Some(session.last_used_ms),
+            user_agent: session.seen_from.user_agent.clone(),
+            ip: session.seen_from.ip.clone(),
+            live_user_id: Some(session.user_id.clone()),
         }
     }
 }
@@ -257,6 +272,8 @@ impl From<SessionItem> for (Session, bool) {
             previous_jti: item.previous_jti,
             rotated_ms: item.rotated_ms.unwrap_or(0),
             grace_used: item.grace_used.unwrap_or(false),
+            last_used_ms: item.last_used_ms.unwrap_or(item.created_ms),
+            seen_from: SeenFrom { user_agent: item.user_agent, ip: item.ip },
         };
         (session, item.revoked)
     }

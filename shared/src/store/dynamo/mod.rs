@@ -5,7 +5,8 @@
 //! - `email#<normalised email>`: the guard that makes an email unique, holding `user_id`.
 //!
 //! Revocations table (`pk`, TTL on `expires_at`):
-//! - `session#<sid>`: a refresh-token family; `current_jti` is the one unspent token.
+//! - `session#<sid>`: a refresh-token family; `current_jti` is the one unspent token. While
+//!   live it carries `live_user_id`, which puts it in the `sessions_by_user` index.
 //! - `jti#<jti>`: an access token revoked before its expiry.
 //! - `throttle#<bucket>`: a login-throttle bucket's attempts in its window, and its lock.
 //! - `otk#<sha256 hex>`: a one-time token of the email flows (purpose, user, address, issue time).
@@ -15,6 +16,7 @@ mod items;
 mod one_time;
 mod revocation;
 mod rotation;
+mod sessions;
 #[cfg(test)]
 mod tests;
 mod throttle;
@@ -25,8 +27,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
-    Draw, DrawOutcome, PasswordChange, Redeemed, Redemption, Rotation, RotationOutcome, SessionEnd, Store, StoreError,
-    UserChanges, UserPage, UserSummary, schema,
+    Draw, DrawOutcome, PasswordChange, Redeemed, Redemption, Rotation, RotationOutcome, SessionEnd, SessionListing,
+    SessionPage, Store, StoreError, UserChanges, UserPage, UserSummary, schema,
 };
 use crate::domain::{Bucket, Email, OneTimeToken, Session, User};
 use crate::time::UnixTime;
@@ -231,6 +233,10 @@ impl Store for DynamoStore {
         self.transact_create_session(session, verified_hash).await
     }
 
+    async fn list_sessions(&self, listing: &SessionListing) -> Result<SessionPage, StoreError> {
+        self.query_sessions(listing).await
+    }
+
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
         let item = self.get(&self.tables.revocations, session_key(session_id), true).await?;
         item.map(items::read::<SessionItem, _>).transpose()
@@ -246,7 +252,7 @@ impl Store for DynamoStore {
             .update_item()
             .table_name(&self.tables.revocations)
             .key("pk", s(session_key(session_id)))
-            .update_expression("SET revoked = :true")
+            .update_expression("SET revoked = :true REMOVE live_user_id")
             .condition_expression("current_jti = :jti")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":jti", s(jti))
@@ -279,7 +285,7 @@ impl Store for DynamoStore {
             .update_item()
             .table_name(&self.tables.revocations)
             .key("pk", s(session_key(session_id)))
-            .update_expression("SET revoked = :true")
+            .update_expression("SET revoked = :true REMOVE live_user_id")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .send()

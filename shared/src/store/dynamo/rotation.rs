@@ -11,15 +11,31 @@ use crate::store::{Rotation, RotationOutcome, Store, StoreError, judge_rotation}
 
 impl DynamoStore {
     pub(super) async fn rotate(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError> {
-        let result = self
+        // The last use and the client ride on the same write: the session list costs the hot
+        // path no request (and, as the index projects keys only, no index write either).
+        let mut assignments = String::from(
+            "SET current_jti = :next, previous_jti = :presented, rotated_ms = :now_ms, grace_used = :false, \
+             expires_at = :next_expires_at, last_used_ms = :now_ms",
+        );
+        let mut seen = Vec::new();
+        if let Some(user_agent) = &rotation.seen_from.user_agent {
+            assignments.push_str(", user_agent = :user_agent");
+            seen.push((":user_agent", s(user_agent)));
+        }
+        if let Some(ip) = &rotation.seen_from.ip {
+            assignments.push_str(", ip = :ip");
+            seen.push((":ip", s(ip)));
+        }
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.tables.revocations)
             .key("pk", s(session_key(&rotation.session_id)))
-            .update_expression(
-                "SET current_jti = :next, previous_jti = :presented, rotated_ms = :now_ms, grace_used = :false, \
-                 expires_at = :next_expires_at",
-            )
+            .update_expression(assignments);
+        for (name, value) in seen {
+            request = request.expression_attribute_values(name, value);
+        }
+        let result = request
             .condition_expression(
                 "attribute_exists(pk) AND user_id = :user_id AND current_jti = :presented AND revoked = :false \
                  AND expires_at > :now_s AND created_ms > :cutoff",

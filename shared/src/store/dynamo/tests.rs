@@ -153,6 +153,8 @@ fn a_new_session_is_stored_live_without_rotation_attributes() {
             ("expires_at", n("1800003600")),
             ("auth_time", n(&new_session().auth_time.to_string())),
             ("revoked", AttributeValue::Bool(false)),
+            ("last_used_ms", n("1800000000500")),
+            ("live_user_id", s("0190c3e4")),
         ])
     );
     assert_eq!(items::read::<SessionItem, (Session, bool)>(stored).unwrap(), (new_session(), false));
