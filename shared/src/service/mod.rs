@@ -21,7 +21,7 @@ use crate::domain::{
 };
 use crate::email::Mail;
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{Store, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
@@ -147,11 +147,7 @@ async fn live_session(store: &dyn Store, principal: &Principal, now: UnixTime) -
         return Err(ApiError::InvalidToken);
     };
     match store.session(&principal.session_id).await? {
-        Some((session, false))
-            if session.user_id == user.id
-                && session.expires_at > now.secs()
-                && session.created_ms > user.sessions_valid_after_ms =>
-        {
+        Some((session, revoked)) if is_live(&session, revoked, &user.id, user.sessions_valid_after_ms, now) => {
             Ok((user, session))
         }
         _ => Err(ApiError::TokenRevoked),

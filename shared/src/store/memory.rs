@@ -9,7 +9,7 @@ use super::{
     StoreError, ThrottleRecord, UserChanges, UserPage, UserSummary, is_live, judge_access, judge_draw, judge_rotation,
     window_end,
 };
-use crate::domain::{Bucket, Email, OneTimeToken, Purpose, Session, User};
+use crate::domain::{Bucket, Email, OneTimeToken, Purpose, SeenFrom, Session, User};
 use crate::time::UnixTime;
 
 /// The embedded store: the same semantics as DynamoDB, in one process's memory. Every
@@ -234,21 +234,23 @@ impl Store for MemoryStore {
 
     async fn list_sessions(&self, listing: &SessionListing) -> Result<SessionPage, StoreError> {
         let state = self.lock()?;
-        let newest_first = |session: &Session| std::cmp::Reverse((session.created_ms, session.id.clone()));
+        // The index's order: created_ms, then the key, both descending.
+        let position = |session: &Session| (session.created_ms, session.id.clone());
         let mut live: Vec<Session> = state
             .sessions
             .values()
             .filter(|stored| {
                 is_live(&stored.session, stored.revoked, &listing.user_id, listing.sessions_valid_after_ms, listing.now)
             })
-            .filter(|stored| {
-                listing.after.as_ref().is_none_or(|after| {
-                    newest_first(&stored.session) > std::cmp::Reverse((after.created_ms, after.session_id.clone()))
-                })
-            })
             .map(|stored| stored.session.clone())
+            .filter(|session| {
+                listing
+                    .after
+                    .as_ref()
+                    .is_none_or(|after| position(session) < (after.created_ms, after.session_id.clone()))
+            })
             .collect();
-        live.sort_by_key(newest_first);
+        live.sort_by_key(|session| std::cmp::Reverse(position(session)));
         let more = live.len() > listing.limit as usize;
         live.truncate(listing.limit as usize);
         let next_after = live
@@ -379,7 +381,7 @@ impl RevocationCheck for MemoryStore {
 }
 
 /// What a refresh saw of its client replaces what was known; what it did not see stays.
-fn merge_seen_from(known: &mut crate::domain::SeenFrom, seen: &crate::domain::SeenFrom) {
+fn merge_seen_from(known: &mut SeenFrom, seen: &SeenFrom) {
     if seen.user_agent.is_some() {
         known.user_agent.clone_from(&seen.user_agent);
     }

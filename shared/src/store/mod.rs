@@ -113,15 +113,8 @@ pub(crate) fn judge_access(
         return true;
     }
     let Some(user) = user.filter(|user| !user.disabled) else { return true };
-    match session {
-        Some((session, revoked)) => {
-            revoked
-                || session.user_id != token.user_id
-                || session.expires_at <= now.secs()
-                || session.created_ms <= user.sessions_valid_after_ms
-        }
-        None => true,
-    }
+    !session
+        .is_some_and(|(session, revoked)| is_live(session, revoked, &token.user_id, user.sessions_valid_after_ms, now))
 }
 
 /// What an administrator may change on an account.
@@ -206,8 +199,8 @@ pub struct SessionPage {
     pub next_after: Option<SessionCursor>,
 }
 
-/// Whether a stored session still works: the one rule the list, the rotation and the
-/// authorizer's strict mode agree on.
+/// Whether a stored session still works: the one rule the session list, the caller checks
+/// (`live_session`) and the authorizer's strict mode share.
 pub(crate) fn is_live(
     session: &Session,
     revoked: bool,
