@@ -4,21 +4,8 @@ use e2e::{TestApp, TestResponse, request, unique_email};
 use http::Method;
 use serde_json::{Value, json};
 use shared::domain::Role;
-use shared::store::UserChanges;
 
 use e2e::PASSWORD;
-
-/// Registers a user, makes them admin in the store (as `authctl create-admin` does), logs in.
-async fn admin(app: &TestApp) -> TestResponse {
-    let email = unique_email();
-    let registered = app.register(&email, PASSWORD).await;
-    let user_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
-    app.gateway.accounts.store.update_user(&user_id, &promote, None).await.unwrap();
-    let logged_in = app.login(&email, PASSWORD).await;
-    assert_eq!(logged_in.body["user"]["role"], "admin");
-    logged_in
-}
 
 async fn patch(app: &TestApp, token: &str, user_id: &str, body: Value) -> TestResponse {
     app.send(request(Method::PATCH, &format!("/admin/users/{user_id}"), Some(body), Some(token))).await
@@ -47,7 +34,7 @@ async fn user_tokens_are_refused_on_every_admin_route(app: TestApp) {
 }
 
 async fn admins_read_and_change_users(app: TestApp) {
-    let admin = admin(&app).await;
+    let admin = app.sign_in_admin().await;
     let token = admin.text("access_token");
     let user = app.register(&unique_email(), PASSWORD).await;
     let target = id_of(&user);
@@ -78,7 +65,7 @@ async fn admins_read_and_change_users(app: TestApp) {
 }
 
 async fn disabled_users_are_locked_out(app: TestApp) {
-    let admin = admin(&app).await;
+    let admin = app.sign_in_admin().await;
     let token = admin.text("access_token");
     let email = unique_email();
     let user = app.register(&email, PASSWORD).await;
@@ -97,7 +84,7 @@ async fn disabled_users_are_locked_out(app: TestApp) {
 }
 
 async fn an_admin_cannot_demote_or_disable_themself(app: TestApp) {
-    let admin = admin(&app).await;
+    let admin = app.sign_in_admin().await;
     let token = admin.text("access_token");
     let me = id_of(&admin);
     for change in [json!({ "role": "user" }), json!({ "disabled": true }), json!({ "role": "admin", "disabled": true })]
@@ -110,8 +97,8 @@ async fn an_admin_cannot_demote_or_disable_themself(app: TestApp) {
 }
 
 async fn a_demoted_admin_loses_admin_access_at_the_next_refresh(app: TestApp) {
-    let first = admin(&app).await;
-    let second = admin(&app).await;
+    let first = app.sign_in_admin().await;
+    let second = app.sign_in_admin().await;
     let demoted = patch(&app, &first.text("access_token"), &id_of(&second), json!({ "role": "user" })).await;
     assert_eq!(demoted.status, 200);
     let refresh = app.refresh(&second.text("refresh_token")).await;
@@ -123,7 +110,7 @@ async fn a_demoted_admin_loses_admin_access_at_the_next_refresh(app: TestApp) {
 }
 
 async fn pages_of_two_return_every_user_exactly_once(app: TestApp) {
-    let admin = admin(&app).await;
+    let admin = app.sign_in_admin().await;
     let token = admin.text("access_token");
     let mut expected = vec![id_of(&admin)];
     for _ in 0..4 {

@@ -4,9 +4,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemInput, UpdateItemOutput};
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use e2e::{accounts, unique_email};
 use shared::domain::{Email, Password, SessionPolicy};
 use shared::service::{self, Accounts, ClientInfo};
@@ -180,4 +185,107 @@ async fn unknown_email_and_wrong_password_make_the_same_requests_and_hash_once()
     println!("wrong password: {known:?}\nunknown email:  {unknown:?}");
     assert_eq!(known, unknown);
     assert_eq!((known_hashes, unknown_hashes), (1, 1));
+}
+
+/// Asks DynamoDB for the capacity each UpdateItem consumed (per table and index), and keeps it.
+#[derive(Clone, Debug, Default)]
+struct CapacityLog {
+    writes: Arc<Mutex<Vec<aws_sdk_dynamodb::types::ConsumedCapacity>>>,
+}
+
+impl Intercept for CapacityLog {
+    fn name(&self) -> &'static str {
+        "CapacityLog"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(update) = context.input_mut().downcast_mut::<UpdateItemInput>() {
+            update.return_consumed_capacity = Some(ReturnConsumedCapacity::Indexes);
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let consumed = context
+            .output_or_error()
+            .ok()
+            .and_then(|output| output.downcast_ref::<UpdateItemOutput>())
+            .and_then(|output| output.consumed_capacity.clone());
+        self.writes.lock().unwrap().extend(consumed);
+        Ok(())
+    }
+}
+
+/// The cost of the session list to the hot path: a refresh is one conditional UpdateItem of
+/// the session item, which must stay within one write unit and write nothing to the
+/// `sessions_by_user` index (its keys, `live_user_id` and `created_ms`, do not change).
+#[tokio::test]
+async fn a_refresh_consumes_one_write_unit_and_none_on_the_session_index() {
+    let (store, _) = counted_store().await;
+    let capacity = CapacityLog::default();
+    let client = store.client();
+    let config = client.config().to_builder().interceptor(capacity.clone()).build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), store.tables().clone());
+    let accounts = accounts(Arc::new(store));
+    // The longest User-Agent the session keeps, so the measured item is the largest one.
+    let client = ClientInfo {
+        ip: Some("2001:db8::1234:5678".parse().unwrap()),
+        device_token: None,
+        user_agent: Some("M".repeat(1000)),
+    };
+    let registered = service::register(
+        &accounts,
+        Email::parse(&unique_email()).unwrap(),
+        password(),
+        &client,
+        None,
+        UnixTime::now(),
+    )
+    .await
+    .unwrap()
+    .signed_in()
+    .unwrap();
+    capacity.writes.lock().unwrap().clear();
+    let mut token = registered.refresh_token;
+    for _ in 0..3 {
+        token = service::refresh(&accounts, &token, Rebinding::UNCHANGED, &client, UnixTime::now())
+            .await
+            .unwrap()
+            .refresh_token;
+    }
+    let writes = std::mem::take(&mut *capacity.writes.lock().unwrap());
+    println!("refresh write capacity: {writes:?}");
+    assert_eq!(writes.len(), 3, "one UpdateItem per refresh, each reporting its capacity");
+    for consumed in writes {
+        assert_eq!(consumed.capacity_units, Some(1.0), "{consumed:?}");
+        let index_units: f64 = consumed
+            .global_secondary_indexes
+            .iter()
+            .flat_map(|indexes| indexes.values())
+            .filter_map(|index| index.capacity_units)
+            .sum();
+        assert_eq!(index_units, 0.0, "a refresh wrote to an index: {consumed:?}");
+    }
+    // Whereas ending the session takes it out of the index (it removes `live_user_id`), and
+    // DynamoDB reports that write: the zero above is a measurement, not an absence of one.
+    let session_id = accounts.verifier.verify_refresh(&token, UnixTime::now()).unwrap().sid;
+    accounts.store.revoke_session(&session_id).await.unwrap();
+    let revocation = std::mem::take(&mut *capacity.writes.lock().unwrap());
+    println!("revocation write capacity: {revocation:?}");
+    let index_units: f64 = revocation
+        .iter()
+        .flat_map(|consumed| consumed.global_secondary_indexes.iter().flat_map(|indexes| indexes.values()))
+        .filter_map(|index| index.capacity_units)
+        .sum();
+    assert!(index_units > 0.0, "{revocation:?}");
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod claims;
 mod cookies;
+mod devices;
 mod dynamo_calls;
 mod events;
 mod flow;

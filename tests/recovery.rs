@@ -312,6 +312,10 @@ on_both_stores!(
 /// own client address (so the throttle stays out of it): the means within 10 %.
 async fn forgot_takes_the_same_time_for_known_and_unknown_addresses(app: TestApp) {
     const TRIES: usize = 50;
+    // A floor the known path's work (token write, mail) stays under even on a loaded CI machine
+    // running the other suites at once: 100 ms was not (known 118.8 ms, unknown 104.5 ms).
+    let app =
+        app.with_mail(|mail| shared::email::Mail { response_floor: std::time::Duration::from_millis(250), ..mail });
     let mut known = Vec::with_capacity(TRIES);
     for _ in 0..TRIES {
         let email = unique_email();

@@ -43,6 +43,8 @@ async fn rest_events_get_policies_that_never_exceed_the_role() {
                 format!("{STAGE}/GET/auth/me"),
                 format!("{STAGE}/POST/auth/password"),
                 format!("{STAGE}/POST/auth/email"),
+                format!("{STAGE}/GET/auth/sessions"),
+                format!("{STAGE}/DELETE/auth/sessions/*"),
             ],
         ),
         (
@@ -54,6 +56,10 @@ async fn rest_events_get_policies_that_never_exceed_the_role() {
                 format!("{STAGE}/GET/admin/users"),
                 format!("{STAGE}/GET/admin/users/*"),
                 format!("{STAGE}/PATCH/admin/users/*"),
+                format!("{STAGE}/GET/auth/sessions"),
+                format!("{STAGE}/DELETE/auth/sessions/*"),
+                format!("{STAGE}/GET/admin/users/*/sessions"),
+                format!("{STAGE}/DELETE/admin/users/*/sessions"),
             ],
         ),
     ] {

@@ -6,8 +6,8 @@ use e2e::{dynamo_store, memory_store, unique_email};
 use shared::domain::{Bucket, Budget};
 use shared::domain::{Email, Role, SeenFrom, Session, User};
 use shared::store::{
-    AccessTokenRef, Draw, DrawOutcome, HOLD_MS, PasswordChange, Rotation, RotationOutcome, SessionEnd, SessionListing,
-    Store, StoreError, UserChanges,
+    AccessTokenRef, Draw, DrawOutcome, HOLD_MS, KeptSession, OwnedSession, PasswordChange, Rotation, RotationOutcome,
+    SessionEnd, SessionListing, Store, StoreError, UserChanges,
 };
 use shared::time::UnixTime;
 
@@ -480,6 +480,67 @@ async fn sessions_list_live_ones_newest_first_in_pages(store: Arc<dyn Store>) {
     assert_eq!(ids, [started[4].id.clone(), started[2].id.clone()]);
 }
 
+/// Ending sessions from the list: only the owner's listed ones; "everywhere else" only from a
+/// session still as read, keeping it (and its token) while every other one ends.
+async fn sessions_end_from_the_list_only_as_listed(store: Arc<dyn Store>) {
+    let owner = user(&unique_email());
+    let other = user(&unique_email());
+    store.create_user(&owner, None).await.unwrap();
+    store.create_user(&other, None).await.unwrap();
+    let [first, second, third] = [1, 2, 3].map(|offset| session(&owner, NOW.plus_secs(offset)));
+    for started in [&first, &second, &third] {
+        assert!(store.create_session(started, &owner.password_hash).await.unwrap());
+    }
+    let owned = |session: &Session, user: &User, now| OwnedSession {
+        user_id: user.id.clone(),
+        session_id: session.id.clone(),
+        sessions_valid_after_ms: 0,
+        now,
+    };
+    let at = NOW.plus_secs(10);
+    // Another user's, an expired or a cut-off one is not there to end; nothing changes.
+    assert!(!store.revoke_owned_session(&owned(&first, &other, at)).await.unwrap());
+    assert!(!store.revoke_owned_session(&owned(&first, &owner, UnixTime::from_secs(first.expires_at))).await.unwrap());
+    let cut = OwnedSession { sessions_valid_after_ms: first.created_ms, ..owned(&first, &owner, at) };
+    assert!(!store.revoke_owned_session(&cut).await.unwrap());
+    assert_eq!(store.session(&first.id).await.unwrap().map(|(_, revoked)| revoked), Some(false));
+    // The owner's own: ended once.
+    assert!(store.revoke_owned_session(&owned(&first, &owner, at)).await.unwrap());
+    assert!(!store.revoke_owned_session(&owned(&first, &owner, at)).await.unwrap());
+    assert_eq!(store.session(&first.id).await.unwrap().map(|(_, revoked)| revoked), Some(true));
+
+    let kept = |jti: &str, created_ms| KeptSession {
+        user_id: owner.id.clone(),
+        session_id: third.id.clone(),
+        jti: jti.to_owned(),
+        session_created_ms: created_ms,
+        cutoff: at,
+    };
+    // A stale token or creation time is refused, writing nothing.
+    assert!(!store.end_other_sessions(&kept("spent-jti", third.created_ms)).await.unwrap());
+    assert!(!store.end_other_sessions(&kept(&third.current_jti, third.created_ms - 1)).await.unwrap());
+    let listing = SessionListing {
+        user_id: owner.id.clone(),
+        sessions_valid_after_ms: store.user_by_id(&owner.id).await.unwrap().unwrap().sessions_valid_after_ms,
+        now: at,
+        limit: 50,
+        after: None,
+    };
+    assert_eq!(store.list_sessions(&listing).await.unwrap().sessions.len(), 2);
+    assert!(store.end_other_sessions(&kept(&third.current_jti, third.created_ms)).await.unwrap());
+    let cutoff = store.user_by_id(&owner.id).await.unwrap().unwrap().sessions_valid_after_ms;
+    assert_eq!(cutoff, at.millis());
+    let left = store.list_sessions(&SessionListing { sessions_valid_after_ms: cutoff, ..listing }).await.unwrap();
+    let ids: Vec<_> = left.sessions.iter().map(|session| session.id.as_str()).collect();
+    assert_eq!(ids, [third.id.as_str()]);
+    assert_eq!(left.sessions[0].current_jti, third.current_jti, "the kept session keeps its refresh token");
+    // The kept one still rotates past the new cutoff; the others do not.
+    let go_on = Rotation { sessions_valid_after_ms: cutoff, ..rotation(&third, &third.current_jti, at) };
+    assert_eq!(store.rotate_session(&go_on).await.unwrap(), RotationOutcome::Rotated);
+    let ended = Rotation { sessions_valid_after_ms: cutoff, ..rotation(&second, &second.current_jti, at) };
+    assert_eq!(store.rotate_session(&ended).await.unwrap(), RotationOutcome::Revoked);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -515,4 +576,5 @@ contract!(
     a_password_change_commits_only_over_what_it_read,
     the_just_spent_token_is_accepted_once_within_the_grace_period,
     sessions_list_live_ones_newest_first_in_pages,
+    sessions_end_from_the_list_only_as_listed,
 );

@@ -84,3 +84,23 @@ fn no_secret_sits_in_a_function_environment() {
         text.matches("- secretsmanager:GetSecretValue\n              Resource: !Ref SigningKeySecretArn").count();
     assert_eq!((signers, scoped), (4, 4), "each signer reads the one secret, and may read only it");
 }
+
+/// Lists are queries on an index: no function may scan, and none may query a table itself.
+#[test]
+fn queries_are_granted_on_indexes_only_and_scans_not_at_all() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    assert!(!text.contains("dynamodb:Scan"), "a function may scan");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut grants = Vec::new();
+    for (at, _) in lines.iter().enumerate().filter(|(_, line)| line.trim() == "- dynamodb:Query") {
+        let resource = lines[at + 1..].iter().map(|line| line.trim()).find(|line| line.starts_with("Resource:"));
+        let resource = resource.unwrap_or_default();
+        assert!(
+            lines[at + 1].trim().starts_with("Resource:") && resource.contains("/index/"),
+            "Query granted beyond an index (it must be the statement's only action): {resource}"
+        );
+        grants.push(resource.to_owned());
+    }
+    let on_sessions = grants.iter().filter(|resource| resource.ends_with("/index/sessions_by_user")).count();
+    assert_eq!(on_sessions, 2, "the two session-list functions query sessions_by_user: {grants:?}");
+}

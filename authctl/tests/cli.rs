@@ -175,6 +175,34 @@ async fn create_tables_is_idempotent() {
     assert_eq!(store.user_by_email(&user.email).await.unwrap().map(|found| found.id), Some(user.id));
 }
 
+/// A revocations table made before the session list existed gains its index on the next run.
+#[tokio::test]
+async fn create_tables_adds_the_session_index_to_an_older_table() {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    dynamodb_endpoint();
+    let tables = fresh_tables();
+    let client = shared::config::dynamodb_client().await;
+    client
+        .create_table()
+        .table_name(&tables.revocations)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
+        .attribute_definitions(
+            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let args = ["create-tables", "--users-table", &tables.users, "--revocations-table", &tables.revocations];
+    succeeded(authctl(&args, None, &[]));
+    let described = client.describe_table().table_name(&tables.revocations).send().await.unwrap();
+    let indexes: Vec<_> =
+        described.table().unwrap().global_secondary_indexes().iter().filter_map(|index| index.index_name()).collect();
+    assert_eq!(indexes, [shared::store::schema::SESSIONS_BY_USER_INDEX]);
+    // And again: nothing more to add, no error.
+    succeeded(authctl(&args, None, &[]));
+}
+
 #[tokio::test]
 async fn create_admin_reads_the_password_from_stdin_and_the_admin_logs_in() {
     let deployment = Deployment::new().await;

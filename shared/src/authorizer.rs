@@ -355,11 +355,19 @@ mod tests {
         let user = allowed_resources(stage, Role::User);
         assert_eq!(
             user,
-            [format!("{stage}/GET/auth/me"), format!("{stage}/POST/auth/password"), format!("{stage}/POST/auth/email")]
+            [
+                format!("{stage}/GET/auth/me"),
+                format!("{stage}/POST/auth/password"),
+                format!("{stage}/POST/auth/email"),
+                format!("{stage}/GET/auth/sessions"),
+                format!("{stage}/DELETE/auth/sessions/*"),
+            ]
         );
+        assert!(!user.iter().any(|resource| resource.contains("/admin/")), "{user:?}");
         let admin = allowed_resources(stage, Role::Admin);
         assert!(admin.contains(&format!("{stage}/GET/admin/users")));
         assert!(admin.contains(&format!("{stage}/PATCH/admin/users/*")));
+        assert!(admin.contains(&format!("{stage}/DELETE/admin/users/*/sessions")));
         assert!(admin.contains(&format!("{stage}/GET/auth/me")));
         for public in ["POST/auth/login", "POST/auth/register", "POST/auth/refresh", "GET/.well-known/jwks.json"] {
             assert!(!admin.iter().any(|resource| resource.ends_with(public)), "public routes need no grant: {public}");

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::authorizer::{Authorizer, principal_from_context};
 use crate::credentials::TokenTransport;
 use crate::domain::Principal;
-use crate::http::{self, ApiRequest, ApiResponse, admin, auth, recovery};
+use crate::http::{self, ApiRequest, ApiResponse, admin, auth, recovery, sessions};
 use crate::routes::{self, Access, Endpoint};
 use crate::service::Accounts;
 use crate::store::RevocationCheck;
@@ -54,6 +54,9 @@ impl Gateway {
             Endpoint::GetUser => admin::get_user(store, request).await,
             Endpoint::UpdateUser => admin::update_user(store, request).await,
             Endpoint::ChangeEmail => recovery::change_email(accounts, request).await,
+            Endpoint::ListSessions | Endpoint::EndSession | Endpoint::ListUserSessions | Endpoint::EndUserSessions => {
+                sessions::session_list(store, route, request).await
+            }
             Endpoint::VerifyEmail
             | Endpoint::ResendVerification
             | Endpoint::ForgotPassword

@@ -20,6 +20,10 @@ pub enum Endpoint {
     ForgotPassword,
     ResetPassword,
     ChangeEmail,
+    ListSessions,
+    EndSession,
+    ListUserSessions,
+    EndUserSessions,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +145,34 @@ pub const ROUTES: &[Route] = &[
         access: Access::Bearer(Role::User),
         function: "change-email",
     },
+    Route {
+        method: "GET",
+        path: "/auth/sessions",
+        endpoint: Endpoint::ListSessions,
+        access: Access::Bearer(Role::User),
+        function: "sessions",
+    },
+    Route {
+        method: "DELETE",
+        path: "/auth/sessions/{id}",
+        endpoint: Endpoint::EndSession,
+        access: Access::Bearer(Role::User),
+        function: "sessions",
+    },
+    Route {
+        method: "GET",
+        path: "/admin/users/{id}/sessions",
+        endpoint: Endpoint::ListUserSessions,
+        access: Access::Bearer(Role::Admin),
+        function: "admin-user-sessions",
+    },
+    Route {
+        method: "DELETE",
+        path: "/admin/users/{id}/sessions",
+        endpoint: Endpoint::EndUserSessions,
+        access: Access::Bearer(Role::Admin),
+        function: "admin-user-sessions",
+    },
 ];
 
 impl Route {
@@ -155,7 +187,7 @@ impl Route {
         loop {
             match (template.next(), actual.next()) {
                 (None, None) => return true,
-                (Some(expected), Some(segment)) if expected.starts_with('{') && expected.ends_with('}') => {
+                (Some(expected), Some(segment)) if is_parameter(expected) => {
                     if segment.is_empty() {
                         return false;
                     }
@@ -165,6 +197,21 @@ impl Route {
             }
         }
     }
+
+    /// The value of the path's one `{parameter}` (e.g. the `{id}` of `/admin/users/{id}/sessions`),
+    /// read from the end of the path, so that a stage prefix does not matter.
+    pub fn parameter<'a>(&self, path: &'a str) -> Option<&'a str> {
+        self.path
+            .rsplit('/')
+            .zip(path.rsplit('/'))
+            .find(|(expected, _)| is_parameter(expected))
+            .map(|(_, segment)| segment)
+            .filter(|segment| !segment.is_empty())
+    }
+}
+
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
 }
 
 /// The routes a request path falls under, whatever their method.
@@ -176,13 +223,14 @@ pub fn find(method: &str, path: &str) -> Option<&'static Route> {
     find_path(path).find(|route| route.method.eq_ignore_ascii_case(method))
 }
 
-/// The route of `function` a request falls under: by the end of its path, so that a stage
-/// prefix (`/prod/auth/...`) does not matter.
+/// The route of `function` a request falls under, whatever prefix (a stage, a custom domain's
+/// base path) precedes the route's own path.
 pub fn of_function(function: &str, method: &str, path: &str) -> Option<&'static Route> {
+    let tails = || path.match_indices('/').map(|(start, _)| &path[start..]);
     ROUTES
         .iter()
         .filter(|route| route.function == function && route.method.eq_ignore_ascii_case(method))
-        .find(|route| path.strip_suffix(route.path).is_some_and(|prefix| prefix.is_empty() || !prefix.ends_with('/')))
+        .find(|route| tails().any(|tail| route.matches_path(tail)))
 }
 
 /// The route an authorizer event names by route key (`GET /auth/me`).
@@ -223,6 +271,21 @@ mod tests {
         assert!(of_function("account-recovery", "POST", "/auth/login").is_none());
         assert!(of_function("account-recovery", "GET", "/auth/password/reset").is_none());
         assert!(of_function("account-recovery", "POST", "/x/auth/password/resetx").is_none());
+        assert!(of_function("account-recovery", "POST", "/a/b/auth/password/reset").is_some());
+    }
+
+    #[test]
+    fn templated_routes_are_found_and_give_their_parameter() {
+        let end = of_function("sessions", "DELETE", "/prod/auth/sessions/abc").unwrap();
+        assert_eq!(end.endpoint, Endpoint::EndSession);
+        assert_eq!(end.parameter("/prod/auth/sessions/abc"), Some("abc"));
+        assert_eq!(of_function("sessions", "GET", "/auth/sessions").unwrap().endpoint, Endpoint::ListSessions);
+        assert!(of_function("sessions", "DELETE", "/auth/sessions/").is_none());
+        assert!(of_function("sessions", "DELETE", "/auth/sessions/a/b").is_none());
+        let admin = of_function("admin-user-sessions", "GET", "/admin/users/u1/sessions").unwrap();
+        assert_eq!(admin.endpoint, Endpoint::ListUserSessions);
+        assert_eq!(admin.parameter("/prod/admin/users/u1/sessions"), Some("u1"));
+        assert!(of_function("admin-user-sessions", "GET", "/admin/users/u1").is_none());
     }
 
     #[test]

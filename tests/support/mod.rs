@@ -268,6 +268,19 @@ impl TestApp {
         self.post("/auth/refresh", json!({ "refresh_token": refresh_token })).await
     }
 
+    /// Registers a user, makes them admin in the store (as `authctl create-admin` does), and
+    /// logs in as them.
+    pub async fn sign_in_admin(&self) -> TestResponse {
+        let email = unique_email();
+        let registered = self.register(&email, PASSWORD).await;
+        let user_id = registered.body["user"]["id"].as_str().unwrap();
+        let promote = shared::store::UserChanges { role: Some(Role::Admin), disabled: None };
+        self.gateway.accounts.store.update_user(user_id, &promote, None).await.unwrap();
+        let logged_in = self.login(&email, PASSWORD).await;
+        assert_eq!(logged_in.body["user"]["role"], "admin");
+        logged_in
+    }
+
     pub async fn logout(&self, refresh_token: &str, scope: &str, access_token: Option<&str>) -> TestResponse {
         let body = json!({ "refresh_token": refresh_token, "scope": scope });
         self.send(request(Method::POST, "/auth/logout", Some(body), access_token)).await

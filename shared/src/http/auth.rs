@@ -93,7 +93,8 @@ fn parse_scope(scope: Option<&str>) -> Result<LogoutScope, ApiError> {
     match scope {
         None | Some("local") => Ok(LogoutScope::Local),
         Some("global") => Ok(LogoutScope::Global),
-        Some(_) => Err(ApiError::validation("scope", "must be \"local\" or \"global\"")),
+        Some("others") => Ok(LogoutScope::Others),
+        Some(_) => Err(ApiError::validation("scope", "must be \"local\", \"global\" or \"others\"")),
     }
 }
 
@@ -150,12 +151,14 @@ pub async fn logout(
         let access_cookie =
             transport.uses_cookies().then(|| credentials::cookie_value(&request.headers, ACCESS_COOKIE));
         let access = request.bearer_token().or(access_cookie.flatten());
-        service::logout(store, verifier, &token, access, scope, proof.as_ref(), UnixTime::now()).await
+        service::logout(store, verifier, &token, access, scope, proof.as_ref(), UnixTime::now()).await?;
+        Ok(scope)
     };
     match result.await {
-        Ok(()) => {
+        Ok(scope) => {
             let mut response = empty_response(StatusCode::NO_CONTENT);
-            if transport.uses_cookies() {
+            // "Everywhere else" keeps this browser signed in.
+            if transport.uses_cookies() && scope != LogoutScope::Others {
                 for cookie in credentials::cleared_session_cookies() {
                     response.headers_mut().append(SET_COOKIE, cookie);
                 }

@@ -4,9 +4,11 @@
 
 pub mod admin;
 pub mod auth;
+mod paging;
 pub mod recovery;
 mod request;
 mod response;
+pub mod sessions;
 pub mod views;
 
 use http::StatusCode;

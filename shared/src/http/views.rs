@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
+use super::paging;
 use crate::domain::{Role, User};
-use crate::service::SignedIn;
+use crate::service::{SessionList, SignedIn};
 use crate::store::UserSummary;
+use crate::time::UnixTime;
 
 #[derive(Debug, Serialize)]
 pub struct UserView {
@@ -100,13 +102,12 @@ pub struct AdminUserView {
 
 impl From<UserSummary> for AdminUserView {
     fn from(user: UserSummary) -> Self {
-        let created = std::time::UNIX_EPOCH + std::time::Duration::from_secs(user.created_at);
         Self {
             id: user.id,
             email: user.email,
             role: user.role,
             disabled: user.disabled,
-            created_at: humantime::format_rfc3339_seconds(created).to_string(),
+            created_at: rfc3339(UnixTime::from_secs(user.created_at)),
             email_verified: user.email_verified,
         }
     }
@@ -116,4 +117,51 @@ impl From<UserSummary> for AdminUserView {
 pub struct UserListView {
     pub users: Vec<AdminUserView>,
     pub next_cursor: Option<String>,
+}
+
+/// A session as the session list shows it.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    /// RFC 3339, UTC: the login that started it.
+    pub created_at: String,
+    /// RFC 3339, UTC: the login or the latest refresh.
+    pub last_used_at: String,
+    /// RFC 3339, UTC: when its refresh token expires unless refreshed.
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// Whether it is the session of the access token that asked.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionListView {
+    pub sessions: Vec<SessionView>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<SessionList> for SessionListView {
+    fn from(list: SessionList) -> Self {
+        let sessions = list
+            .page
+            .sessions
+            .into_iter()
+            .map(|session| SessionView {
+                current: session.id == list.current_session_id,
+                created_at: rfc3339(UnixTime::from_secs(session.auth_time)),
+                last_used_at: rfc3339(UnixTime::from_millis(session.last_used_ms)),
+                expires_at: rfc3339(UnixTime::from_secs(session.expires_at)),
+                id: session.id,
+                user_agent: session.seen_from.user_agent,
+                ip: session.seen_from.ip,
+            })
+            .collect();
+        Self { sessions, next_cursor: list.page.next_after.as_ref().map(paging::session_cursor) }
+    }
+}
+
+fn rfc3339(time: UnixTime) -> String {
+    let instant = std::time::UNIX_EPOCH + std::time::Duration::from_secs(time.secs());
+    humantime::format_rfc3339_seconds(instant).to_string()
 }

@@ -8,7 +8,11 @@ use crate::time::UnixTime;
 /// The authorizer already refused other roles by the token's claim; the actor is read again
 /// here, so an admin demoted or disabled since the token was issued has no admin power left,
 /// and a mistake in the route table or the template cannot open an admin route.
-async fn require_admin(store: &dyn Store, principal: &Principal, action: &'static str) -> Result<(), ApiError> {
+pub(super) async fn require_admin(
+    store: &dyn Store,
+    principal: &Principal,
+    action: &'static str,
+) -> Result<(), ApiError> {
     if principal.role.satisfies(Role::Admin) {
         let actor = store.user_by_id(&principal.user_id).await?;
         if actor.is_some_and(|actor| !actor.disabled && actor.role.satisfies(Role::Admin)) {
@@ -19,10 +23,10 @@ async fn require_admin(store: &dyn Store, principal: &Principal, action: &'stati
     Err(ApiError::Forbidden)
 }
 
-/// Account ids are UUIDs: anything else names no account, and never reaches the store (where
+/// Account and session ids are UUIDs: anything else names nothing, and never reaches the store (where
 /// an over-long key is a request error, not an absence).
-fn known_shape(user_id: &str) -> Result<(), ApiError> {
-    uuid::Uuid::try_parse(user_id).map(drop).map_err(|_| ApiError::NotFound)
+pub(super) fn known_shape(id: &str) -> Result<(), ApiError> {
+    uuid::Uuid::try_parse(id).map(drop).map_err(|_| ApiError::NotFound)
 }
 
 pub async fn list_users(

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod devices;
 mod recovery;
 mod sessions;
 mod throttle;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 pub use accounts::Registration;
 pub use accounts::{change_password, login, me, register};
 pub use admin::{get_user, list_users, update_user};
+pub use devices::{SessionList, end_session, end_user_sessions, list_sessions, list_user_sessions};
 pub use recovery::{forgot_password, request_email_change, resend_verification, reset_password, verify_email};
 pub use sessions::{LogoutScope, logout, refresh};
 

@@ -4,14 +4,18 @@ use super::recovery::send_notice;
 use super::{Accounts, ClientInfo, SignedIn, signed_in};
 use crate::email::templates::Notice;
 use crate::error::ApiError;
-use crate::store::{Rotation, RotationOutcome, SessionEnd, Store};
+use crate::store::{KeptSession, Rotation, RotationOutcome, SessionEnd, Store, is_live};
 use crate::time::UnixTime;
-use crate::tokens::{CsrfBinding, Rebinding, RefreshGrant, TokenVerifier};
+use crate::tokens::{CsrfBinding, Rebinding, RefreshClaims, RefreshGrant, TokenVerifier};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogoutScope {
+    /// This session.
     Local,
+    /// Every session of the account.
     Global,
+    /// Every session of the account but this one ("sign out everywhere else").
+    Others,
 }
 
 /// Rotates the session's refresh token; `rebinding` says what the new tokens are bound to, and
@@ -88,6 +92,9 @@ pub async fn logout(
     if csrf_proof.is_some_and(|proof| !proof.binds(claims.csrf.as_deref())) {
         return Err(ApiError::CsrfFailed);
     }
+    if scope == LogoutScope::Others {
+        return end_other_sessions(store, &claims, now).await;
+    }
     // Only the session's current token may end it, and only a live session may end the others:
     // a spent one is a replay (that session is revoked for it, and nothing else).
     let ended = store.end_session(&claims.sid, &claims.jti).await?;
@@ -108,5 +115,41 @@ pub async fn logout(
         store.revoke_access_token(&access.jti, verifier.accepted_until(access.exp)).await?;
     }
     tracing::info!(user_id = %claims.sub, session_id = %claims.sid, ?scope, "logged out");
+    Ok(())
+}
+
+/// Keeps the presenting session, with its tokens, and revokes every other one: one atomic write
+/// over the session and the account as read. A spent token is a replay, as in any logout; a
+/// session no longer live cannot speak for the account.
+async fn end_other_sessions(store: &dyn Store, claims: &RefreshClaims, now: UnixTime) -> Result<(), ApiError> {
+    let (Some(user), Some((session, revoked))) =
+        (store.user_by_id(&claims.sub).await?, store.session(&claims.sid).await?)
+    else {
+        return Err(ApiError::TokenRevoked);
+    };
+    if session.user_id == claims.sub && session.current_jti != claims.jti {
+        tracing::warn!(user_id = %claims.sub, session_id = %claims.sid, "spent refresh token at logout: session revoked");
+        store.revoke_session(&claims.sid).await?;
+        return Err(ApiError::TokenReused);
+    }
+    if user.disabled || !is_live(&session, revoked, &user.id, user.sessions_valid_after_ms, now) {
+        return Err(ApiError::TokenRevoked);
+    }
+    // At or after the kept session's creation, so the cutoff only rises and covers every session
+    // older than it (a clock a little behind another function's included).
+    let cutoff = UnixTime::from_millis(now.millis().max(session.created_ms));
+    let kept = KeptSession {
+        user_id: user.id.clone(),
+        session_id: session.id.clone(),
+        jti: claims.jti.clone(),
+        session_created_ms: session.created_ms,
+        cutoff,
+    };
+    if !store.end_other_sessions(&kept).await? {
+        // The session or the account changed since it was read (a rotation, a revocation, a
+        // concurrent logout): nothing was written, and the client may try again.
+        return Err(ApiError::TokenRevoked);
+    }
+    tracing::info!(user_id = %user.id, session_id = %session.id, "logged out every other session");
     Ok(())
 }

@@ -4,10 +4,10 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    AccessTokenRef, Decision, Draw, DrawOutcome, Effect, HOLD_MS, PasswordChange, Redeemed, Redemption,
-    RevocationCheck, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage, Store,
-    StoreError, ThrottleRecord, UserChanges, UserPage, UserSummary, is_live, judge_access, judge_draw, judge_rotation,
-    window_end,
+    AccessTokenRef, Decision, Draw, DrawOutcome, Effect, HOLD_MS, KeptSession, OwnedSession, PasswordChange, Redeemed,
+    Redemption, RevocationCheck, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage,
+    Store, StoreError, ThrottleRecord, UserChanges, UserPage, UserSummary, is_live, judge_access, judge_draw,
+    judge_rotation, window_end,
 };
 use crate::domain::{Bucket, Email, OneTimeToken, Purpose, SeenFrom, Session, User};
 use crate::time::UnixTime;
@@ -258,6 +258,40 @@ impl Store for MemoryStore {
             .filter(|_| more)
             .map(|last| SessionCursor { created_ms: last.created_ms, session_id: last.id.clone() });
         Ok(SessionPage { sessions: live, next_after })
+    }
+
+    async fn revoke_owned_session(&self, owned: &OwnedSession) -> Result<bool, StoreError> {
+        let mut state = self.lock()?;
+        let Some(stored) = state.sessions.get_mut(&owned.session_id).filter(|stored| {
+            is_live(&stored.session, stored.revoked, &owned.user_id, owned.sessions_valid_after_ms, owned.now)
+        }) else {
+            return Ok(false);
+        };
+        stored.revoked = true;
+        Ok(true)
+    }
+
+    async fn end_other_sessions(&self, kept: &KeptSession) -> Result<bool, StoreError> {
+        let mut state = self.lock()?;
+        let account_as_read =
+            state.users.get(&kept.user_id).is_some_and(|user| user.sessions_valid_after_ms < kept.session_created_ms);
+        let session_as_read = state.sessions.get(&kept.session_id).is_some_and(|stored| {
+            !stored.revoked
+                && stored.session.user_id == kept.user_id
+                && stored.session.current_jti == kept.jti
+                && stored.session.created_ms == kept.session_created_ms
+                && stored.session.expires_at > kept.cutoff.secs()
+        });
+        if !(account_as_read && session_as_read) {
+            return Ok(false);
+        }
+        if let Some(user) = state.users.get_mut(&kept.user_id) {
+            user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(kept.cutoff.millis());
+        }
+        if let Some(stored) = state.sessions.get_mut(&kept.session_id) {
+            stored.session.created_ms = kept.cutoff.millis() + 1;
+        }
+        Ok(true)
     }
 
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {

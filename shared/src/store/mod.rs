@@ -185,6 +185,29 @@ pub struct SessionListing {
     pub after: Option<SessionCursor>,
 }
 
+/// One of a user's sessions, ended by its owner from the session list: only if it is theirs and
+/// still listed (live at `now`, created after the account's cutoff).
+#[derive(Clone, Debug)]
+pub struct OwnedSession {
+    pub user_id: String,
+    pub session_id: String,
+    pub sessions_valid_after_ms: u64,
+    pub now: UnixTime,
+}
+
+/// "Sign out everywhere else", as one atomic write: every session of the account created up to
+/// `cutoff` is revoked (the cutoff only rises) and the caller's is moved just after it, keeping
+/// its refresh token, if that session is still as read: live, created at `session_created_ms`,
+/// with `jti` as its current token, and not cut off since.
+#[derive(Clone, Debug)]
+pub struct KeptSession {
+    pub user_id: String,
+    pub session_id: String,
+    pub jti: String,
+    pub session_created_ms: u64,
+    pub cutoff: UnixTime,
+}
+
 /// Where a page of sessions ended: the last session listed (or looked at) on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionCursor {
@@ -334,6 +357,14 @@ pub trait Store: RevocationCheck {
     /// One page of a user's live sessions, newest first: a query on the `sessions_by_user`
     /// index in DynamoDB, never a scan. A page may hold fewer than `limit` and still continue.
     async fn list_sessions(&self, listing: &SessionListing) -> Result<SessionPage, StoreError>;
+
+    /// Revokes the session if it is the user's and still listed; `false`, writing nothing,
+    /// when it is not (unknown, another user's, already ended, expired or cut off).
+    async fn revoke_owned_session(&self, session: &OwnedSession) -> Result<bool, StoreError>;
+
+    /// Ends every other session of the account, atomically with the check that the kept one is
+    /// as read; `false`, writing nothing, when it is not.
+    async fn end_other_sessions(&self, kept: &KeptSession) -> Result<bool, StoreError>;
 
     /// A session as stored, with its revoked flag (a strongly consistent read).
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError>;

@@ -4,8 +4,9 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 
 use super::{StoreError, TableNames};
@@ -42,7 +43,43 @@ fn sessions_by_user() -> Result<GlobalSecondaryIndex, StoreError> {
         .map_err(build_error)
 }
 
-/// Creates both tables (and TTL on the revocations table) unless they exist. Idempotent.
+/// A revocations table made before the session list gains its index (DynamoDB builds it in the
+/// background; sessions started before the upgrade are listed from their next login on).
+async fn add_sessions_index(client: &Client, table: &str) -> Result<(), StoreError> {
+    let described = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|error| StoreError::Internal(format!("describing {table}: {}", DisplayErrorContext(&error))))?;
+    let has_index = described
+        .table()
+        .map(|table| table.global_secondary_indexes())
+        .is_some_and(|indexes| indexes.iter().any(|index| index.index_name() == Some(SESSIONS_BY_USER_INDEX)));
+    if has_index {
+        return Ok(());
+    }
+    let index = sessions_by_user()?;
+    let create = CreateGlobalSecondaryIndexAction::builder()
+        .index_name(SESSIONS_BY_USER_INDEX)
+        .set_key_schema(Some(index.key_schema().to_vec()))
+        .set_projection(index.projection().cloned())
+        .build()
+        .map_err(build_error)?;
+    client
+        .update_table()
+        .table_name(table)
+        .attribute_definitions(string_attribute("live_user_id")?)
+        .attribute_definitions(attribute("created_ms", ScalarAttributeType::N)?)
+        .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(create).build())
+        .send()
+        .await
+        .map_err(|error| StoreError::Internal(format!("indexing {table}: {}", DisplayErrorContext(&error))))?;
+    Ok(())
+}
+
+/// Creates both tables (and TTL on the revocations table) unless they exist, and adds an index
+/// a table made by an earlier version lacks. Idempotent.
 pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<String>, StoreError> {
     let mut created = Vec::new();
     // Every page: ListTables answers at most 100 names, and an account (or a long-running
@@ -103,6 +140,8 @@ pub async fn create_tables(client: &Client, tables: &TableNames) -> Result<Vec<S
                 StoreError::Internal(format!("creating {}: {}", tables.revocations, DisplayErrorContext(&error)))
             })?;
         created.push(tables.revocations.clone());
+    } else {
+        add_sessions_index(client, &tables.revocations).await?;
     }
 
     let ttl = client

@@ -27,8 +27,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
-    Draw, DrawOutcome, PasswordChange, Redeemed, Redemption, Rotation, RotationOutcome, SessionEnd, SessionListing,
-    SessionPage, Store, StoreError, UserChanges, UserPage, UserSummary, schema,
+    Draw, DrawOutcome, KeptSession, OwnedSession, PasswordChange, Redeemed, Redemption, Rotation, RotationOutcome,
+    SessionEnd, SessionListing, SessionPage, Store, StoreError, UserChanges, UserPage, UserSummary, schema,
 };
 use crate::domain::{Bucket, Email, OneTimeToken, Session, User};
 use crate::time::UnixTime;
@@ -235,6 +235,31 @@ impl Store for DynamoStore {
 
     async fn list_sessions(&self, listing: &SessionListing) -> Result<SessionPage, StoreError> {
         self.query_sessions(listing).await
+    }
+
+    async fn revoke_owned_session(&self, owned: &OwnedSession) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&owned.session_id)))
+            .update_expression("SET revoked = :true REMOVE live_user_id")
+            // As the list shows it: the caller's, live, not cut off. Anything else is absent.
+            .condition_expression(
+                "user_id = :user_id AND revoked = :false AND expires_at > :now AND created_ms > :cutoff",
+            )
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":user_id", s(&owned.user_id))
+            .expression_attribute_values(":now", n(owned.now.secs()))
+            .expression_attribute_values(":cutoff", n(owned.sessions_valid_after_ms))
+            .send()
+            .await;
+        Ok(unless_refused(result)?.is_some())
+    }
+
+    async fn end_other_sessions(&self, kept: &KeptSession) -> Result<bool, StoreError> {
+        self.transact_end_other_sessions(kept).await
     }
 
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {

@@ -8,7 +8,7 @@ use super::DynamoStore;
 use super::errors::{CONDITION_FAILED, TRANSACTION_CONFLICT, cancellation_reasons, classify, unless_refused};
 use super::items::{self, Item, n, s, session_key, user_key};
 use crate::domain::{Session, User};
-use crate::store::{PasswordChange, StoreError};
+use crate::store::{KeptSession, PasswordChange, StoreError};
 
 impl DynamoStore {
     pub(super) async fn transact_create_user(
@@ -96,6 +96,46 @@ impl DynamoStore {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .expression_attribute_values(":now", n(change.cutoff.secs()))
             .expression_attribute_values(":session_created", n(change.session_created_ms))
+            .build()
+            .map_err(build_failed)?;
+        self.all_or_nothing(vec![
+            TransactWriteItem::builder().update(user).build(),
+            TransactWriteItem::builder().update(session).build(),
+        ])
+        .await
+    }
+
+    /// "Sign out everywhere else": the account's cutoff raised to `kept.cutoff` and the kept
+    /// session moved just after it, both conditioned on the state the caller read.
+    pub(super) async fn transact_end_other_sessions(&self, kept: &KeptSession) -> Result<bool, StoreError> {
+        let user = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(&kept.user_id)))
+            .update_expression("SET sessions_valid_after_ms = :cutoff")
+            // The kept session not cut off meanwhile; the cutoff is at or after its creation,
+            // so it only rises.
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) \
+                 OR sessions_valid_after_ms < :session_created)",
+            )
+            .expression_attribute_values(":cutoff", n(kept.cutoff.millis()))
+            .expression_attribute_values(":session_created", n(kept.session_created_ms))
+            .build()
+            .map_err(build_failed)?;
+        let session = Update::builder()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&kept.session_id)))
+            .update_expression("SET created_ms = :renewed")
+            .condition_expression(
+                "user_id = :user_id AND revoked = :false AND current_jti = :jti AND expires_at > :now \
+                 AND created_ms = :session_created",
+            )
+            .expression_attribute_values(":renewed", n(kept.cutoff.millis() + 1))
+            .expression_attribute_values(":user_id", s(&kept.user_id))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":jti", s(&kept.jti))
+            .expression_attribute_values(":now", n(kept.cutoff.secs()))
+            .expression_attribute_values(":session_created", n(kept.session_created_ms))
             .build()
             .map_err(build_failed)?;
         self.all_or_nothing(vec![
