@@ -4,7 +4,8 @@ contract: register -> login -> authorizer -> me -> refresh -> logout -> refresh 
 password change (the other device is signed out, the old password stops working) and the admin
 routes with an admin made by `authctl create-admin` (list, get, disable; the disabled user is shut
 out); then the email flows (verify, resend, forgot / reset, email change), their links read back
-from what SES (moto, AWS_ENDPOINT_URL_SESV2) was asked to send. Every directory under functions/ must be started and invoked: a new function without a
+from what SES (moto, AWS_ENDPOINT_URL_SESV2) was asked to send; the session list (list, end one,
+the admin's list and end-all). Every directory under functions/ must be started and invoked: a new function without a
 smoke step fails the run.
 
 Needs: cargo-lambda on PATH, a DynamoDB endpoint with the tables (AWS_ENDPOINT_URL_DYNAMODB,
@@ -30,6 +31,7 @@ import uuid
 FUNCTIONS = [
     "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
     "admin-list-users", "admin-get-user", "admin-update-user", "account-recovery", "change-email",
+    "sessions", "admin-user-sessions",
 ]
 # The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or "target"
@@ -275,6 +277,29 @@ def main():
         user_context = invoke("authorizer", "events/authorizer.json",
                               {"REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]})["context"]
 
+        # The session list: the renewed device and the new login, newest first; ending the first.
+        listed_sessions = invoke("sessions", "events/sessions-list.json",
+                                 {"REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]}, context=user_context)
+        sessions = (body(listed_sessions) or {}).get("sessions", [])
+        expect(listed_sessions["statusCode"] == 200
+               and [session["id"] for session in sessions] == [user_context["session_id"], this_context["session_id"]]
+               and [session["current"] for session in sessions] == [True, False],
+               f"sessions lists both live sessions, newest first, the caller's marked ({status_and_code(listed_sessions)})")
+        sample_session = "5f0c7f0e-1d2b-4c3a-9e8f-000000000003"
+        ended_one = invoke("sessions", "events/sessions-end.json",
+                           {sample_session: this_context["session_id"],
+                            "REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]}, context=user_context)
+        expect(ended_one["statusCode"] == 204, f"sessions ends one session ({status_and_code(ended_one)})")
+        gone = invoke("refresh", "events/refresh.json",
+                      {"REPLACE_WITH_REFRESH_TOKEN": body(still_here)["refresh_token"]})
+        expect(gone["statusCode"] == 401 and code(gone) == "token_revoked",
+               f"the ended session's refresh token stops ({status_and_code(gone)})")
+        not_there = invoke("sessions", "events/sessions-end.json",
+                           {sample_session: str(uuid.uuid4()),
+                            "REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]}, context=user_context)
+        expect(not_there["statusCode"] == 404 and code(not_there) == "not_found",
+               f"sessions answers 404 for a session that is not the caller's ({status_and_code(not_there)})")
+
         # The admin routes, with an admin made the way README says: authctl create-admin.
         admin_email = f"smoke-admin-{uuid.uuid4().hex[:12]}@example.com"
         admin_password = "the operator's own long passphrase"
@@ -331,6 +356,25 @@ def main():
                          context=admin_context)
         expect(unknown["statusCode"] == 404 and code(unknown) == "not_found",
                f"admin-get-user answers 404 for an unknown id ({status_and_code(unknown)})")
+
+        by_admin = invoke("admin-user-sessions", "events/admin-user-sessions.json",
+                          {sample_id: user_id, **admin_token}, context=admin_context)
+        expect(by_admin["statusCode"] == 200
+               and [session["id"] for session in body(by_admin)["sessions"]] == [user_context["session_id"]],
+               f"admin-user-sessions lists the user's live session ({status_and_code(by_admin)})")
+        user_asks = invoke("admin-user-sessions", "events/admin-user-sessions.json",
+                           {sample_id: user_id, "REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]},
+                           context=user_context)
+        expect(user_asks["statusCode"] == 403 and code(user_asks) == "forbidden",
+               f"admin-user-sessions refuses a user ({status_and_code(user_asks)})")
+        all_ended = invoke("admin-user-sessions", "events/admin-user-sessions.json",
+                           {sample_id: user_id, **admin_token}, context=admin_context,
+                           edit=lambda event: (event.update(routeKey="DELETE /admin/users/{id}/sessions"),
+                                               event["requestContext"]["http"].update(method="DELETE")))
+        expect(all_ended["statusCode"] == 204, f"admin-user-sessions ends the user's sessions ({status_and_code(all_ended)})")
+        empty = invoke("admin-user-sessions", "events/admin-user-sessions.json",
+                       {sample_id: user_id, **admin_token}, context=admin_context)
+        expect(empty["statusCode"] == 200 and body(empty)["sessions"] == [], "no session of the user is left")
 
         disabled = invoke("admin-update-user", "events/admin-update-user.json", {sample_id: user_id, **admin_token},
                           context=admin_context)
