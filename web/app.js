@@ -42,6 +42,8 @@
     changeEmailForm: $('change-email-form'),
     newEmail: $('new-email'),
     changeEmailPassword: $('change-email-password'),
+    sessions: $('sessions'),
+    signOutOthers: $('sign-out-others'),
   };
   let currentEmail = '';
 
@@ -154,10 +156,51 @@
     for (const b of document.querySelectorAll('button')) b.disabled = on;
   }
 
+  // One line per session: what the API recorded of the device (text only: a User-Agent is
+  // whatever the client sent), and a button to end any session but this one.
+  function sessionItem(session) {
+    const item = document.createElement('li');
+    item.dataset.sessionId = session.id;
+    const lastUsed = new Date(session.last_used_at).toLocaleString();
+    const device = session.user_agent || 'Unknown device';
+    item.textContent = `${device} — ${session.ip || 'unknown address'} — last used ${lastUsed}`;
+    if (session.current) {
+      item.classList.add('current');
+      item.append(' (this device)');
+    } else {
+      const end = document.createElement('button');
+      end.type = 'button';
+      end.className = 'secondary sign-out-session';
+      end.textContent = 'Sign out';
+      end.setAttribute('aria-label', `Sign out ${device}`);
+      end.addEventListener('click', () => guarded(async () => {
+        const result = await authed('DELETE', `/auth/sessions/${encodeURIComponent(session.id)}`, { csrf: true });
+        if (result.ok || result.status === 404) {
+          setStatus('That device is signed out.', true);
+          await loadSessions();
+        } else {
+          showError(describe(result));
+        }
+      }));
+      item.append(' ', end);
+    }
+    return item;
+  }
+
+  async function loadSessions() {
+    const result = await authed('GET', '/auth/sessions');
+    if (!result.ok || !result.body) {
+      showError(describe(result));
+      return;
+    }
+    ui.sessions.replaceChildren(...result.body.sessions.map(sessionItem));
+  }
+
   async function loadMe() {
     const me = await authed('GET', '/auth/me');
     if (me.ok && me.body) {
       showSignedIn(me.body);
+      await loadSessions();
     } else {
       showSignedOut('Not signed in.');
       if (me.status !== 401 && me.status !== 403) showError(describe(me));
@@ -294,6 +337,17 @@
       ui.email.value = '';
       showSignedOut('Signed out.');
       ui.email.focus();
+    } else {
+      showError(describe(result));
+    }
+  }));
+
+  ui.signOutOthers.addEventListener('click', () => guarded(async () => {
+    // The refresh cookie names this session; the API keeps it, and its cookies, signed in.
+    const result = await call('POST', '/auth/logout', { body: { scope: 'others' }, csrf: true });
+    if (result.ok) {
+      setStatus('Every other device is signed out.', true);
+      await loadSessions();
     } else {
       showError(describe(result));
     }

@@ -375,6 +375,78 @@ step('CORS: the allowed origin reads /auth/me with credentials, another origin c
   await expectSignedIn();
 });
 
+/** The session list as the page shows it: one entry per session, the current one marked. */
+async function listedSessions(p = page) {
+  return p.locator('#sessions li').evaluateAll((items) => items.map((item) => ({
+    id: item.dataset.sessionId,
+    current: item.classList.contains('current'),
+    text: item.textContent,
+    canEnd: Boolean(item.querySelector('button.sign-out-session')),
+  })));
+}
+
+/** A second browser (its own cookies), signed in to the same account. */
+async function secondDevice() {
+  const other = await browser.newContext({ baseURL: apiOrigin(), userAgent: 'SecondDevice/1.0 (test)' });
+  const p = await other.newPage();
+  await p.goto('/');
+  await expectSignedOut(p);
+  await p.fill('#email', email);
+  await p.fill('#password', PASSWORD);
+  await p.click('#login');
+  await expectSignedIn(p);
+  return { other, p };
+}
+
+/** Waits out the access token (its TTL, no leeway): what the device holds then is its refresh cookie. */
+const accessExpiry = () => new Promise((resolve) => setTimeout(resolve, ACCESS_TTL_SECONDS * 1000 + 500));
+
+step('sessions: a second browser appears in the list, and "Sign out" there ends it', async () => {
+  const { other, p } = await secondDevice();
+  await page.click('#check');
+  await page.locator('#sessions li').nth(1).waitFor({ timeout: 15_000 });
+  const listed = await listedSessions();
+  assert.equal(listed.length, 2, JSON.stringify(listed));
+  const [mine, theirs] = [listed.find((s) => s.current), listed.find((s) => !s.current)];
+  assert.ok(mine && !mine.canEnd && /this device/.test(mine.text), JSON.stringify(listed));
+  assert.ok(theirs && theirs.canEnd && /SecondDevice\/1\.0/.test(theirs.text), JSON.stringify(listed));
+  await shot('10-two-sessions');
+  const [ended] = await Promise.all([
+    page.waitForResponse(sawResponse('DELETE', `/auth/sessions/${theirs.id}`)),
+    page.click(`#sessions li[data-session-id="${theirs.id}"] button`),
+  ]);
+  assert.equal(ended.status(), 204);
+  await page.waitForFunction(() => document.querySelectorAll('#sessions li').length === 1);
+  // The other browser is out once its access token lapses: its refresh is refused.
+  await accessExpiry();
+  await p.reload();
+  await expectSignedOut(p);
+  await other.close();
+  await expectSignedIn();
+});
+
+step('sessions: "Sign out everywhere else" ends the other browser and keeps this one', async () => {
+  const { other, p } = await secondDevice();
+  await page.click('#check');
+  await page.locator('#sessions li').nth(1).waitFor({ timeout: 15_000 });
+  const [out] = await Promise.all([
+    page.waitForResponse(sawResponse('POST', '/auth/logout')),
+    page.click('#sign-out-others'),
+  ]);
+  assert.equal(out.status(), 204);
+  await page.waitForFunction(() => document.querySelectorAll('#sessions li').length === 1);
+  const [left] = await listedSessions();
+  assert.ok(left.current, JSON.stringify(left));
+  await shot('11-signed-out-elsewhere');
+  await accessExpiry();
+  await p.reload();
+  await expectSignedOut(p);
+  await other.close();
+  // This browser goes on past its own access token: its refresh cookie still works.
+  await page.reload();
+  await expectSignedIn();
+});
+
 step('logout ends the session: a reload shows the login form and /auth/me is refused', async () => {
   await page.waitForFunction(() => !document.getElementById('logout').disabled);
   const [loggedOut] = await Promise.all([
