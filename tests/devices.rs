@@ -37,8 +37,14 @@ async fn end(app: &TestApp, tokens: &TestResponse, session_id: &str) -> TestResp
 async fn three_devices(app: &TestApp) -> [TestResponse; 3] {
     let email = unique_email();
     assert_eq!(app.register(&email, PASSWORD).await.status, 201);
+    // The list orders by creation, to the millisecond: logins a few apart keep a known order (on
+    // the embedded store with a cheap hash, two can fall in one millisecond, in either order).
+    let apart = || tokio::time::sleep(std::time::Duration::from_millis(3));
+    apart().await;
     let laptop = login_with(app, &email, "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0").await;
+    apart().await;
     let tablet = login_with(app, &email, "Mozilla/5.0 (iPad) Safari/605.1").await;
+    apart().await;
     let phone = login_with(app, &email, "MyApp/2.1 (Android 15)").await;
     [laptop, tablet, phone]
 }

@@ -31,7 +31,10 @@ async fn registration_login_me_refresh_logout(app: TestApp) {
 
     let me = app.get("/auth/me", Some(&access)).await;
     assert_eq!(me.status, 200, "{:?}", me.body);
-    assert_eq!(me.body, json!({ "id": user_id, "email": email, "role": "user", "email_verified": false }));
+    assert_eq!(
+        me.body,
+        json!({ "id": user_id, "email": email, "role": "user", "email_verified": false, "mfa_enabled": false })
+    );
 
     let refreshed = app.refresh(&logged_in.text("refresh_token")).await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);

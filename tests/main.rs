@@ -8,6 +8,7 @@ mod dynamo_calls;
 mod events;
 mod flow;
 mod hardening;
+mod mfa;
 mod mutation_kills;
 mod outage;
 mod races;

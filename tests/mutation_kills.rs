@@ -140,6 +140,7 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
         token_id: uuid(),
         session_id: uuid(),
         csrf: None,
+        amr: vec!["pwd".into()],
     };
     let disable = json!({ "disabled": true });
     for (who, role, status) in [(&user_id, Role::User, 403), (&admin_id, Role::Admin, 200)] {
@@ -180,6 +181,7 @@ async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestAp
         token_id: uuid(),
         session_id: uuid(),
         csrf: None,
+        amr: vec!["pwd".into()],
     };
     let target = format!("/admin/users/{user_id}");
     let patch = |disabled: bool| {

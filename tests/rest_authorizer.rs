@@ -45,6 +45,9 @@ async fn rest_events_get_policies_that_never_exceed_the_role() {
                 format!("{STAGE}/POST/auth/email"),
                 format!("{STAGE}/GET/auth/sessions"),
                 format!("{STAGE}/DELETE/auth/sessions/*"),
+                format!("{STAGE}/POST/auth/mfa/totp"),
+                format!("{STAGE}/POST/auth/mfa/totp/confirm"),
+                format!("{STAGE}/DELETE/auth/mfa/totp"),
             ],
         ),
         (
@@ -60,6 +63,10 @@ async fn rest_events_get_policies_that_never_exceed_the_role() {
                 format!("{STAGE}/DELETE/auth/sessions/*"),
                 format!("{STAGE}/GET/admin/users/*/sessions"),
                 format!("{STAGE}/DELETE/admin/users/*/sessions"),
+                format!("{STAGE}/POST/auth/mfa/totp"),
+                format!("{STAGE}/POST/auth/mfa/totp/confirm"),
+                format!("{STAGE}/DELETE/auth/mfa/totp"),
+                format!("{STAGE}/DELETE/admin/users/*/mfa"),
             ],
         ),
     ] {

@@ -7,7 +7,7 @@ use shared::domain::{Bucket, Budget};
 use shared::domain::{Email, Role, SeenFrom, Session, User};
 use shared::store::{
     AccessTokenRef, Draw, DrawOutcome, HOLD_MS, KeptSession, OwnedSession, PasswordChange, Rotation, RotationOutcome,
-    SessionEnd, SessionListing, Store, StoreError, UserChanges,
+    SessionCursor, SessionEnd, SessionListing, Store, StoreError, UserChanges,
 };
 use shared::time::UnixTime;
 
@@ -474,10 +474,18 @@ async fn sessions_list_live_ones_newest_first_in_pages(store: Arc<dyn Store>) {
     }
     assert_eq!(paged, ids);
 
-    // An account-wide cutoff after the second login hides the first.
+    // An account-wide cutoff at the first login hides it.
     let cut = SessionListing { sessions_valid_after_ms: started[0].created_ms, ..listing(50, None) };
     let ids: Vec<_> = store.list_sessions(&cut).await.unwrap().sessions.into_iter().map(|session| session.id).collect();
     assert_eq!(ids, [started[4].id.clone(), started[2].id.clone()]);
+
+    // A cursor from before the cutoff rose (or made up) ends the list; it is no store fault.
+    let stale = SessionCursor { created_ms: started[0].created_ms, session_id: started[0].id.clone() };
+    let past_cut = store.list_sessions(&SessionListing { after: Some(stale), ..cut.clone() }).await.unwrap();
+    assert_eq!((past_cut.sessions.len(), past_cut.next_after), (0, None));
+    let made_up = SessionCursor { created_ms: 0, session_id: "nobody".into() };
+    let from_zero = store.list_sessions(&SessionListing { after: Some(made_up), ..cut }).await.unwrap();
+    assert_eq!((from_zero.sessions.len(), from_zero.next_after), (0, None));
 }
 
 /// Ending sessions from the list: only the owner's listed ones; "everywhere else" only from a

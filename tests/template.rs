@@ -79,10 +79,20 @@ fn no_secret_sits_in_a_function_environment() {
     for forbidden in ["JWT_PRIVATE_KEY:", "JWT_HS256_SECRET:", "MFA_ENCRYPTION_KEY:"] {
         assert!(!text.contains(forbidden), "{forbidden} set in template.yaml");
     }
-    let signers = text.matches("JWT_SIGNING_KEY_SECRET_ARN: !Ref SigningKeySecretArn").count();
-    let scoped =
-        text.matches("- secretsmanager:GetSecretValue\n              Resource: !Ref SigningKeySecretArn").count();
-    assert_eq!((signers, scoped), (4, 4), "each signer reads the one secret, and may read only it");
+    let count = |pattern: &str| text.matches(pattern).count();
+    let signers = count("JWT_SIGNING_KEY_SECRET_ARN: !Ref SigningKeySecretArn");
+    let mfa_readers = count("MFA_ENCRYPTION_KEY_SECRET_ARN: !Ref MfaKeySecretArn");
+    assert_eq!((signers, mfa_readers), (5, 2), "the signers and the MFA functions");
+    let grant = "- secretsmanager:GetSecretValue\n              Resource:";
+    let signing_only = count(&format!("{grant} !Ref SigningKeySecretArn\n"));
+    let mfa_only = count(&format!("{grant} !Ref MfaKeySecretArn\n"));
+    let both = count(&format!(
+        "{grant}\n                - !Ref SigningKeySecretArn\n                - !Ref MfaKeySecretArn\n   "
+    ));
+    // Each function may read exactly the secrets it reads: the signing key (four signers), the
+    // MFA data key (the mfa function), both (mfa-verify, which signs), and nothing else.
+    assert_eq!((signing_only, mfa_only, both), (4, 1, 1), "a secret granted beyond its readers");
+    assert_eq!(count("- secretsmanager:GetSecretValue"), 6);
 }
 
 /// Lists are queries on an index: no function may scan, and none may query a table itself.

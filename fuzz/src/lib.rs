@@ -88,6 +88,7 @@ pub fn gateway() -> &'static Gateway {
         };
         Gateway {
             accounts,
+            mfa: shared::service::MfaConfig::with_generated_key("fuzz").expect("key generation works"),
             strict_revocation: false,
             transport: shared::credentials::TokenTransport::Both,
         }

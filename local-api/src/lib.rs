@@ -33,7 +33,7 @@ pub fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(true)
-        .allow_methods([Method::GET, Method::POST, Method::PATCH])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([
             axum::http::header::AUTHORIZATION,
             axum::http::header::CONTENT_TYPE,
@@ -134,7 +134,9 @@ mod tests {
         assert_eq!(header(&response, "access-control-allow-credentials"), Some("true"));
         let allowed_headers = header(&response, "access-control-allow-headers").unwrap_or_default();
         assert!(allowed_headers.contains("x-csrf-token"), "{allowed_headers}");
-        assert!(header(&response, "access-control-allow-methods").unwrap_or_default().contains("POST"));
+        let methods = header(&response, "access-control-allow-methods").unwrap_or_default();
+        // DELETE ends a session (and turns MFA off) from the page.
+        assert!(methods.contains("POST") && methods.contains("DELETE"), "{methods}");
     }
 
     #[tokio::test]

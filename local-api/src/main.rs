@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use shared::config::{ConfigError, Env, SIGNING_KEY_SECRET, strict_revocation};
+use shared::config::{ConfigError, Env, MFA_KEY, MFA_KEY_SECRET, SIGNING_KEY_SECRET, strict_revocation};
 use shared::credentials::{AllowedOrigins, TokenTransport};
 use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use shared::email::{LogSender, Mail, Outbox};
 use shared::gateway::Gateway;
-use shared::service::Accounts;
+use shared::service::{Accounts, MfaConfig};
 use shared::store::{DynamoStore, MemoryStore, Store};
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
 
@@ -111,9 +111,32 @@ async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigE
         issuer,
         verifier,
     };
-    let gateway =
-        Gateway { accounts, strict_revocation: strict_revocation(&env)?, transport: TokenTransport::from_env(&env)? };
+    let mfa = if [MFA_KEY, MFA_KEY_SECRET].iter().any(|name| env.get(name).is_some()) {
+        MfaConfig::from_env(&env).await?
+    } else {
+        ephemeral_mfa_key(&env)?
+    };
+    let gateway = Gateway {
+        accounts,
+        mfa,
+        strict_revocation: strict_revocation(&env)?,
+        transport: TokenTransport::from_env(&env)?,
+    };
     Ok((gateway, outbox))
+}
+
+/// A data key for TOTP keys that lives as long as the process (MFA enrolments die with it).
+fn ephemeral_mfa_key(env: &Env) -> Result<MfaConfig, ConfigError> {
+    let issuer_name = shared::config::mfa_issuer_name(env)?;
+    let mfa = MfaConfig::with_generated_key(issuer_name)
+        .map_err(|error| ConfigError::Invalid { name: MFA_KEY, reason: error.to_string() })?;
+    tracing::warn!(
+        "no MFA_ENCRYPTION_KEY: sealing TOTP keys with a key generated now; enrolments die with this process"
+    );
+    eprintln!(
+        "warning: no MFA_ENCRYPTION_KEY configured; generated a temporary one (MFA enrolments die with this process)"
+    );
+    Ok(mfa)
 }
 
 /// A signing key that lives as long as the process, so the API runs with no setup at all.

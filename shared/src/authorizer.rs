@@ -92,6 +92,7 @@ impl<'a> Authorizer<'a> {
             token_id: claims.jti,
             session_id: claims.sid,
             csrf: claims.csrf,
+            amr: claims.amr,
         };
         if let Some(store) = self.revocations {
             let token = AccessTokenRef {
@@ -297,6 +298,8 @@ pub fn principal_context(principal: &Principal) -> Value {
         "role": principal.role.as_str(),
         "token_id": principal.token_id,
         "session_id": principal.session_id,
+        // Space-separated, as OAuth writes a list in one string (context values are flat).
+        "amr": principal.amr.join(" "),
     });
     // Absent rather than null: API Gateway accepts only string, number and boolean values.
     if let Some(csrf) = &principal.csrf {
@@ -315,6 +318,7 @@ pub fn principal_from_context(fields: &HashMap<String, Value>) -> Option<Princip
         token_id: text("token_id")?,
         session_id: text("session_id")?,
         csrf: text("csrf"),
+        amr: text("amr").unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
     })
 }
 
@@ -332,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn the_context_carries_the_csrf_binding_when_there_is_one() {
+    fn the_context_carries_the_csrf_binding_when_there_is_one_and_the_methods() {
         let principal = Principal {
             user_id: "u".into(),
             email: "a@example.com".into(),
@@ -340,9 +344,11 @@ mod tests {
             token_id: "t".into(),
             session_id: "s".into(),
             csrf: Some("digest".into()),
+            amr: vec!["pwd".into(), "otp".into()],
         };
-        for principal in [principal.clone(), Principal { csrf: None, ..principal }] {
+        for principal in [principal.clone(), Principal { csrf: None, amr: vec!["pwd".into()], ..principal }] {
             let context = principal_context(&principal);
+            assert_eq!(context["amr"], principal.amr.join(" "));
             assert!(context.as_object().unwrap().values().all(Value::is_string), "flat strings only: {context}");
             let fields = context.as_object().unwrap().clone().into_iter().collect();
             assert_eq!(principal_from_context(&fields), Some(principal));
@@ -361,6 +367,9 @@ mod tests {
                 format!("{stage}/POST/auth/email"),
                 format!("{stage}/GET/auth/sessions"),
                 format!("{stage}/DELETE/auth/sessions/*"),
+                format!("{stage}/POST/auth/mfa/totp"),
+                format!("{stage}/POST/auth/mfa/totp/confirm"),
+                format!("{stage}/DELETE/auth/mfa/totp"),
             ]
         );
         assert!(!user.iter().any(|resource| resource.contains("/admin/")), "{user:?}");
@@ -368,8 +377,10 @@ mod tests {
         assert!(admin.contains(&format!("{stage}/GET/admin/users")));
         assert!(admin.contains(&format!("{stage}/PATCH/admin/users/*")));
         assert!(admin.contains(&format!("{stage}/DELETE/admin/users/*/sessions")));
+        assert!(admin.contains(&format!("{stage}/DELETE/admin/users/*/mfa")));
         assert!(admin.contains(&format!("{stage}/GET/auth/me")));
-        for public in ["POST/auth/login", "POST/auth/register", "POST/auth/refresh", "GET/.well-known/jwks.json"] {
+        let public = ["POST/auth/login", "POST/auth/register", "POST/auth/refresh", "POST/auth/mfa/verify"];
+        for public in public.into_iter().chain(["GET/.well-known/jwks.json"]) {
             assert!(!admin.iter().any(|resource| resource.ends_with(public)), "public routes need no grant: {public}");
         }
     }

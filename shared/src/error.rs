@@ -15,6 +15,17 @@ pub struct FieldError {
 /// Seconds a client should wait before retrying a request that met an unavailable dependency.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
+/// The `mfa_token` a correct password earns an account with MFA: secret, so it never shows in a
+/// log line (its `Debug` is redacted); only the problem document carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaTicket(pub String);
+
+impl std::fmt::Debug for MfaTicket {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("MfaTicket(..)")
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is not valid JSON")]
@@ -33,6 +44,10 @@ pub enum ApiError {
     AccountDisabled,
     #[error("the email address is not verified yet; use the link sent to it")]
     EmailNotVerified,
+    #[error("the password was right; now give a code from your authenticator app or a recovery code")]
+    MfaRequired(MfaTicket),
+    #[error("the code is wrong, expired or already used")]
+    InvalidCode,
     #[error("too many attempts; try again later")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the token is invalid")]
@@ -68,6 +83,8 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::AccountDisabled => "account_disabled",
             ApiError::EmailNotVerified => "email_not_verified",
+            ApiError::MfaRequired(_) => "mfa_required",
+            ApiError::InvalidCode => "invalid_code",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::InvalidToken => "invalid_token",
             ApiError::TokenExpired => "token_expired",
@@ -86,6 +103,8 @@ impl ApiError {
         match self {
             ApiError::MalformedJson | ApiError::Validation(_) => 400,
             ApiError::InvalidCredentials
+            | ApiError::MfaRequired(_)
+            | ApiError::InvalidCode
             | ApiError::InvalidToken
             | ApiError::TokenExpired
             | ApiError::TokenRevoked

@@ -9,15 +9,17 @@ use serde_json::json;
 use crate::authorizer::{Authorizer, principal_from_context};
 use crate::credentials::TokenTransport;
 use crate::domain::Principal;
-use crate::http::{self, ApiRequest, ApiResponse, admin, auth, recovery, sessions};
+use crate::http::{self, ApiRequest, ApiResponse, admin, auth, mfa, recovery, sessions};
 use crate::routes::{self, Access, Endpoint};
-use crate::service::Accounts;
+use crate::service::{Accounts, MfaConfig};
 use crate::store::RevocationCheck;
 use crate::time::UnixTime;
 
 /// Everything every function holds, in one process.
 pub struct Gateway {
     pub accounts: Accounts,
+    /// What the `mfa` and `mfa-verify` functions hold besides: the TOTP keys' data key.
+    pub mfa: MfaConfig,
     /// The authorizer also checks revocations in the store (`AUTHORIZER_REVOCATION_CHECK`).
     pub strict_revocation: bool,
     /// Tokens in the body, in cookies, or both (`TOKEN_TRANSPORT`).
@@ -61,6 +63,11 @@ impl Gateway {
             | Endpoint::ResendVerification
             | Endpoint::ForgotPassword
             | Endpoint::ResetPassword => recovery::account_recovery(accounts, route.endpoint, request).await,
+            Endpoint::StartMfaEnrolment
+            | Endpoint::ConfirmMfaEnrolment
+            | Endpoint::DisableMfa
+            | Endpoint::RemoveUserMfa => mfa::mfa_management(accounts, &self.mfa, route, request).await,
+            Endpoint::VerifyMfa => mfa::verify(accounts, &self.mfa, transport, request).await,
         }
     }
 

@@ -24,6 +24,11 @@ pub enum Endpoint {
     EndSession,
     ListUserSessions,
     EndUserSessions,
+    StartMfaEnrolment,
+    ConfirmMfaEnrolment,
+    DisableMfa,
+    VerifyMfa,
+    RemoveUserMfa,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +177,41 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::EndUserSessions,
         access: Access::Bearer(Role::Admin),
         function: "admin-user-sessions",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/mfa/totp",
+        endpoint: Endpoint::StartMfaEnrolment,
+        access: Access::Bearer(Role::User),
+        function: "mfa",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/mfa/totp/confirm",
+        endpoint: Endpoint::ConfirmMfaEnrolment,
+        access: Access::Bearer(Role::User),
+        function: "mfa",
+    },
+    Route {
+        method: "DELETE",
+        path: "/auth/mfa/totp",
+        endpoint: Endpoint::DisableMfa,
+        access: Access::Bearer(Role::User),
+        function: "mfa",
+    },
+    Route {
+        method: "DELETE",
+        path: "/admin/users/{id}/mfa",
+        endpoint: Endpoint::RemoveUserMfa,
+        access: Access::Bearer(Role::Admin),
+        function: "mfa",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/mfa/verify",
+        endpoint: Endpoint::VerifyMfa,
+        access: Access::Public,
+        function: "mfa-verify",
     },
 ];
 

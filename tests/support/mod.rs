@@ -14,7 +14,7 @@ use shared::domain::{Email, LoginThrottle, PasswordHasher, PasswordParams, Role,
 use shared::email::{Mail, Outbox, OutboxMessage};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
-use shared::service::Accounts;
+use shared::service::{Accounts, MfaConfig};
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
 use shared::time::UnixTime;
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
@@ -90,7 +90,11 @@ pub fn spawn_app(store: Arc<dyn Store>) -> TestApp {
 pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp {
     let outbox = Outbox::default();
     let accounts = Accounts { mail: test_mail(outbox.clone()), ..accounts(store) };
-    TestApp { gateway: Arc::new(Gateway { accounts, strict_revocation, transport: TokenTransport::default() }), outbox }
+    let mfa = MfaConfig::with_generated_key("jwt-auth-test").unwrap();
+    TestApp {
+        gateway: Arc::new(Gateway { accounts, mfa, strict_revocation, transport: TokenTransport::default() }),
+        outbox,
+    }
 }
 
 /// Where the test apps' links point.

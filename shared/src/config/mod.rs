@@ -6,8 +6,10 @@ use std::time::Duration;
 
 mod keys;
 mod mail;
+mod mfa;
 
 pub use keys::SIGNING_KEY_SECRET;
+pub use mfa::{MFA_KEY, MFA_KEY_SECRET, issuer_name as mfa_issuer_name};
 
 use secrecy::SecretString;
 

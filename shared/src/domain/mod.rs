@@ -1,6 +1,7 @@
 //! The service's vocabulary, free of HTTP, Lambda and DynamoDB.
 
 mod email;
+pub mod mfa;
 mod one_time;
 mod password;
 mod principal;
@@ -8,8 +9,8 @@ mod throttle;
 mod user;
 
 pub use email::Email;
-pub use one_time::{OneTimeSecret, OneTimeToken, Purpose, presented_digest};
+pub use one_time::{OneTimeSecret, OneTimeToken, Purpose, presented_digest, sha256_hex};
 pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
 pub use principal::Principal;
 pub use throttle::{Bucket, Budget, Client, LoginThrottle};
-pub use user::{Role, SeenFrom, Session, SessionPolicy, User};
+pub use user::{MfaFactor, Role, SeenFrom, Session, SessionPolicy, User};

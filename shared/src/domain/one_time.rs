@@ -69,7 +69,7 @@ impl OneTimeSecret {
     }
 
     pub fn digest(&self) -> String {
-        digest_of(self.expose())
+        sha256_hex(self.expose())
     }
 }
 
@@ -78,11 +78,12 @@ impl OneTimeSecret {
 pub fn presented_digest(token: &str) -> Option<String> {
     let shaped = (22..=128).contains(&token.len())
         && token.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
-    shaped.then(|| digest_of(token))
+    shaped.then(|| sha256_hex(token))
 }
 
-fn digest_of(token: &str) -> String {
-    let hash = digest::digest(&digest::SHA256, token.as_bytes());
+/// Hex SHA-256: how the store keys what must not be stored (tokens, codes, what a login is bound to).
+pub fn sha256_hex(text: &str) -> String {
+    let hash = digest::digest(&digest::SHA256, text.as_bytes());
     hash.as_ref().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -100,7 +101,7 @@ mod tests {
         assert_eq!(first.digest().len(), 64);
         assert!(!first.digest().contains(first.expose()));
         // SHA-256("abc"), FIPS 180-2 appendix B.1.
-        assert_eq!(digest_of("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -11,4 +11,6 @@ pub struct Principal {
     /// The access token's `csrf` claim: a cookie-admitted change must present the CSRF token it
     /// binds (see `tokens::CsrfBinding`).
     pub csrf: Option<String>,
+    /// The access token's `amr` (RFC 8176): `pwd`, and `otp` after a second factor.
+    pub amr: Vec<String>,
 }

@@ -55,6 +55,11 @@ pub const MAIL_PER_ADDRESS: Budget = Budget { free: 3, base_lock_secs: 60, max_l
 /// Mail requests from one address, across accounts.
 pub const MAIL_PER_IP: Budget = Budget { free: 30, base_lock_secs: 60, max_lock_secs: 3600, window_secs: 3600 };
 
+/// Second-factor codes of one account, across its `mfa_token`s and its own enrolment and
+/// disable attempts: ten in 15 minutes, then a lock from 30 s doubling up to 15 minutes. Keyed by
+/// the account, so a new login (a new `mfa_token`) does not start a fresh budget.
+pub const MFA_PER_ACCOUNT: Budget = Budget { free: 10, base_lock_secs: 30, max_lock_secs: 900, window_secs: 900 };
+
 /// Who is trying: a device that signed in to this account before, or an address.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Client {
@@ -116,6 +121,12 @@ impl LoginThrottle {
             buckets.insert(0, self.bucket(format!("mail#{email}"), MAIL_PER_ADDRESS, false));
         }
         buckets
+    }
+
+    /// The one bucket every second-factor code of the account draws from. A right code gives back
+    /// its own attempt only: it does not forgive the wrong ones someone else made.
+    pub fn mfa_bucket(&self, user_id: &str) -> Bucket {
+        self.bucket(format!("mfa#{user_id}"), MFA_PER_ACCOUNT, false)
     }
 
     fn bucket(&self, key: String, budget: Budget, reset_on_success: bool) -> Bucket {

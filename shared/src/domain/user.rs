@@ -53,6 +53,17 @@ pub struct User {
     pub email_verified: bool,
     /// When the newest password-reset token was issued (epoch ms): only that one works.
     pub latest_reset_ms: Option<u64>,
+    /// The second factor, once an enrolment is confirmed.
+    pub mfa: Option<MfaFactor>,
+}
+
+/// An account's TOTP factor as stored: the key sealed (never in the clear), the newest step a
+/// code was accepted for (a code works once), and the digests of the unused recovery codes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MfaFactor {
+    pub sealed_key: String,
+    pub last_used_step: Option<u64>,
+    pub recovery_digests: Vec<String>,
 }
 
 impl User {
@@ -69,6 +80,7 @@ impl User {
             sessions_started: 0,
             email_verified: false,
             latest_reset_ms: None,
+            mfa: None,
         }
     }
 }
@@ -96,6 +108,8 @@ pub struct Session {
     pub last_used_ms: u64,
     /// The client as the login or the latest refresh saw it.
     pub seen_from: SeenFrom,
+    /// Whether the login that started it proved a second factor (`amr` gains `otp`).
+    pub mfa: bool,
 }
 
 /// The client a session was last used from, as the owner sees it in the session list.
@@ -143,6 +157,7 @@ impl Session {
             grace_used: false,
             last_used_ms: created_ms,
             seen_from: SeenFrom::default(),
+            mfa: false,
         }
     }
 }

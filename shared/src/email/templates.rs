@@ -19,6 +19,15 @@ pub enum Notice {
         new_email: String,
     },
     RefreshTokenReused,
+    MfaEnabled,
+    /// The owner turned two-step sign-in off (`by_admin`: an administrator removed it).
+    MfaDisabled {
+        by_admin: bool,
+    },
+    /// A recovery code signed in; `remaining` are left.
+    RecoveryCodeUsed {
+        remaining: usize,
+    },
 }
 
 const IF_NOT_YOU: &str = "If this was not you, reset your password now and sign out of every device: \
@@ -93,6 +102,30 @@ pub fn notice(to: &Email, notice: &Notice) -> Message {
             "A refresh token of one of your sessions was presented after it had been used: it may have been \
              copied. That session was signed out."
                 .into(),
+        ),
+        Notice::MfaEnabled => (
+            "notice_mfa_enabled",
+            "Two-step sign-in is on",
+            "Signing in to your account now takes a code from your authenticator app (or a recovery code) \
+             after the password."
+                .into(),
+        ),
+        Notice::MfaDisabled { by_admin } => (
+            "notice_mfa_disabled",
+            "Two-step sign-in is off",
+            if *by_admin {
+                "An administrator removed two-step sign-in from your account and signed out every device.".into()
+            } else {
+                "Two-step sign-in was turned off for your account: the password alone signs in now.".into()
+            },
+        ),
+        Notice::RecoveryCodeUsed { remaining } => (
+            "notice_recovery_code_used",
+            "A recovery code was used to sign in",
+            format!(
+                "Someone signed in to your account with one of its recovery codes; {remaining} unused codes are \
+                 left. Each works once."
+            ),
         ),
     };
     compose(to.as_str(), kind, subject, &[what, IF_NOT_YOU.into()], None)

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod mfa;
 mod paging;
 pub mod recovery;
 mod request;

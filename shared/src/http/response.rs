@@ -42,13 +42,20 @@ pub fn problem(error: &ApiError) -> ApiResponse {
     if let ApiError::Validation(errors) = error {
         body["errors"] = json!(errors);
     }
+    if let ApiError::MfaRequired(ticket) = error {
+        body["mfa_token"] = json!(ticket.0);
+        body["methods"] = json!(["totp", "recovery_code"]);
+    }
     let mut response = json_response(status, &body);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
     if let Some(seconds) = error.retry_after_secs() {
         headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
-    if status == StatusCode::UNAUTHORIZED && error != &ApiError::InvalidCredentials {
+    // Only a token problem is a bearer challenge: credentials and codes are not.
+    let token_problem =
+        !matches!(error, ApiError::InvalidCredentials | ApiError::MfaRequired(_) | ApiError::InvalidCode);
+    if status == StatusCode::UNAUTHORIZED && token_problem {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
     }
     response

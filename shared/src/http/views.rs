@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::paging;
 use crate::domain::{Role, User};
-use crate::service::{SessionList, SignedIn};
+use crate::service::{Enrolment, SessionList, SignedIn};
 use crate::store::UserSummary;
 use crate::time::UnixTime;
 
@@ -14,6 +14,7 @@ pub struct UserView {
     pub email: String,
     pub role: Role,
     pub email_verified: bool,
+    pub mfa_enabled: bool,
 }
 
 impl From<&User> for UserView {
@@ -23,6 +24,7 @@ impl From<&User> for UserView {
             email: user.email.as_str().to_owned(),
             role: user.role,
             email_verified: user.email_verified,
+            mfa_enabled: user.mfa.is_some(),
         }
     }
 }
@@ -98,6 +100,9 @@ pub struct AdminUserView {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub email_verified: bool,
+    /// Shown where the whole account was read (one user); the list's index does not hold it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_enabled: Option<bool>,
 }
 
 impl From<UserSummary> for AdminUserView {
@@ -109,6 +114,7 @@ impl From<UserSummary> for AdminUserView {
             disabled: user.disabled,
             created_at: rfc3339(UnixTime::from_secs(user.created_at)),
             email_verified: user.email_verified,
+            mfa_enabled: user.mfa_enabled,
         }
     }
 }
@@ -159,6 +165,26 @@ impl From<SessionList> for SessionListView {
             .collect();
         Self { sessions, next_cursor: list.page.next_after.as_ref().map(paging::session_cursor) }
     }
+}
+
+/// A pending TOTP enrolment: the key as text, as a URI and as a QR code of that URI.
+#[derive(Serialize)]
+pub struct EnrolmentView {
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+impl From<Enrolment> for EnrolmentView {
+    fn from(enrolment: Enrolment) -> Self {
+        Self { secret: enrolment.secret, otpauth_uri: enrolment.otpauth_uri, qr_svg: enrolment.qr_svg }
+    }
+}
+
+/// The recovery codes of a confirmed enrolment, shown this once.
+#[derive(Serialize)]
+pub struct RecoveryCodesView {
+    pub recovery_codes: Vec<String>,
 }
 
 fn rfc3339(time: UnixTime) -> String {

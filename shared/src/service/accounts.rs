@@ -1,5 +1,6 @@
 //! Accounts: registration, login, password change and the caller's own view.
 
+use super::mfa;
 use super::recovery::{mail_token, send_notice};
 use super::{
     Accounts, ClientInfo, SignedIn, internal, new_session_id, proven_caller, session_for, signed_in, throttle,
@@ -105,6 +106,20 @@ pub async fn login(
         tracing::info!(user_id = %user.id, "login refused: email not verified");
         return Err(ApiError::EmailNotVerified);
     }
+    if user.mfa.is_some() {
+        // No session yet: the second step (`verify_login`) starts it, bound to the hash as it
+        // will stand then (an upgrade first).
+        let user = match needs_rehash {
+            true => match rehash(accounts, &user, password).await {
+                Some(password_hash) => User { password_hash, ..user },
+                None => user,
+            },
+            false => user,
+        };
+        let (returned, challenge) = tokio::join!(drawn.succeeded(store), mfa::challenge(store, &user, client, now));
+        returned?;
+        return Err(challenge?);
+    }
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
     // The session exists only if the account still has the hash just verified: a password
     // change that committed meanwhile made this check stale. The attempts go back meanwhile:
@@ -146,8 +161,11 @@ pub async fn change_password(
     // (taken just before the commit, not at the start: hashing takes a while) that covers it.
     for _ in 0..3 {
         let commit = UnixTime::now().max(now);
-        let grant =
-            accounts.issuer.continue_session(session.id.clone(), session.auth_time, commit).bound_to(csrf.clone());
+        let grant = accounts
+            .issuer
+            .continue_session(session.id.clone(), session.auth_time, commit)
+            .bound_to(csrf.clone())
+            .with_mfa(session.mfa);
         let change = PasswordChange {
             user_id: user.id.clone(),
             verified_hash: user.password_hash.clone(),
@@ -196,21 +214,26 @@ pub async fn me(store: &dyn Store, principal: &Principal) -> Result<User, ApiErr
     }
 }
 
-/// Upgrades a hash made with older parameters. A failure costs nothing but the upgrade: the
-/// login itself already succeeded, and the next one retries.
-async fn rehash(accounts: &Accounts, user: &User, password: Password) {
+/// Upgrades a hash made with older parameters; the new hash, if it was stored. A failure costs
+/// nothing but the upgrade: the login itself already succeeded, and the next one retries.
+async fn rehash(accounts: &Accounts, user: &User, password: Password) -> Option<String> {
     let outcome = match accounts.hasher.hash(password).await {
         // Only over the hash just verified: never over one a concurrent password change wrote.
-        Ok(hash) => accounts
-            .store
-            .set_password_hash(&user.id, &user.password_hash, &hash)
-            .await
-            .map(drop)
-            .map_err(|error| error.to_string()),
+        Ok(hash) => match accounts.store.set_password_hash(&user.id, &user.password_hash, &hash).await {
+            Ok(true) => Ok(Some(hash)),
+            Ok(false) => Ok(None),
+            Err(error) => Err(error.to_string()),
+        },
         Err(error) => Err(error.to_string()),
     };
     match outcome {
-        Ok(()) => tracing::info!(user_id = %user.id, "password rehashed with current parameters"),
-        Err(reason) => tracing::warn!(user_id = %user.id, %reason, "password rehash failed"),
+        Ok(stored) => {
+            tracing::info!(user_id = %user.id, stored = stored.is_some(), "password rehashed with current parameters");
+            stored
+        }
+        Err(reason) => {
+            tracing::warn!(user_id = %user.id, %reason, "password rehash failed");
+            None
+        }
     }
 }

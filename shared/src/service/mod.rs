@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod devices;
+mod mfa;
 mod recovery;
 mod sessions;
 mod throttle;
@@ -15,6 +16,8 @@ pub use accounts::Registration;
 pub use accounts::{change_password, login, me, register};
 pub use admin::{get_user, list_users, update_user};
 pub use devices::{SessionList, end_session, end_user_sessions, list_sessions, list_user_sessions};
+pub use mfa::Enrolment;
+pub use mfa::{MfaConfig, confirm_enrolment, disable as disable_mfa, remove_user_mfa, start_enrolment, verify_login};
 pub use recovery::{forgot_password, request_email_change, resend_verification, reset_password, verify_email};
 pub use sessions::{LogoutScope, logout, refresh};
 
@@ -125,7 +128,7 @@ fn session_for(user: &User, grant: &RefreshGrant, client: &ClientInfo, now: Unix
         now.millis().max(user.sessions_valid_after_ms + 1),
         grant.expires_at,
     );
-    Session { auth_time: grant.auth_time, seen_from: client.seen_from(), ..session }
+    Session { auth_time: grant.auth_time, seen_from: client.seen_from(), mfa: grant.mfa, ..session }
 }
 
 fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTime) -> Result<SignedIn, ApiError> {

@@ -36,7 +36,10 @@ pub async fn refresh(
     if user.disabled {
         return Err(ApiError::TokenRevoked);
     }
-    let grant = issuer.continue_session(claims.sid.clone(), claims.auth_time, now).bound_to(csrf.clone());
+    let grant = issuer
+        .continue_session(claims.sid.clone(), claims.auth_time, now)
+        .bound_to(csrf.clone())
+        .with_mfa(claims.used_mfa());
     if grant.expires_at <= now.secs() {
         // The session reached its absolute lifetime: only a new login starts another.
         return Err(ApiError::TokenExpired);
@@ -64,6 +67,7 @@ pub async fn refresh(
                 expires_at,
                 auth_time: claims.auth_time,
                 csrf,
+                mfa: claims.used_mfa(),
             };
             signed_in(issuer, user, &current, now)
         }

@@ -16,6 +16,7 @@ pub use memory::MemoryStore;
 pub(crate) use throttle::{Decision, ThrottleRecord, judge_draw, lock_after_failure, window_end};
 pub use throttle::{Draw, DrawOutcome, HOLD_MS};
 
+use crate::domain::mfa::{MfaChallenge, PendingEnrolment, SpentFactor};
 use crate::domain::{Bucket, Email, OneTimeToken, Role, SeenFrom, Session, User};
 use crate::time::UnixTime;
 
@@ -92,6 +93,51 @@ pub enum Redeemed {
     EmailTaken,
 }
 
+/// Turning MFA on, as one atomic write: the pending enrolment spent (still stored as read, and
+/// unexpired) and the account given its factor, unless it already has one.
+#[derive(Clone, Debug)]
+pub struct MfaActivation {
+    pub user_id: String,
+    pub sealed_key: String,
+    /// The step of the confirming code: it does not work again.
+    pub step: u64,
+    pub recovery_digests: Vec<String>,
+    pub now: UnixTime,
+}
+
+/// The second step of a login, as one atomic write: the challenge spent, the factor spent (the
+/// account still has the key as read, and the code is fresh or the recovery code unused), and
+/// the session started, as a login starts it (the account still has the password as verified,
+/// and is enabled).
+#[derive(Clone, Debug)]
+pub struct MfaCompletion {
+    pub challenge_digest: String,
+    pub session: Session,
+    pub verified_hash: String,
+    pub sealed_key: String,
+    pub spent: SpentFactor,
+}
+
+/// Taking an account's factor away: its owner's, with a factor spent in the same write (the
+/// account still has the key as read); or an administrator's, with every session revoked.
+#[derive(Clone, Debug)]
+pub struct MfaRemoval {
+    pub user_id: String,
+    pub proof: Option<(String, SpentFactor)>,
+    pub revoke_sessions_at: Option<UnixTime>,
+}
+
+/// What one attempt at an `mfa_token` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChallengeDraw {
+    /// The attempt is counted; the challenge as it stands now.
+    Drawn(MfaChallenge),
+    /// Unexpired, but its attempts are used up: it is ended.
+    Exhausted,
+    /// Unknown, spent or expired.
+    Unknown,
+}
+
 /// What identifies an access token for a revocation check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessTokenRef {
@@ -134,6 +180,8 @@ pub struct UserSummary {
     /// Epoch seconds.
     pub created_at: u64,
     pub email_verified: bool,
+    /// Known when the whole account was read; the list's index does not project it.
+    pub mfa_enabled: Option<bool>,
 }
 
 impl From<&User> for UserSummary {
@@ -145,6 +193,7 @@ impl From<&User> for UserSummary {
             disabled: user.disabled,
             created_at: user.created_at,
             email_verified: user.email_verified,
+            mfa_enabled: Some(user.mfa.is_some()),
         }
     }
 }
@@ -393,4 +442,30 @@ pub trait Store: RevocationCheck {
     /// Spends the token and applies its effect, atomically; of concurrent redemptions of one
     /// token, one wins.
     async fn redeem(&self, redemption: &Redemption) -> Result<Redeemed, StoreError>;
+
+    /// Stores an enrolment waiting for its code, replacing the account's earlier one.
+    async fn put_mfa_enrolment(&self, enrolment: &PendingEnrolment) -> Result<(), StoreError>;
+
+    /// The account's pending enrolment, if any (a strongly consistent read; an expired one
+    /// included: the caller judges it with its clock).
+    async fn mfa_enrolment(&self, user_id: &str) -> Result<Option<PendingEnrolment>, StoreError>;
+
+    /// Turns MFA on; `false`, writing nothing, when the enrolment or the account is not as
+    /// [`MfaActivation`] says.
+    async fn enable_mfa(&self, activation: &MfaActivation) -> Result<bool, StoreError>;
+
+    /// Stores a login's challenge (its attempts at zero).
+    async fn put_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError>;
+
+    /// Counts one attempt at the challenge, atomically: of any number of concurrent attempts,
+    /// at most [`crate::domain::mfa::CHALLENGE_ATTEMPTS`] are granted over its life.
+    async fn draw_mfa_challenge(&self, digest: &str, now: UnixTime) -> Result<ChallengeDraw, StoreError>;
+
+    /// The second step of a login; `false`, writing nothing, when anything is not as
+    /// [`MfaCompletion`] says (of two uses of one code or challenge, one wins).
+    async fn complete_mfa(&self, completion: &MfaCompletion) -> Result<bool, StoreError>;
+
+    /// Removes the account's factor; the account as it is now, or `None`, writing nothing, when
+    /// there is no such account or the proof does not hold.
+    async fn remove_mfa(&self, removal: &MfaRemoval) -> Result<Option<User>, StoreError>;
 }

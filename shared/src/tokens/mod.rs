@@ -45,9 +45,19 @@ pub struct AccessClaims {
     #[serde(default)]
     pub email_verified: bool,
     pub role: Role,
+    /// How the session's login authenticated (RFC 8176): `["pwd"]`, or `["pwd", "otp"]` after a
+    /// second factor.
+    #[serde(default)]
+    pub amr: Vec<String>,
     /// The session's CSRF binding ([`CsrfBinding`]), checked on cookie-admitted changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,
+}
+
+/// RFC 8176's method references for a login: the password, and the one-time code if it took one.
+pub fn authentication_methods(mfa: bool) -> Vec<String> {
+    let methods: &[&str] = if mfa { &["pwd", "otp"] } else { &["pwd"] };
+    methods.iter().map(|method| (*method).to_owned()).collect()
 }
 
 /// Claims of a refresh token. Its audience is the issuer itself: only this service accepts it.
@@ -63,9 +73,19 @@ pub struct RefreshClaims {
     /// When the login that started the session happened (epoch seconds): rotation never
     /// extends the session past `auth_time + session_max_age_secs`.
     pub auth_time: u64,
+    /// As in [`AccessClaims::amr`]; absent on tokens from before MFA, which took a password only.
+    #[serde(default)]
+    pub amr: Vec<String>,
     /// As in [`AccessClaims::csrf`]: checked when the refresh cookie presents this token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,
+}
+
+impl RefreshClaims {
+    /// Whether the session's login proved a second factor: its rotations keep saying so.
+    pub fn used_mfa(&self) -> bool {
+        self.amr.iter().any(|method| method == "otp")
+    }
 }
 
 /// What both signers and verifiers agree on.
@@ -115,12 +135,19 @@ pub struct RefreshGrant {
     /// with body transport no request is ever admitted by cookie, so no CSRF check would read
     /// the claim, and leaving it out keeps those tokens byte for byte what they were.
     pub csrf: Option<CsrfBinding>,
+    /// Whether the session's login proved a second factor (the tokens' `amr`).
+    pub mfa: bool,
 }
 
 impl RefreshGrant {
     /// The same grant, its tokens bound to `csrf`.
     pub fn bound_to(self, csrf: Option<CsrfBinding>) -> Self {
         Self { csrf, ..self }
+    }
+
+    /// The same grant, for a session whose login did (or did not) prove a second factor.
+    pub fn with_mfa(self, mfa: bool) -> Self {
+        Self { mfa, ..self }
     }
 }
 
@@ -166,7 +193,7 @@ impl TokenIssuer {
     pub fn continue_session(&self, session_id: String, auth_time: u64, now: UnixTime) -> RefreshGrant {
         let settings = &self.settings;
         let expires_at = (now.secs() + settings.refresh_ttl_secs).min(auth_time + settings.session_max_age_secs);
-        RefreshGrant { session_id, jti: new_token_id(), expires_at, auth_time, csrf: None }
+        RefreshGrant { session_id, jti: new_token_id(), expires_at, auth_time, csrf: None, mfa: false }
     }
 
     /// Signs a pair for `user`; the refresh token is the one `grant` describes.
@@ -185,6 +212,7 @@ impl TokenIssuer {
             email: user.email.as_str().to_owned(),
             email_verified: user.email_verified,
             role: user.role,
+            amr: authentication_methods(grant.mfa),
             csrf: csrf.clone(),
         };
         let refresh_claims = RefreshClaims {
@@ -196,6 +224,7 @@ impl TokenIssuer {
             jti: grant.jti.clone(),
             sid: grant.session_id.clone(),
             auth_time: grant.auth_time,
+            amr: authentication_methods(grant.mfa),
             csrf,
         };
         Ok(IssuedTokens {

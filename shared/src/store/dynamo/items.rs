@@ -9,7 +9,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::domain::{Email, OneTimeToken, Purpose, Role, SeenFrom, Session, User};
+use crate::domain::mfa::{MfaChallenge, PendingEnrolment};
+use crate::domain::{Email, MfaFactor, OneTimeToken, Purpose, Role, SeenFrom, Session, User};
 use crate::store::{StoreError, ThrottleRecord, UserSummary};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -38,6 +39,14 @@ pub(super) fn one_time_key(digest: &str) -> String {
     format!("otk#{digest}")
 }
 
+pub(super) fn mfa_enrolment_key(user_id: &str) -> String {
+    format!("mfa_enrolment#{user_id}")
+}
+
+pub(super) fn mfa_challenge_key(digest: &str) -> String {
+    format!("mfa_challenge#{digest}")
+}
+
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -55,6 +64,8 @@ pub(super) enum Entity {
     AccessToken,
     Throttle,
     OneTimeToken,
+    MfaEnrolment,
+    MfaChallenge,
 }
 
 impl Entity {
@@ -66,6 +77,8 @@ impl Entity {
             Entity::AccessToken => "access_token",
             Entity::Throttle => "throttle",
             Entity::OneTimeToken => "one_time_token",
+            Entity::MfaEnrolment => "mfa_enrolment",
+            Entity::MfaChallenge => "mfa_challenge",
         }
     }
 }
@@ -121,6 +134,15 @@ pub(super) struct UserItem {
     email_verified: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     latest_reset_ms: Option<u64>,
+    /// The TOTP key, sealed (`MfaSealingKey`): present exactly while MFA is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mfa_totp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mfa_last_step: Option<u64>,
+    /// A string set (SS) of the unused recovery codes' SHA-256 digests: one is spent with
+    /// `DELETE`, conditioned on `contains`. DynamoDB drops the attribute with its last member.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "serde_dynamo::string_set")]
+    mfa_recovery: Vec<String>,
 }
 
 impl From<&User> for UserItem {
@@ -136,6 +158,9 @@ impl From<&User> for UserItem {
             sessions_started: user.sessions_started,
             email_verified: user.email_verified,
             latest_reset_ms: user.latest_reset_ms,
+            mfa_totp: user.mfa.as_ref().map(|factor| factor.sealed_key.clone()),
+            mfa_last_step: user.mfa.as_ref().and_then(|factor| factor.last_used_step),
+            mfa_recovery: user.mfa.as_ref().map(|factor| factor.recovery_digests.clone()).unwrap_or_default(),
         }
     }
 }
@@ -153,6 +178,11 @@ impl From<UserItem> for User {
             sessions_started: item.sessions_started,
             email_verified: item.email_verified,
             latest_reset_ms: item.latest_reset_ms,
+            mfa: item.mfa_totp.map(|sealed_key| MfaFactor {
+                sealed_key,
+                last_used_step: item.mfa_last_step,
+                recovery_digests: item.mfa_recovery,
+            }),
         }
     }
 }
@@ -183,6 +213,7 @@ impl From<UserSummaryItem> for UserSummary {
             disabled: item.disabled,
             created_at: item.created_at,
             email_verified: item.email_verified,
+            mfa_enabled: None,
         }
     }
 }
@@ -235,6 +266,9 @@ pub(super) struct SessionItem {
     /// A revocation removes it, so the index holds live (or expiring) sessions only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     live_user_id: Option<String>,
+    /// Whether its login proved a second factor (absent: it did not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    mfa: bool,
 }
 
 impl From<&Session> for SessionItem {
@@ -255,6 +289,7 @@ impl From<&Session> for SessionItem {
             user_agent: session.seen_from.user_agent.clone(),
             ip: session.seen_from.ip.clone(),
             live_user_id: Some(session.user_id.clone()),
+            mfa: session.mfa,
         }
     }
 }
@@ -274,6 +309,7 @@ impl From<SessionItem> for (Session, bool) {
             grace_used: item.grace_used.unwrap_or(false),
             last_used_ms: item.last_used_ms.unwrap_or(item.created_ms),
             seen_from: SeenFrom { user_agent: item.user_agent, ip: item.ip },
+            mfa: item.mfa,
         };
         (session, item.revoked)
     }
@@ -349,6 +385,65 @@ pub(super) fn read_one_time_token(digest: &str, item: Item) -> Result<OneTimeTok
         user_id: record.user_id,
         email: Email::from_stored(record.email),
         issued_ms: record.issued_ms,
+        expires_at: record.expires_at,
+    })
+}
+
+/// A TOTP enrolment waiting for its code, one per account (a new one replaces it).
+#[derive(Serialize, Deserialize)]
+pub(super) struct MfaEnrolmentItem {
+    user_id: String,
+    sealed_key: String,
+    /// Epoch seconds; the TTL.
+    expires_at: u64,
+}
+
+pub(super) fn mfa_enrolment(enrolment: &PendingEnrolment) -> Result<Item, StoreError> {
+    let record = MfaEnrolmentItem {
+        user_id: enrolment.user_id.clone(),
+        sealed_key: enrolment.sealed_key.clone(),
+        expires_at: enrolment.expires_at,
+    };
+    write(mfa_enrolment_key(&enrolment.user_id), Entity::MfaEnrolment, record)
+}
+
+impl From<MfaEnrolmentItem> for PendingEnrolment {
+    fn from(item: MfaEnrolmentItem) -> Self {
+        Self { user_id: item.user_id, sealed_key: item.sealed_key, expires_at: item.expires_at }
+    }
+}
+
+/// A login waiting for its second factor: keyed by the `mfa_token`'s digest.
+#[derive(Serialize, Deserialize)]
+pub(super) struct MfaChallengeItem {
+    user_id: String,
+    password_digest: String,
+    client_digest: String,
+    #[serde(default)]
+    attempts: u32,
+    /// Epoch seconds; the TTL.
+    expires_at: u64,
+}
+
+pub(super) fn mfa_challenge(challenge: &MfaChallenge) -> Result<Item, StoreError> {
+    let record = MfaChallengeItem {
+        user_id: challenge.user_id.clone(),
+        password_digest: challenge.password_digest.clone(),
+        client_digest: challenge.client_digest.clone(),
+        attempts: challenge.attempts,
+        expires_at: challenge.expires_at,
+    };
+    write(mfa_challenge_key(&challenge.digest), Entity::MfaChallenge, record)
+}
+
+pub(super) fn read_mfa_challenge(digest: &str, item: Item) -> Result<MfaChallenge, StoreError> {
+    let record = read::<MfaChallengeItem, MfaChallengeItem>(item)?;
+    Ok(MfaChallenge {
+        digest: digest.to_owned(),
+        user_id: record.user_id,
+        password_digest: record.password_digest,
+        client_digest: record.client_digest,
+        attempts: record.attempts,
         expires_at: record.expires_at,
     })
 }

@@ -10,9 +10,11 @@
 //! - `jti#<jti>`: an access token revoked before its expiry.
 //! - `throttle#<bucket>`: a login-throttle bucket's attempts in its window, and its lock.
 //! - `otk#<sha256 hex>`: a one-time token of the email flows (purpose, user, address, issue time).
+//! - `mfa_enrolment#<user id>`, `mfa_challenge#<sha256 hex>`: MFA's waiting records (`mfa.rs`).
 
 mod errors;
 mod items;
+mod mfa;
 mod one_time;
 mod revocation;
 mod rotation;
@@ -27,9 +29,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
-    Draw, DrawOutcome, KeptSession, OwnedSession, PasswordChange, Redeemed, Redemption, Rotation, RotationOutcome,
-    SessionEnd, SessionListing, SessionPage, Store, StoreError, UserChanges, UserPage, UserSummary, schema,
+    ChallengeDraw, Draw, DrawOutcome, KeptSession, MfaActivation, MfaCompletion, MfaRemoval, OwnedSession,
+    PasswordChange, Redeemed, Redemption, Rotation, RotationOutcome, SessionEnd, SessionListing, SessionPage, Store,
+    StoreError, UserChanges, UserPage, UserSummary, schema,
 };
+use crate::domain::mfa::{MfaChallenge, PendingEnrolment};
 use crate::domain::{Bucket, Email, OneTimeToken, Session, User};
 use crate::time::UnixTime;
 use errors::{classify, unless_refused};
@@ -341,5 +345,33 @@ impl Store for DynamoStore {
 
     async fn redeem(&self, redemption: &Redemption) -> Result<Redeemed, StoreError> {
         self.transact_redeem(redemption).await
+    }
+
+    async fn put_mfa_enrolment(&self, enrolment: &PendingEnrolment) -> Result<(), StoreError> {
+        self.put_enrolment(enrolment).await
+    }
+
+    async fn mfa_enrolment(&self, user_id: &str) -> Result<Option<PendingEnrolment>, StoreError> {
+        self.read_enrolment(user_id).await
+    }
+
+    async fn enable_mfa(&self, activation: &MfaActivation) -> Result<bool, StoreError> {
+        self.transact_enable_mfa(activation).await
+    }
+
+    async fn put_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
+        self.put_challenge(challenge).await
+    }
+
+    async fn draw_mfa_challenge(&self, digest: &str, now: UnixTime) -> Result<ChallengeDraw, StoreError> {
+        self.draw_challenge(digest, now.secs()).await
+    }
+
+    async fn complete_mfa(&self, completion: &MfaCompletion) -> Result<bool, StoreError> {
+        self.transact_complete_mfa(completion).await
+    }
+
+    async fn remove_mfa(&self, removal: &MfaRemoval) -> Result<Option<User>, StoreError> {
+        self.update_remove_mfa(removal).await
     }
 }

@@ -48,6 +48,11 @@ impl DynamoStore {
         after: Option<&SessionCursor>,
         limit: usize,
     ) -> Result<(Vec<Item>, Option<SessionCursor>), StoreError> {
+        // A cursor at or below the cutoff (the cutoff rose since the page before, or the cursor
+        // was made up) has nothing after it; DynamoDB would refuse it as a start key.
+        if after.is_some_and(|cursor| cursor.created_ms <= listing.sessions_valid_after_ms) {
+            return Ok((Vec::new(), None));
+        }
         let start = after.map(|cursor| {
             HashMap::from([
                 ("pk".to_owned(), s(session_key(&cursor.session_id))),

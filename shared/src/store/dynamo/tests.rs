@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{self, AccessTokenItem, EmailGuardItem, Item, SessionItem, ThrottleItem, UserItem};
-use crate::domain::{Email, OneTimeToken, Purpose, Role, Session, User};
+use crate::domain::{Email, MfaFactor, OneTimeToken, Purpose, Role, Session, User};
 use crate::store::ThrottleRecord;
 
 fn item(attributes: &[(&str, AttributeValue)]) -> Item {
@@ -33,6 +33,7 @@ fn alice() -> User {
         sessions_started: 0,
         email_verified: true,
         latest_reset_ms: Some(1_800_000_000_900),
+        mfa: None,
     }
 }
 
@@ -61,6 +62,27 @@ fn a_user_is_stored_as_before_and_reads_back() {
         ])
     );
     assert_eq!(items::read::<UserItem, User>(stored).unwrap(), alice());
+}
+
+#[test]
+fn a_users_factor_is_stored_sealed_with_its_codes_as_a_string_set() {
+    let factor = MfaFactor {
+        sealed_key: "v1.c2VhbGVk".into(),
+        last_used_step: Some(60_000_001),
+        recovery_digests: vec!["aa11".into(), "bb22".into()],
+    };
+    let with_mfa = User { mfa: Some(factor), ..alice() };
+    let stored = items::user(&with_mfa).unwrap();
+    assert_eq!(stored["mfa_totp"], s("v1.c2VhbGVk"));
+    assert_eq!(stored["mfa_last_step"], n("60000001"));
+    assert_eq!(stored["mfa_recovery"], AttributeValue::Ss(vec!["aa11".into(), "bb22".into()]));
+    assert_eq!(items::read::<UserItem, User>(stored.clone()).unwrap(), with_mfa);
+    // The last recovery code spent: DynamoDB drops the empty set, and the factor stays.
+    let mut spent = stored;
+    spent.remove("mfa_recovery");
+    let read: User = items::read::<UserItem, _>(spent).unwrap();
+    assert_eq!(read.mfa.map(|factor| factor.recovery_digests), Some(vec![]));
+    assert!(!items::user(&alice()).unwrap().keys().any(|name| name.starts_with("mfa")));
 }
 
 #[test]

@@ -1,0 +1,17 @@
+//! `POST /auth/mfa/verify`: the second step of a login for an account with MFA. Wiring only: the
+//! logic is `shared::http::mfa::verify`. It signs the session's tokens, as login does.
+
+use shared::config::Env;
+use shared::credentials::TokenTransport;
+use shared::lambda::{self, init_or_exit};
+use shared::service::{Accounts, MfaConfig};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    shared::telemetry::init();
+    let env = Env::from_process();
+    let accounts = init_or_exit(Accounts::from_env(&env).await);
+    let mfa = init_or_exit(MfaConfig::from_env(&env).await);
+    let transport = init_or_exit(TokenTransport::from_env(&env));
+    lambda::run_http(|request| shared::http::mfa::verify(&accounts, &mfa, transport, request)).await
+}

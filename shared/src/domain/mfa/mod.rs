@@ -1,0 +1,71 @@
+//! Multi-factor authentication's values: the TOTP key and its codes (RFC 6238), the key sealed
+//! at rest (AES-256-GCM, bound to its account), the recovery codes kept only as digests, and the
+//! records of an enrolment waiting for its first code and of a login waiting for its second step.
+
+mod recovery;
+mod sealed;
+mod totp;
+
+pub use recovery::{RECOVERY_CODE_COUNT, RecoveryCodes, recovery_code_digest};
+pub use sealed::{MfaKeyError, MfaSealingKey};
+pub use totp::{CODE_DIGITS, STEP_SECS, TotpKey};
+
+/// How long an enrolment waits for its confirming code.
+pub const ENROLMENT_TTL_SECS: u64 = 600;
+/// How long the second step of a login may wait (the `mfa_token`'s lifetime).
+pub const CHALLENGE_TTL_SECS: u64 = 300;
+/// Wrong codes one `mfa_token` may take: the next attempt finds it ended.
+pub const CHALLENGE_ATTEMPTS: u32 = 5;
+
+/// A TOTP key made by `POST /auth/mfa/totp`, sealed, until a code confirms it (or its TTL ends it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingEnrolment {
+    pub user_id: String,
+    pub sealed_key: String,
+    /// Epoch seconds; the TTL.
+    pub expires_at: u64,
+}
+
+/// A login that proved the password and waits for the second factor: what an `mfa_token` stands
+/// for. The token itself is never stored, only its digest; nor is the password hash, only its
+/// digest, so that a password change meanwhile ends the challenge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MfaChallenge {
+    /// Hex SHA-256 of the `mfa_token`: the stored key.
+    pub digest: String,
+    pub user_id: String,
+    /// Hex SHA-256 of the password hash the login verified.
+    pub password_digest: String,
+    /// Hex SHA-256 of the client the login came from (its `User-Agent`).
+    pub client_digest: String,
+    /// Codes tried with it so far.
+    pub attempts: u32,
+    /// Epoch seconds; the TTL.
+    pub expires_at: u64,
+}
+
+/// A second factor as the client presents it.
+#[derive(Clone, Debug)]
+pub enum SecondFactor {
+    /// A 6-digit TOTP code.
+    Totp(secrecy::SecretString),
+    RecoveryCode(secrecy::SecretString),
+}
+
+impl SecondFactor {
+    /// What the logs and the notices call it.
+    pub fn method(&self) -> &'static str {
+        match self {
+            SecondFactor::Totp(_) => "totp",
+            SecondFactor::RecoveryCode(_) => "recovery_code",
+        }
+    }
+}
+
+/// A second factor that checked out, as the store spends it: the step a TOTP code was for (no
+/// code of that step or earlier works again), or the digest of a recovery code (removed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpentFactor {
+    TotpStep(u64),
+    RecoveryCode(String),
+}

@@ -1,0 +1,310 @@
+//! Multi-factor authentication: TOTP enrolment and its confirmation, the second step of a login,
+//! turning it off (the owner, with a code; an administrator, revoking every session).
+
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use secrecy::ExposeSecret;
+
+use super::admin::{known_shape, require_admin};
+use super::recovery::send_notice;
+use super::{
+    Accounts, ClientInfo, MailFlows, SignedIn, internal, live_session, new_session_id, session_for, signed_in, throttle,
+};
+use crate::domain::mfa::{
+    CHALLENGE_TTL_SECS, ENROLMENT_TTL_SECS, MfaChallenge, MfaSealingKey, PendingEnrolment, RecoveryCodes, SecondFactor,
+    SpentFactor, TotpKey, recovery_code_digest,
+};
+use crate::domain::{OneTimeSecret, Principal, User, presented_digest, sha256_hex};
+use crate::email::templates::Notice;
+use crate::error::{ApiError, MfaTicket};
+use crate::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, Store};
+use crate::time::UnixTime;
+use crate::tokens::CsrfBinding;
+
+/// What the MFA functions hold besides the store: the data key that seals TOTP keys, and the
+/// name authenticator apps show for the account.
+pub struct MfaConfig {
+    pub sealing_key: MfaSealingKey,
+    /// The `issuer` of the `otpauth://` URI (`MFA_ISSUER_NAME`).
+    pub issuer_name: String,
+}
+
+impl MfaConfig {
+    /// A data key made now, for the local API without `MFA_ENCRYPTION_KEY` and for tests: TOTP
+    /// keys sealed with it open only in this process.
+    pub fn with_generated_key(issuer_name: impl Into<String>) -> Result<Self, crate::domain::mfa::MfaKeyError> {
+        let (sealing_key, _) = MfaSealingKey::generate()?;
+        Ok(Self { sealing_key, issuer_name: issuer_name.into() })
+    }
+}
+
+/// A pending enrolment, as the owner sees it once: the key three ways.
+pub struct Enrolment {
+    /// Base32, to type into an app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Enrolment(..)")
+    }
+}
+
+/// Makes a TOTP key for the caller and keeps it, sealed, until a code confirms it (or it expires).
+/// A new enrolment replaces one still pending.
+pub async fn start_enrolment(
+    flows: &dyn MailFlows,
+    mfa: &MfaConfig,
+    principal: &Principal,
+    now: UnixTime,
+) -> Result<Enrolment, ApiError> {
+    let store = flows.store();
+    let (user, _) = live_session(store, principal, now).await?;
+    if user.mfa.is_some() {
+        return Err(ApiError::Conflict);
+    }
+    let key = TotpKey::generate().map_err(internal)?;
+    let sealed_key = mfa.sealing_key.seal(&key, &user.id).map_err(internal)?;
+    let account = user.email.as_str();
+    let enrolment = Enrolment {
+        secret: key.base32(),
+        otpauth_uri: key.otpauth_uri(&mfa.issuer_name, account),
+        qr_svg: key.qr_svg(&mfa.issuer_name, account).map_err(internal)?,
+    };
+    let pending =
+        PendingEnrolment { user_id: user.id.clone(), sealed_key, expires_at: now.secs() + ENROLMENT_TTL_SECS };
+    store.put_mfa_enrolment(&pending).await?;
+    tracing::info!(user_id = %user.id, "mfa enrolment started");
+    Ok(enrolment)
+}
+
+/// Turns MFA on with a code of the pending key; answers the recovery codes, the only time they
+/// are ever shown.
+pub async fn confirm_enrolment(
+    flows: &dyn MailFlows,
+    mfa: &MfaConfig,
+    principal: &Principal,
+    code: &SecondFactor,
+    now: UnixTime,
+) -> Result<RecoveryCodes, ApiError> {
+    let store = flows.store();
+    let (user, _) = live_session(store, principal, now).await?;
+    if user.mfa.is_some() {
+        return Err(ApiError::Conflict);
+    }
+    let pending = store.mfa_enrolment(&user.id).await?.filter(|pending| pending.expires_at > now.secs());
+    let Some(pending) = pending else { return Err(ApiError::NotFound) };
+    let drawn = throttle::draw_all(store, vec![flows.throttle().mfa_bucket(&user.id)], now).await?;
+    let key = mfa.sealing_key.open(&pending.sealed_key, &user.id).map_err(internal)?;
+    let step = match code {
+        SecondFactor::Totp(code) => key.verify(code.expose_secret(), now.secs(), None),
+        SecondFactor::RecoveryCode(_) => None,
+    };
+    let Some(step) = step else {
+        drawn.failed(store, now).await?;
+        tracing::info!(user_id = %user.id, "mfa enrolment refused: wrong code");
+        return Err(ApiError::InvalidCode);
+    };
+    let codes = RecoveryCodes::generate().map_err(internal)?;
+    let activation = MfaActivation {
+        user_id: user.id.clone(),
+        sealed_key: pending.sealed_key,
+        step,
+        recovery_digests: codes.digests(),
+        now,
+    };
+    let (returned, enabled) = tokio::join!(drawn.succeeded(store), store.enable_mfa(&activation));
+    returned?;
+    if !enabled? {
+        // Another confirmation won, or a newer enrolment replaced this one meanwhile.
+        return Err(ApiError::Conflict);
+    }
+    tracing::info!(target: "audit", user_id = %user.id, action = "mfa_enabled", outcome = "ok");
+    send_notice(flows, &user.email, Notice::MfaEnabled).await;
+    Ok(codes)
+}
+
+/// Turns the caller's MFA off, with a code or a recovery code (spent in the same write).
+pub async fn disable(
+    flows: &dyn MailFlows,
+    mfa: &MfaConfig,
+    principal: &Principal,
+    factor: &SecondFactor,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let store = flows.store();
+    let (user, _) = live_session(store, principal, now).await?;
+    let Some(sealed_key) = user.mfa.as_ref().map(|factor| factor.sealed_key.clone()) else {
+        return Err(ApiError::NotFound);
+    };
+    let drawn = throttle::draw_all(store, vec![flows.throttle().mfa_bucket(&user.id)], now).await?;
+    let Some(spent) = check_factor(&mfa.sealing_key, &user, factor, now)? else {
+        drawn.failed(store, now).await?;
+        tracing::info!(user_id = %user.id, method = factor.method(), "mfa disable refused: wrong code");
+        return Err(ApiError::InvalidCode);
+    };
+    let removal = MfaRemoval { user_id: user.id.clone(), proof: Some((sealed_key, spent)), revoke_sessions_at: None };
+    let (returned, removed) = tokio::join!(drawn.succeeded(store), store.remove_mfa(&removal));
+    returned?;
+    if removed?.is_none() {
+        // The code was spent meanwhile (a replay racing this one), or the factor changed.
+        return Err(ApiError::InvalidCode);
+    }
+    tracing::info!(target: "audit", user_id = %user.id, action = "mfa_disabled", method = factor.method(), outcome = "ok");
+    send_notice(flows, &user.email, Notice::MfaDisabled { by_admin: false }).await;
+    Ok(())
+}
+
+/// An administrator takes a user's MFA away (a lost phone and no recovery code) and, in the same
+/// write, revokes every session of theirs.
+pub async fn remove_user_mfa(
+    flows: &dyn MailFlows,
+    principal: &Principal,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let store = flows.store();
+    require_admin(store, principal, "remove_user_mfa").await?;
+    let audit = |outcome: &str| {
+        tracing::info!(target: "audit", actor = %principal.user_id, action = "remove_user_mfa", target_user = %user_id, outcome);
+    };
+    if known_shape(user_id).is_err() {
+        audit("not_found");
+        return Err(ApiError::NotFound);
+    }
+    let removal = MfaRemoval { user_id: user_id.to_owned(), proof: None, revoke_sessions_at: Some(now) };
+    let Some(user) = store.remove_mfa(&removal).await? else {
+        audit("not_found");
+        return Err(ApiError::NotFound);
+    };
+    audit("ok");
+    send_notice(flows, &user.email, Notice::MfaDisabled { by_admin: true }).await;
+    Ok(())
+}
+
+/// A login's password was right and the account has MFA: no session yet, but a challenge the
+/// client answers with a code, as the `mfa_token` of a `401 mfa_required`.
+pub(super) async fn challenge(
+    store: &dyn Store,
+    user: &User,
+    client: &ClientInfo,
+    now: UnixTime,
+) -> Result<ApiError, ApiError> {
+    let ticket = OneTimeSecret::generate().map_err(internal)?;
+    let challenge = MfaChallenge {
+        digest: ticket.digest(),
+        user_id: user.id.clone(),
+        password_digest: sha256_hex(&user.password_hash),
+        client_digest: client_digest(client),
+        attempts: 0,
+        expires_at: now.secs() + CHALLENGE_TTL_SECS,
+    };
+    store.put_mfa_challenge(&challenge).await?;
+    tracing::info!(user_id = %user.id, "password accepted; second factor required");
+    Ok(ApiError::MfaRequired(MfaTicket(ticket.expose().to_owned())))
+}
+
+/// The second step of a login: the `mfa_token` and a code (or a recovery code) start the session.
+/// Each token takes at most five codes; the account's own budget counts them across tokens.
+pub async fn verify_login(
+    accounts: &Accounts,
+    mfa: &MfaConfig,
+    mfa_token: &str,
+    factor: &SecondFactor,
+    client: &ClientInfo,
+    csrf: Option<CsrfBinding>,
+    now: UnixTime,
+) -> Result<SignedIn, ApiError> {
+    let store = accounts.store.as_ref();
+    let digest = presented_digest(mfa_token).ok_or(ApiError::InvalidToken)?;
+    let challenge = match store.draw_mfa_challenge(&digest, now).await? {
+        ChallengeDraw::Drawn(challenge) => challenge,
+        ChallengeDraw::Exhausted => {
+            tracing::info!("mfa_token refused: its attempts are used up");
+            return Err(ApiError::TooManyAttempts { retry_after_secs: 1 });
+        }
+        ChallengeDraw::Unknown => return Err(ApiError::InvalidToken),
+    };
+    // Bound to the client that logged in: a token lifted from elsewhere does not work.
+    if verify_slices_are_equal(challenge.client_digest.as_bytes(), client_digest(client).as_bytes()).is_err() {
+        tracing::info!(user_id = %challenge.user_id, "mfa_token refused: another client");
+        return Err(ApiError::InvalidToken);
+    }
+    let bucket = accounts.throttle.mfa_bucket(&challenge.user_id);
+    let (user, drawn) =
+        tokio::join!(store.user_by_id(&challenge.user_id), throttle::draw_all(store, vec![bucket], now));
+    let (user, drawn) = (user?, drawn?);
+    // The password the login proved must still be the account's; a disable or an MFA removal
+    // since ends the challenge too.
+    let Some(user) =
+        user.filter(|user| user.mfa.is_some() && sha256_hex(&user.password_hash) == challenge.password_digest)
+    else {
+        drawn.succeeded(store).await?;
+        return Err(ApiError::InvalidToken);
+    };
+    if user.disabled {
+        drawn.succeeded(store).await?;
+        return Err(ApiError::AccountDisabled);
+    }
+    let Some(spent) = check_factor(&mfa.sealing_key, &user, factor, now)? else {
+        drawn.failed(store, now).await?;
+        tracing::info!(user_id = %user.id, method = factor.method(), attempts = challenge.attempts, "mfa refused: wrong code");
+        return Err(ApiError::InvalidCode);
+    };
+    let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf).with_mfa(true);
+    let completion = MfaCompletion {
+        challenge_digest: digest,
+        session: session_for(&user, &grant, client, now),
+        verified_hash: user.password_hash.clone(),
+        sealed_key: user.mfa.as_ref().map(|factor| factor.sealed_key.clone()).unwrap_or_default(),
+        spent: spent.clone(),
+    };
+    let (returned, completed) = tokio::join!(drawn.succeeded(store), store.complete_mfa(&completion));
+    returned?;
+    if !completed? {
+        // The same code (or token) won a race a moment ago, or the account changed meanwhile.
+        return Err(ApiError::InvalidCode);
+    }
+    tracing::info!(user_id = %user.id, session_id = %grant.session_id, method = factor.method(), "logged in with a second factor");
+    if let SpentFactor::RecoveryCode(_) = spent {
+        let remaining = user.mfa.as_ref().map_or(0, |factor| factor.recovery_digests.len().saturating_sub(1));
+        send_notice(accounts, &user.email, Notice::RecoveryCodeUsed { remaining }).await;
+    }
+    let device =
+        client.device_token.as_deref().and_then(|token| accounts.verifier.device_id(token, &user.email, now).ok());
+    let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
+    let signed_in = signed_in(&accounts.issuer, user, &grant, now)?;
+    Ok(SignedIn { device_token: Some(device_token), ..signed_in })
+}
+
+/// What a presented factor spends on this account, if it is good: a TOTP code of a fresh step
+/// (±1 step of skew), or an unused recovery code (its digest compared with every stored one, in
+/// constant time).
+fn check_factor(
+    sealing_key: &MfaSealingKey,
+    user: &User,
+    factor: &SecondFactor,
+    now: UnixTime,
+) -> Result<Option<SpentFactor>, ApiError> {
+    let Some(stored) = &user.mfa else { return Ok(None) };
+    match factor {
+        SecondFactor::Totp(code) => {
+            let key = sealing_key.open(&stored.sealed_key, &user.id).map_err(internal)?;
+            Ok(key.verify(code.expose_secret(), now.secs(), stored.last_used_step).map(SpentFactor::TotpStep))
+        }
+        SecondFactor::RecoveryCode(code) => {
+            let Some(presented) = recovery_code_digest(code.expose_secret()) else { return Ok(None) };
+            let mut found = false;
+            for digest in &stored.recovery_digests {
+                found |= verify_slices_are_equal(digest.as_bytes(), presented.as_bytes()).is_ok();
+            }
+            Ok(found.then_some(SpentFactor::RecoveryCode(presented)))
+        }
+    }
+}
+
+/// What an `mfa_token` is bound to: the client's `User-Agent`, as a digest.
+fn client_digest(client: &ClientInfo) -> String {
+    sha256_hex(client.user_agent.as_deref().unwrap_or_default())
+}

@@ -1,0 +1,193 @@
+//! MFA in DynamoDB. The factor lives on the user item (`mfa_totp` sealed, `mfa_last_step`,
+//! `mfa_recovery` a string set of digests); the revocations table holds, under TTL, the
+//! enrolments waiting for a code (`mfa_enrolment#<user id>`) and the logins waiting for their
+//! second step (`mfa_challenge#<token digest>`). Every spend is one conditional write.
+
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
+
+use super::DynamoStore;
+use super::errors::unless_refused;
+use super::items::{self, UserItem, mfa_challenge_key, mfa_enrolment_key, n, s, user_key};
+use super::transactions::{build_failed, put};
+use crate::domain::User;
+use crate::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
+use crate::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, StoreError};
+
+/// The update and condition that spend `spent` on an account whose key is `:sealed`.
+struct FactorSpend {
+    update: &'static str,
+    condition: &'static str,
+    values: Vec<(&'static str, AttributeValue)>,
+}
+
+fn factor_spend(sealed_key: &str, spent: &SpentFactor) -> FactorSpend {
+    let sealed = (":sealed", s(sealed_key));
+    match spent {
+        SpentFactor::TotpStep(step) => FactorSpend {
+            update: "SET mfa_last_step = :step",
+            condition: "mfa_totp = :sealed AND (attribute_not_exists(mfa_last_step) OR mfa_last_step < :step)",
+            values: vec![sealed, (":step", n(*step))],
+        },
+        SpentFactor::RecoveryCode(digest) => FactorSpend {
+            update: "DELETE mfa_recovery :spent",
+            condition: "mfa_totp = :sealed AND contains(mfa_recovery, :digest)",
+            values: vec![sealed, (":digest", s(digest)), (":spent", AttributeValue::Ss(vec![digest.clone()]))],
+        },
+    }
+}
+
+impl DynamoStore {
+    pub(super) async fn put_enrolment(&self, enrolment: &PendingEnrolment) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.revocations)
+            .set_item(Some(items::mfa_enrolment(enrolment)?))
+            .send()
+            .await
+            .map_err(super::errors::classify)?;
+        Ok(())
+    }
+
+    pub(super) async fn read_enrolment(&self, user_id: &str) -> Result<Option<PendingEnrolment>, StoreError> {
+        let item = self.get(&self.tables.revocations, mfa_enrolment_key(user_id), true).await?;
+        item.map(items::read::<items::MfaEnrolmentItem, _>).transpose()
+    }
+
+    pub(super) async fn transact_enable_mfa(&self, activation: &MfaActivation) -> Result<bool, StoreError> {
+        let spend = Delete::builder()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(mfa_enrolment_key(&activation.user_id)))
+            .condition_expression("sealed_key = :sealed AND expires_at > :now")
+            .expression_attribute_values(":sealed", s(&activation.sealed_key))
+            .expression_attribute_values(":now", n(activation.now.secs()))
+            .build()
+            .map_err(build_failed)?;
+        let mut account = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(&activation.user_id)))
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(mfa_totp)")
+            .expression_attribute_values(":sealed", s(&activation.sealed_key))
+            .expression_attribute_values(":step", n(activation.step));
+        account = if activation.recovery_digests.is_empty() {
+            account.update_expression("SET mfa_totp = :sealed, mfa_last_step = :step")
+        } else {
+            account
+                .update_expression("SET mfa_totp = :sealed, mfa_last_step = :step, mfa_recovery = :codes")
+                .expression_attribute_values(":codes", AttributeValue::Ss(activation.recovery_digests.clone()))
+        };
+        self.all_or_nothing(vec![
+            TransactWriteItem::builder().delete(spend).build(),
+            TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build(),
+        ])
+        .await
+    }
+
+    pub(super) async fn put_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
+        let stored = put(&self.tables.revocations, items::mfa_challenge(challenge)?)?;
+        if self.all_or_nothing(vec![stored]).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Internal("mfa challenge digest collision".into()))
+        }
+    }
+
+    pub(super) async fn draw_challenge(&self, digest: &str, now: u64) -> Result<ChallengeDraw, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(mfa_challenge_key(digest)))
+            .update_expression("ADD attempts :one")
+            .condition_expression("attribute_exists(pk) AND expires_at > :now AND attempts < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(u64::from(CHALLENGE_ATTEMPTS)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        if let Some(output) = unless_refused(result)? {
+            let item =
+                output.attributes.ok_or_else(|| StoreError::Internal("a drawn challenge came back empty".into()))?;
+            return items::read_mfa_challenge(digest, item).map(ChallengeDraw::Drawn);
+        }
+        // Off the success path: tell an ended challenge from an unknown or expired one.
+        let stored = self.get(&self.tables.revocations, mfa_challenge_key(digest), true).await?;
+        let stored = stored.map(|item| items::read_mfa_challenge(digest, item)).transpose()?;
+        Ok(match stored {
+            Some(challenge) if challenge.expires_at > now => ChallengeDraw::Exhausted,
+            _ => ChallengeDraw::Unknown,
+        })
+    }
+
+    pub(super) async fn transact_complete_mfa(&self, completion: &MfaCompletion) -> Result<bool, StoreError> {
+        let session = &completion.session;
+        let challenge = Delete::builder()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(mfa_challenge_key(&completion.challenge_digest)))
+            .condition_expression("user_id = :user_id AND attempts <= :max")
+            .expression_attribute_values(":user_id", s(&session.user_id))
+            .expression_attribute_values(":max", n(u64::from(CHALLENGE_ATTEMPTS)))
+            .build()
+            .map_err(build_failed)?;
+        let spend = factor_spend(&completion.sealed_key, &completion.spent);
+        let mut account = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(&session.user_id)))
+            .update_expression(format!("{} ADD sessions_started :one", spend.update))
+            .condition_expression(format!(
+                "password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false) AND {}",
+                spend.condition
+            ))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":verified", s(&completion.verified_hash))
+            .expression_attribute_values(":false", AttributeValue::Bool(false));
+        for (name, value) in spend.values {
+            account = account.expression_attribute_values(name, value);
+        }
+        self.all_or_nothing(vec![
+            TransactWriteItem::builder().delete(challenge).build(),
+            TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build(),
+            put(&self.tables.revocations, items::session(session)?)?,
+        ])
+        .await
+    }
+
+    pub(super) async fn update_remove_mfa(&self, removal: &MfaRemoval) -> Result<Option<User>, StoreError> {
+        const REMOVE: &str = "REMOVE mfa_totp, mfa_last_step, mfa_recovery";
+        let request = || {
+            self.client
+                .update_item()
+                .table_name(&self.tables.users)
+                .key("pk", s(user_key(&removal.user_id)))
+                .return_values(ReturnValue::AllNew)
+        };
+        if let Some((sealed_key, spent)) = &removal.proof {
+            let spend = factor_spend(sealed_key, spent);
+            let mut update = request().update_expression(REMOVE).condition_expression(spend.condition);
+            for (name, value) in spend.values.into_iter().filter(|(name, _)| *name != ":spent") {
+                update = update.expression_attribute_values(name, value);
+            }
+            return updated_user(update).await;
+        }
+        if let Some(cutoff) = removal.revoke_sessions_at {
+            // The cutoff only ever rises: refused when a later one stands (or no such account).
+            let raising = request()
+                .update_expression(format!("{REMOVE} SET sessions_valid_after_ms = :cutoff"))
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) \
+                     OR sessions_valid_after_ms < :cutoff)",
+                )
+                .expression_attribute_values(":cutoff", n(cutoff.millis()));
+            if let Some(user) = updated_user(raising).await? {
+                return Ok(Some(user));
+            }
+        }
+        updated_user(request().update_expression(REMOVE).condition_expression("attribute_exists(pk)")).await
+    }
+}
+
+async fn updated_user(update: UpdateItemFluentBuilder) -> Result<Option<User>, StoreError> {
+    let output = unless_refused(update.send().await)?;
+    output.and_then(|output| output.attributes).map(items::read::<UserItem, _>).transpose()
+}
