@@ -5,7 +5,8 @@ password change (the other device is signed out, the old password stops working)
 routes with an admin made by `authctl create-admin` (list, get, disable; the disabled user is shut
 out); then the email flows (verify, resend, forgot / reset, email change), their links read back
 from what SES (moto, AWS_ENDPOINT_URL_SESV2) was asked to send; the session list (list, end one,
-the admin's list and end-all). Every directory under functions/ must be started and invoked: a new function without a
+the admin's list and end-all); MFA (enrol, confirm with a TOTP code computed here, the login's
+second step, a refused disable, the admin's removal). Every directory under functions/ must be started and invoked: a new function without a
 smoke step fails the run.
 
 Needs: cargo-lambda on PATH, a DynamoDB endpoint with the tables (AWS_ENDPOINT_URL_DYNAMODB,
@@ -18,8 +19,12 @@ between the test and the binary (on a fresh CI machine a watched, compile-on-fir
 function left its invoke waiting for ten minutes with nothing in the log). A function that exits
 fails the run at once with its own log; every invoke is bounded.
 """
+import base64
+import hashlib
+import hmac
 import json
 import re
+import struct
 import urllib.request
 import os
 import socket
@@ -31,7 +36,7 @@ import uuid
 FUNCTIONS = [
     "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
     "admin-list-users", "admin-get-user", "admin-update-user", "account-recovery", "change-email",
-    "sessions", "admin-user-sessions",
+    "sessions", "admin-user-sessions", "mfa", "mfa-verify",
 ]
 # The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or "target"
@@ -151,6 +156,14 @@ def ses_token(to, path):
         if found:
             return found.group(1)
     fail(f"SES sent no {path} link to {to}", logs=["account-recovery", "register", "change-email"])
+
+
+def totp(secret, at):
+    """RFC 6238 (SHA-1, 6 digits, 30 s), as an authenticator app computes it from the secret."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at // 30)), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def body(response):
@@ -425,6 +438,43 @@ def main():
                        {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(new_address, "/verify-email")})
         expect(moved["statusCode"] == 200 and body(moved)["user"]["email"] == new_address,
                f"the confirmation link moves the account to the new address ({status_and_code(moved)})")
+
+        # MFA: enrol and confirm with a code computed from the secret, log in in two steps, a
+        # disable with a wrong recovery code refused, the admin's removal (which signs out).
+        mfa_user = f"smoke-mfa-{uuid.uuid4().hex[:12]}@example.com"
+        invoke("register", "events/register.json", {original_email: mfa_user})
+        mfa_session = body(login(mfa_user, password))
+        mfa_token = {"REPLACE_WITH_ACCESS_TOKEN": mfa_session["access_token"]}
+        mfa_context = invoke("authorizer", "events/authorizer.json", mfa_token)["context"]
+        enrolment = invoke("mfa", "events/mfa-enrol.json", mfa_token, context=mfa_context)
+        secret = (body(enrolment) or {}).get("secret", "")
+        expect(enrolment["statusCode"] == 200 and len(secret) == 32 and "<svg" in body(enrolment)["qr_svg"],
+               f"mfa starts an enrolment with its QR code ({status_and_code(enrolment)})")
+        confirmed = invoke("mfa", "events/mfa-confirm.json",
+                           {"REPLACE_WITH_CODE": totp(secret, time.time()), **mfa_token}, context=mfa_context)
+        recovery_codes = (body(confirmed) or {}).get("recovery_codes", [])
+        expect(confirmed["statusCode"] == 200 and len(recovery_codes) == 10,
+               f"mfa confirms the enrolment with a code and answers 10 recovery codes ({status_and_code(confirmed)})")
+        challenge = login(mfa_user, password)
+        expect(challenge["statusCode"] == 401 and code(challenge) == "mfa_required" and body(challenge).get("mfa_token"),
+               f"login asks an MFA account for its second factor ({status_and_code(challenge)})")
+        second_step = invoke("mfa-verify", "events/mfa-verify.json",
+                             {"REPLACE_WITH_MFA_TOKEN": body(challenge)["mfa_token"],
+                              "REPLACE_WITH_CODE": totp(secret, time.time() + 30)})
+        expect(second_step["statusCode"] == 200 and body(second_step).get("refresh_token"),
+               f"mfa-verify starts the session with the next code ({status_and_code(second_step)})")
+        kept = invoke("mfa", "events/mfa-disable.json",
+                      {"REPLACE_WITH_RECOVERY_CODE": "aaaa-aaaa-aaaa-aaaa", **mfa_token}, context=mfa_context)
+        expect(kept["statusCode"] == 401 and code(kept) == "invalid_code",
+               f"mfa refuses a disable with a wrong recovery code ({status_and_code(kept)})")
+        removed = invoke("mfa", "events/admin-user-mfa.json", {sample_id: mfa_context["user_id"], **admin_token},
+                         context=admin_context)
+        expect(removed["statusCode"] == 204, f"mfa lets an admin remove a user's MFA ({status_and_code(removed)})")
+        signed_out = invoke("refresh", "events/refresh.json",
+                            {"REPLACE_WITH_REFRESH_TOKEN": body(second_step)["refresh_token"]})
+        expect(signed_out["statusCode"] == 401 and code(signed_out) == "token_revoked",
+               f"the removal revokes the user's sessions ({status_and_code(signed_out)})")
+        expect(login(mfa_user, password)["statusCode"] == 200, "the password alone logs in again")
 
         never = [function for function in FUNCTIONS if function not in INVOKED]
         if never:

@@ -88,6 +88,8 @@ JWT_KEY_ID=smoke
 JWT_PUBLIC_JWKS=$(printf '%s\n' "$key" | sed -n 's/^JWT_PUBLIC_JWKS=//p')
 JWT_PRIVATE_KEY=$(printf '%s\n' "$key" | sed -n '/^-----BEGIN/,/^-----END/p')
 export JWT_KEY_ID JWT_PUBLIC_JWKS JWT_PRIVATE_KEY
+MFA_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+export MFA_ENCRYPTION_KEY
 PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
 
 step "browser test (Chromium via playwright-core)"
