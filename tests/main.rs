@@ -9,6 +9,7 @@ mod events;
 mod flow;
 mod hardening;
 mod mfa;
+mod mfa_store;
 mod mutation_kills;
 mod outage;
 mod races;

@@ -69,3 +69,26 @@ async fn a_bad_or_missing_secret_fails_init_without_showing_it() {
         assert!(!error.to_string().contains("hunter2"), "the secret leaked into {error}");
     }
 }
+
+/// The MFA data key from Secrets Manager: what one process seals, another process with the same
+/// secret opens; a secret that is no 32-byte base64 key fails init without showing it.
+#[tokio::test]
+async fn the_mfa_functions_read_their_data_key_from_secrets_manager_at_init() {
+    use shared::config::MFA_KEY_SECRET;
+    use shared::domain::mfa::TotpKey;
+    use shared::service::MfaConfig;
+    let encoded = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+    let arn = create_secret(encoded).await;
+    let env = || Env::from_pairs([("JWT_ISSUER", ISSUER), (MFA_KEY_SECRET, arn.as_str())]);
+    let sealer = MfaConfig::from_env(&env()).await.expect("the data key loads");
+    let opener = MfaConfig::from_env(&env()).await.unwrap();
+    let key = TotpKey::generate().unwrap();
+    let sealed = sealer.sealing_key.seal(&key, "user-1").unwrap();
+    assert_eq!(opener.sealing_key.open(&sealed, "user-1").unwrap().expose_bytes(), key.expose_bytes());
+
+    let short = create_secret("c2hvcnQ=").await;
+    let env = Env::from_pairs([("JWT_ISSUER", ISSUER), (MFA_KEY_SECRET, short.as_str())]);
+    let error = MfaConfig::from_env(&env).await.err().expect("not a 32-byte key");
+    assert!(matches!(error, ConfigError::Invalid { name: MFA_KEY_SECRET, .. }), "{error}");
+    assert!(!error.to_string().contains("c2hvcnQ"));
+}
