@@ -2,11 +2,16 @@
 """Login latency through the local API on a local DynamoDB: N sequential successful logins of one
 account, with Argon2 at its cheapest so that the store's round trips are what is measured.
 
-Usage: scripts/login_latency.py [--bin-dir target/debug] [--logins 200]
+With --mfa, each login is of an account with MFA on (a fresh one per login, enrolled untimed):
+the password step (401 mfa_required), the second step (POST /auth/mfa/verify with the next TOTP
+code) and their sum, beside plain logins on the same server: the latency MFA adds.
+
+Usage: scripts/login_latency.py [--bin-dir target/debug] [--logins 200] [--mfa]
 Needs AWS_ENDPOINT_URL_DYNAMODB (and dummy AWS credentials) pointing at DynamoDB Local, as
 scripts/test.sh exports them; creates fresh tables with the tree's own authctl.
 """
-import argparse, json, os, socket, statistics, subprocess, sys, time, urllib.request, uuid
+import argparse, base64, hashlib, hmac, json, os, socket, statistics, struct, subprocess, sys, time, urllib.request
+import uuid
 
 
 def free_port():
@@ -15,19 +20,69 @@ def free_port():
         return s.getsockname()[1]
 
 
-def post(url, body):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"content-type": "application/json"})
+def post(url, body, bearer=None):
+    return call(url, body, bearer)[0]
+
+
+def call(url, body=None, bearer=None):
+    """(status, JSON body or None)."""
+    headers = {"content-type": "application/json", "user-agent": "login-latency/1"}
+    if bearer:
+        headers["authorization"] = f"Bearer {bearer}"
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
+            text = response.read()
+            return response.status, json.loads(text) if text else None
     except urllib.error.HTTPError as error:
-        return error.code
+        text = error.read()
+        return error.code, json.loads(text) if text else None
+
+
+def totp(secret, at):
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at // 30)), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def percentiles(label, times):
+    times = sorted(times)
+    return f"{label} p50 {statistics.median(times):.2f} ms, p90 {times[int(len(times) * 0.9)]:.2f} ms"
+
+
+def mfa_logins(base, count, password):
+    """Per login: a fresh account enrolled (untimed), then the two timed steps."""
+    first, second, total = [], [], []
+    for _ in range(count):
+        credentials = {"email": f"latency-mfa-{uuid.uuid4().hex[:12]}@example.com", "password": password}
+        status, tokens = call(base + "/auth/register", credentials)
+        assert status == 201, status
+        status, enrolment = call(base + "/auth/mfa/totp", None, tokens["access_token"])
+        assert status == 200, status
+        status, _ = call(base + "/auth/mfa/totp/confirm", {"code": totp(enrolment["secret"], time.time())},
+                         tokens["access_token"])
+        assert status == 200, status
+        code = totp(enrolment["secret"], time.time() + 30)
+        started = time.perf_counter()
+        status, challenge = call(base + "/auth/login", credentials)
+        middle = time.perf_counter()
+        assert status == 401 and challenge["code"] == "mfa_required", status
+        status, _ = call(base + "/auth/mfa/verify", {"mfa_token": challenge["mfa_token"], "code": code})
+        done = time.perf_counter()
+        assert status == 200, status
+        first.append((middle - started) * 1000)
+        second.append((done - middle) * 1000)
+        total.append((done - started) * 1000)
+    return first, second, total
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", default="target/debug")
     parser.add_argument("--logins", type=int, default=200)
+    parser.add_argument("--mfa", action="store_true", help="also measure logins of accounts with MFA")
     args = parser.parse_args()
     if not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
         sys.exit("set AWS_ENDPOINT_URL_DYNAMODB to a local DynamoDB")
@@ -54,9 +109,11 @@ def main():
             status = post(base + "/auth/login", credentials)
             times.append((time.perf_counter() - started) * 1000)
             assert status == 200, status
-        times.sort()
-        print(f"{args.bin_dir}: {args.logins} logins, p50 {statistics.median(times):.2f} ms, "
-              f"p90 {times[int(len(times) * 0.9)]:.2f} ms")
+        print(f"{args.bin_dir}: {args.logins} logins, {percentiles('', times).strip()}")
+        if args.mfa:
+            first, second, total = mfa_logins(base, args.logins, credentials["password"])
+            print(f"{args.bin_dir}: {args.logins} MFA logins: {percentiles('password step', first)}; "
+                  f"{percentiles('code step', second)}; {percentiles('both', total)}")
     finally:
         api.kill()
         api.wait()
