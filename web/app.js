@@ -18,6 +18,7 @@
       forgot: $('forgot'),
       reset: $('reset'),
       verify: $('verify'),
+      mfaStep: $('mfa-step'),
       signedIn: $('signed-in'),
     },
     form: $('auth-form'),
@@ -44,8 +45,25 @@
     changeEmailPassword: $('change-email-password'),
     sessions: $('sessions'),
     signOutOthers: $('sign-out-others'),
+    mfaStepForm: $('mfa-step-form'),
+    mfaCode: $('mfa-code'),
+    mfaRecovery: $('mfa-recovery'),
+    mfaBack: $('mfa-back'),
+    mfaState: $('mfa-state'),
+    mfaStart: $('mfa-start'),
+    mfaEnrol: $('mfa-enrol'),
+    mfaQr: $('mfa-qr'),
+    mfaSecret: $('mfa-secret'),
+    mfaConfirmForm: $('mfa-confirm-form'),
+    mfaConfirmCode: $('mfa-confirm-code'),
+    mfaCodes: $('mfa-codes'),
+    recoveryCodes: $('recovery-codes'),
+    mfaDisableForm: $('mfa-disable-form'),
+    mfaDisableCode: $('mfa-disable-code'),
   };
   let currentEmail = '';
+  // The second step of a login in progress: the API's single-use mfa_token, kept in memory only.
+  let mfaToken = '';
 
   // The token of a mailed link, taken out of the address bar at once.
   const linkToken = new URLSearchParams(window.location.hash.slice(1)).get('token') || '';
@@ -138,10 +156,26 @@
     ui.meRole.textContent = user.role;
     ui.meVerified.textContent = user.email_verified ? 'Email address confirmed.' : 'Email address not confirmed yet.';
     ui.resend.hidden = Boolean(user.email_verified);
+    showMfaState(Boolean(user.mfa_enabled));
     ui.password.value = '';
     ui.changeEmailPassword.value = '';
     show('signedIn', { focus: false });
     setStatus('Signed in.');
+  }
+
+  function showMfaState(enabled) {
+    ui.mfaState.textContent = enabled
+      ? 'Two-step sign-in is on: signing in takes a code from your app after the password.'
+      : 'Two-step sign-in is off.';
+    ui.mfaStart.hidden = enabled;
+    ui.mfaDisableForm.hidden = !enabled;
+    if (enabled) ui.mfaEnrol.hidden = true;
+  }
+
+  // A TOTP code is six digits; anything else typed in the one box is taken as a recovery code.
+  function factor(text) {
+    const value = text.trim();
+    return /^[0-9]{6}$/.test(value) ? { code: value } : { recovery_code: value };
   }
 
   function showSignedOut(message) {
@@ -235,6 +269,15 @@
         setStatus('Account created. Open the link we emailed you, then sign in.', true);
         return;
       }
+      if (result.body?.code === 'mfa_required') {
+        mfaToken = result.body.mfa_token;
+        ui.mfaCode.value = '';
+        ui.mfaRecovery.value = '';
+        show('mfaStep');
+        setStatus('Enter your code to finish signing in.');
+        ui.mfaCode.focus();
+        return;
+      }
       if (!result.ok) {
         setStatus('Not signed in.');
         showError(result.body?.code === 'email_not_verified'
@@ -244,6 +287,96 @@
         return;
       }
       if (!await loadMe()) showError('Signed in, but /auth/me failed: are cookies enabled?');
+    });
+  });
+
+  ui.mfaStepForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const code = ui.mfaCode.value.trim();
+      const recovery = ui.mfaRecovery.value.trim();
+      if (!code && !recovery) {
+        showError('Enter the code from your app, or a recovery code.');
+        return;
+      }
+      const body = code ? { mfa_token: mfaToken, code } : { mfa_token: mfaToken, recovery_code: recovery };
+      const result = await call('POST', '/auth/mfa/verify', { body });
+      ui.mfaCode.value = '';
+      ui.mfaRecovery.value = '';
+      if (result.ok) {
+        mfaToken = '';
+        if (!await loadMe()) showError('Signed in, but /auth/me failed: are cookies enabled?');
+        return;
+      }
+      if (result.body?.code === 'invalid_code') {
+        showError('That code is wrong or already used. Try the next one your app shows.');
+        ui.mfaCode.focus();
+      } else {
+        // The mfa_token ended (used, expired or too many wrong codes): sign in again.
+        mfaToken = '';
+        showSignedOut('Not signed in.');
+        showError(`${describe(result)}. Sign in again.`);
+      }
+    });
+  });
+  ui.mfaBack.addEventListener('click', () => {
+    mfaToken = '';
+    showSignedOut('');
+  });
+
+  ui.mfaStart.addEventListener('click', () => guarded(async () => {
+    const result = await authed('POST', '/auth/mfa/totp', { csrf: true });
+    if (!result.ok) {
+      showError(describe(result));
+      return;
+    }
+    // An <img> of the SVG: the markup never becomes part of this page (CSP: img-src data:).
+    ui.mfaQr.src = `data:image/svg+xml;base64,${btoa(result.body.qr_svg)}`;
+    ui.mfaSecret.textContent = result.body.secret;
+    ui.mfaCodes.hidden = true;
+    ui.mfaStart.hidden = true;
+    ui.mfaEnrol.hidden = false;
+    ui.mfaConfirmCode.focus();
+  }));
+
+  ui.mfaConfirmForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const result = await authed('POST', '/auth/mfa/totp/confirm', {
+        body: { code: ui.mfaConfirmCode.value.trim() },
+        csrf: true,
+      });
+      ui.mfaConfirmCode.value = '';
+      if (!result.ok) {
+        showError(describe(result));
+        return;
+      }
+      ui.mfaSecret.textContent = '';
+      ui.mfaQr.removeAttribute('src');
+      ui.recoveryCodes.replaceChildren(...result.body.recovery_codes.map((code) => {
+        const item = document.createElement('li');
+        item.textContent = code;
+        return item;
+      }));
+      ui.mfaCodes.hidden = false;
+      showMfaState(true);
+      setStatus('Two-step sign-in is on.', true);
+    });
+  });
+
+  ui.mfaDisableForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    guarded(async () => {
+      const result = await authed('DELETE', '/auth/mfa/totp', { body: factor(ui.mfaDisableCode.value), csrf: true });
+      ui.mfaDisableCode.value = '';
+      if (result.ok) {
+        ui.mfaCodes.hidden = true;
+        ui.recoveryCodes.replaceChildren();
+        showMfaState(false);
+        setStatus('Two-step sign-in is off.', true);
+      } else {
+        showError(describe(result));
+      }
     });
   });
 

@@ -23,7 +23,9 @@ const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
 /// The page loads only its own script and talks only to its own origin; no framing.
-const PAGE_CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Images may also be `data:` URLs: the MFA enrolment shows its QR code (an SVG) as one.
+const PAGE_CSP: &str =
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The same preflight answer as the template's `CorsConfiguration`: the listed origins only,
 /// with credentials, for the headers the API reads.
