@@ -83,7 +83,9 @@ async fn a_refresh_updates_last_use_and_where_from(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let mut refresh =
         request(Method::POST, "/auth/refresh", Some(json!({ "refresh_token": laptop.text("refresh_token") })), None);
-    refresh.headers.insert("user-agent", HeaderValue::from_static("Mozilla/5.0 (X11; Linux x86_64) Firefox/141.0"));
+    // Not ASCII (HTTP's obs-text), as some clients send: kept as the UTF-8 it is.
+    let user_agent = "Mozilla/5.0 (X11; Linux x86_64) Firefox/141.0 Bücherwurm";
+    refresh.headers.insert("user-agent", HeaderValue::from_bytes(user_agent.as_bytes()).unwrap());
     refresh.source_ip = Some("2001:db8::7".parse().unwrap());
     let refreshed = app.send(refresh).await;
     assert_eq!(refreshed.status, 200);
@@ -91,7 +93,7 @@ async fn a_refresh_updates_last_use_and_where_from(app: TestApp) {
     let session = &after.body["sessions"][2];
     assert_eq!(session["id"], before["id"], "a refresh keeps the session's place (its creation)");
     assert_eq!(session["current"], true);
-    assert_eq!(session["user_agent"], "Mozilla/5.0 (X11; Linux x86_64) Firefox/141.0");
+    assert_eq!(session["user_agent"], user_agent);
     assert_eq!(session["ip"], "2001:db8::7");
     assert_eq!(session["created_at"], before["created_at"]);
     assert!(session["last_used_at"].as_str() > before["last_used_at"].as_str(), "{before} -> {session}");

@@ -517,8 +517,11 @@ async fn sessions_end_from_the_list_only_as_listed(store: Arc<dyn Store>) {
     assert!(!store.revoke_owned_session(&owned(&first, &owner, at)).await.unwrap());
     assert_eq!(store.session(&first.id).await.unwrap().map(|(_, revoked)| revoked), Some(true));
 
+    let started = store.user_by_id(&owner.id).await.unwrap().unwrap().sessions_started;
+    assert_eq!(started, 3);
     let kept = |jti: &str, created_ms| KeptSession {
         user_id: owner.id.clone(),
+        sessions_started: started,
         session_id: third.id.clone(),
         jti: jti.to_owned(),
         session_created_ms: created_ms,
@@ -527,6 +530,9 @@ async fn sessions_end_from_the_list_only_as_listed(store: Arc<dyn Store>) {
     // A stale token or creation time is refused, writing nothing.
     assert!(!store.end_other_sessions(&kept("spent-jti", third.created_ms)).await.unwrap());
     assert!(!store.end_other_sessions(&kept(&third.current_jti, third.created_ms - 1)).await.unwrap());
+    // A login that started a session since the account was read: refused, so it is not missed.
+    let raced = KeptSession { sessions_started: started - 1, ..kept(&third.current_jti, third.created_ms) };
+    assert!(!store.end_other_sessions(&raced).await.unwrap());
     let listing = SessionListing {
         user_id: owner.id.clone(),
         sessions_valid_after_ms: store.user_by_id(&owner.id).await.unwrap().unwrap().sessions_valid_after_ms,

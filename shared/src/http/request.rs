@@ -73,7 +73,9 @@ impl ApiRequest {
     /// What the use cases may know of the client: its address and its device cookie.
     pub(crate) fn client(&self) -> ClientInfo {
         let device_token = credentials::cookie_value(&self.headers, DEVICE_COOKIE).map(str::to_owned);
-        let user_agent = self.header("user-agent").map(str::to_owned);
+        // A User-Agent may carry non-ASCII bytes (HTTP's obs-text): kept, as UTF-8 where it is.
+        let user_agent =
+            self.headers.get("user-agent").map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
         ClientInfo { ip: self.source_ip, device_token, user_agent }
     }
 

@@ -124,36 +124,40 @@ pub async fn logout(
 
 /// Keeps the presenting session, with its tokens, and revokes every other one: one atomic write
 /// over the session and the account as read. A spent token is a replay, as in any logout; a
-/// session no longer live cannot speak for the account.
+/// session no longer live cannot speak for the account. A write refused because something changed
+/// since the read (a login started a session, a rotation) reads again and retries.
 async fn end_other_sessions(store: &dyn Store, claims: &RefreshClaims, now: UnixTime) -> Result<(), ApiError> {
-    let (Some(user), Some((session, revoked))) =
-        (store.user_by_id(&claims.sub).await?, store.session(&claims.sid).await?)
-    else {
-        return Err(ApiError::TokenRevoked);
-    };
-    if session.user_id == claims.sub && session.current_jti != claims.jti {
-        tracing::warn!(user_id = %claims.sub, session_id = %claims.sid, "spent refresh token at logout: session revoked");
-        store.revoke_session(&claims.sid).await?;
-        return Err(ApiError::TokenReused);
+    for _ in 0..3 {
+        let (Some(user), Some((session, revoked))) =
+            (store.user_by_id(&claims.sub).await?, store.session(&claims.sid).await?)
+        else {
+            return Err(ApiError::TokenRevoked);
+        };
+        if session.user_id == claims.sub && session.current_jti != claims.jti {
+            tracing::warn!(user_id = %claims.sub, session_id = %claims.sid, "spent refresh token at logout: session revoked");
+            store.revoke_session(&claims.sid).await?;
+            return Err(ApiError::TokenReused);
+        }
+        if user.disabled || !is_live(&session, revoked, &user.id, user.sessions_valid_after_ms, now) {
+            return Err(ApiError::TokenRevoked);
+        }
+        // At or after the kept session's creation, so the cutoff only rises and covers every
+        // session older than it (a clock a little behind another function's included).
+        let commit = UnixTime::now().max(now);
+        let cutoff = UnixTime::from_millis(commit.millis().max(session.created_ms));
+        let kept = KeptSession {
+            user_id: user.id.clone(),
+            sessions_started: user.sessions_started,
+            session_id: session.id.clone(),
+            jti: claims.jti.clone(),
+            session_created_ms: session.created_ms,
+            cutoff,
+        };
+        if store.end_other_sessions(&kept).await? {
+            tracing::info!(user_id = %user.id, session_id = %session.id, "logged out every other session");
+            return Ok(());
+        }
     }
-    if user.disabled || !is_live(&session, revoked, &user.id, user.sessions_valid_after_ms, now) {
-        return Err(ApiError::TokenRevoked);
-    }
-    // At or after the kept session's creation, so the cutoff only rises and covers every session
-    // older than it (a clock a little behind another function's included).
-    let cutoff = UnixTime::from_millis(now.millis().max(session.created_ms));
-    let kept = KeptSession {
-        user_id: user.id.clone(),
-        session_id: session.id.clone(),
-        jti: claims.jti.clone(),
-        session_created_ms: session.created_ms,
-        cutoff,
-    };
-    if !store.end_other_sessions(&kept).await? {
-        // The session or the account changed since it was read (a rotation, a revocation, a
-        // concurrent logout): nothing was written, and the client may try again.
-        return Err(ApiError::TokenRevoked);
-    }
-    tracing::info!(user_id = %user.id, session_id = %session.id, "logged out every other session");
-    Ok(())
+    // Three writes in a row lost to concurrent changes: the client may try again.
+    Err(ApiError::Unavailable)
 }

@@ -276,8 +276,9 @@ impl Store for MemoryStore {
 
     async fn end_other_sessions(&self, kept: &KeptSession) -> Result<bool, StoreError> {
         let mut state = self.lock()?;
-        let account_as_read =
-            state.users.get(&kept.user_id).is_some_and(|user| user.sessions_valid_after_ms < kept.session_created_ms);
+        let account_as_read = state.users.get(&kept.user_id).is_some_and(|user| {
+            user.sessions_valid_after_ms < kept.session_created_ms && user.sessions_started == kept.sessions_started
+        });
         let session_as_read = state.sessions.get(&kept.session_id).is_some_and(|stored| {
             !stored.revoked
                 && stored.session.user_id == kept.user_id

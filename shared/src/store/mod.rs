@@ -247,10 +247,13 @@ pub struct OwnedSession {
 /// "Sign out everywhere else", as one atomic write: every session of the account created up to
 /// `cutoff` is revoked (the cutoff only rises) and the caller's is moved just after it, keeping
 /// its refresh token, if that session is still as read: live, created at `session_created_ms`,
-/// with `jti` as its current token, and not cut off since.
+/// with `jti` as its current token, and not cut off since; and if no login started a session
+/// since the account was read (`sessions_started`), as for a password change: a login on a
+/// clock a little ahead could otherwise create one after the cutoff.
 #[derive(Clone, Debug)]
 pub struct KeptSession {
     pub user_id: String,
+    pub sessions_started: u64,
     pub session_id: String,
     pub jti: String,
     pub session_created_ms: u64,

@@ -112,13 +112,15 @@ impl DynamoStore {
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&kept.user_id)))
             .update_expression("SET sessions_valid_after_ms = :cutoff")
-            // The kept session not cut off meanwhile; the cutoff is at or after its creation,
-            // so it only rises.
+            // The kept session not cut off meanwhile (the cutoff is at or after its creation, so
+            // it only rises), and no session started since the account was read.
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) \
-                 OR sessions_valid_after_ms < :session_created)",
+                 OR sessions_valid_after_ms < :session_created) \
+                 AND (attribute_not_exists(sessions_started) OR sessions_started = :started)",
             )
             .expression_attribute_values(":cutoff", n(kept.cutoff.millis()))
+            .expression_attribute_values(":started", n(kept.sessions_started))
             .expression_attribute_values(":session_created", n(kept.session_created_ms))
             .build()
             .map_err(build_failed)?;
