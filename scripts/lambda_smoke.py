@@ -6,7 +6,9 @@ routes with an admin made by `authctl create-admin` (list, get, disable; the dis
 out); then the email flows (verify, resend, forgot / reset, email change), their links read back
 from what SES (moto, AWS_ENDPOINT_URL_SESV2) was asked to send; the session list (list, end one,
 the admin's list and end-all); MFA (enrol, confirm with a TOTP code computed here, the login's
-second step, a refused disable, the admin's removal). Every directory under functions/ must be started and invoked: a new function without a
+second step, a refused disable, the admin's removal); the discovery document, RFC 7662
+introspection with the client of INTROSPECTION_CLIENTS (SMOKE_CLIENT_SECRET) and RFC 7009
+revocation. Every directory under functions/ must be started and invoked: a new function without a
 smoke step fails the run.
 
 Needs: cargo-lambda on PATH, a DynamoDB endpoint with the tables (AWS_ENDPOINT_URL_DYNAMODB,
@@ -36,7 +38,7 @@ import uuid
 FUNCTIONS = [
     "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
     "admin-list-users", "admin-get-user", "admin-update-user", "account-recovery", "change-email",
-    "sessions", "admin-user-sessions", "mfa", "mfa-verify",
+    "sessions", "admin-user-sessions", "mfa", "mfa-verify", "revoke", "introspect",
 ]
 # The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or "target"
@@ -475,6 +477,33 @@ def main():
         expect(signed_out["statusCode"] == 401 and code(signed_out) == "token_revoked",
                f"the removal revokes the user's sessions ({status_and_code(signed_out)})")
         expect(login(mfa_user, password)["statusCode"] == 200, "the password alone logs in again")
+
+        # Standards: discovery, introspection (HTTP Basic), revocation.
+        found = invoke("jwks", "events/discovery.json")
+        document = body(found) or {}
+        expect(found["statusCode"] == 200 and document.get("jwks_uri", "").endswith("/.well-known/jwks.json")
+               and document.get("introspection_endpoint", "").endswith("/auth/introspect"),
+               f"jwks serves the discovery document ({status_and_code(found)})")
+        client = base64.b64encode(f"smoke-rs:{os.environ['SMOKE_CLIENT_SECRET']}".encode()).decode()
+        standard_user = body(login(mfa_user, password))
+
+        def introspect(token):
+            answer = invoke("introspect", "events/introspect.json",
+                            {"REPLACE_WITH_TOKEN": token, "REPLACE_WITH_CLIENT_CREDENTIALS": client})
+            return answer["statusCode"], body(answer)
+
+        status, answer = introspect(standard_user["access_token"])
+        expect(status == 200 and (answer or {}).get("active") is True and answer.get("token_type") == "access_token",
+               f"introspect answers active for a live access token ({status})")
+        revoked = invoke("revoke", "events/revoke.json", {"REPLACE_WITH_TOKEN": standard_user["refresh_token"]})
+        expect(revoked["statusCode"] == 200 and not revoked.get("body"), f"revoke answers 200, empty ({status_and_code(revoked)})")
+        expect(introspect(standard_user["refresh_token"]) == (200, {"active": False}),
+               "the revoked refresh token is inactive")
+        gone_too = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": standard_user["refresh_token"]})
+        expect(gone_too["statusCode"] == 401 and code(gone_too) == "token_revoked", "a revoked refresh token stops")
+        anonymous = invoke("introspect", "events/introspect.json",
+                           {"REPLACE_WITH_TOKEN": standard_user["access_token"], "REPLACE_WITH_CLIENT_CREDENTIALS": "bm9ib2R5Og=="})
+        expect(anonymous["statusCode"] == 401 and code(anonymous) == "invalid_client", "introspect refuses an unknown client")
 
         never = [function for function in FUNCTIONS if function not in INVOKED]
         if never:

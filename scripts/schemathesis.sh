@@ -41,6 +41,9 @@ log=target/schemathesis/local-api.log
 # Cheap Argon2: these runs exercise the HTTP surface, not the hashing cost, and register/login
 # make up half the cases. A short answer floor for forgot/resend (their timing is tested in the
 # e2e suite, not here). Everything else is the local API's zero-configuration default.
+# One introspection client, whose HTTP Basic credentials schemathesis sends (clientBasic).
+client_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+INTROSPECTION_CLIENTS="schemathesis:$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)" \
 ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 ARGON2_PARALLELISM=1 EMAIL_RESPONSE_FLOOR_MS=20 RUST_LOG=${RUST_LOG:-warn} \
   target/debug/local-api --addr "127.0.0.1:$port" > "$log" 2>&1 &
 api_pid=$!
@@ -57,6 +60,24 @@ for _ in $(seq 1 100); do
 done
 grep -q "listening on" "$log" || { echo "local-api did not start listening within 10 s" >&2; cat "$log" >&2; exit 1; }
 echo "local-api listening on http://127.0.0.1:$port (log: $log)"
+
+# Credentials per security scheme: an account's access token (bearerAuth) and the introspection
+# client (clientBasic). Once a config names one scheme schemathesis no longer signs up by itself.
+access_token=$(python3 - "http://127.0.0.1:$port" <<'PY'
+import json, sys, urllib.request, uuid
+body = json.dumps({"email": f"schemathesis-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse battery staple"})
+request = urllib.request.Request(sys.argv[1] + "/auth/register", body.encode(), {"content-type": "application/json"})
+print(json.load(urllib.request.urlopen(request))["access_token"])
+PY
+)
+cat > target/schemathesis/schemathesis.toml <<TOML
+[auth.openapi.bearerAuth]
+bearer = "$access_token"
+
+[auth.openapi.clientBasic]
+username = "schemathesis"
+password = "$client_secret"
+TOML
 
 status=0
 
@@ -127,7 +148,7 @@ results = [
 sys.exit(0 if all(results) else 1)
 PY
 
-timeout 300 "$VENV/bin/schemathesis" run "$SPEC" \
+timeout 300 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathesis.toml run "$SPEC" \
   --url "http://127.0.0.1:$port" \
   --checks "$CHECKS" \
   --phases examples,coverage,fuzzing,stateful \

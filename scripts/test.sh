@@ -28,6 +28,9 @@ if [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/moto_server" ]; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check cargo-lambda==1.9.2 ziglang==0.17.1 \
     'moto[secretsmanager]==5.2.5' flask==3.1.3 flask-cors==6.0.5
 fi
+# PyJWT plays a resource server that finds our keys through discovery (cryptography comes with moto).
+"$VENV/bin/python" -c 'import jwt' 2> /dev/null ||
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check pyjwt==2.10.1
 scripts/dynamodb-local.sh --install-only
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
@@ -76,6 +79,9 @@ cargo test --workspace --all-targets "$@"
 step "API conformance (schemathesis against openapi.yaml)"
 scripts/schemathesis.sh
 
+step "a resource server through discovery (PyJWT's PyJWKClient) and introspection"
+"$VENV/bin/python" scripts/discovery_check.py
+
 step "function binaries under a Lambda Runtime API (cargo lambda watch --only-lambda-apis)"
 export USERS_TABLE=smoke-users REVOCATIONS_TABLE=smoke-revocations
 export JWT_ISSUER=https://auth.smoke.test JWT_AUDIENCE=https://api.smoke.test
@@ -89,7 +95,10 @@ JWT_PUBLIC_JWKS=$(printf '%s\n' "$key" | sed -n 's/^JWT_PUBLIC_JWKS=//p')
 JWT_PRIVATE_KEY=$(printf '%s\n' "$key" | sed -n '/^-----BEGIN/,/^-----END/p')
 export JWT_KEY_ID JWT_PUBLIC_JWKS JWT_PRIVATE_KEY
 MFA_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
-export MFA_ENCRYPTION_KEY
+# One resource server may introspect: the smoke authenticates as it.
+SMOKE_CLIENT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+INTROSPECTION_CLIENTS="smoke-rs:$(printf '%s' "$SMOKE_CLIENT_SECRET" | sha256sum | cut -d' ' -f1)"
+export MFA_ENCRYPTION_KEY SMOKE_CLIENT_SECRET INTROSPECTION_CLIENTS
 PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
 
 step "browser test (Chromium via playwright-core)"

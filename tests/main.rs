@@ -18,5 +18,6 @@ mod rest_authorizer;
 mod ses;
 mod sessions;
 mod signing_key;
+mod standards;
 mod store_contract;
 mod template;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use e2e::{dynamo_store, memory_store, unique_email};
+use e2e::unique_email;
 use futures::future::join_all;
 use shared::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
 use shared::domain::{Email, MfaFactor, Role, Session, User};
@@ -172,24 +172,7 @@ async fn removal_needs_its_proof_and_the_administrators_revokes_sessions(store: 
     assert_eq!(store.remove_mfa(&nobody).await.unwrap(), None);
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test]
-            async fn $case() {
-                super::$case(super::memory_store()).await;
-            })*
-        }
-        mod dynamodb {
-            $(#[tokio::test]
-            async fn $case() {
-                super::$case(super::dynamo_store().await).await;
-            })*
-        }
-    };
-}
-
-contract!(
+e2e::on_both_store_adapters!(
     an_enrolment_turns_mfa_on_once_and_only_as_read,
     a_challenge_grants_its_attempts_and_no_more_even_when_raced,
     of_two_uses_of_one_code_one_wins_and_spent_codes_stay_spent,

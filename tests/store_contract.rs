@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use e2e::{dynamo_store, memory_store, unique_email};
+use e2e::unique_email;
 use shared::domain::{Bucket, Budget};
 use shared::domain::{Email, Role, SeenFrom, Session, User};
 use shared::store::{
@@ -555,24 +555,7 @@ async fn sessions_end_from_the_list_only_as_listed(store: Arc<dyn Store>) {
     assert_eq!(store.rotate_session(&ended).await.unwrap(), RotationOutcome::Revoked);
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test]
-            async fn $case() {
-                super::$case(super::memory_store()).await;
-            })*
-        }
-        mod dynamodb {
-            $(#[tokio::test]
-            async fn $case() {
-                super::$case(super::dynamo_store().await).await;
-            })*
-        }
-    };
-}
-
-contract!(
+e2e::on_both_store_adapters!(
     a_user_is_found_by_id_and_by_any_case_of_email,
     one_account_per_email,
     rotation_spends_the_current_token_once,

@@ -92,7 +92,11 @@ fn no_secret_sits_in_a_function_environment() {
     // Each function may read exactly the secrets it reads: the signing key (four signers), the
     // MFA data key (the mfa function), both (mfa-verify, which signs), and nothing else.
     assert_eq!((signing_only, mfa_only, both), (4, 1, 1), "a secret granted beyond its readers");
-    assert_eq!(count("- secretsmanager:GetSecretValue"), 6);
+    // And the introspection clients' secret, for the introspect function only, when configured.
+    let clients =
+        count("- secretsmanager:GetSecretValue\n                Resource: !Ref IntrospectionClientsSecretArn\n");
+    assert_eq!(clients, 1);
+    assert_eq!(count("- secretsmanager:GetSecretValue"), 7);
 }
 
 /// Lists are queries on an index: no function may scan, and none may query a table itself.

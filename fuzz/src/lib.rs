@@ -89,6 +89,8 @@ pub fn gateway() -> &'static Gateway {
         Gateway {
             accounts,
             mfa: shared::service::MfaConfig::with_generated_key("fuzz").expect("key generation works"),
+            discovery: None,
+            introspection_clients: Default::default(),
             strict_revocation: false,
             transport: shared::credentials::TokenTransport::Both,
         }

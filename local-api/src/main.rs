@@ -7,9 +7,11 @@ use std::sync::Arc;
 use clap::{Parser, ValueEnum};
 use shared::config::{ConfigError, Env, MFA_KEY, MFA_KEY_SECRET, SIGNING_KEY_SECRET, strict_revocation};
 use shared::credentials::{AllowedOrigins, TokenTransport};
+use shared::domain::IntrospectionClients;
 use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use shared::email::{LogSender, Mail, Outbox};
 use shared::gateway::Gateway;
+use shared::http::discovery::Discovery;
 use shared::service::{Accounts, MfaConfig};
 use shared::store::{DynamoStore, MemoryStore, Store};
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
@@ -78,6 +80,7 @@ async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigE
     env.set_default("JWT_ISSUER", &origin);
     env.set_default("JWT_AUDIENCE", &origin);
     env.set_default("APP_URL", &origin);
+    env.set_default("PUBLIC_BASE_URL", &origin);
     env.set_default("EMAIL_SENDER", "log");
     env.set_default("USERS_TABLE", "users");
     env.set_default("REVOCATIONS_TABLE", "revocations");
@@ -116,9 +119,13 @@ async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigE
     } else {
         ephemeral_mfa_key(&env)?
     };
+    let discovery = Discovery::from_env(&env, accounts.verifier.keys())?;
+    let introspection_clients = IntrospectionClients::from_env(&env).await?;
     let gateway = Gateway {
         accounts,
         mfa,
+        discovery,
+        introspection_clients,
         strict_revocation: strict_revocation(&env)?,
         transport: TokenTransport::from_env(&env)?,
     };

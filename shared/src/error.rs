@@ -48,6 +48,8 @@ pub enum ApiError {
     MfaRequired(MfaTicket),
     #[error("the code is wrong, expired or already used")]
     InvalidCode,
+    #[error("client authentication failed")]
+    InvalidClient,
     #[error("too many attempts; try again later")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error("the token is invalid")]
@@ -85,6 +87,7 @@ impl ApiError {
             ApiError::EmailNotVerified => "email_not_verified",
             ApiError::MfaRequired(_) => "mfa_required",
             ApiError::InvalidCode => "invalid_code",
+            ApiError::InvalidClient => "invalid_client",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::InvalidToken => "invalid_token",
             ApiError::TokenExpired => "token_expired",
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::InvalidCredentials
             | ApiError::MfaRequired(_)
             | ApiError::InvalidCode
+            | ApiError::InvalidClient
             | ApiError::InvalidToken
             | ApiError::TokenExpired
             | ApiError::TokenRevoked

@@ -8,8 +8,10 @@ use serde_json::json;
 
 use crate::authorizer::{Authorizer, principal_from_context};
 use crate::credentials::TokenTransport;
+use crate::domain::IntrospectionClients;
 use crate::domain::Principal;
-use crate::http::{self, ApiRequest, ApiResponse, admin, auth, mfa, recovery, sessions};
+use crate::http::discovery::Discovery;
+use crate::http::{self, ApiRequest, ApiResponse, admin, auth, mfa, recovery, sessions, standards};
 use crate::routes::{self, Access, Endpoint};
 use crate::service::{Accounts, MfaConfig};
 use crate::store::RevocationCheck;
@@ -20,6 +22,10 @@ pub struct Gateway {
     pub accounts: Accounts,
     /// What the `mfa` and `mfa-verify` functions hold besides: the TOTP keys' data key.
     pub mfa: MfaConfig,
+    /// The `jwks` function's discovery document, built at init.
+    pub discovery: Option<Discovery>,
+    /// The resource servers `introspect` admits (`INTROSPECTION_CLIENTS`).
+    pub introspection_clients: IntrospectionClients,
     /// The authorizer also checks revocations in the store (`AUTHORIZER_REVOCATION_CHECK`).
     pub strict_revocation: bool,
     /// Tokens in the body, in cookies, or both (`TOKEN_TRANSPORT`).
@@ -50,7 +56,6 @@ impl Gateway {
             Endpoint::Refresh => auth::refresh(accounts, transport, request).await,
             Endpoint::Logout => auth::logout(store, &accounts.verifier, transport, request).await,
             Endpoint::Me => auth::me(store, request).await,
-            Endpoint::Jwks => http::jwks(accounts.verifier.keys()),
             Endpoint::ChangePassword => auth::change_password(accounts, transport, request).await,
             Endpoint::ListUsers => admin::list_users(store, request).await,
             Endpoint::GetUser => admin::get_user(store, request).await,
@@ -68,6 +73,13 @@ impl Gateway {
             | Endpoint::DisableMfa
             | Endpoint::RemoveUserMfa => mfa::mfa_management(accounts, &self.mfa, route, request).await,
             Endpoint::VerifyMfa => mfa::verify(accounts, &self.mfa, transport, request).await,
+            Endpoint::Jwks | Endpoint::Discovery => {
+                http::jwks_function(accounts.verifier.keys(), self.discovery.as_ref(), &request)
+            }
+            Endpoint::Revoke => standards::revoke(store, &accounts.verifier, transport, request).await,
+            Endpoint::Introspect => {
+                standards::introspect(store, &accounts.verifier, &self.introspection_clients, request).await
+            }
         }
     }
 

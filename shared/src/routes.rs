@@ -29,6 +29,9 @@ pub enum Endpoint {
     DisableMfa,
     VerifyMfa,
     RemoveUserMfa,
+    Discovery,
+    Revoke,
+    Introspect,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,6 +215,29 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::VerifyMfa,
         access: Access::Public,
         function: "mfa-verify",
+    },
+    Route {
+        method: "GET",
+        path: "/.well-known/openid-configuration",
+        endpoint: Endpoint::Discovery,
+        access: Access::Public,
+        function: "jwks",
+    },
+    // RFC 7009 and RFC 7662: form-encoded bodies; the token (or, for introspection, HTTP Basic
+    // client credentials) is the authentication.
+    Route {
+        method: "POST",
+        path: "/auth/revoke",
+        endpoint: Endpoint::Revoke,
+        access: Access::Public,
+        function: "revoke",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/introspect",
+        endpoint: Endpoint::Introspect,
+        access: Access::Public,
+        function: "introspect",
     },
 ];
 

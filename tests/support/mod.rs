@@ -10,10 +10,12 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 use shared::credentials::TokenTransport;
+use shared::domain::IntrospectionClients;
 use shared::domain::{Email, LoginThrottle, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::email::{Mail, Outbox, OutboxMessage};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
+use shared::http::discovery::Discovery;
 use shared::service::{Accounts, MfaConfig};
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
 use shared::time::UnixTime;
@@ -91,11 +93,28 @@ pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp
     let outbox = Outbox::default();
     let accounts = Accounts { mail: test_mail(outbox.clone()), ..accounts(store) };
     let mfa = MfaConfig::with_generated_key("jwt-auth-test").unwrap();
-    TestApp {
-        gateway: Arc::new(Gateway { accounts, mfa, strict_revocation, transport: TokenTransport::default() }),
-        outbox,
-    }
+    let discovery = Some(Discovery::new(ISSUER, PUBLIC_BASE_URL, accounts.verifier.keys()));
+    let introspection_clients = IntrospectionClients::parse(&format!(
+        "{INTROSPECTION_CLIENT}:{}",
+        shared::domain::sha256_hex(INTROSPECTION_SECRET)
+    ))
+    .unwrap();
+    let gateway = Gateway {
+        accounts,
+        mfa,
+        discovery,
+        introspection_clients,
+        strict_revocation,
+        transport: TokenTransport::default(),
+    };
+    TestApp { gateway: Arc::new(gateway), outbox }
 }
+
+/// Where the test apps' routes are served, as the discovery document says.
+pub const PUBLIC_BASE_URL: &str = "https://api.test";
+/// The one resource server the test apps let introspect.
+pub const INTROSPECTION_CLIENT: &str = "orders-service";
+pub const INTROSPECTION_SECRET: &str = "a random secret of at least thirty-two bytes";
 
 /// Where the test apps' links point.
 pub const APP_URL: &str = "https://app.test";
@@ -320,6 +339,26 @@ macro_rules! on_both_stores {
             async fn $case() {
                 let store: std::sync::Arc<dyn shared::store::Store> = $crate::dynamo_store().await;
                 super::$case($crate::spawn_app(store)).await;
+            })*
+        }
+    };
+}
+
+/// Runs each `async fn case(store: Arc<dyn Store>)` twice: on the embedded store and on DynamoDB,
+/// the store contract both adapters keep.
+#[macro_export]
+macro_rules! on_both_store_adapters {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case($crate::memory_store()).await;
+            })*
+        }
+        mod dynamodb {
+            $(#[tokio::test]
+            async fn $case() {
+                super::$case($crate::dynamo_store().await).await;
             })*
         }
     };

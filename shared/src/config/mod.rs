@@ -7,9 +7,11 @@ use std::time::Duration;
 mod keys;
 mod mail;
 mod mfa;
+mod standards;
 
 pub use keys::SIGNING_KEY_SECRET;
 pub use mfa::{MFA_KEY, MFA_KEY_SECRET, issuer_name as mfa_issuer_name};
+pub use standards::{INTROSPECTION_CLIENTS, INTROSPECTION_CLIENTS_SECRET};
 
 use secrecy::SecretString;
 

@@ -1,5 +1,6 @@
 //! The service's vocabulary, free of HTTP, Lambda and DynamoDB.
 
+mod clients;
 mod email;
 pub mod mfa;
 mod one_time;
@@ -8,6 +9,7 @@ mod principal;
 mod throttle;
 mod user;
 
+pub use clients::IntrospectionClients;
 pub use email::Email;
 pub use one_time::{OneTimeSecret, OneTimeToken, Purpose, presented_digest, sha256_hex};
 pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};

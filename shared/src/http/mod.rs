@@ -4,12 +4,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod discovery;
 pub mod mfa;
 mod paging;
 pub mod recovery;
 mod request;
 mod response;
 pub mod sessions;
+pub mod standards;
 pub mod views;
 
 use http::StatusCode;
@@ -26,6 +28,20 @@ pub fn jwks(keys: &VerifyingKeys) -> ApiResponse {
     // Public data that changes only at key rotation: let clients and CDNs cache it briefly.
     response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     response
+}
+
+/// The `jwks` function's two routes: the key set and the discovery document that points at it.
+/// The key set for every request but the discovery document's (as the function answered before
+/// it had two routes); without a document (no absolute issuer or `PUBLIC_BASE_URL`) that is 404.
+pub fn jwks_function(
+    keys: &VerifyingKeys,
+    discovery: Option<&discovery::Discovery>,
+    request: &ApiRequest,
+) -> ApiResponse {
+    match crate::routes::of_function("jwks", request.method.as_str(), &request.path).map(|route| route.endpoint) {
+        Some(crate::routes::Endpoint::Discovery) => discovery.map_or_else(not_found, discovery::discovery),
+        _ => jwks(keys),
+    }
 }
 
 pub fn not_found() -> ApiResponse {

@@ -54,6 +54,39 @@ impl ApiRequest {
         parse_json(&self.body)
     }
 
+    /// An `application/x-www-form-urlencoded` body as `T`: only the OAuth routes take one (RFC
+    /// 7009, RFC 7662). Size, then content type, then syntax, as for JSON; an empty body reads
+    /// as no fields.
+    pub fn form<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let is_form = |content_type: &str| {
+            content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case(FORM_MEDIA_TYPE)
+        };
+        if !self.body.is_empty() && !self.header("content-type").is_some_and(is_form) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        serde_urlencoded::from_bytes(&self.body)
+            .map_err(|_| ApiError::validation("body", "must be form fields of the documented names"))
+    }
+
+    /// The credentials of an `Authorization: Basic` header (RFC 7617; the id and secret
+    /// form-urlencoded first, as RFC 6749 §2.3.1 has clients send them).
+    pub fn basic_credentials(&self) -> Option<(String, secrecy::SecretString)> {
+        use base64::Engine as _;
+        let header = self.header("authorization")?;
+        let (scheme, encoded) = header.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (id, secret) = text.split_once(':')?;
+        let unescape = |part: &str| form_urlencoded_component(part);
+        Some((unescape(id)?, secrecy::SecretString::from(unescape(secret)?)))
+    }
+
     /// The identity the authorizer established.
     pub(crate) fn principal(&self) -> Result<&Principal, ApiError> {
         // API Gateway only invokes these behind the authorizer; no principal means misconfiguration.
@@ -83,6 +116,14 @@ impl ApiRequest {
     pub(crate) fn last_path_segment(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or_default()
     }
+}
+
+const FORM_MEDIA_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// One form-urlencoded component (`+` is a space, `%XX` a byte), or `None` if it is not UTF-8.
+fn form_urlencoded_component(part: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&format!("v={}", part.replace('&', "%26"))).ok()?;
+    pairs.into_iter().next().map(|(_, value)| value)
 }
 
 fn is_json_media_type(content_type: &str) -> bool {

@@ -52,9 +52,15 @@ pub fn problem(error: &ApiError) -> ApiResponse {
     if let Some(seconds) = error.retry_after_secs() {
         headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
-    // Only a token problem is a bearer challenge: credentials and codes are not.
-    let token_problem =
-        !matches!(error, ApiError::InvalidCredentials | ApiError::MfaRequired(_) | ApiError::InvalidCode);
+    // Only a token problem is a bearer challenge: credentials and codes are not; a client of the
+    // introspection endpoint authenticates with HTTP Basic (RFC 7662 §2.1, RFC 7617).
+    let token_problem = !matches!(
+        error,
+        ApiError::InvalidCredentials | ApiError::MfaRequired(_) | ApiError::InvalidCode | ApiError::InvalidClient
+    );
+    if error == &ApiError::InvalidClient {
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"jwt-auth\", charset=\"UTF-8\""));
+    }
     if status == StatusCode::UNAUTHORIZED && token_problem {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
     }

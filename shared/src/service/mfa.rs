@@ -60,10 +60,7 @@ pub async fn start_enrolment(
     now: UnixTime,
 ) -> Result<Enrolment, ApiError> {
     let store = flows.store();
-    let (user, _) = live_session(store, principal, now).await?;
-    if user.mfa.is_some() {
-        return Err(ApiError::Conflict);
-    }
+    let user = caller_without_mfa(store, principal, now).await?;
     let key = TotpKey::generate().map_err(internal)?;
     let sealed_key = mfa.sealing_key.seal(&key, &user.id).map_err(internal)?;
     let account = user.email.as_str();
@@ -89,10 +86,7 @@ pub async fn confirm_enrolment(
     now: UnixTime,
 ) -> Result<RecoveryCodes, ApiError> {
     let store = flows.store();
-    let (user, _) = live_session(store, principal, now).await?;
-    if user.mfa.is_some() {
-        return Err(ApiError::Conflict);
-    }
+    let user = caller_without_mfa(store, principal, now).await?;
     let pending = store.mfa_enrolment(&user.id).await?.filter(|pending| pending.expires_at > now.secs());
     let Some(pending) = pending else { return Err(ApiError::NotFound) };
     let drawn = throttle::draw_all(store, vec![flows.throttle().mfa_bucket(&user.id)], now).await?;
@@ -276,6 +270,15 @@ pub async fn verify_login(
     let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
     let signed_in = signed_in(&accounts.issuer, user, &grant, now)?;
     Ok(SignedIn { device_token: Some(device_token), ..signed_in })
+}
+
+/// The caller's account, if its session is live and MFA is not on yet (else `409 conflict`).
+async fn caller_without_mfa(store: &dyn Store, principal: &Principal, now: UnixTime) -> Result<User, ApiError> {
+    let (user, _) = live_session(store, principal, now).await?;
+    if user.mfa.is_some() {
+        return Err(ApiError::Conflict);
+    }
+    Ok(user)
 }
 
 /// What a presented factor spends on this account, if it is good: a TOTP code of a fresh step

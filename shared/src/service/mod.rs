@@ -7,6 +7,7 @@ mod devices;
 mod mfa;
 mod recovery;
 mod sessions;
+mod standards;
 mod throttle;
 
 use std::net::IpAddr;
@@ -20,6 +21,7 @@ pub use mfa::Enrolment;
 pub use mfa::{MfaConfig, confirm_enrolment, disable as disable_mfa, remove_user_mfa, start_enrolment, verify_login};
 pub use recovery::{forgot_password, request_email_change, resend_verification, reset_password, verify_email};
 pub use sessions::{LogoutScope, logout, refresh};
+pub use standards::{ActiveToken, INTROSPECTION_PER_CLIENT, TokenHint, introspect, revoke};
 
 use crate::domain::{
     LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, SeenFrom, Session, SessionPolicy, User,

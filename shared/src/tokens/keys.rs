@@ -210,6 +210,17 @@ impl VerifyingKeys {
     pub fn public_jwks(&self) -> &Value {
         &self.public_jwks
     }
+
+    /// The algorithms of the keys, each once, in the set's order (what discovery advertises).
+    pub fn algorithms(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = Vec::new();
+        for key in &self.keys {
+            if !names.contains(&key.algorithm.name()) {
+                names.push(key.algorithm.name());
+            }
+        }
+        names
+    }
 }
 
 fn decode_member(value: Option<&str>, name: &str) -> Result<Vec<u8>, String> {

@@ -318,6 +318,10 @@ impl TokenVerifier {
         &self.keys
     }
 
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
     /// An access token is typically presented many times in its life (every API call), so the
     /// part of its check that cannot change (signature, type, issuer, audience, claim shapes) is
     /// remembered for the tokens that passed it; the times are checked on every call, in the

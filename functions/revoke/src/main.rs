@@ -1,0 +1,18 @@
+//! `POST /auth/revoke` (RFC 7009): revokes a refresh token's session or an access token.
+//! Wiring only: the logic is `shared::http::standards::revoke`. Holds no private key.
+
+use shared::config::Env;
+use shared::credentials::TokenTransport;
+use shared::lambda::{self, init_or_exit};
+use shared::store::DynamoStore;
+use shared::tokens::TokenVerifier;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    shared::telemetry::init();
+    let env = Env::from_process();
+    let verifier = init_or_exit(TokenVerifier::from_env(&env));
+    let transport = init_or_exit(TokenTransport::from_env(&env));
+    let store = init_or_exit(DynamoStore::from_env(&env).await);
+    lambda::run_http(|request| shared::http::standards::revoke(&store, &verifier, transport, request)).await
+}
