@@ -169,6 +169,32 @@ async fn a_cross_site_form_post_cannot_log_out(app: TestApp) {
     assert_eq!(send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Sent).await.status, 200);
 }
 
+/// RFC 7009 revocation by the refresh cookie: a cross-site form cannot sign the user out, the
+/// page (with its CSRF header) can.
+async fn revoking_by_the_refresh_cookie_needs_the_csrf_header(app: TestApp) {
+    let app = app.with_transport(TokenTransport::Cookie);
+    let mut jar = signed_in(&app, &unique_email()).await;
+    let revoke = |jar: &Jar, csrf: Option<&str>| {
+        let mut form = request(Method::POST, "/auth/revoke", None, None);
+        form.headers.insert("content-type", HeaderValue::from_static("application/x-www-form-urlencoded"));
+        form.headers.insert("cookie", HeaderValue::from_str(&jar.header()).unwrap());
+        if let Some(token) = csrf {
+            form.headers.insert("x-csrf-token", HeaderValue::from_str(token).unwrap());
+        }
+        form
+    };
+    let cross_site = app.send(revoke(&jar, None)).await;
+    assert_eq!((cross_site.status, cross_site.code()), (403, "csrf_failed"));
+    let planted = app.send(revoke(&jar, Some("planted"))).await;
+    assert_eq!((planted.status, planted.code()), (403, "csrf_failed"));
+    assert_eq!(send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Sent).await.status, 200);
+    let csrf = jar.get(CSRF_COOKIE).to_owned();
+    let revoked = app.send(revoke(&jar, Some(&csrf))).await;
+    assert_eq!((revoked.status, revoked.body.clone()), (200, Value::Null));
+    let after = send(&app, &mut jar, Method::POST, "/auth/refresh", None, Csrf::Sent).await;
+    assert_eq!((after.status, after.code()), (401, "token_revoked"));
+}
+
 async fn cookie_logout_clears_the_cookies_and_ends_the_session(app: TestApp) {
     let app = app.with_transport(TokenTransport::Cookie);
     let mut jar = signed_in(&app, &unique_email()).await;
@@ -378,4 +404,5 @@ e2e::on_both_stores!(
     each_login_issues_a_new_csrf_token,
     tokens_without_a_binding_fail_the_cookie_check,
     a_body_refresh_keeps_a_held_binding_else_binds_anew,
+    revoking_by_the_refresh_cookie_needs_the_csrf_header,
 );
