@@ -131,7 +131,7 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
     let store = store(&app);
     let (user_id, _, _) = sign_up(&app).await;
     let (admin_id, _, _) = sign_up(&app).await;
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
     let principal = |id: &str, role| Principal {
         user_id: id.to_owned(),
@@ -141,6 +141,7 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
         session_id: uuid(),
         csrf: None,
         amr: vec!["pwd".into()],
+        claims: Default::default(),
     };
     let disable = json!({ "disabled": true });
     for (who, role, status) in [(&user_id, Role::User, 403), (&admin_id, Role::Admin, 200)] {
@@ -156,7 +157,7 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
     assert_eq!(shared::http::admin::update_user(store.as_ref(), patch).await.status(), 403);
     assert!(!store.user_by_id(&admin_id).await.unwrap().unwrap().disabled);
     // Nor can a token that still says admin after its account was demoted.
-    let demote = UserChanges { role: Some(Role::User), disabled: None };
+    let demote = UserChanges { role: Some(Role::User), disabled: None, claims: None };
     store.update_user(&admin_id, &demote, None).await.unwrap();
     let target = format!("/admin/users/{user_id}");
     let patch = principal_request(Method::PATCH, &target, Some(disable), principal(&admin_id, Role::Admin));
@@ -172,7 +173,7 @@ async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestAp
     let store = store(&app);
     let (user_id, _, refresh) = sign_up(&app).await;
     let (admin_id, _, _) = sign_up(&app).await;
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
     let admin = Principal {
         user_id: admin_id,
@@ -182,6 +183,7 @@ async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestAp
         session_id: uuid(),
         csrf: None,
         amr: vec!["pwd".into()],
+        claims: Default::default(),
     };
     let target = format!("/admin/users/{user_id}");
     let patch = |disabled: bool| {
@@ -195,7 +197,7 @@ async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestAp
     assert_eq!(me_status(&app, &access).await, 200);
 
     assert_eq!(shared::http::admin::update_user(store.as_ref(), patch(true)).await.status(), 200);
-    let enable_only = UserChanges { role: None, disabled: Some(false) };
+    let enable_only = UserChanges { role: None, disabled: Some(false), claims: None };
     store.update_user(&user_id, &enable_only, None).await.unwrap();
     let after = app.refresh(&refresh).await;
     assert_eq!((after.status, after.code()), (401, "token_revoked"), "the disabled session came back");
@@ -225,7 +227,7 @@ async fn logout_with_someone_elses_access_token_does_not_revoke_it(app: TestApp)
 async fn strict_revocation_refuses_tokens_after_a_role_change_or_disable(app: TestApp) {
     let store = store(&app);
     let (admin_id, _, _) = sign_up(&app).await;
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
     let admin_email = store.user_by_id(&admin_id).await.unwrap().unwrap().email.as_str().to_owned();
     let admin = app.login(&admin_email, PASSWORD).await.text("access_token");

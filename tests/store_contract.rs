@@ -167,7 +167,7 @@ async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn St
     let third = session(&alice, NOW.plus_secs(1));
     store.create_session(&third, &alice.password_hash).await.unwrap();
     assert!(!store.is_access_revoked(&token(&third), NOW).await.unwrap());
-    let disable = UserChanges { role: None, disabled: Some(true) };
+    let disable = UserChanges { role: None, disabled: Some(true), claims: None };
     store.update_user(&alice.id, &disable, None).await.unwrap();
     assert!(store.is_access_revoked(&token(&third), NOW).await.unwrap());
 }
@@ -188,7 +188,7 @@ async fn an_admin_change_can_revoke_older_sessions(store: Arc<dyn Store>) {
     let before = session(&bob, NOW);
     store.create_session(&before, &bob.password_hash).await.unwrap();
     let cutoff = UnixTime::from_millis(NOW.millis() + 5);
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
     let updated = store.update_user(&bob.id, &promote, Some(cutoff)).await.unwrap().unwrap();
     assert_eq!(
         (updated.role, updated.disabled, updated.sessions_valid_after_ms),
@@ -199,10 +199,10 @@ async fn an_admin_change_can_revoke_older_sessions(store: Arc<dyn Store>) {
     spend.sessions_valid_after_ms = updated.sessions_valid_after_ms;
     assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Revoked);
 
-    let enable = UserChanges { role: None, disabled: Some(false) };
+    let enable = UserChanges { role: None, disabled: Some(false), claims: None };
     let unchanged_cutoff = store.update_user(&bob.id, &enable, None).await.unwrap().unwrap();
     assert_eq!(unchanged_cutoff.sessions_valid_after_ms, cutoff.millis());
-    let disable = UserChanges { role: None, disabled: Some(true) };
+    let disable = UserChanges { role: None, disabled: Some(true), claims: None };
     assert!(store.update_user(&bob.id, &disable, None).await.unwrap().unwrap().disabled);
     // The password hash is untouched by administration.
     assert_eq!(store.user_by_id(&bob.id).await.unwrap().unwrap().password_hash, bob.password_hash);
@@ -313,7 +313,7 @@ async fn a_session_needs_the_verified_hash_still_in_place(store: Arc<dyn Store>)
     // A rehash over a hash that changed meanwhile writes nothing.
     assert!(!store.set_password_hash(&alice.id, &alice.password_hash, "$argon2id$rehash").await.unwrap());
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().password_hash, "$argon2id$changed");
-    let disable = UserChanges { role: None, disabled: Some(true) };
+    let disable = UserChanges { role: None, disabled: Some(true), claims: None };
     store.update_user(&alice.id, &disable, None).await.unwrap();
     assert!(!store.create_session(&session(&alice, NOW), "$argon2id$changed").await.unwrap());
 }
@@ -392,7 +392,7 @@ async fn cutoffs_only_rise(store: Arc<dyn Store>) {
     store.create_user(&alice, None).await.unwrap();
     let later = UnixTime::from_millis(NOW.millis() + 10_000);
     store.revoke_user_sessions(&alice.id, later).await.unwrap();
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
     let updated = store.update_user(&alice.id, &promote, Some(NOW)).await.unwrap().unwrap();
     assert_eq!((updated.role, updated.sessions_valid_after_ms), (Role::Admin, later.millis()));
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap(), updated);

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use shared::config::{Env, dynamodb_client};
-use shared::domain::{Email, Password, PasswordHasher, Role, User};
+use shared::domain::{CustomClaims, Email, Password, PasswordHasher, Role, User};
 use shared::store::{DynamoStore, Store, StoreError, TableNames, UserChanges, schema};
 use shared::time::UnixTime;
 use shared::tokens::keys::{generate_ed25519, generate_p256};
@@ -47,6 +47,16 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Set a user's custom claims (replacing them; `{}` removes them), as `PATCH
+    /// /admin/users/{id}` `claims` does: they reach the user's access tokens from the next login
+    /// or refresh.
+    SetClaims {
+        #[arg(long)]
+        email: String,
+        /// A JSON object, e.g. '{"tenant_id": "t-42"}'.
+        #[arg(long)]
+        json: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -63,6 +73,7 @@ async fn main() -> ExitCode {
         }
         Command::GenKey { kid, alg, jwks } => gen_key(kid, alg, jwks),
         Command::CreateAdmin { email } => create_admin(&email).await,
+        Command::SetClaims { email, json } => set_claims(&email, &json).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,6 +128,18 @@ fn gen_key(kid: Option<String>, alg: KeyAlgorithm, jwks: Option<std::path::PathB
     Ok(())
 }
 
+async fn set_claims(raw_email: &str, json: &str) -> Result<(), String> {
+    let email = Email::parse(raw_email).map_err(|reason| format!("--email {reason}"))?;
+    let value: Value = serde_json::from_str(json).map_err(|_| "--json is not JSON".to_owned())?;
+    let claims = CustomClaims::parse(value).map_err(|reason| format!("--json {reason}"))?;
+    let store = DynamoStore::from_env(&Env::from_process()).await.map_err(|error| error.to_string())?;
+    let user = store.user_by_email(&email).await.map_err(describe)?.ok_or_else(|| format!("no user {email}"))?;
+    let changes = UserChanges { role: None, disabled: None, claims: Some(claims) };
+    store.update_user(&user.id, &changes, None).await.map_err(describe)?;
+    println!("set the claims of {email} (id {}): {json}", user.id);
+    Ok(())
+}
+
 async fn create_admin(raw_email: &str) -> Result<(), String> {
     let email = Email::parse(raw_email).map_err(|reason| format!("--email {reason}"))?;
     let env = Env::from_process();
@@ -124,7 +147,7 @@ async fn create_admin(raw_email: &str) -> Result<(), String> {
     let now = UnixTime::now();
     if let Some(existing) = store.user_by_email(&email).await.map_err(describe)? {
         // Promotion keeps the user's password; the role reaches tokens at the next login.
-        let promote = UserChanges { role: Some(Role::Admin), disabled: None };
+        let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
         store.update_user(&existing.id, &promote, Some(now)).await.map_err(describe)?;
         println!("promoted {email} (id {}) to admin; their existing sessions were revoked", existing.id);
         return Ok(());

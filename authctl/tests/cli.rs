@@ -334,3 +334,30 @@ async fn gen_key_secret_line_is_the_json_the_deployed_signers_load() {
     let claims = verifier.verify_access(&token, UnixTime::now()).expect("verifies against the printed key set");
     assert_eq!(claims.sub, subject);
 }
+
+/// `set-claims` puts claims on the account that its next login's access token carries; a
+/// reserved key is refused, naming it, and changes nothing.
+#[tokio::test]
+async fn set_claims_reaches_the_next_access_token() {
+    let deployment = Deployment::new().await;
+    let email = unique_email("claims");
+    succeeded(deployment.create_admin(&email, Some("correct horse battery staple\n")));
+    let env = [
+        ("USERS_TABLE", deployment.tables.users.as_str()),
+        ("REVOCATIONS_TABLE", deployment.tables.revocations.as_str()),
+    ];
+    let refused = authctl(&["set-claims", "--email", &email, "--json", r#"{"sub": "someone-else"}"#], None, &env);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("\"sub\" is reserved"), "{}", stderr(&refused));
+    let set = succeeded(authctl(
+        &["set-claims", "--email", &email, "--json", r#"{"tenant_id": "t-42", "seats": 5}"#],
+        None,
+        &env,
+    ));
+    assert!(set.contains("set the claims"), "{set}");
+    let accounts = deployment.accounts();
+    let signed_in = login(&accounts, &email, "correct horse battery staple").await.unwrap();
+    let claims = accounts.verifier.verify_access(&signed_in.access_token, UnixTime::now()).unwrap();
+    assert_eq!(claims.custom.get("tenant_id"), Some(&serde_json::json!("t-42")));
+    assert_eq!(claims.custom.get("seats"), Some(&serde_json::json!(5)));
+}

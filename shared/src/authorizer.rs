@@ -93,6 +93,7 @@ impl<'a> Authorizer<'a> {
             session_id: claims.sid,
             csrf: claims.csrf,
             amr: claims.amr,
+            claims: claims.custom,
         };
         if let Some(store) = self.revocations {
             let token = AccessTokenRef {
@@ -305,8 +306,20 @@ pub fn principal_context(principal: &Principal) -> Value {
     if let Some(csrf) = &principal.csrf {
         context["csrf"] = json!(csrf);
     }
+    // Custom claims under `claim_<name>`: strings, numbers and booleans as they are; anything
+    // else (an object, an array, null) as its JSON text, which the handler parses back.
+    for (name, value) in &principal.claims {
+        let flat = match value {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => value.clone(),
+            other => Value::String(other.to_string()),
+        };
+        context[format!("{CLAIM_PREFIX}{name}")] = flat;
+    }
     context
 }
+
+/// The prefix of custom claims in the authorizer context (`claim_tenant_id`).
+pub const CLAIM_PREFIX: &str = "claim_";
 
 /// Reads back what [`principal_context`] wrote, from the request context a handler receives.
 pub fn principal_from_context(fields: &HashMap<String, Value>) -> Option<Principal> {
@@ -319,6 +332,10 @@ pub fn principal_from_context(fields: &HashMap<String, Value>) -> Option<Princip
         session_id: text("session_id")?,
         csrf: text("csrf"),
         amr: text("amr").unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
+        claims: fields
+            .iter()
+            .filter_map(|(name, value)| name.strip_prefix(CLAIM_PREFIX).map(|name| (name.to_owned(), value.clone())))
+            .collect(),
     })
 }
 
@@ -345,11 +362,16 @@ mod tests {
             session_id: "s".into(),
             csrf: Some("digest".into()),
             amr: vec!["pwd".into(), "otp".into()],
+            claims: serde_json::json!({ "tenant_id": "t-42", "seats": 5, "beta": true }).as_object().unwrap().clone(),
         };
+        let nested = serde_json::json!({ "plan": { "tier": 2 } }).as_object().unwrap().clone();
+        let context = principal_context(&Principal { claims: nested, ..principal.clone() });
+        assert_eq!(context["claim_plan"], r#"{"tier":2}"#, "a nested claim travels as its JSON text");
         for principal in [principal.clone(), Principal { csrf: None, amr: vec!["pwd".into()], ..principal }] {
             let context = principal_context(&principal);
             assert_eq!(context["amr"], principal.amr.join(" "));
-            assert!(context.as_object().unwrap().values().all(Value::is_string), "flat strings only: {context}");
+            let flat = |value: &Value| value.is_string() || value.is_number() || value.is_boolean();
+            assert!(context.as_object().unwrap().values().all(flat), "flat values only: {context}");
             let fields = context.as_object().unwrap().clone().into_iter().collect();
             assert_eq!(principal_from_context(&fields), Some(principal));
         }

@@ -297,7 +297,7 @@ impl TestApp {
         let email = unique_email();
         let registered = self.register(&email, PASSWORD).await;
         let user_id = registered.body["user"]["id"].as_str().unwrap();
-        let promote = shared::store::UserChanges { role: Some(Role::Admin), disabled: None };
+        let promote = shared::store::UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
         self.gateway.accounts.store.update_user(user_id, &promote, None).await.unwrap();
         let logged_in = self.login(&email, PASSWORD).await;
         assert_eq!(logged_in.body["user"]["role"], "admin");

@@ -100,6 +100,7 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             role: user.role,
             amr: shared::tokens::authentication_methods(false),
             csrf: None,
+            custom: Default::default(),
         };
         let refresh_claims = RefreshClaims {
             iss: settings.issuer.clone(),

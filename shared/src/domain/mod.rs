@@ -1,5 +1,6 @@
 //! The service's vocabulary, free of HTTP, Lambda and DynamoDB.
 
+mod claims;
 mod clients;
 mod email;
 pub mod mfa;
@@ -9,6 +10,7 @@ mod principal;
 mod throttle;
 mod user;
 
+pub use claims::{CustomClaims, MAX_CLAIMS_BYTES, RESERVED_CLAIMS};
 pub use clients::IntrospectionClients;
 pub use email::Email;
 pub use one_time::{OneTimeSecret, OneTimeToken, Purpose, presented_digest, sha256_hex};

@@ -13,4 +13,6 @@ pub struct Principal {
     pub csrf: Option<String>,
     /// The access token's `amr` (RFC 8176): `pwd`, and `otp` after a second factor.
     pub amr: Vec<String>,
+    /// The access token's custom claims (a tenant id, ...).
+    pub claims: serde_json::Map<String, serde_json::Value>,
 }

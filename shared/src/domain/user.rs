@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::Email;
+use super::{CustomClaims, Email};
 use crate::time::UnixTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -55,6 +55,8 @@ pub struct User {
     pub latest_reset_ms: Option<u64>,
     /// The second factor, once an enrolment is confirmed.
     pub mfa: Option<MfaFactor>,
+    /// What an administrator added to the account's access tokens.
+    pub claims: CustomClaims,
 }
 
 /// An account's TOTP factor as stored: the key sealed (never in the clear), the newest step a
@@ -81,6 +83,7 @@ impl User {
             email_verified: false,
             latest_reset_ms: None,
             mfa: None,
+            claims: CustomClaims::default(),
         }
     }
 }

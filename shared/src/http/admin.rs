@@ -7,7 +7,7 @@ use super::paging::{self, PageQuery, USERS_PAGE};
 use super::response::{problem, respond};
 use super::views::{AdminUserView, UserListView};
 use super::{ApiRequest, ApiResponse, json_response};
-use crate::domain::Role;
+use crate::domain::{CustomClaims, Role};
 use crate::error::ApiError;
 use crate::service;
 use crate::store::{Store, UserChanges};
@@ -18,6 +18,7 @@ use crate::time::UnixTime;
 struct UserChangesBody {
     role: Option<String>,
     disabled: Option<bool>,
+    claims: Option<serde_json::Value>,
 }
 
 fn parse_user_changes(request: &ApiRequest) -> Result<UserChanges, ApiError> {
@@ -26,10 +27,12 @@ fn parse_user_changes(request: &ApiRequest) -> Result<UserChanges, ApiError> {
         .role
         .map(|raw| Role::parse(&raw).ok_or_else(|| ApiError::validation("role", "must be \"admin\" or \"user\"")))
         .transpose()?;
-    if role.is_none() && body.disabled.is_none() {
-        return Err(ApiError::validation("body", "give role, disabled, or both"));
+    let claims =
+        body.claims.map(CustomClaims::parse).transpose().map_err(|message| ApiError::validation("claims", message))?;
+    if role.is_none() && body.disabled.is_none() && claims.is_none() {
+        return Err(ApiError::validation("body", "give role, disabled, claims, or any of them"));
     }
-    Ok(UserChanges { role, disabled: body.disabled })
+    Ok(UserChanges { role, disabled: body.disabled, claims })
 }
 
 pub async fn list_users(store: &dyn Store, request: ApiRequest) -> ApiResponse {

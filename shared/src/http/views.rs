@@ -103,6 +103,9 @@ pub struct AdminUserView {
     /// Shown where the whole account was read (one user); the list's index does not hold it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa_enabled: Option<bool>,
+    /// The same: the custom claims its access tokens carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl From<UserSummary> for AdminUserView {
@@ -115,6 +118,7 @@ impl From<UserSummary> for AdminUserView {
             created_at: rfc3339(UnixTime::from_secs(user.created_at)),
             email_verified: user.email_verified,
             mfa_enabled: user.mfa_enabled,
+            claims: user.claims.map(|claims| claims.as_map().clone()),
         }
     }
 }

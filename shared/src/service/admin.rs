@@ -67,6 +67,7 @@ pub async fn update_user(
             target_user = %user_id,
             role = ?changes.role.map(Role::as_str),
             disabled = ?changes.disabled,
+            claims = ?changes.claims.as_ref().map(|claims| claims.as_map().keys().cloned().collect::<Vec<_>>()),
             outcome,
         );
     };

@@ -129,6 +129,9 @@ impl Store for MemoryStore {
         if let Some(disabled) = changes.disabled {
             user.disabled = disabled;
         }
+        if let Some(claims) = &changes.claims {
+            user.claims = claims.clone();
+        }
         if let Some(cutoff) = revoke_sessions_at {
             user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
         }

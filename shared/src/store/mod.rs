@@ -17,7 +17,7 @@ pub(crate) use throttle::{Decision, ThrottleRecord, judge_draw, lock_after_failu
 pub use throttle::{Draw, DrawOutcome, HOLD_MS};
 
 use crate::domain::mfa::{MfaChallenge, PendingEnrolment, SpentFactor};
-use crate::domain::{Bucket, Email, OneTimeToken, Role, SeenFrom, Session, User};
+use crate::domain::{Bucket, CustomClaims, Email, OneTimeToken, Role, SeenFrom, Session, User};
 use crate::time::UnixTime;
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +168,8 @@ pub(crate) fn judge_access(
 pub struct UserChanges {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
+    /// Replaces the custom claims (an empty set removes them).
+    pub claims: Option<CustomClaims>,
 }
 
 /// An account as listed for administrators: no password hash (the index does not hold it).
@@ -182,6 +184,8 @@ pub struct UserSummary {
     pub email_verified: bool,
     /// Known when the whole account was read; the list's index does not project it.
     pub mfa_enabled: Option<bool>,
+    /// The same: the one-user views show them.
+    pub claims: Option<CustomClaims>,
 }
 
 impl From<&User> for UserSummary {
@@ -194,6 +198,7 @@ impl From<&User> for UserSummary {
             created_at: user.created_at,
             email_verified: user.email_verified,
             mfa_enabled: Some(user.mfa.is_some()),
+            claims: Some(user.claims.clone()),
         }
     }
 }

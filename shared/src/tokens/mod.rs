@@ -52,6 +52,10 @@ pub struct AccessClaims {
     /// The session's CSRF binding ([`CsrfBinding`]), checked on cookie-admitted changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,
+    /// The account's custom claims (`PATCH /admin/users/{id}` `claims`), at the top level
+    /// beside the registered ones; none of their names is one of those above.
+    #[serde(flatten)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
 }
 
 /// RFC 8176's method references for a login: the password, and the one-time code if it took one.
@@ -214,6 +218,7 @@ impl TokenIssuer {
             role: user.role,
             amr: authentication_methods(grant.mfa),
             csrf: csrf.clone(),
+            custom: user.claims.as_map().clone(),
         };
         let refresh_claims = RefreshClaims {
             iss: settings.issuer.clone(),

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::domain::mfa::{MfaChallenge, PendingEnrolment};
-use crate::domain::{Email, MfaFactor, OneTimeToken, Purpose, Role, SeenFrom, Session, User};
+use crate::domain::{CustomClaims, Email, MfaFactor, OneTimeToken, Purpose, Role, SeenFrom, Session, User};
 use crate::store::{StoreError, ThrottleRecord, UserSummary};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -143,6 +143,9 @@ pub(super) struct UserItem {
     /// `DELETE`, conditioned on `contains`. DynamoDB drops the attribute with its last member.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "serde_dynamo::string_set")]
     mfa_recovery: Vec<String>,
+    /// The custom claims as JSON text (absent: none): a string keeps numbers exactly as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims: Option<String>,
 }
 
 impl From<&User> for UserItem {
@@ -161,6 +164,7 @@ impl From<&User> for UserItem {
             mfa_totp: user.mfa.as_ref().map(|factor| factor.sealed_key.clone()),
             mfa_last_step: user.mfa.as_ref().and_then(|factor| factor.last_used_step),
             mfa_recovery: user.mfa.as_ref().map(|factor| factor.recovery_digests.clone()).unwrap_or_default(),
+            claims: (!user.claims.is_empty()).then(|| user.claims.to_json()),
         }
     }
 }
@@ -183,6 +187,7 @@ impl From<UserItem> for User {
                 last_used_step: item.mfa_last_step,
                 recovery_digests: item.mfa_recovery,
             }),
+            claims: item.claims.as_deref().map(CustomClaims::from_stored).unwrap_or_default(),
         }
     }
 }
@@ -214,6 +219,7 @@ impl From<UserSummaryItem> for UserSummary {
             created_at: item.created_at,
             email_verified: item.email_verified,
             mfa_enabled: None,
+            claims: None,
         }
     }
 }

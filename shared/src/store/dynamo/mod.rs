@@ -144,6 +144,10 @@ impl Store for DynamoStore {
             assignments.push("disabled = :disabled");
             request = request.expression_attribute_values(":disabled", AttributeValue::Bool(disabled));
         }
+        if let Some(claims) = &changes.claims {
+            assignments.push("claims = :claims");
+            request = request.expression_attribute_values(":claims", s(claims.to_json()));
+        }
         let unchanged = request.clone();
         let mut raising_cutoff = false;
         if let Some(cutoff) = revoke_sessions_at {

@@ -34,6 +34,7 @@ fn alice() -> User {
         email_verified: true,
         latest_reset_ms: Some(1_800_000_000_900),
         mfa: None,
+        claims: Default::default(),
     }
 }
 
