@@ -88,7 +88,8 @@ def main():
         sys.exit("set AWS_ENDPOINT_URL_DYNAMODB to a local DynamoDB")
     suffix = uuid.uuid4().hex[:8]
     env = dict(os.environ, USERS_TABLE=f"lat-users-{suffix}", REVOCATIONS_TABLE=f"lat-revocations-{suffix}",
-               ARGON2_MEMORY_KIB="8", ARGON2_ITERATIONS="1", RUST_LOG="warn")
+               ARGON2_MEMORY_KIB="8", ARGON2_ITERATIONS="1", RUST_LOG="warn",
+               MFA_ENCRYPTION_KEY=base64.b64encode(os.urandom(32)).decode())
     subprocess.run([os.path.join(args.bin_dir, "authctl"), "create-tables"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     port = free_port()

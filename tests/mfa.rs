@@ -25,6 +25,8 @@ fn from_phone(method: Method, path: &str, body: Option<Value>, bearer: Option<&s
 struct Enrolled {
     email: String,
     key: TotpKey,
+    /// When the confirming code was computed: its step is spent.
+    confirmed_at: u64,
     recovery_codes: Vec<String>,
     session: TestResponse,
 }
@@ -55,7 +57,8 @@ async fn enrol(app: &TestApp) -> Enrolled {
     };
     let wrong = confirm(wrong_code(&key)).await;
     assert_eq!((wrong.status, wrong.code()), (401, "invalid_code"), "{:?}", wrong.body);
-    let confirmed = confirm(code(&key, 0)).await;
+    let confirmed_at = UnixTime::now().secs();
+    let confirmed = confirm(key.code_at(confirmed_at)).await;
     assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
     let recovery_codes: Vec<String> = confirmed.body["recovery_codes"]
         .as_array()
@@ -64,7 +67,7 @@ async fn enrol(app: &TestApp) -> Enrolled {
         .map(|code| code.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(recovery_codes.len(), 10);
-    Enrolled { email, key, recovery_codes, session }
+    Enrolled { email, key, confirmed_at, recovery_codes, session }
 }
 
 /// A code of none of the three steps the server accepts now.
@@ -108,7 +111,7 @@ async fn a_login_needs_the_code_and_each_code_works_once(app: TestApp) {
 
     // The confirming code's step is spent: the next step's code (within the skew) signs in.
     let token = challenged(&app, &enrolled.email).await;
-    let spent = verify(&app, &token, ("code", &code(&enrolled.key, 0))).await;
+    let spent = verify(&app, &token, ("code", &enrolled.key.code_at(enrolled.confirmed_at))).await;
     assert_eq!((spent.status, spent.code()), (401, "invalid_code"), "{:?}", spent.body);
     let next = code(&enrolled.key, 1);
     let signed_in = verify(&app, &token, ("code", &next)).await;

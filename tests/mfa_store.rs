@@ -94,6 +94,22 @@ async fn an_enrolment_turns_mfa_on_once_and_only_as_read(store: Arc<dyn Store>) 
     assert!(!store.enable_mfa(&activation(&user, SEALED, NOW)).await.unwrap());
 }
 
+/// A login that checked the password before MFA was turned on cannot start a session on the
+/// password alone after it.
+async fn no_password_only_session_once_mfa_is_on(store: Arc<dyn Store>) {
+    let user = enrolled(&store).await;
+    let session = completion(&user, &challenge(&user), SpentFactor::TotpStep(101)).session;
+    let plain = Session { mfa: false, ..session };
+    assert!(!store.create_session(&plain, &user.password_hash).await.unwrap());
+    assert_eq!(store.session(&plain.id).await.unwrap(), None);
+    let without = account(&store).await;
+    let session = Session {
+        user_id: without.id.clone(),
+        ..completion(&without, &challenge(&without), SpentFactor::TotpStep(1)).session
+    };
+    assert!(store.create_session(&Session { mfa: false, ..session }, &without.password_hash).await.unwrap());
+}
+
 async fn a_challenge_grants_its_attempts_and_no_more_even_when_raced(store: Arc<dyn Store>) {
     let user = enrolled(&store).await;
     let challenge = challenge(&user);
@@ -174,6 +190,7 @@ async fn removal_needs_its_proof_and_the_administrators_revokes_sessions(store: 
 
 e2e::on_both_store_adapters!(
     an_enrolment_turns_mfa_on_once_and_only_as_read,
+    no_password_only_session_once_mfa_is_on,
     a_challenge_grants_its_attempts_and_no_more_even_when_raced,
     of_two_uses_of_one_code_one_wins_and_spent_codes_stay_spent,
     removal_needs_its_proof_and_the_administrators_revokes_sessions,

@@ -8,6 +8,7 @@ use e2e::{
 };
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
+use shared::time::UnixTime;
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -101,18 +102,20 @@ async fn introspection_answers_active_only_for_tokens_good_now(app: TestApp) {
     // A logged-out session's access token is inactive (its session is checked, strict or not).
     assert_eq!(app.logout(&rotated.text("refresh_token"), "local", None).await.status, 204);
     assert_eq!(introspect(&app, &rotated.text("access_token")).await.body, json!({ "active": false }));
-    // Garbage, a token signed by another key, and an expired one.
-    let keys = e2e::keys();
-    let user = e2e::fixed_user(shared::domain::Role::User);
-    let now = shared::time::UnixTime::now();
-    let foreign = keys.issuer.issue(&user, &keys.issuer.next_refresh("s".into(), now), now).unwrap();
-    let long_ago = shared::time::UnixTime::from_secs(now.secs() - 7200);
-    let expired = app.gateway.accounts.issuer.issue(
-        &user,
-        &app.gateway.accounts.issuer.next_refresh("s".into(), long_ago),
-        long_ago,
-    );
-    for token in ["garbage".to_owned(), foreign.access_token, expired.unwrap().access_token] {
+    // Garbage; and for a live session (so that only the signature or the time is wrong): a
+    // token signed by another key, and one of ours that has expired.
+    let live = signed_in(&app).await;
+    let claims = app.gateway.accounts.verifier.verify_access(&live.text("access_token"), UnixTime::now()).unwrap();
+    let user = shared::domain::User { id: claims.sub.clone(), ..e2e::fixed_user(shared::domain::Role::User) };
+    let ours = &app.gateway.accounts.issuer;
+    let other_keys = e2e::keys();
+    let sign = |issuer: &shared::tokens::TokenIssuer, at: UnixTime| {
+        issuer.issue(&user, &issuer.continue_session(claims.sid.clone(), at.secs(), at), at).unwrap().access_token
+    };
+    let now = UnixTime::now();
+    assert_eq!(introspect(&app, &sign(ours, now)).await.body["active"], true, "the same, signed now by us");
+    let long_ago = UnixTime::from_secs(now.secs() - 7200);
+    for token in ["garbage".to_owned(), sign(&other_keys.issuer, now), sign(ours, long_ago)] {
         assert_eq!(introspect(&app, &token).await.body, json!({ "active": false }));
     }
 }
@@ -130,6 +133,15 @@ async fn introspection_needs_a_listed_client(app: TestApp) {
         assert!(refused.headers["www-authenticate"].to_str().unwrap().starts_with("Basic "));
         assert!(refused.body.get("active").is_none(), "nothing about the token");
     }
+    // As sent by `curl -u`, Python requests, Go: not form-encoded, `+` standing for itself.
+    let plus = ("plus-client", "a+secret+with/slashes+of+32+bytes==");
+    let listed = format!("{}:{}", plus.0, shared::domain::sha256_hex(plus.1));
+    let clients = shared::domain::IntrospectionClients::parse(&listed).unwrap();
+    let mut raw = form_request("/auth/introspect", &body);
+    raw.headers.insert("authorization", basic(plus.0, plus.1));
+    let store = app.gateway.accounts.store.as_ref();
+    let answered = shared::http::standards::introspect(store, &app.gateway.accounts.verifier, &clients, raw).await;
+    assert_eq!(answered.status(), 200, "{}", answered.body());
     let mut bearer = form_request("/auth/introspect", &body);
     let access = format!("Bearer {}", tokens.text("access_token"));
     bearer.headers.insert("authorization", HeaderValue::from_str(&access).unwrap());
@@ -148,6 +160,28 @@ async fn only_the_oauth_routes_take_form_bodies(app: TestApp) {
     assert_eq!((json.status, json.code()), (415, "unsupported_media_type"));
     let missing = app.send(form_request("/auth/revoke", "token_type_hint=access_token")).await;
     assert_eq!((missing.status, missing.code()), (400, "validation_failed"));
+}
+
+/// Each client may make 1000 introspections in a calendar minute; the next minute opens again
+/// (the rate's window does not slide along with a steady caller).
+#[tokio::test]
+async fn introspection_is_throttled_per_client_per_minute() {
+    let store = e2e::memory_store();
+    let keys = e2e::keys();
+    let start = UnixTime::from_secs(1_800_000_000 - 1_800_000_000 % 60);
+    let token = "not-a-token";
+    let ask = |client: &'static str, at: UnixTime| {
+        let (store, keys) = (store.clone(), &keys);
+        async move { shared::service::introspect(store.as_ref(), &keys.verifier, client, token, None, at).await }
+    };
+    for request in 0..1000u64 {
+        let answer = ask("busy", UnixTime::from_millis(start.millis() + request * 55)).await;
+        assert_eq!(answer, Ok(None), "request {request}");
+    }
+    let late = UnixTime::from_millis(start.millis() + 56_000);
+    assert!(matches!(ask("busy", late).await, Err(shared::error::ApiError::TooManyAttempts { .. })));
+    assert_eq!(ask("calm", late).await, Ok(None), "another client has its own budget");
+    assert_eq!(ask("busy", start.plus_secs(60)).await, Ok(None), "a steady caller is served again next minute");
 }
 
 e2e::on_both_stores!(

@@ -114,8 +114,11 @@ async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigE
         issuer,
         verifier,
     };
+    // With DynamoDB the data outlives the process: so must the key that seals its TOTP keys.
     let mfa = if [MFA_KEY, MFA_KEY_SECRET].iter().any(|name| env.get(name).is_some()) {
         MfaConfig::from_env(&env).await?
+    } else if matches!(args.store, StoreKind::Dynamodb) {
+        return Err(ConfigError::Missing(MFA_KEY));
     } else {
         ephemeral_mfa_key(&env)?
     };

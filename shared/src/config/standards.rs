@@ -9,8 +9,9 @@ pub const INTROSPECTION_CLIENTS: &str = "INTROSPECTION_CLIENTS";
 pub const INTROSPECTION_CLIENTS_SECRET: &str = "INTROSPECTION_CLIENTS_SECRET_ARN";
 
 impl Discovery {
-    /// Under `PUBLIC_BASE_URL` (the API's public origin and base path), else under the origin of
-    /// `JWT_ISSUER`. `None` when neither gives an absolute http(s) URL (the route then answers
+    /// Under `PUBLIC_BASE_URL` (the API's public origin and base path), else under `JWT_ISSUER`
+    /// itself, where OpenID clients and API Gateway's JWT authorizer look for it
+    /// (`{issuer}/.well-known/openid-configuration`). `None` when neither gives an absolute http(s) URL (the route then answers
     /// 404, and the function still serves the key set).
     pub fn from_env(env: &Env, keys: &VerifyingKeys) -> Result<Option<Self>, ConfigError> {
         let Some(issuer) = env.get("JWT_ISSUER") else { return Ok(None) };
@@ -19,7 +20,7 @@ impl Discovery {
                 name: "PUBLIC_BASE_URL",
                 reason: "must be an http(s) URL".into(),
             })?),
-            None => http_origin_and_path(issuer).map(|url| origin(&url)),
+            None => http_origin_and_path(issuer),
         };
         Ok(base.map(|base| Discovery::new(issuer, &base, keys)))
     }
@@ -31,11 +32,6 @@ fn http_origin_and_path(url: &str) -> Option<String> {
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let valid = matches!(scheme, "http" | "https") && !host.is_empty() && !url.contains(['?', '#', ' ']);
     valid.then(|| url.trim_end_matches('/').to_owned())
-}
-
-fn origin(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
-    format!("{scheme}://{}", rest.split('/').next().unwrap_or_default())
 }
 
 impl IntrospectionClients {
@@ -79,10 +75,10 @@ mod tests {
     }
 
     #[test]
-    fn the_document_lives_under_the_public_base_url_or_the_issuers_origin() {
+    fn the_document_lives_under_the_public_base_url_or_the_issuer() {
         let env = Env::from_pairs([("JWT_ISSUER", "https://auth.example.com/tenant")]);
         let document = Discovery::from_env(&env, &keys()).unwrap().unwrap();
-        assert_eq!(document.document()["jwks_uri"], "https://auth.example.com/.well-known/jwks.json");
+        assert_eq!(document.document()["jwks_uri"], "https://auth.example.com/tenant/.well-known/jwks.json");
         assert_eq!(document.document()["issuer"], "https://auth.example.com/tenant");
         assert_eq!(document.document()["id_token_signing_alg_values_supported"], serde_json::json!(["EdDSA"]));
         let env = Env::from_pairs([("JWT_ISSUER", "jwt-auth"), ("PUBLIC_BASE_URL", "https://api.example.com/prod/")]);

@@ -71,9 +71,19 @@ impl ApiRequest {
             .map_err(|_| ApiError::validation("body", "must be form fields of the documented names"))
     }
 
-    /// The credentials of an `Authorization: Basic` header (RFC 7617; the id and secret
-    /// form-urlencoded first, as RFC 6749 §2.3.1 has clients send them).
-    pub fn basic_credentials(&self) -> Option<(String, secrecy::SecretString)> {
+    /// The credentials of an `Authorization: Basic` header (RFC 7617), each pair of id and
+    /// secret it may stand for: as sent, and form-urldecoded (RFC 6749 §2.3.1 has clients encode
+    /// them first; most, like `curl -u`, do not, and a `+` in a secret means itself there).
+    pub fn basic_credentials(&self) -> Vec<(String, secrecy::SecretString)> {
+        let Some((id, secret)) = self.raw_basic_credentials() else { return Vec::new() };
+        let mut pairs = vec![(id.clone(), secrecy::SecretString::from(secret.clone()))];
+        if let (Some(id), Some(secret)) = (form_urlencoded_component(&id), form_urlencoded_component(&secret)) {
+            pairs.push((id, secrecy::SecretString::from(secret)));
+        }
+        pairs
+    }
+
+    fn raw_basic_credentials(&self) -> Option<(String, String)> {
         use base64::Engine as _;
         let header = self.header("authorization")?;
         let (scheme, encoded) = header.trim().split_once(' ')?;
@@ -83,8 +93,7 @@ impl ApiRequest {
         let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (id, secret) = text.split_once(':')?;
-        let unescape = |part: &str| form_urlencoded_component(part);
-        Some((unescape(id)?, secrecy::SecretString::from(unescape(secret)?)))
+        Some((id.to_owned(), secret.to_owned()))
     }
 
     /// The identity the authorizer established.

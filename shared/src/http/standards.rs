@@ -100,9 +100,10 @@ pub async fn introspect(
     let result = async {
         let client = request
             .basic_credentials()
-            .and_then(|(id, secret)| {
+            .iter()
+            .find_map(|(id, secret)| {
                 use secrecy::ExposeSecret as _;
-                clients.authenticate(&id, secret.expose_secret()).map(str::to_owned)
+                clients.authenticate(id, secret.expose_secret()).map(str::to_owned)
             })
             .ok_or(ApiError::InvalidClient)?;
         let form: TokenForm = request.form()?;

@@ -65,8 +65,8 @@ pub struct ActiveToken {
     pub aud: String,
 }
 
-/// Requests of one introspection client: 1000 a minute, then one per hold (15 s) until the
-/// window ends. Resource servers are expected to cache answers for a short while.
+/// Requests of one introspection client: 1000 in each calendar minute, then one per hold (15 s)
+/// until the minute ends. Resource servers are expected to cache answers for a short while.
 pub const INTROSPECTION_PER_CLIENT: Budget =
     Budget { free: 1000, base_lock_secs: 1, max_lock_secs: 60, window_secs: 60 };
 
@@ -81,8 +81,14 @@ pub async fn introspect(
     hint: Option<TokenHint>,
     now: UnixTime,
 ) -> Result<Option<ActiveToken>, ApiError> {
-    let bucket =
-        Bucket { key: format!("introspect#{client_id}"), budget: INTROSPECTION_PER_CLIENT, reset_on_success: false };
+    // A fixed window (the bucket of this minute): the store's windows slide with each attempt,
+    // which for a rate that never reports an outcome would never reopen.
+    let minute = now.secs() / INTROSPECTION_PER_CLIENT.window_secs;
+    let bucket = Bucket {
+        key: format!("introspect#{client_id}#{minute}"),
+        budget: INTROSPECTION_PER_CLIENT,
+        reset_on_success: false,
+    };
     // A rate, not a guess budget: the attempt is not given back.
     if let DrawOutcome::Refused { retry_after_ms } = store.draw_attempt(&bucket, now).await? {
         return Err(ApiError::TooManyAttempts { retry_after_secs: retry_after_ms.div_ceil(1000).max(1) });

@@ -228,8 +228,10 @@ impl Store for MemoryStore {
         if state.sessions.contains_key(&session.id) {
             return Err(StoreError::Internal("session id collision".into()));
         }
-        let Some(user) =
-            state.users.get_mut(&session.user_id).filter(|user| user.password_hash == verified_hash && !user.disabled)
+        let Some(user) = state
+            .users
+            .get_mut(&session.user_id)
+            .filter(|user| user.password_hash == verified_hash && !user.disabled && user.mfa.is_none())
         else {
             return Ok(false);
         };

@@ -407,8 +407,8 @@ pub trait Store: RevocationCheck {
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError>;
 
     /// Starts a session for a login that verified `verified_hash`, atomically with the check
-    /// that the account still has that hash and is enabled (and counting it in
-    /// `sessions_started`); `false`, writing nothing, when it is not.
+    /// that the account still has that hash, is enabled and has no second factor (and counting
+    /// it in `sessions_started`); `false`, writing nothing, when it is not.
     async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError>;
 
     /// One page of a user's live sessions, newest first: a query on the `sessions_by_user`

@@ -148,9 +148,25 @@ impl DynamoStore {
     }
 
     /// One transaction of conditional writes: `false` (nothing written) when a condition refused.
+    /// A transaction cancelled only because another one held an item (two uses of one code at
+    /// once) is tried again, briefly: its conditions then decide, and the loser is refused
+    /// rather than told to come back later.
     pub(super) async fn all_or_nothing(&self, writes: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        let result = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
-        Ok(unless_refused(result)?.is_some())
+        const ATTEMPTS: u64 = 3;
+        for attempt in 1..=ATTEMPTS {
+            let result = self.client.transact_write_items().set_transact_items(Some(writes.clone())).send().await;
+            let conflicted = result.as_ref().err().and_then(|error| error.as_service_error()).is_some_and(|error| {
+                let reasons = cancellation_reasons(error);
+                reasons.iter().any(|reason| reason.code() == Some(TRANSACTION_CONFLICT))
+                    && !reasons.iter().any(|reason| reason.code() == Some(CONDITION_FAILED))
+            });
+            if conflicted && attempt < ATTEMPTS {
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                continue;
+            }
+            return Ok(unless_refused(result)?.is_some());
+        }
+        Err(StoreError::Unavailable("transaction kept conflicting".into()))
     }
 
     /// A login's session, written only if the account still has the hash the login verified
@@ -164,7 +180,12 @@ impl DynamoStore {
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&session.user_id)))
             .update_expression("ADD sessions_started :one")
-            .condition_expression("password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false)")
+            // And MFA still off: a login that read the account before MFA was turned on must not
+            // start a session on the password alone.
+            .condition_expression(
+                "password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false) \
+                 AND attribute_not_exists(mfa_totp)",
+            )
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":verified", s(verified_hash))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
