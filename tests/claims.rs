@@ -132,7 +132,7 @@ async fn the_jwks_serves_every_key_of_a_rotation() {
         verifier: TokenVerifier::new(token_settings(), keys()),
         ..gateway.accounts
     };
-    let app = TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: app.outbox };
+    let app = TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: app.outbox, events: app.events };
 
     let jwks = app.get("/.well-known/jwks.json", None).await;
     assert_eq!(jwks.headers["cache-control"], "public, max-age=300");

@@ -57,7 +57,7 @@ impl Functions {
             "jwks.json" => shared::http::jwks(accounts.verifier.keys()),
             "admin-list-users.json" => admin::list_users(store, request).await,
             "admin-get-user.json" => admin::get_user(store, request).await,
-            "admin-update-user.json" => admin::update_user(store, request).await,
+            "admin-update-user.json" => admin::update_user(store, &shared::events::Events::disabled(), request).await,
             other => panic!("no function for {other}"),
         }
     }

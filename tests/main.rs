@@ -9,6 +9,7 @@ mod dynamo_calls;
 mod events;
 mod flow;
 mod hardening;
+mod lifecycle_events;
 mod mfa;
 mod mfa_store;
 mod mutation_kills;

@@ -154,14 +154,20 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
     // A user-role principal cannot disable anyone; the account stays enabled.
     let target = format!("/admin/users/{admin_id}");
     let patch = principal_request(Method::PATCH, &target, Some(disable.clone()), principal(&user_id, Role::User));
-    assert_eq!(shared::http::admin::update_user(store.as_ref(), patch).await.status(), 403);
+    assert_eq!(
+        shared::http::admin::update_user(store.as_ref(), &shared::events::Events::disabled(), patch).await.status(),
+        403
+    );
     assert!(!store.user_by_id(&admin_id).await.unwrap().unwrap().disabled);
     // Nor can a token that still says admin after its account was demoted.
     let demote = UserChanges { role: Some(Role::User), disabled: None, claims: None };
     store.update_user(&admin_id, &demote, None).await.unwrap();
     let target = format!("/admin/users/{user_id}");
     let patch = principal_request(Method::PATCH, &target, Some(disable), principal(&admin_id, Role::Admin));
-    assert_eq!(shared::http::admin::update_user(store.as_ref(), patch).await.status(), 403);
+    assert_eq!(
+        shared::http::admin::update_user(store.as_ref(), &shared::events::Events::disabled(), patch).await.status(),
+        403
+    );
     assert!(!store.user_by_id(&user_id).await.unwrap().unwrap().disabled);
 }
 
@@ -190,13 +196,23 @@ async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestAp
         principal_request(Method::PATCH, &target, Some(json!({ "disabled": disabled })), admin.clone())
     };
 
-    assert_eq!(shared::http::admin::update_user(store.as_ref(), patch(false)).await.status(), 200);
+    assert_eq!(
+        shared::http::admin::update_user(store.as_ref(), &shared::events::Events::disabled(), patch(false))
+            .await
+            .status(),
+        200
+    );
     let refreshed = app.refresh(&refresh).await;
     assert_eq!(refreshed.status, 200, "enabling an enabled account ended its session: {:?}", refreshed.body);
     let (access, refresh) = (refreshed.text("access_token"), refreshed.text("refresh_token"));
     assert_eq!(me_status(&app, &access).await, 200);
 
-    assert_eq!(shared::http::admin::update_user(store.as_ref(), patch(true)).await.status(), 200);
+    assert_eq!(
+        shared::http::admin::update_user(store.as_ref(), &shared::events::Events::disabled(), patch(true))
+            .await
+            .status(),
+        200
+    );
     let enable_only = UserChanges { role: None, disabled: Some(false), claims: None };
     store.update_user(&user_id, &enable_only, None).await.unwrap();
     let after = app.refresh(&refresh).await;

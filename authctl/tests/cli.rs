@@ -143,6 +143,7 @@ impl Deployment {
             issuer: TokenIssuer::new(settings(), signing),
             verifier: TokenVerifier::new(settings(), verifying),
             mail: shared::email::Mail::to_outbox("https://app.test", shared::email::Outbox::default()),
+            events: shared::events::Events::disabled(),
         }
     }
 }

@@ -85,6 +85,7 @@ pub fn gateway() -> &'static Gateway {
                 response_floor: std::time::Duration::ZERO,
                 ..shared::email::Mail::to_outbox("https://app.fuzz", shared::email::Outbox::default())
             },
+            events: shared::events::Events::disabled(),
         };
         Gateway {
             accounts,

@@ -15,6 +15,7 @@ use axum::routing::get;
 use shared::credentials::{AllowedOrigins, CSRF_HEADER};
 use shared::email::Outbox;
 use shared::error::ApiError;
+use shared::events::MemoryEvents;
 use shared::gateway::Gateway;
 use shared::http::{ApiRequest, MAX_BODY_BYTES, json_response, problem};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -44,9 +45,16 @@ pub fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// The API, the page (also at the paths the mailed links open), and with `outbox` the mail
-/// the `log` sender kept, at `GET /_dev/outbox` (the local API only: no function serves it).
-pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, outbox: Option<Outbox>) -> Router {
+/// What the local API shows of itself, and no function serves: the mail the `log` sender kept
+/// (`GET /_dev/outbox`) and the lifecycle events when no bus is configured (`GET /_dev/events`).
+#[derive(Default)]
+pub struct DevViews {
+    pub outbox: Option<Outbox>,
+    pub events: Option<MemoryEvents>,
+}
+
+/// The API, the page (also at the paths the mailed links open), and the [`DevViews`].
+pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, dev: DevViews) -> Router {
     let index = || async { page("text/html; charset=utf-8", INDEX_HTML) };
     let mut router = Router::new()
         .route("/", get(index))
@@ -54,7 +62,16 @@ pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, outbox: Option<Ou
         .route("/reset-password", get(index))
         .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", APP_JS) }))
         .route("/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }));
-    if let Some(outbox) = outbox {
+    if let Some(events) = dev.events {
+        router = router.route(
+            "/_dev/events",
+            get(move || {
+                let events = events.events();
+                async move { json_response(StatusCode::OK, &serde_json::json!({ "events": events })).map(Body::from) }
+            }),
+        );
+    }
+    if let Some(outbox) = dev.outbox {
         router =
             router.route(
                 "/_dev/outbox",

@@ -5,11 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
+use local_api::DevViews;
 use shared::config::{ConfigError, Env, MFA_KEY, MFA_KEY_SECRET, SIGNING_KEY_SECRET, strict_revocation};
 use shared::credentials::{AllowedOrigins, TokenTransport};
 use shared::domain::IntrospectionClients;
 use shared::domain::{LoginThrottle, PasswordHasher, SessionPolicy};
 use shared::email::{LogSender, Mail, Outbox};
+use shared::events::{Events, MemoryEvents};
 use shared::gateway::Gateway;
 use shared::http::discovery::Discovery;
 use shared::service::{Accounts, MfaConfig};
@@ -38,8 +40,8 @@ enum StoreKind {
 async fn main() {
     shared::telemetry::init();
     let args = Args::parse();
-    let (gateway, outbox) = match build_gateway(&args).await {
-        Ok((gateway, outbox)) => (Arc::new(gateway), outbox),
+    let (gateway, dev) = match build_gateway(&args).await {
+        Ok((gateway, dev)) => (Arc::new(gateway), dev),
         Err(error) => {
             eprintln!("local-api: {error}");
             std::process::exit(2);
@@ -59,7 +61,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let app = local_api::router(gateway, &origins, outbox);
+    let app = local_api::router(gateway, &origins, dev);
     println!("listening on http://{}", args.addr);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -74,7 +76,7 @@ async fn main() {
 }
 
 /// The gateway, and the outbox `GET /_dev/outbox` shows when mail goes to the log (the default).
-async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigError> {
+async fn build_gateway(args: &Args) -> Result<(Gateway, DevViews), ConfigError> {
     let mut env = Env::from_process();
     let origin = format!("http://{}", args.addr);
     env.set_default("JWT_ISSUER", &origin);
@@ -105,6 +107,14 @@ async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigE
         }
         _ => (Mail::from_env(&env).await?, None),
     };
+    // Lifecycle events: to EventBridge with EVENT_BUS_NAME, else kept for `GET /_dev/events`.
+    let (events, kept_events) = match env.get("EVENT_BUS_NAME") {
+        Some(_) => (Events::from_env(&env).await?, None),
+        None => {
+            let kept = MemoryEvents::default();
+            (Events::to(Arc::new(kept.clone())), Some(kept))
+        }
+    };
     let accounts = Accounts {
         mail,
         store,
@@ -113,6 +123,7 @@ async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigE
         sessions: SessionPolicy::from_env(&env)?,
         issuer,
         verifier,
+        events,
     };
     // With DynamoDB the data outlives the process: so must the key that seals its TOTP keys.
     let mfa = if [MFA_KEY, MFA_KEY_SECRET].iter().any(|name| env.get(name).is_some()) {
@@ -132,7 +143,7 @@ async fn build_gateway(args: &Args) -> Result<(Gateway, Option<Outbox>), ConfigE
         strict_revocation: strict_revocation(&env)?,
         transport: TokenTransport::from_env(&env)?,
     };
-    Ok((gateway, outbox))
+    Ok((gateway, DevViews { outbox, events: kept_events }))
 }
 
 /// A data key for TOTP keys that lives as long as the process (MFA enrolments die with it).

@@ -106,7 +106,17 @@ fn accounts_on_memory(
     rt.block_on(store.create_user(account, None)).unwrap();
     let throttle = LoginThrottle::default();
     let mail = shared::email::Mail::to_outbox("https://app.bench", shared::email::Outbox::default());
-    Accounts { store: Arc::new(store), hasher, throttle, sessions: SessionPolicy::default(), issuer, verifier, mail }
+    let events = shared::events::Events::disabled();
+    Accounts {
+        store: Arc::new(store),
+        hasher,
+        throttle,
+        sessions: SessionPolicy::default(),
+        issuer,
+        verifier,
+        mail,
+        events,
+    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -59,7 +59,7 @@ impl Gateway {
             Endpoint::ChangePassword => auth::change_password(accounts, transport, request).await,
             Endpoint::ListUsers => admin::list_users(store, request).await,
             Endpoint::GetUser => admin::get_user(store, request).await,
-            Endpoint::UpdateUser => admin::update_user(store, request).await,
+            Endpoint::UpdateUser => admin::update_user(store, &accounts.events, request).await,
             Endpoint::ChangeEmail => recovery::change_email(accounts, request).await,
             Endpoint::ListSessions | Endpoint::EndSession | Endpoint::ListUserSessions | Endpoint::EndUserSessions => {
                 sessions::session_list(store, route, request).await

@@ -13,6 +13,7 @@ use shared::credentials::TokenTransport;
 use shared::domain::IntrospectionClients;
 use shared::domain::{Email, LoginThrottle, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::email::{Mail, Outbox, OutboxMessage};
+use shared::events::{Events, MemoryEvents};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::http::discovery::Discovery;
@@ -91,7 +92,9 @@ pub fn spawn_app(store: Arc<dyn Store>) -> TestApp {
 /// [`spawn_app`] with the authorizer's strict revocation check on or off.
 pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp {
     let outbox = Outbox::default();
-    let accounts = Accounts { mail: test_mail(outbox.clone()), ..accounts(store) };
+    let events = MemoryEvents::default();
+    let accounts =
+        Accounts { mail: test_mail(outbox.clone()), events: Events::to(Arc::new(events.clone())), ..accounts(store) };
     let mfa = MfaConfig::with_generated_key("jwt-auth-test").unwrap();
     let discovery = Some(Discovery::new(ISSUER, PUBLIC_BASE_URL, accounts.verifier.keys()));
     let introspection_clients = IntrospectionClients::parse(&format!(
@@ -107,7 +110,7 @@ pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp
         strict_revocation,
         transport: TokenTransport::default(),
     };
-    TestApp { gateway: Arc::new(gateway), outbox }
+    TestApp { gateway: Arc::new(gateway), outbox, events }
 }
 
 /// Where the test apps' routes are served, as the discovery document says.
@@ -135,6 +138,7 @@ pub fn accounts(store: Arc<dyn Store>) -> Accounts {
         issuer,
         verifier,
         mail: test_mail(Outbox::default()),
+        events: Events::disabled(),
     }
 }
 
@@ -143,6 +147,8 @@ pub struct TestApp {
     pub gateway: Arc<Gateway>,
     /// What the app mailed, oldest first.
     pub outbox: Outbox,
+    /// The lifecycle events it emitted, oldest first.
+    pub events: MemoryEvents,
 }
 
 impl TestApp {
@@ -150,34 +156,34 @@ impl TestApp {
     pub fn with_sessions(self, sessions: SessionPolicy) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let accounts = Accounts { sessions, ..gateway.accounts };
-        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox }
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
     /// The same app with another login throttle.
     pub fn with_throttle(self, throttle: LoginThrottle) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let accounts = Accounts { throttle, ..gateway.accounts };
-        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox }
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
     /// The same app with another password hasher (its cost).
     pub fn with_hasher(self, hasher: PasswordHasher) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let accounts = Accounts { hasher, ..gateway.accounts };
-        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox }
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
     /// The same app delivering tokens in cookies, the body, or both (`TOKEN_TRANSPORT`).
     pub fn with_transport(self, transport: TokenTransport) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
-        TestApp { gateway: Arc::new(Gateway { transport, ..gateway }), outbox: self.outbox }
+        TestApp { gateway: Arc::new(Gateway { transport, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
     /// The same app with its mail settings changed (verification mode, token lifetimes).
     pub fn with_mail(self, change: impl FnOnce(Mail) -> Mail) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let accounts = Accounts { mail: change(gateway.accounts.mail), ..gateway.accounts };
-        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox }
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
     /// The messages mailed to `to` so far, oldest first.

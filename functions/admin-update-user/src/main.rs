@@ -1,12 +1,15 @@
 //! `PATCH /admin/users/{id}`, behind the authorizer (admins only). Wiring only: the logic is `shared::http::admin::update_user`.
 
 use shared::config::Env;
+use shared::events::Events;
 use shared::lambda::{self, init_or_exit};
 use shared::store::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     shared::telemetry::init();
-    let store = init_or_exit(DynamoStore::from_env(&Env::from_process()).await);
-    lambda::run_http(|request| shared::http::admin::update_user(&store, request)).await
+    let env = Env::from_process();
+    let store = init_or_exit(DynamoStore::from_env(&env).await);
+    let events = init_or_exit(Events::from_env(&env).await);
+    lambda::run_http(|request| shared::http::admin::update_user(&store, &events, request)).await
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+mod events;
 mod keys;
 mod mail;
 mod mfa;
@@ -18,6 +19,7 @@ use secrecy::SecretString;
 use crate::credentials::{AllowedOrigins, TokenTransport};
 use crate::domain::{Budget, LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use crate::email::Mail;
+use crate::events::Events;
 use crate::service::{Accounts, Recovery};
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
@@ -191,6 +193,7 @@ impl Accounts {
             verifier: TokenVerifier::from_env(env)?,
             issuer,
             mail: Mail::from_env(env).await?,
+            events: Events::from_env(env).await?,
             store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
         })
     }
@@ -203,6 +206,7 @@ impl Recovery {
             hasher: PasswordHasher::from_env(env)?,
             throttle: LoginThrottle::from_env(env)?,
             mail: Mail::from_env(env).await?,
+            events: Events::from_env(env).await?,
             store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
         })
     }

@@ -9,6 +9,7 @@ use super::views::{AdminUserView, UserListView};
 use super::{ApiRequest, ApiResponse, json_response};
 use crate::domain::{CustomClaims, Role};
 use crate::error::ApiError;
+use crate::events::Events;
 use crate::service;
 use crate::store::{Store, UserChanges};
 use crate::time::UnixTime;
@@ -57,12 +58,12 @@ pub async fn get_user(store: &dyn Store, request: ApiRequest) -> ApiResponse {
     respond::<_, AdminUserView>(StatusCode::OK, result.await)
 }
 
-pub async fn update_user(store: &dyn Store, request: ApiRequest) -> ApiResponse {
+pub async fn update_user(store: &dyn Store, events: &Events, request: ApiRequest) -> ApiResponse {
     let result = async {
         let principal = request.principal()?;
         request.check_csrf_unless_bearer()?;
         let changes = parse_user_changes(&request)?;
-        service::update_user(store, principal, request.last_path_segment(), changes, UnixTime::now()).await
+        service::update_user(store, events, principal, request.last_path_segment(), changes, UnixTime::now()).await
     };
     respond::<_, AdminUserView>(StatusCode::OK, result.await)
 }

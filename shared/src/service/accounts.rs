@@ -9,6 +9,7 @@ use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Purpose, 
 use crate::email::Verification;
 use crate::email::templates::Notice;
 use crate::error::ApiError;
+use crate::events::{EventDetail, EventKind};
 use crate::store::{PasswordChange, Store};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
@@ -47,6 +48,12 @@ pub async fn register(
     let session = (verification != Verification::Required).then(|| session_for(&user, &grant, client, now));
     accounts.store.create_user(&user, session.as_ref()).await?;
     tracing::info!(user_id = %user.id, "registered");
+    let detail = EventDetail::ok(&user.id).from_ip(client.ip);
+    let detail = match &session {
+        Some(session) => detail.session(&session.id),
+        None => detail,
+    };
+    accounts.events.emit(EventKind::UserRegistered, detail, now).await;
     if verification != Verification::Off {
         // The account stands whatever happens to the mail: the user can ask for another.
         let to = user.email.clone();
@@ -87,18 +94,33 @@ pub async fn login(
     };
     // The draws and the account's lookup go out together: one round trip less on every login.
     let (drawn, user) = tokio::join!(throttle::draw_all(store, buckets, now), lookup);
-    let (drawn, user) = (drawn?, user?);
+    let user = user?;
+    let known_id = user.as_ref().map(|user| user.id.clone());
+    // Known and unknown addresses alike get one event: its cost says nothing either.
+    let refused =
+        |outcome| EventDetail { user_id: known_id.clone(), outcome, ..EventDetail::default() }.from_ip(client.ip);
+    let drawn = match drawn {
+        Ok(drawn) => drawn,
+        Err(error) => {
+            if let ApiError::TooManyAttempts { .. } = error {
+                accounts.events.emit(EventKind::UserLockedOut, refused("too_many_attempts"), now).await;
+            }
+            return Err(error);
+        }
+    };
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
     let check = accounts.hasher.verify(password.duplicate(), stored_hash).await.map_err(internal)?;
     let (PasswordCheck::Valid { needs_rehash }, Some(user)) = (check, user) else {
         drawn.failed(store, now).await?;
         tracing::info!("login refused: invalid credentials");
+        accounts.events.emit(EventKind::UserLoginFailed, refused("invalid_credentials").method("pwd"), now).await;
         return Err(ApiError::InvalidCredentials);
     };
     // Only after a correct password: a wrong one must not learn the account is disabled.
     if user.disabled {
         drawn.succeeded(store).await?;
         tracing::info!(user_id = %user.id, "login refused: account disabled");
+        accounts.events.emit(EventKind::UserLoginFailed, refused("account_disabled").method("pwd"), now).await;
         return Err(ApiError::AccountDisabled);
     }
     if accounts.mail.verification == Verification::Required && !user.email_verified {
@@ -135,6 +157,8 @@ pub async fn login(
         rehash(accounts, &user, password).await;
     }
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "logged in");
+    let detail = EventDetail::ok(&user.id).session(&grant.session_id).from_ip(client.ip).method("pwd");
+    accounts.events.emit(EventKind::UserLoggedIn, detail, now).await;
     let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
     let signed_in = signed_in(&accounts.issuer, user, &grant, now)?;
     Ok(SignedIn { device_token: Some(device_token), ..signed_in })
@@ -179,6 +203,8 @@ pub async fn change_password(
         };
         if store.change_password(&change).await? {
             tracing::info!(user_id = %user.id, session_id = %grant.session_id, "password changed; other sessions revoked");
+            let detail = EventDetail::ok(&user.id).session(&session.id);
+            accounts.events.emit(EventKind::UserPasswordChanged, detail, commit).await;
             send_notice(accounts, &user.email, Notice::PasswordChanged).await;
             let user = User {
                 password_hash: new_hash,

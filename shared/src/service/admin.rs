@@ -2,6 +2,7 @@
 
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
+use crate::events::{EventDetail, EventKind, Events};
 use crate::store::{Store, UserChanges, UserPage, UserSummary};
 use crate::time::UnixTime;
 
@@ -52,6 +53,7 @@ pub async fn get_user(store: &dyn Store, principal: &Principal, user_id: &str) -
 
 pub async fn update_user(
     store: &dyn Store,
+    events: &Events,
     principal: &Principal,
     user_id: &str,
     changes: UserChanges,
@@ -82,6 +84,18 @@ pub async fn update_user(
     match store.update_user(user_id, &changes, revoke).await? {
         Some(user) => {
             audit("ok");
+            let changed = [
+                ("role", changes.role.is_some()),
+                ("disabled", changes.disabled.is_some()),
+                ("claims", changes.claims.is_some()),
+            ];
+            let changed = changed.into_iter().filter_map(|(name, given)| given.then_some(name)).collect();
+            let detail = EventDetail {
+                actor: Some(principal.user_id.clone()),
+                changed,
+                ..EventDetail::ok(&user.id).method("admin")
+            };
+            events.emit(EventKind::UserUpdated, detail, now).await;
             Ok(UserSummary::from(&user))
         }
         None => {

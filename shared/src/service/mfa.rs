@@ -16,6 +16,7 @@ use crate::domain::mfa::{
 use crate::domain::{OneTimeSecret, Principal, User, presented_digest, sha256_hex};
 use crate::email::templates::Notice;
 use crate::error::{ApiError, MfaTicket};
+use crate::events::{EventDetail, EventKind};
 use crate::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, Store};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
@@ -115,6 +116,7 @@ pub async fn confirm_enrolment(
         return Err(ApiError::Conflict);
     }
     tracing::info!(target: "audit", user_id = %user.id, action = "mfa_enabled", outcome = "ok");
+    flows.events().emit(EventKind::UserMfaEnabled, EventDetail::ok(&user.id).session(&principal.session_id), now).await;
     send_notice(flows, &user.email, Notice::MfaEnabled).await;
     Ok(codes)
 }
@@ -146,6 +148,8 @@ pub async fn disable(
         return Err(ApiError::InvalidCode);
     }
     tracing::info!(target: "audit", user_id = %user.id, action = "mfa_disabled", method = factor.method(), outcome = "ok");
+    let detail = EventDetail::ok(&user.id).session(&principal.session_id).method(factor.method());
+    flows.events().emit(EventKind::UserMfaDisabled, detail, now).await;
     send_notice(flows, &user.email, Notice::MfaDisabled { by_admin: false }).await;
     Ok(())
 }
@@ -173,6 +177,8 @@ pub async fn remove_user_mfa(
         return Err(ApiError::NotFound);
     };
     audit("ok");
+    let detail = EventDetail { actor: Some(principal.user_id.clone()), ..EventDetail::ok(&user.id).method("admin") };
+    flows.events().emit(EventKind::UserMfaDisabled, detail, now).await;
     send_notice(flows, &user.email, Notice::MfaDisabled { by_admin: true }).await;
     Ok(())
 }
@@ -216,6 +222,8 @@ pub async fn verify_login(
         ChallengeDraw::Drawn(challenge) => challenge,
         ChallengeDraw::Exhausted => {
             tracing::info!("mfa_token refused: its attempts are used up");
+            let detail = EventDetail { outcome: "too_many_attempts", ..EventDetail::default() }.from_ip(client.ip);
+            accounts.events.emit(EventKind::UserLockedOut, detail.method("totp"), now).await;
             return Err(ApiError::TooManyAttempts { retry_after_secs: 1 });
         }
         ChallengeDraw::Unknown => return Err(ApiError::InvalidToken),
@@ -228,7 +236,15 @@ pub async fn verify_login(
     let bucket = accounts.throttle.mfa_bucket(&challenge.user_id);
     let (user, drawn) =
         tokio::join!(store.user_by_id(&challenge.user_id), throttle::draw_all(store, vec![bucket], now));
-    let (user, drawn) = (user?, drawn?);
+    let user = user?;
+    let drawn = match drawn {
+        Ok(drawn) => drawn,
+        Err(error) => {
+            let detail = EventDetail { outcome: "too_many_attempts", ..EventDetail::ok(&challenge.user_id) };
+            accounts.events.emit(EventKind::UserLockedOut, detail.from_ip(client.ip).method("totp"), now).await;
+            return Err(error);
+        }
+    };
     // The password the login proved must still be the account's; a disable or an MFA removal
     // since ends the challenge too.
     let Some(user) =
@@ -244,6 +260,8 @@ pub async fn verify_login(
     let Some(spent) = check_factor(&mfa.sealing_key, &user, factor, now)? else {
         drawn.failed(store, now).await?;
         tracing::info!(user_id = %user.id, method = factor.method(), attempts = challenge.attempts, "mfa refused: wrong code");
+        let detail = EventDetail { outcome: "invalid_code", ..EventDetail::ok(&user.id) }.from_ip(client.ip);
+        accounts.events.emit(EventKind::UserLoginFailed, detail.method(factor.method()), now).await;
         return Err(ApiError::InvalidCode);
     };
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf).with_mfa(true);
@@ -261,6 +279,8 @@ pub async fn verify_login(
         return Err(ApiError::InvalidCode);
     }
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, method = factor.method(), "logged in with a second factor");
+    let detail = EventDetail::ok(&user.id).session(&grant.session_id).from_ip(client.ip).method(factor.method());
+    accounts.events.emit(EventKind::UserLoggedIn, detail, now).await;
     if let SpentFactor::RecoveryCode(_) = spent {
         let remaining = user.mfa.as_ref().map_or(0, |factor| factor.recovery_digests.len().saturating_sub(1));
         send_notice(accounts, &user.email, Notice::RecoveryCodeUsed { remaining }).await;

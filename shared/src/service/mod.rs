@@ -28,6 +28,7 @@ use crate::domain::{
 };
 use crate::email::Mail;
 use crate::error::ApiError;
+use crate::events::Events;
 use crate::store::{Store, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
@@ -43,6 +44,7 @@ pub struct Accounts {
     pub issuer: TokenIssuer,
     pub verifier: TokenVerifier,
     pub mail: Mail,
+    pub events: Events,
 }
 
 /// What the email flows work with. [`Accounts`] has it all; [`Recovery`] is the same without
@@ -52,6 +54,7 @@ pub trait MailFlows: Sync {
     fn hasher(&self) -> &PasswordHasher;
     fn throttle(&self) -> &LoginThrottle;
     fn mail(&self) -> &Mail;
+    fn events(&self) -> &Events;
 }
 
 /// The email flows' bundle, built once at init by the functions that sign nothing.
@@ -60,6 +63,7 @@ pub struct Recovery {
     pub hasher: PasswordHasher,
     pub throttle: LoginThrottle,
     pub mail: Mail,
+    pub events: Events,
 }
 
 macro_rules! mail_flows {
@@ -76,6 +80,9 @@ macro_rules! mail_flows {
             }
             fn mail(&self) -> &Mail {
                 &self.mail
+            }
+            fn events(&self) -> &Events {
+                &self.events
             }
         }
     };

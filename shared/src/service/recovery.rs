@@ -9,6 +9,7 @@ use crate::domain::{Email, OneTimeSecret, OneTimeToken, Password, Principal, Pur
 use crate::email::Verification;
 use crate::email::templates::{self, Notice};
 use crate::error::ApiError;
+use crate::events::{EventDetail, EventKind};
 use crate::store::{Effect, Redeemed, Redemption};
 use crate::time::UnixTime;
 
@@ -29,10 +30,12 @@ pub async fn verify_email(flows: &dyn MailFlows, token: &str, now: UnixTime) -> 
     }
     if record.purpose == Purpose::ChangeEmail {
         tracing::info!(user_id = %user.id, "email changed");
+        flows.events().emit(EventKind::UserEmailChanged, EventDetail::ok(&user.id), now).await;
         let new_email = record.email.as_str().to_owned();
         send_notice(flows, &old_email, Notice::EmailChanged { new_email }).await;
     } else {
         tracing::info!(user_id = %user.id, "email verified");
+        flows.events().emit(EventKind::UserEmailVerified, EventDetail::ok(&user.id), now).await;
     }
     store.user_by_id(&user.id).await?.ok_or(ApiError::InvalidToken)
 }
@@ -103,6 +106,7 @@ pub async fn reset_password(flows: &dyn MailFlows, token: &str, new: Password, n
         match store.redeem(&Redemption { token: record.clone(), effect, now: cutoff }).await? {
             Redeemed::Done => {
                 tracing::info!(user_id = %user.id, "password reset; every session revoked");
+                flows.events().emit(EventKind::UserPasswordReset, EventDetail::ok(&user.id), cutoff).await;
                 send_notice(flows, &user.email, Notice::PasswordReset).await;
                 return Ok(());
             }

@@ -4,6 +4,7 @@ use super::recovery::send_notice;
 use super::{Accounts, ClientInfo, SignedIn, signed_in};
 use crate::email::templates::Notice;
 use crate::error::ApiError;
+use crate::events::{EventDetail, EventKind};
 use crate::store::{KeptSession, Rotation, RotationOutcome, SessionEnd, Store, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, Rebinding, RefreshClaims, RefreshGrant, TokenVerifier};
@@ -75,6 +76,9 @@ pub async fn refresh(
         RotationOutcome::Reused => {
             tracing::warn!(user_id = %user.id, session_id = %claims.sid, "refresh token reused: session revoked");
             store.revoke_session(&claims.sid).await?;
+            let detail = EventDetail { outcome: "session_revoked", ..EventDetail::ok(&user.id) };
+            let detail = detail.session(&claims.sid).from_ip(client.ip);
+            accounts.events.emit(EventKind::SessionReuseDetected, detail, now).await;
             send_notice(accounts, &user.email, Notice::RefreshTokenReused).await;
             Err(ApiError::TokenReused)
         }
