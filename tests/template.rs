@@ -118,3 +118,28 @@ fn queries_are_granted_on_indexes_only_and_scans_not_at_all() {
     let on_sessions = grants.iter().filter(|resource| resource.ends_with("/index/sessions_by_user")).count();
     assert_eq!(on_sessions, 2, "the two session-list functions query sessions_by_user: {grants:?}");
 }
+
+/// Events go to the configured bus only, from exactly the functions that emit them.
+#[test]
+fn events_may_be_put_on_the_configured_bus_only() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let grant = "- events:PutEvents\n                Resource: !Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}\n";
+    assert_eq!(text.matches("events:PutEvents").count(), text.matches(grant).count(), "PutEvents beyond the bus");
+    let emitters = [
+        "register",
+        "login",
+        "refresh",
+        "change-password",
+        "account-recovery",
+        "change-email",
+        "admin-update-user",
+        "mfa",
+        "mfa-verify",
+    ];
+    assert_eq!(text.matches(grant).count(), emitters.len());
+    for function in emitters {
+        let start = text.find(&format!("Binary: {function}\n")).unwrap_or_else(|| panic!("no {function}"));
+        let block = &text[start..text[start..].find("    Events:").map_or(text.len(), |end| start + end)];
+        assert!(block.contains(grant), "{function} cannot put its events");
+    }
+}
