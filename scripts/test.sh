@@ -103,6 +103,8 @@ MFA_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.ur
 SMOKE_CLIENT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 INTROSPECTION_CLIENTS="smoke-rs:$(printf '%s' "$SMOKE_CLIENT_SECRET" | sha256sum | cut -d' ' -f1)"
 export MFA_ENCRYPTION_KEY SMOKE_CLIENT_SECRET INTROSPECTION_CLIENTS
+# The functions emit their lifecycle events to moto's EventBridge (its default bus).
+export EVENT_BUS_NAME=default
 PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
 
 step "browser test (Chromium via playwright-core)"
