@@ -8,7 +8,7 @@ use e2e::{TestApp, dynamo_store, keys, spawn_app, test_hasher};
 use serde_json::Value;
 use shared::authorizer::Authorizer;
 use shared::credentials::{CSRF_COOKIE, TokenTransport};
-use shared::domain::{Email, Role, User};
+use shared::domain::{Email, Role, Session, User};
 use shared::http::{ApiResponse, admin, auth};
 use shared::store::{DynamoStore, Store};
 use shared::time::UnixTime;
@@ -162,8 +162,12 @@ async fn admin_samples_list_read_and_change_a_user() {
     let context = &sample["requestContext"]["authorizer"]["lambda"];
     let email = Email::parse(context["email"].as_str().unwrap()).unwrap();
     let admin_id = context["user_id"].as_str().unwrap().to_owned();
-    let admin = User { id: admin_id, ..User::new(email, String::new(), Role::Admin, UnixTime::now()) };
-    functions.store.create_user(&admin, None).await.unwrap();
+    let admin = User { id: admin_id.clone(), ..User::new(email, String::new(), Role::Admin, UnixTime::now()) };
+    // ... and the session it names: admin routes refuse a token whose session has ended.
+    let now = UnixTime::now();
+    let session_id = context["session_id"].as_str().unwrap().to_owned();
+    let session = Session::new(session_id, admin_id, "sample-refresh-jti".into(), now.millis(), now.secs() + 3600);
+    functions.store.create_user(&admin, Some(&session)).await.unwrap();
 
     let listed = functions.invoke("admin-list-users.json", &[]).await;
     assert_eq!(listed.status(), 200, "{}", listed.body());

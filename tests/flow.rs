@@ -204,7 +204,7 @@ async fn a_login_upgrades_a_hash_made_with_older_parameters(app: TestApp) {
 async fn repeated_failures_lock_the_client_out_of_the_address(app: TestApp) {
     // A lock that outlasts the round trips below; the backoff's own timing (1 s, doubling, the
     // cap) is checked with an explicit clock in tests/claims.rs.
-    let defaults = LoginThrottle::default();
+    let defaults = e2e::test_throttle();
     let app = app
         .with_throttle(LoginThrottle { per_client: Budget { base_lock_secs: 30, ..defaults.per_client }, ..defaults });
     let email = unique_email();

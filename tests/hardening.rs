@@ -24,7 +24,7 @@ fn change_password(access_token: &str, current: &str, new: &str) -> shared::http
 
 /// Locks that outlast a test (the default backoff starts at 1 s).
 fn with_long_locks(app: TestApp) -> TestApp {
-    let defaults = LoginThrottle::default();
+    let defaults = e2e::test_throttle();
     app.with_throttle(LoginThrottle { per_client: Budget { base_lock_secs: 60, ..defaults.per_client }, ..defaults })
 }
 
@@ -83,7 +83,7 @@ async fn device_cookies_are_per_account_and_unforgeable(app: TestApp) {
 
 /// Password spraying from one address across many accounts meets the address's own budget.
 async fn spraying_from_one_address_meets_its_budget(app: TestApp) {
-    let defaults = LoginThrottle::default();
+    let defaults = e2e::test_throttle();
     let app = app.with_throttle(LoginThrottle { per_ip: Budget { free: 3, ..defaults.per_ip }, ..defaults });
     for _ in 0..3 {
         assert_eq!(app.login_from(&unique_email(), "guess", ATTACKER_IP, None).await.status, 401);

@@ -36,7 +36,7 @@ fn user_id(response: &TestResponse) -> String {
 async fn each_flow_emits_its_event_and_nothing_secret(app: TestApp) {
     let app = app.with_throttle(LoginThrottle {
         per_client: Budget { free: 2, base_lock_secs: 60, max_lock_secs: 60, window_secs: 900 },
-        ..LoginThrottle::default()
+        ..e2e::test_throttle()
     });
     let email = unique_email();
     let registered = app.register(&email, PASSWORD).await;
@@ -135,15 +135,19 @@ async fn each_flow_emits_its_event_and_nothing_secret(app: TestApp) {
 }
 
 async fn mfa_on_and_off_and_its_second_step_emit_events(app: TestApp) {
-    let registered = app.register(&unique_email(), PASSWORD).await;
+    let email = unique_email();
+    let registered = app.register(&email, PASSWORD).await;
     let id = user_id(&registered);
+    let verification = app.mailed_token(&email, "/verify-email");
+    assert_eq!(app.post("/auth/email/verify", json!({ "token": verification })).await.status, 200);
     let access = registered.text("access_token");
     let started = app.send(request(Method::POST, "/auth/mfa/totp", None, Some(&access))).await;
     let key = shared::domain::mfa::TotpKey::from_base32(&started.text("secret")).unwrap();
     let now = shared::time::UnixTime::now().secs();
-    let confirm = json!({ "code": key.code_at(now) });
+    let confirm = json!({ "code": key.code_at(now), "current_password": PASSWORD });
     let confirmed = app.send(request(Method::POST, "/auth/mfa/totp/confirm", Some(confirm), Some(&access))).await;
-    assert_eq!(confirmed.status, 200);
+    assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+    let access = confirmed.text("access_token");
     assert_eq!(last(&app, "user.mfa_enabled")["user_id"].as_str(), Some(id.as_str()));
     let codes = confirmed.body["recovery_codes"].clone();
     let off = json!({ "recovery_code": codes[0] });

@@ -39,9 +39,12 @@ fn code(key: &TotpKey, steps: i64) -> String {
 
 async fn enrol(app: &TestApp) -> Enrolled {
     let email = unique_email();
-    let session = app.register(&email, PASSWORD).await;
-    assert_eq!(session.status, 201);
-    let access = session.text("access_token");
+    let registered = app.register(&email, PASSWORD).await;
+    assert_eq!(registered.status, 201);
+    // Only a proved address may have a factor set up on it.
+    let token = app.mailed_token(&email, "/verify-email");
+    assert_eq!(app.post("/auth/email/verify", json!({ "token": token })).await.status, 200);
+    let access = registered.text("access_token");
     let started = app.send(from_phone(Method::POST, "/auth/mfa/totp", None, Some(&access))).await;
     assert_eq!(started.status, 200, "{:?}", started.body);
     assert_eq!(started.headers["cache-control"], "no-store");
@@ -53,7 +56,8 @@ async fn enrol(app: &TestApp) -> Enrolled {
     let key = TotpKey::from_base32(&secret).expect("the secret is base32");
 
     let confirm = |code: String| {
-        app.send(from_phone(Method::POST, "/auth/mfa/totp/confirm", Some(json!({ "code": code })), Some(&access)))
+        let body = json!({ "code": code, "current_password": PASSWORD });
+        app.send(from_phone(Method::POST, "/auth/mfa/totp/confirm", Some(body), Some(&access)))
     };
     let wrong = confirm(wrong_code(&key)).await;
     assert_eq!((wrong.status, wrong.code()), (401, "invalid_code"), "{:?}", wrong.body);
@@ -67,6 +71,8 @@ async fn enrol(app: &TestApp) -> Enrolled {
         .map(|code| code.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(recovery_codes.len(), 10);
+    // The caller's session is renewed, with the second factor proved: its tokens answer.
+    let session = confirmed;
     Enrolled { email, key, confirmed_at, recovery_codes, session }
 }
 
@@ -163,10 +169,10 @@ async fn five_wrong_codes_end_the_mfa_token_and_new_tokens_share_the_accounts_bu
     let ended = verify(&app, &token, ("code", &code(&enrolled.key, 1))).await;
     assert_eq!((ended.status, ended.code()), (429, "too_many_attempts"), "{:?}", ended.body);
     assert!(ended.headers.get("retry-after").is_some());
-    // A second login's token gets five more, but the account's budget (ten codes, the wrong one
-    // at enrolment counted) runs out first: a new login does not reset it.
+    // A second login's token gets five more, and then this client's budget at the account (ten
+    // codes) is spent: a new login does not reset it.
     let second = challenged(&app, &enrolled.email).await;
-    for _ in 1..=4 {
+    for _ in 1..=5 {
         assert_eq!(verify(&app, &second, ("code", &wrong)).await.code(), "invalid_code");
     }
     let third = challenged(&app, &enrolled.email).await;
@@ -224,7 +230,7 @@ async fn turning_mfa_off_takes_a_code(app: TestApp) {
     let plain = login(&app, &enrolled.email).await;
     assert_eq!(plain.status, 200, "{:?}", plain.body);
     assert_eq!(amr(&app, &plain), json!(["pwd"]));
-    let confirm = json!({ "code": code(&enrolled.key, 1) });
+    let confirm = json!({ "code": code(&enrolled.key, 1), "current_password": PASSWORD });
     let nothing = app.send(from_phone(Method::POST, "/auth/mfa/totp/confirm", Some(confirm), Some(&access))).await;
     assert_eq!((nothing.status, nothing.code()), (404, "not_found"));
 }

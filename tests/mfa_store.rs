@@ -7,7 +7,7 @@ use e2e::unique_email;
 use futures::future::join_all;
 use shared::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
 use shared::domain::{Email, MfaFactor, Role, Session, User};
-use shared::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, Store};
+use shared::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, SessionRenewal, Store};
 use shared::time::UnixTime;
 
 const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
@@ -16,25 +16,48 @@ const SEALED: &str = "v1.c2VhbGVkLWtleQ";
 async fn account(store: &Arc<dyn Store>) -> User {
     let hash = "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into();
     let user = User::new(Email::parse(&unique_email()).unwrap(), hash, Role::User, NOW);
-    store.create_user(&user, None).await.unwrap();
+    store.create_user(&user, Some(&first_session(&user))).await.unwrap();
     user
 }
 
+/// The session an account is created with: the one that confirms its enrolment.
+fn first_session(user: &User) -> Session {
+    Session::new(format!("first-{}", user.id), user.id.clone(), "first-jti".into(), NOW.millis(), NOW.secs() + 3600)
+}
+
 fn activation(user: &User, sealed_key: &str, now: UnixTime) -> MfaActivation {
+    let session = first_session(user);
     MfaActivation {
         user_id: user.id.clone(),
         sealed_key: sealed_key.into(),
         step: 100,
         recovery_digests: vec!["aa11".into(), "bb22".into()],
-        now,
+        credential_epoch: user.credential_epoch,
+        sessions_started: user.sessions_started,
+        renewal: SessionRenewal {
+            session_id: session.id,
+            session_created_ms: session.created_ms,
+            cutoff: now,
+            next_jti: "renewed-jti".into(),
+            expires_at: now.secs() + 3600,
+            mfa: true,
+        },
+    }
+}
+
+fn pending(user: &User) -> PendingEnrolment {
+    PendingEnrolment {
+        user_id: user.id.clone(),
+        sealed_key: SEALED.into(),
+        expires_at: NOW.secs() + 600,
+        credential_epoch: user.credential_epoch,
     }
 }
 
 /// An account with MFA on (last step 100, recovery codes `aa11` and `bb22`).
 async fn enrolled(store: &Arc<dyn Store>) -> User {
     let user = account(store).await;
-    let pending =
-        PendingEnrolment { user_id: user.id.clone(), sealed_key: SEALED.into(), expires_at: NOW.secs() + 600 };
+    let pending = pending(&user);
     store.put_mfa_enrolment(&pending).await.unwrap();
     assert!(store.enable_mfa(&activation(&user, SEALED, NOW)).await.unwrap());
     store.user_by_id(&user.id).await.unwrap().unwrap()
@@ -48,6 +71,8 @@ fn challenge(user: &User) -> MfaChallenge {
         client_digest: "cd".into(),
         attempts: 0,
         expires_at: NOW.secs() + 300,
+        credential_epoch: user.credential_epoch,
+        device_id: None,
     }
 }
 
@@ -61,6 +86,7 @@ fn completion(user: &User, challenge: &MfaChallenge, spent: SpentFactor) -> MfaC
     );
     MfaCompletion {
         challenge_digest: challenge.digest.clone(),
+        credential_epoch: challenge.credential_epoch,
         session: Session { mfa: true, ..session },
         verified_hash: user.password_hash.clone(),
         sealed_key: SEALED.into(),
@@ -71,8 +97,7 @@ fn completion(user: &User, challenge: &MfaChallenge, spent: SpentFactor) -> MfaC
 async fn an_enrolment_turns_mfa_on_once_and_only_as_read(store: Arc<dyn Store>) {
     let user = account(&store).await;
     assert!(!store.enable_mfa(&activation(&user, SEALED, NOW)).await.unwrap(), "nothing pending");
-    let pending =
-        PendingEnrolment { user_id: user.id.clone(), sealed_key: SEALED.into(), expires_at: NOW.secs() + 600 };
+    let pending = pending(&user);
     store.put_mfa_enrolment(&pending).await.unwrap();
     assert_eq!(store.mfa_enrolment(&user.id).await.unwrap(), Some(pending.clone()));
     assert!(!store.enable_mfa(&activation(&user, "v1.another", NOW)).await.unwrap(), "replaced since read");
@@ -181,7 +206,8 @@ async fn removal_needs_its_proof_and_the_administrators_revokes_sessions(store: 
     assert!(store.user_by_id(&user.id).await.unwrap().unwrap().mfa.is_some(), "nothing written");
     let with_code = removal(Some((SEALED.to_owned(), SpentFactor::RecoveryCode("bb22".into()))));
     let removed = store.remove_mfa(&with_code).await.unwrap().expect("the owner's proof holds");
-    assert_eq!((removed.mfa, removed.sessions_valid_after_ms), (None, 0));
+    // Only turning MFA on ended sessions (its renewal's cutoff): the owner's removal ends none.
+    assert_eq!((removed.mfa, removed.sessions_valid_after_ms), (None, NOW.millis()));
 
     let other = enrolled(&store).await;
     let by_admin = MfaRemoval { user_id: other.id.clone(), proof: None, revoke_sessions_at: Some(NOW.plus_secs(5)) };

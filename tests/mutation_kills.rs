@@ -129,19 +129,28 @@ fn principal_request(method: Method, path: &str, body: Option<serde_json::Value>
 /// must not open an admin endpoint: the handlers check the role themselves.
 async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: TestApp) {
     let store = store(&app);
-    let (user_id, _, _) = sign_up(&app).await;
-    let (admin_id, _, _) = sign_up(&app).await;
+    let (user_id, user_access, _) = sign_up(&app).await;
+    let (admin_id, admin_access, _) = sign_up(&app).await;
     let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
-    let principal = |id: &str, role| Principal {
-        user_id: id.to_owned(),
-        email: "someone@example.com".into(),
-        role,
-        token_id: uuid(),
-        session_id: uuid(),
-        csrf: None,
-        amr: vec!["pwd".into()],
-        claims: Default::default(),
+    // Each principal as its own live session's token names it (admin routes check those too).
+    let verifier = &app.gateway.accounts.verifier;
+    let (user_claims, admin_claims) = (
+        verifier.verify_access(&user_access, UnixTime::now()).unwrap(),
+        verifier.verify_access(&admin_access, UnixTime::now()).unwrap(),
+    );
+    let principal = |id: &str, role| {
+        let claims = if id == user_id { &user_claims } else { &admin_claims };
+        Principal {
+            user_id: id.to_owned(),
+            email: "someone@example.com".into(),
+            role,
+            token_id: claims.jti.clone(),
+            session_id: claims.sid.clone(),
+            csrf: None,
+            amr: vec!["pwd".into()],
+            claims: Default::default(),
+        }
     };
     let disable = json!({ "disabled": true });
     for (who, role, status) in [(&user_id, Role::User, 403), (&admin_id, Role::Admin, 200)] {
@@ -178,15 +187,16 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
 async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestApp) {
     let store = store(&app);
     let (user_id, _, refresh) = sign_up(&app).await;
-    let (admin_id, _, _) = sign_up(&app).await;
+    let (admin_id, admin_access, _) = sign_up(&app).await;
     let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
+    let claims = app.gateway.accounts.verifier.verify_access(&admin_access, UnixTime::now()).unwrap();
     let admin = Principal {
         user_id: admin_id,
         email: "admin@example.com".into(),
         role: Role::Admin,
-        token_id: uuid(),
-        session_id: uuid(),
+        token_id: claims.jti,
+        session_id: claims.sid,
         csrf: None,
         amr: vec!["pwd".into()],
         claims: Default::default(),

@@ -7,7 +7,7 @@ use shared::domain::{Bucket, Budget};
 use shared::domain::{Email, Role, SeenFrom, Session, User};
 use shared::store::{
     AccessTokenRef, Draw, DrawOutcome, HOLD_MS, KeptSession, OwnedSession, PasswordChange, Rotation, RotationOutcome,
-    SessionCursor, SessionEnd, SessionListing, Store, StoreError, UserChanges,
+    SessionCursor, SessionEnd, SessionListing, SessionRenewal, Store, StoreError, UserChanges,
 };
 use shared::time::UnixTime;
 
@@ -324,11 +324,14 @@ fn password_change(user: &User, session: &Session, cutoff: UnixTime) -> Password
         verified_hash: user.password_hash.clone(),
         sessions_started: user.sessions_started,
         new_hash: "$argon2id$changed".into(),
-        cutoff,
-        session_id: session.id.clone(),
-        session_created_ms: session.created_ms,
-        next_jti: uuid::Uuid::new_v4().to_string(),
-        expires_at: cutoff.secs() + 3600,
+        renewal: SessionRenewal {
+            session_id: session.id.clone(),
+            session_created_ms: session.created_ms,
+            cutoff,
+            next_jti: uuid::Uuid::new_v4().to_string(),
+            expires_at: cutoff.secs() + 3600,
+            mfa: session.mfa,
+        },
     }
 }
 
@@ -352,7 +355,8 @@ async fn a_password_change_commits_only_over_what_it_read(store: Arc<dyn Store>)
     let stale_hash =
         PasswordChange { verified_hash: "$argon2id$other".into(), ..password_change(&alice, &mine, cutoff) };
     let raced = PasswordChange { sessions_started: 0, ..password_change(&alice, &mine, cutoff) };
-    let replaced = PasswordChange { session_created_ms: mine.created_ms + 1, ..password_change(&alice, &mine, cutoff) };
+    let mut replaced = password_change(&alice, &mine, cutoff);
+    replaced.renewal.session_created_ms = mine.created_ms + 1;
     for refused in [stale_hash, raced, replaced] {
         assert!(!store.change_password(&refused).await.unwrap(), "{refused:?}");
         assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap(), alice, "a refused change wrote");
@@ -368,12 +372,13 @@ async fn a_password_change_commits_only_over_what_it_read(store: Arc<dyn Store>)
     let (renewed, revoked) = store.session(&mine.id).await.unwrap().unwrap();
     assert_eq!(
         (renewed.current_jti.as_str(), renewed.created_ms, revoked),
-        (change.next_jti.as_str(), cutoff.millis() + 1, false)
+        (change.renewal.next_jti.as_str(), cutoff.millis() + 1, false)
     );
     assert_eq!(renewed.previous_jti, None, "grace left over from before the change");
     // The renewed session rotates past the cutoff; the other one is cut off.
     let at = cutoff.plus_secs(1);
-    let next = Rotation { sessions_valid_after_ms: cutoff.millis(), ..rotation(&renewed, &change.next_jti, at) };
+    let next =
+        Rotation { sessions_valid_after_ms: cutoff.millis(), ..rotation(&renewed, &change.renewal.next_jti, at) };
     assert_eq!(store.rotate_session(&next).await.unwrap(), RotationOutcome::Rotated);
     let old = Rotation { sessions_valid_after_ms: cutoff.millis(), ..rotation(&other, &other.current_jti, at) };
     assert_eq!(store.rotate_session(&old).await.unwrap(), RotationOutcome::Revoked);

@@ -48,6 +48,8 @@ pub enum ApiError {
     MfaRequired(MfaTicket),
     #[error("the code is wrong, expired or already used")]
     InvalidCode,
+    #[error("this change needs the current password (or a sign-in within the last 5 minutes)")]
+    ReauthenticationRequired,
     #[error("client authentication failed")]
     InvalidClient,
     #[error("too many attempts; try again later")]
@@ -87,6 +89,7 @@ impl ApiError {
             ApiError::EmailNotVerified => "email_not_verified",
             ApiError::MfaRequired(_) => "mfa_required",
             ApiError::InvalidCode => "invalid_code",
+            ApiError::ReauthenticationRequired => "reauthentication_required",
             ApiError::InvalidClient => "invalid_client",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::InvalidToken => "invalid_token",
@@ -108,6 +111,7 @@ impl ApiError {
             ApiError::InvalidCredentials
             | ApiError::MfaRequired(_)
             | ApiError::InvalidCode
+            | ApiError::ReauthenticationRequired
             | ApiError::InvalidClient
             | ApiError::InvalidToken
             | ApiError::TokenExpired

@@ -68,11 +68,11 @@ impl Gateway {
             | Endpoint::ResendVerification
             | Endpoint::ForgotPassword
             | Endpoint::ResetPassword => recovery::account_recovery(accounts, route.endpoint, request).await,
-            Endpoint::StartMfaEnrolment
-            | Endpoint::ConfirmMfaEnrolment
-            | Endpoint::DisableMfa
-            | Endpoint::RemoveUserMfa => mfa::mfa_management(accounts, &self.mfa, route, request).await,
+            Endpoint::StartMfaEnrolment | Endpoint::DisableMfa | Endpoint::RemoveUserMfa => {
+                mfa::mfa_management(accounts, &self.mfa, route, request).await
+            }
             Endpoint::VerifyMfa => mfa::verify(accounts, &self.mfa, transport, request).await,
+            Endpoint::ConfirmMfaEnrolment => mfa::confirm(accounts, &self.mfa, transport, request).await,
             Endpoint::Jwks | Endpoint::Discovery => {
                 http::jwks_function(accounts.verifier.keys(), self.discovery.as_ref(), &request)
             }

@@ -193,7 +193,8 @@ pub const ROUTES: &[Route] = &[
         path: "/auth/mfa/totp/confirm",
         endpoint: Endpoint::ConfirmMfaEnrolment,
         access: Access::Bearer(Role::User),
-        function: "mfa",
+        // It renews the caller's session, so it signs: with the login's second step.
+        function: "mfa-verify",
     },
     Route {
         method: "DELETE",

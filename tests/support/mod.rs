@@ -127,13 +127,23 @@ pub fn test_mail(outbox: Outbox) -> Mail {
     Mail { response_floor: std::time::Duration::from_millis(100), ..Mail::to_outbox(APP_URL, outbox) }
 }
 
+/// The production throttle, except that every test registers its accounts from one address:
+/// the registrations-per-IP budget is its own test's (`abuse.rs`).
+pub fn test_throttle() -> LoginThrottle {
+    let defaults = LoginThrottle::default();
+    LoginThrottle {
+        registrations_per_ip: shared::domain::Budget { free: 100_000, ..defaults.registrations_per_ip },
+        ..defaults
+    }
+}
+
 /// The signing functions' bundle on `store`, with a fresh key pair and cheap Argon2id.
 pub fn accounts(store: Arc<dyn Store>) -> Accounts {
     let Keys { issuer, verifier } = keys();
     Accounts {
         store,
         hasher: test_hasher(),
-        throttle: LoginThrottle::default(),
+        throttle: test_throttle(),
         sessions: SessionPolicy::default(),
         issuer,
         verifier,

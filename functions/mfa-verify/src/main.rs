@@ -1,5 +1,6 @@
-//! `POST /auth/mfa/verify`: the second step of a login for an account with MFA. Wiring only: the
-//! logic is `shared::http::mfa::verify`. It signs the session's tokens, as login does.
+//! `POST /auth/mfa/verify` (the second step of a login for an account with MFA) and `POST
+//! /auth/mfa/totp/confirm` (turning MFA on, which renews the caller's session). Wiring only: the
+//! logic is `shared::http::mfa`. It signs the session's tokens, as login does.
 
 use shared::config::Env;
 use shared::credentials::TokenTransport;
@@ -13,5 +14,5 @@ async fn main() -> Result<(), lambda::Error> {
     let accounts = init_or_exit(Accounts::from_env(&env).await);
     let mfa = init_or_exit(MfaConfig::from_env(&env).await);
     let transport = init_or_exit(TokenTransport::from_env(&env));
-    lambda::run_http(|request| shared::http::mfa::verify(&accounts, &mfa, transport, request)).await
+    lambda::run_http(|request| shared::http::mfa::mfa_verify_function(&accounts, &mfa, transport, request)).await
 }

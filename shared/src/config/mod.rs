@@ -167,10 +167,16 @@ impl LoginThrottle {
         let ip_free = env.number("LOGIN_THROTTLE_IP_FREE_ATTEMPTS", defaults.per_ip.free, 1..=100_000)?;
         let account_free =
             env.number("LOGIN_THROTTLE_ACCOUNT_FREE_ATTEMPTS", defaults.per_account.free, 1..=100_000)?;
+        let free = |name, budget: Budget| -> Result<Budget, ConfigError> {
+            Ok(Budget { free: env.number(name, budget.free, 1..=100_000)?, ..budget })
+        };
         Ok(Self {
             per_client,
             per_ip: Budget { free: ip_free, ..per_client },
             per_account: Budget { free: account_free, ..per_client },
+            registrations_per_ip: free("REGISTRATIONS_PER_IP_PER_HOUR", defaults.registrations_per_ip)?,
+            email_changes_per_account: free("EMAIL_CHANGES_PER_ACCOUNT_PER_HOUR", defaults.email_changes_per_account)?,
+            unknown_mfa_tokens_per_ip: free("MFA_UNKNOWN_TOKENS_PER_IP", defaults.unknown_mfa_tokens_per_ip)?,
         })
     }
 }
@@ -205,6 +211,7 @@ impl Recovery {
         Ok(Self {
             hasher: PasswordHasher::from_env(env)?,
             throttle: LoginThrottle::from_env(env)?,
+            verifier: TokenVerifier::from_env(env)?,
             mail: Mail::from_env(env).await?,
             events: Events::from_env(env).await?,
             store: std::sync::Arc::new(DynamoStore::from_env(env).await?),

@@ -51,6 +51,8 @@ pub struct OneTimeToken {
     pub issued_ms: u64,
     /// Epoch seconds; the TTL.
     pub expires_at: u64,
+    /// The account's credential epoch when it was issued: a credential event since voids it.
+    pub credential_epoch: u64,
 }
 
 /// The token a link carries, secret until it reaches the mailbox.

@@ -41,23 +41,45 @@ pub struct LoginThrottle {
     pub per_client: Budget,
     pub per_ip: Budget,
     pub per_account: Budget,
+    /// Registrations from one IP: each costs an Argon2 hash and a mail.
+    pub registrations_per_ip: Budget,
+    /// Email-change requests of one account: each mails a third party.
+    pub email_changes_per_account: Budget,
+    /// `POST /auth/mfa/verify` requests from one IP whose `mfa_token` names nothing.
+    pub unknown_mfa_tokens_per_ip: Budget,
 }
 
 impl Default for LoginThrottle {
     fn default() -> Self {
         let per_client = Budget { free: 5, base_lock_secs: 1, max_lock_secs: 900, window_secs: 900 };
-        Self { per_client, per_ip: Budget { free: 100, ..per_client }, per_account: Budget { free: 50, ..per_client } }
+        let hourly = |free| Budget { free, base_lock_secs: 60, max_lock_secs: 3600, window_secs: 3600 };
+        Self {
+            per_client,
+            per_ip: Budget { free: 100, ..per_client },
+            per_account: Budget { free: 50, ..per_client },
+            registrations_per_ip: hourly(20),
+            email_changes_per_account: hourly(5),
+            unknown_mfa_tokens_per_ip: Budget { free: 20, base_lock_secs: 60, max_lock_secs: 900, window_secs: 900 },
+        }
     }
 }
 
-/// Mails to one address: three an hour, then one per lock (a minute, doubling up to an hour).
-pub const MAIL_PER_ADDRESS: Budget = Budget { free: 3, base_lock_secs: 60, max_lock_secs: 3600, window_secs: 3600 };
+/// Mails to one address asked for by one client (a device cookie valid for that address, else
+/// the IP): three an hour, then one per lock (a minute, doubling up to an hour).
+pub const MAIL_PER_ADDRESS_CLIENT: Budget =
+    Budget { free: 3, base_lock_secs: 60, max_lock_secs: 3600, window_secs: 3600 };
+/// Mails to one address asked for by clients without a device cookie, together: a ceiling
+/// above any one client's, which a device that signed in before never meets.
+pub const MAIL_PER_ADDRESS: Budget = Budget { free: 10, base_lock_secs: 60, max_lock_secs: 3600, window_secs: 3600 };
 /// Mail requests from one address, across accounts.
 pub const MAIL_PER_IP: Budget = Budget { free: 30, base_lock_secs: 60, max_lock_secs: 3600, window_secs: 3600 };
 
-/// Second-factor codes of one account, across its `mfa_token`s and its own enrolment and
-/// disable attempts: ten in 15 minutes, then a lock from 30 s doubling up to 15 minutes. Keyed by
-/// the account, so a new login (a new `mfa_token`) does not start a fresh budget.
+/// Second-factor codes at one account's login from one client (a device that signed in
+/// before, else an IP), across its `mfa_token`s: ten in 15 minutes, then a lock from 30 s
+/// doubling up to 15 minutes. A new login (a new `mfa_token`) does not start a fresh budget.
+pub const MFA_PER_CLIENT: Budget = Budget { free: 10, base_lock_secs: 30, max_lock_secs: 900, window_secs: 900 };
+/// Second-factor codes at one account's login from clients without a device cookie, together;
+/// and, each on its own, the codes of the owner's enrolment and of turning MFA off.
 pub const MFA_PER_ACCOUNT: Budget = Budget { free: 10, base_lock_secs: 30, max_lock_secs: 900, window_secs: 900 };
 
 /// Who is trying: a device that signed in to this account before, or an address.
@@ -112,21 +134,73 @@ impl LoginThrottle {
     }
 
     /// The buckets a request that mails an address (forgot password, resend verification)
-    /// draws from: that address's and the client's. Every request spends its attempt, whatever
-    /// the account: a mailbox cannot be flooded, nor many addresses probed from one client.
-    pub fn mail_buckets(&self, email: Option<&Email>, ip: Option<IpAddr>) -> Vec<Bucket> {
-        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        let mut buckets = vec![self.bucket(format!("mail#ip#{ip}"), MAIL_PER_IP, false)];
+    /// draws from: that address's from this client, the address's ceiling and the client IP's
+    /// (those two only without a device cookie valid for the address). Every request spends its
+    /// attempt, whatever the account: a mailbox cannot be flooded, nor many addresses probed
+    /// from one client, and strangers cannot use up the owner's own device's budget.
+    pub fn mail_buckets(&self, email: Option<&Email>, client: &Client) -> Vec<Bucket> {
+        let ip_key = |ip: &Option<IpAddr>| ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let mut buckets = Vec::with_capacity(3);
         if let Some(email) = email {
-            buckets.insert(0, self.bucket(format!("mail#{email}"), MAIL_PER_ADDRESS, false));
+            let client_key = match client {
+                Client::Device(device) => format!("device#{device}"),
+                Client::Untrusted(ip) => format!("ip#{}", ip_key(ip)),
+            };
+            buckets.push(self.bucket(format!("mail#{email}#{client_key}"), MAIL_PER_ADDRESS_CLIENT, false));
+            if matches!(client, Client::Untrusted(_)) {
+                buckets.push(self.bucket(format!("mail#{email}"), MAIL_PER_ADDRESS, false));
+            }
+        }
+        if let Client::Untrusted(ip) = client {
+            buckets.push(self.bucket(format!("mail#ip#{}", ip_key(ip)), MAIL_PER_IP, false));
         }
         buckets
     }
 
-    /// The one bucket every second-factor code of the account draws from. A right code gives back
-    /// its own attempt only: it does not forgive the wrong ones someone else made.
-    pub fn mfa_bucket(&self, user_id: &str) -> Bucket {
-        self.bucket(format!("mfa#{user_id}"), MFA_PER_ACCOUNT, false)
+    /// The buckets a code at a login's second step draws from: the account's from this client
+    /// (a right code forgives its failures), and the account's ceiling for clients without a
+    /// device cookie, so that guesses spread over many addresses stay few. A device that signed
+    /// in before keeps its own budget whatever others do.
+    pub fn mfa_login_buckets(&self, user_id: &str, client: &Client) -> Vec<Bucket> {
+        match client {
+            Client::Device(device) => vec![self.bucket(format!("mfa#{user_id}#device#{device}"), MFA_PER_CLIENT, true)],
+            Client::Untrusted(ip) => {
+                let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+                vec![
+                    self.bucket(format!("mfa#{user_id}#ip#{ip}"), MFA_PER_CLIENT, true),
+                    self.bucket(format!("mfa#{user_id}"), MFA_PER_ACCOUNT, false),
+                ]
+            }
+        }
+    }
+
+    /// The bucket of the codes that confirm an enrolment: only the account's own sessions draw
+    /// from it.
+    pub fn mfa_enrolment_bucket(&self, user_id: &str) -> Bucket {
+        self.bucket(format!("mfa_enrol#{user_id}"), MFA_PER_ACCOUNT, false)
+    }
+
+    /// The bucket of the codes that turn MFA off: the account's own sessions only, and apart
+    /// from the login's, so a session cannot use up the owner's sign-in.
+    pub fn mfa_disable_bucket(&self, user_id: &str) -> Bucket {
+        self.bucket(format!("mfa_disable#{user_id}"), MFA_PER_ACCOUNT, false)
+    }
+
+    /// The bucket every registration from `ip` draws from, whatever its outcome.
+    pub fn registration_bucket(&self, ip: Option<IpAddr>) -> Bucket {
+        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        self.bucket(format!("register#ip#{ip}"), self.registrations_per_ip, false)
+    }
+
+    /// The bucket every email-change request of an account draws from, whatever its outcome.
+    pub fn email_change_bucket(&self, user_id: &str) -> Bucket {
+        self.bucket(format!("email_change#{user_id}"), self.email_changes_per_account, false)
+    }
+
+    /// The bucket an `mfa_token` that names nothing counts against: the client's IP's.
+    pub fn unknown_mfa_token_bucket(&self, ip: Option<IpAddr>) -> Bucket {
+        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        self.bucket(format!("mfa_verify#ip#{ip}"), self.unknown_mfa_tokens_per_ip, false)
     }
 
     fn bucket(&self, key: String, budget: Budget, reset_on_success: bool) -> Bucket {

@@ -57,6 +57,10 @@ pub struct User {
     pub mfa: Option<MfaFactor>,
     /// What an administrator added to the account's access tokens.
     pub claims: CustomClaims,
+    /// How many credential events the account has had (see [`User::credentials_changed`]).
+    /// Every one-time token, pending MFA enrolment and `mfa_token` records the epoch it was
+    /// issued in and is spent only while the account is still in it.
+    pub credential_epoch: u64,
 }
 
 /// An account's TOTP factor as stored: the key sealed (never in the clear), the newest step a
@@ -84,7 +88,21 @@ impl User {
             latest_reset_ms: None,
             mfa: None,
             claims: CustomClaims::default(),
+            credential_epoch: 0,
         }
+    }
+
+    /// A credential event: a password change or reset, an email change, MFA turned on or off,
+    /// the first proof of the address, a disable, a role change, a sign-out everywhere. It voids
+    /// every grant issued before it that is not a session (one-time tokens, enrolments,
+    /// challenges); the store makes the same step in the event's own write.
+    pub fn credentials_changed(&mut self) {
+        self.credential_epoch += 1;
+    }
+
+    /// Whether something issued in `epoch` may still be spent: no credential event since.
+    pub fn unchanged_since(&self, epoch: u64) -> bool {
+        self.credential_epoch == epoch
     }
 }
 

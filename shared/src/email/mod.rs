@@ -97,4 +97,13 @@ impl Mail {
             Err(error) => tracing::warn!(kind = message.kind, %error, "email not sent"),
         }
     }
+
+    /// [`Mail::send_best_effort`], given up at `deadline`: an answer whose timing must not
+    /// depend on the mail service (the mail may still arrive, or not; the owner can ask again).
+    pub async fn send_best_effort_by(&self, message: Message, deadline: tokio::time::Instant) {
+        let kind = message.kind;
+        if tokio::time::timeout_at(deadline, self.send_best_effort(message)).await.is_err() {
+            tracing::warn!(kind, "email not sent: the mail service did not answer in time");
+        }
+    }
 }

@@ -28,6 +28,9 @@ pub enum Notice {
     RecoveryCodeUsed {
         remaining: usize,
     },
+    /// The address was proved for the first time, and that removed a second factor set up
+    /// before (which whoever registered the address first may have planted).
+    MfaRemovedByFirstProof,
 }
 
 const IF_NOT_YOU: &str = "If this was not you, reset your password now and sign out of every device: \
@@ -126,6 +129,14 @@ pub fn notice(to: &Email, notice: &Notice) -> Message {
                 "Someone signed in to your account with one of its recovery codes; {remaining} unused codes are \
                  left. Each works once."
             ),
+        ),
+        Notice::MfaRemovedByFirstProof => (
+            "notice_mfa_removed_first_proof",
+            "Two-step sign-in was removed",
+            "Your email address was confirmed for the first time. Two-step sign-in had been set up on the \
+             account before that, possibly by someone else who registered your address, so it was removed. \
+             Set it up again from your account if you want it."
+                .into(),
         ),
     };
     compose(to.as_str(), kind, subject, &[what, IF_NOT_YOU.into()], None)

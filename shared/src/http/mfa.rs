@@ -5,10 +5,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::request::Fields;
-use super::response::{empty_response, json_response, problem, token_response};
-use super::views::{EnrolmentView, RecoveryCodesView};
+use super::response::{empty_response, json_response, problem, token_response, with_member};
+use super::views::EnrolmentView;
 use super::{ApiRequest, ApiResponse};
 use crate::credentials::{CsrfOffer, TokenTransport};
+use crate::domain::Password;
 use crate::domain::mfa::SecondFactor;
 use crate::error::ApiError;
 use crate::routes::{self, Endpoint, Route};
@@ -19,6 +20,12 @@ use crate::time::UnixTime;
 struct FactorBody {
     code: Option<String>,
     recovery_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ConfirmBody {
+    code: Option<String>,
+    current_password: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -65,10 +72,6 @@ pub async fn mfa_management(flows: &dyn MailFlows, mfa: &MfaConfig, route: &Rout
                 let enrolment = service::start_enrolment(flows, mfa, principal, now).await?;
                 Ok(json_response(StatusCode::OK, &EnrolmentView::from(enrolment)))
             }
-            Endpoint::ConfirmMfaEnrolment => {
-                let codes = service::confirm_enrolment(flows, mfa, principal, &factor()?, now).await?;
-                Ok(json_response(StatusCode::OK, &RecoveryCodesView { recovery_codes: codes.expose() }))
-            }
             Endpoint::DisableMfa => {
                 service::disable_mfa(flows, mfa, principal, &factor()?, now).await?;
                 Ok(empty_response(StatusCode::NO_CONTENT))
@@ -92,6 +95,20 @@ pub async fn mfa_function(flows: &dyn MailFlows, mfa: &MfaConfig, request: ApiRe
     }
 }
 
+/// The `mfa-verify` function's entry point: the routes that sign a session's tokens.
+pub async fn mfa_verify_function(
+    accounts: &Accounts,
+    mfa: &MfaConfig,
+    transport: TokenTransport,
+    request: ApiRequest,
+) -> ApiResponse {
+    match routes::of_function("mfa-verify", request.method.as_str(), &request.path).map(|route| route.endpoint) {
+        Some(Endpoint::VerifyMfa) => verify(accounts, mfa, transport, request).await,
+        Some(Endpoint::ConfirmMfaEnrolment) => confirm(accounts, mfa, transport, request).await,
+        _ => super::not_found(),
+    }
+}
+
 /// `POST /auth/mfa/verify`: the second step of a login. Like a login, it starts a session with a
 /// fresh CSRF token, and sets the cookies when cookies carry the tokens.
 pub async fn verify(
@@ -110,6 +127,45 @@ pub async fn verify(
         service::verify_login(accounts, mfa, &token, &factor, &request.client(), csrf.binding(), UnixTime::now()).await
     };
     token_response(StatusCode::OK, result.await, transport, &csrf)
+}
+
+/// `POST /auth/mfa/totp/confirm`: turns MFA on and, like a password change, renews the caller's
+/// session (keeping its CSRF binding): the token response, with the recovery codes beside it.
+pub async fn confirm(
+    accounts: &Accounts,
+    mfa: &MfaConfig,
+    transport: TokenTransport,
+    request: ApiRequest,
+) -> ApiResponse {
+    let request = &request;
+    let csrf = CsrfOffer::continued(transport, &request.headers);
+    let mut recovery_codes = None;
+    let result = async {
+        let principal = request.principal()?;
+        let proof = request.check_csrf_unless_bearer()?;
+        let body: ConfirmBody = request.json()?;
+        let mut fields = Fields::default();
+        let code = fields.required("code", body.code);
+        // Absent is a question for the use case (an account without a password may instead
+        // have signed in moments ago); present but unusable is the request's fault.
+        let current = match body.current_password {
+            Some(raw) => fields.parse("current_password", Some(raw), Password::parse_presented),
+            None => None,
+        };
+        let code = fields.finish(code)?;
+        let factor = parse_factor(Some(code), None)?;
+        let binding = csrf.rebinding(proof).apply(principal.csrf.as_deref()).map_err(|_| ApiError::CsrfFailed)?;
+        let enabled =
+            service::confirm_enrolment(accounts, mfa, principal, &factor, current, binding, UnixTime::now()).await?;
+        recovery_codes = Some(enabled.recovery_codes);
+        Ok(enabled.signed_in)
+    };
+    let result = result.await;
+    let response = token_response(StatusCode::OK, result, transport, &csrf);
+    match recovery_codes {
+        Some(codes) => with_member(response, "recovery_codes", serde_json::json!(codes.expose())),
+        None => response,
+    }
 }
 
 #[cfg(test)]

@@ -56,13 +56,31 @@ pub fn problem(error: &ApiError) -> ApiResponse {
     // introspection endpoint authenticates with HTTP Basic (RFC 7662 §2.1, RFC 7617).
     let token_problem = !matches!(
         error,
-        ApiError::InvalidCredentials | ApiError::MfaRequired(_) | ApiError::InvalidCode | ApiError::InvalidClient
+        ApiError::InvalidCredentials
+            | ApiError::MfaRequired(_)
+            | ApiError::InvalidCode
+            | ApiError::InvalidClient
+            | ApiError::ReauthenticationRequired
     );
+    // The token is good but the sign-in behind it too old for this change (RFC 9470 step-up).
+    if error == &ApiError::ReauthenticationRequired {
+        let challenge = "Bearer error=\"insufficient_user_authentication\", max_age=300";
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    }
     if error == &ApiError::InvalidClient {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"jwt-auth\", charset=\"UTF-8\""));
     }
     if status == StatusCode::UNAUTHORIZED && token_problem {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    }
+    response
+}
+
+/// A JSON object response with one more member (a use case's extra beside a token response).
+pub(super) fn with_member(mut response: ApiResponse, name: &str, value: serde_json::Value) -> ApiResponse {
+    if let Ok(serde_json::Value::Object(mut body)) = serde_json::from_str::<serde_json::Value>(response.body()) {
+        body.insert(name.to_owned(), value);
+        *response.body_mut() = serde_json::Value::Object(body).to_string();
     }
     response
 }

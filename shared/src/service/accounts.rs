@@ -3,7 +3,7 @@
 use super::mfa;
 use super::recovery::{mail_token, send_notice};
 use super::{
-    Accounts, ClientInfo, SignedIn, internal, new_session_id, proven_caller, session_for, signed_in, throttle,
+    Accounts, ClientInfo, SignedIn, internal, new_session_id, proven_caller, renewal, session_for, signed_in, throttle,
 };
 use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Purpose, Role, User};
 use crate::email::Verification;
@@ -40,6 +40,10 @@ pub async fn register(
     csrf: Option<CsrfBinding>,
     now: UnixTime,
 ) -> Result<Registration, ApiError> {
+    // Every registration counts, whatever its outcome: each costs a hash and a mail.
+    let store = accounts.store.as_ref();
+    let drawn = throttle::draw_all(store, vec![accounts.throttle.registration_bucket(client.ip)], now).await?;
+    drawn.failed(store, now).await?;
     let password_hash = accounts.hasher.hash(password).await.map_err(internal)?;
     // Registration never makes an admin: admins are made by an operator (authctl).
     let user = User::new(email, password_hash, Role::User, now);
@@ -138,7 +142,8 @@ pub async fn login(
             },
             false => user,
         };
-        let (returned, challenge) = tokio::join!(drawn.succeeded(store), mfa::challenge(store, &user, client, now));
+        let (returned, challenge) =
+            tokio::join!(drawn.succeeded(store), mfa::challenge(store, &user, client, device, now));
         returned?;
         return Err(challenge?);
     }
@@ -195,11 +200,7 @@ pub async fn change_password(
             verified_hash: user.password_hash.clone(),
             sessions_started: user.sessions_started,
             new_hash: new_hash.clone(),
-            cutoff: commit,
-            session_id: session.id.clone(),
-            session_created_ms: session.created_ms,
-            next_jti: grant.jti.clone(),
-            expires_at: grant.expires_at,
+            renewal: renewal(&session, &grant, commit),
         };
         if store.change_password(&change).await? {
             tracing::info!(user_id = %user.id, session_id = %grant.session_id, "password changed; other sessions revoked");
@@ -210,6 +211,7 @@ pub async fn change_password(
                 password_hash: new_hash,
                 sessions_valid_after_ms: commit.millis(),
                 latest_reset_ms: None,
+                credential_epoch: user.credential_epoch + 1,
                 ..user
             };
             return signed_in(&accounts.issuer, user, &grant, commit);

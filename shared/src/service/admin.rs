@@ -3,20 +3,32 @@
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind, Events};
-use crate::store::{Store, UserChanges, UserPage, UserSummary};
+use crate::store::{AccessTokenRef, Store, UserChanges, UserPage, UserSummary};
 use crate::time::UnixTime;
 
 /// The authorizer already refused other roles by the token's claim; the actor is read again
 /// here, so an admin demoted or disabled since the token was issued has no admin power left,
-/// and a mistake in the route table or the template cannot open an admin route.
+/// and a mistake in the route table or the template cannot open an admin route. The token
+/// itself must still stand in the store, as for the caller's own routes: a logged-out session
+/// or a revoked `jti` keeps no admin power for the rest of the token's life.
 pub(super) async fn require_admin(
     store: &dyn Store,
     principal: &Principal,
     action: &'static str,
 ) -> Result<(), ApiError> {
     if principal.role.satisfies(Role::Admin) {
-        let actor = store.user_by_id(&principal.user_id).await?;
-        if actor.is_some_and(|actor| !actor.disabled && actor.role.satisfies(Role::Admin)) {
+        let token = AccessTokenRef {
+            jti: principal.token_id.clone(),
+            session_id: principal.session_id.clone(),
+            user_id: principal.user_id.clone(),
+        };
+        let (actor, revoked) =
+            tokio::join!(store.user_by_id(&principal.user_id), store.is_access_revoked(&token, UnixTime::now()));
+        if actor?.is_some_and(|actor| !actor.disabled && actor.role.satisfies(Role::Admin)) {
+            if revoked? {
+                tracing::warn!(target: "audit", actor = %principal.user_id, action, outcome = "token_revoked", "admin action refused");
+                return Err(ApiError::TokenRevoked);
+            }
             return Ok(());
         }
     }

@@ -7,13 +7,15 @@ use secrecy::ExposeSecret;
 use super::admin::{known_shape, require_admin};
 use super::recovery::send_notice;
 use super::{
-    Accounts, ClientInfo, MailFlows, SignedIn, internal, live_session, new_session_id, session_for, signed_in, throttle,
+    Accounts, ClientInfo, MailFlows, SignedIn, internal, live_session, new_session_id, proven_caller, renewal,
+    session_for, signed_in, throttle,
 };
 use crate::domain::mfa::{
     CHALLENGE_TTL_SECS, ENROLMENT_TTL_SECS, MfaChallenge, MfaSealingKey, PendingEnrolment, RecoveryCodes, SecondFactor,
     SpentFactor, TotpKey, recovery_code_digest,
 };
-use crate::domain::{OneTimeSecret, Principal, User, presented_digest, sha256_hex};
+use crate::domain::{Client, OneTimeSecret, Password, Principal, Session, User, presented_digest, sha256_hex};
+use crate::email::Verification;
 use crate::email::templates::Notice;
 use crate::error::{ApiError, MfaTicket};
 use crate::events::{EventDetail, EventKind};
@@ -61,7 +63,7 @@ pub async fn start_enrolment(
     now: UnixTime,
 ) -> Result<Enrolment, ApiError> {
     let store = flows.store();
-    let user = caller_without_mfa(store, principal, now).await?;
+    let (user, _) = caller_without_mfa(flows, principal, now).await?;
     let key = TotpKey::generate().map_err(internal)?;
     let sealed_key = mfa.sealing_key.seal(&key, &user.id).map_err(internal)?;
     let account = user.email.as_str();
@@ -70,27 +72,52 @@ pub async fn start_enrolment(
         otpauth_uri: key.otpauth_uri(&mfa.issuer_name, account),
         qr_svg: key.qr_svg(&mfa.issuer_name, account).map_err(internal)?,
     };
-    let pending =
-        PendingEnrolment { user_id: user.id.clone(), sealed_key, expires_at: now.secs() + ENROLMENT_TTL_SECS };
+    let pending = PendingEnrolment {
+        user_id: user.id.clone(),
+        sealed_key,
+        expires_at: now.secs() + ENROLMENT_TTL_SECS,
+        credential_epoch: user.credential_epoch,
+    };
     store.put_mfa_enrolment(&pending).await?;
     tracing::info!(user_id = %user.id, "mfa enrolment started");
     Ok(enrolment)
 }
 
-/// Turns MFA on with a code of the pending key; answers the recovery codes, the only time they
-/// are ever shown.
+/// What turning MFA on gives the caller: the recovery codes, the only time they are ever
+/// shown, and the caller's session renewed with the second factor proved (every other ended).
+pub struct MfaEnabled {
+    pub recovery_codes: RecoveryCodes,
+    pub signed_in: SignedIn,
+}
+
+impl std::fmt::Debug for MfaEnabled {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("MfaEnabled").field("signed_in", &self.signed_in).finish_non_exhaustive()
+    }
+}
+
+/// Turns MFA on with a code of the pending key, after the caller proved the account's current
+/// password (a stolen access token alone must not put an attacker's authenticator on it). A
+/// credential event: every other session ends, the caller's is renewed.
 pub async fn confirm_enrolment(
-    flows: &dyn MailFlows,
+    accounts: &Accounts,
     mfa: &MfaConfig,
     principal: &Principal,
     code: &SecondFactor,
+    current: Option<Password>,
+    csrf: Option<CsrfBinding>,
     now: UnixTime,
-) -> Result<RecoveryCodes, ApiError> {
-    let store = flows.store();
-    let user = caller_without_mfa(store, principal, now).await?;
-    let pending = store.mfa_enrolment(&user.id).await?.filter(|pending| pending.expires_at > now.secs());
+) -> Result<MfaEnabled, ApiError> {
+    let store = accounts.store.as_ref();
+    let current = current.ok_or(ApiError::ReauthenticationRequired)?;
+    let (mut user, session) = proven_caller(accounts, principal, current, "mfa enrolment", now).await?;
+    may_enrol(accounts, &user)?;
+    let pending = store
+        .mfa_enrolment(&user.id)
+        .await?
+        .filter(|pending| pending.expires_at > now.secs() && user.unchanged_since(pending.credential_epoch));
     let Some(pending) = pending else { return Err(ApiError::NotFound) };
-    let drawn = throttle::draw_all(store, vec![flows.throttle().mfa_bucket(&user.id)], now).await?;
+    let drawn = throttle::draw_all(store, vec![accounts.throttle.mfa_enrolment_bucket(&user.id)], now).await?;
     let key = mfa.sealing_key.open(&pending.sealed_key, &user.id).map_err(internal)?;
     let step = match code {
         SecondFactor::Totp(code) => key.verify(code.expose_secret(), now.secs(), None),
@@ -101,24 +128,53 @@ pub async fn confirm_enrolment(
         tracing::info!(user_id = %user.id, "mfa enrolment refused: wrong code");
         return Err(ApiError::InvalidCode);
     };
+    drawn.succeeded(store).await?;
     let codes = RecoveryCodes::generate().map_err(internal)?;
-    let activation = MfaActivation {
-        user_id: user.id.clone(),
-        sealed_key: pending.sealed_key,
-        step,
-        recovery_digests: codes.digests(),
-        now,
-    };
-    let (returned, enabled) = tokio::join!(drawn.succeeded(store), store.enable_mfa(&activation));
-    returned?;
-    if !enabled? {
-        // Another confirmation won, or a newer enrolment replaced this one meanwhile.
-        return Err(ApiError::Conflict);
+    // Conditional on the account as read (no session started since): a login that slipped a
+    // session in makes it retry with a cutoff that covers it, as a password change does.
+    for _ in 0..3 {
+        let commit = UnixTime::now().max(now);
+        let grant = accounts
+            .issuer
+            .continue_session(session.id.clone(), session.auth_time, commit)
+            .bound_to(csrf.clone())
+            .with_mfa(true);
+        let activation = MfaActivation {
+            user_id: user.id.clone(),
+            sealed_key: pending.sealed_key.clone(),
+            step,
+            recovery_digests: codes.digests(),
+            credential_epoch: pending.credential_epoch,
+            sessions_started: user.sessions_started,
+            renewal: renewal(&session, &grant, commit),
+        };
+        if store.enable_mfa(&activation).await? {
+            tracing::info!(target: "audit", user_id = %user.id, action = "mfa_enabled", outcome = "ok");
+            let detail = EventDetail::ok(&user.id).session(&principal.session_id);
+            accounts.events.emit(EventKind::UserMfaEnabled, detail, commit).await;
+            send_notice(accounts, &user.email, Notice::MfaEnabled).await;
+            let mut user = user;
+            user.credentials_changed();
+            user.sessions_valid_after_ms = commit.millis();
+            let signed_in = signed_in(&accounts.issuer, user, &grant, commit)?;
+            return Ok(MfaEnabled { recovery_codes: codes, signed_in });
+        }
+        // Refused: another confirmation or a newer enrolment won, a credential event or the
+        // session's end came between, or a login slipped a session in (only that is retried).
+        let fresh = store.user_by_id(&user.id).await?.ok_or(ApiError::TokenRevoked)?;
+        let live = store.session(&session.id).await?;
+        let session_stands = live.is_some_and(|(live, revoked)| {
+            !revoked && live.created_ms == session.created_ms && live.created_ms > fresh.sessions_valid_after_ms
+        });
+        if !session_stands || fresh.disabled {
+            return Err(ApiError::TokenRevoked);
+        }
+        if fresh.mfa.is_some() || !fresh.unchanged_since(pending.credential_epoch) {
+            return Err(ApiError::Conflict);
+        }
+        user = fresh;
     }
-    tracing::info!(target: "audit", user_id = %user.id, action = "mfa_enabled", outcome = "ok");
-    flows.events().emit(EventKind::UserMfaEnabled, EventDetail::ok(&user.id).session(&principal.session_id), now).await;
-    send_notice(flows, &user.email, Notice::MfaEnabled).await;
-    Ok(codes)
+    Err(ApiError::Unavailable)
 }
 
 /// Turns the caller's MFA off, with a code or a recovery code (spent in the same write).
@@ -134,7 +190,7 @@ pub async fn disable(
     let Some(sealed_key) = user.mfa.as_ref().map(|factor| factor.sealed_key.clone()) else {
         return Err(ApiError::NotFound);
     };
-    let drawn = throttle::draw_all(store, vec![flows.throttle().mfa_bucket(&user.id)], now).await?;
+    let drawn = throttle::draw_all(store, vec![flows.throttle().mfa_disable_bucket(&user.id)], now).await?;
     let Some(spent) = check_factor(&mfa.sealing_key, &user, factor, now)? else {
         drawn.failed(store, now).await?;
         tracing::info!(user_id = %user.id, method = factor.method(), "mfa disable refused: wrong code");
@@ -189,6 +245,7 @@ pub(super) async fn challenge(
     store: &dyn Store,
     user: &User,
     client: &ClientInfo,
+    device_id: Option<String>,
     now: UnixTime,
 ) -> Result<ApiError, ApiError> {
     let ticket = OneTimeSecret::generate().map_err(internal)?;
@@ -199,6 +256,8 @@ pub(super) async fn challenge(
         client_digest: client_digest(client),
         attempts: 0,
         expires_at: now.secs() + CHALLENGE_TTL_SECS,
+        credential_epoch: user.credential_epoch,
+        device_id,
     };
     store.put_mfa_challenge(&challenge).await?;
     tracing::info!(user_id = %user.id, "password accepted; second factor required");
@@ -217,25 +276,44 @@ pub async fn verify_login(
     now: UnixTime,
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
-    let digest = presented_digest(mfa_token).ok_or(ApiError::InvalidToken)?;
-    let challenge = match store.draw_mfa_challenge(&digest, now).await? {
-        ChallengeDraw::Drawn(challenge) => challenge,
+    // A token that names nothing counts against the client's IP: guessing tokens is refused
+    // early, while a client with a real token is never held back by its neighbours'.
+    let guesses = throttle::draw_all(store, vec![accounts.throttle.unknown_mfa_token_bucket(client.ip)], now);
+    let Some(digest) = presented_digest(mfa_token) else {
+        guesses.await?.failed(store, now).await?;
+        return Err(ApiError::InvalidToken);
+    };
+    let (guesses, drawn_challenge) = tokio::join!(guesses, store.draw_mfa_challenge(&digest, now));
+    let challenge = match drawn_challenge? {
+        ChallengeDraw::Drawn(challenge) => {
+            if let Ok(guesses) = guesses {
+                guesses.succeeded(store).await?;
+            }
+            challenge
+        }
         ChallengeDraw::Exhausted => {
+            if let Ok(guesses) = guesses {
+                guesses.succeeded(store).await?;
+            }
             tracing::info!("mfa_token refused: its attempts are used up");
             let detail = EventDetail { outcome: "too_many_attempts", ..EventDetail::default() }.from_ip(client.ip);
             accounts.events.emit(EventKind::UserLockedOut, detail.method("totp"), now).await;
             return Err(ApiError::TooManyAttempts { retry_after_secs: 1 });
         }
-        ChallengeDraw::Unknown => return Err(ApiError::InvalidToken),
+        ChallengeDraw::Unknown => {
+            guesses?.failed(store, now).await?;
+            return Err(ApiError::InvalidToken);
+        }
     };
     // Bound to the client that logged in: a token lifted from elsewhere does not work.
     if verify_slices_are_equal(challenge.client_digest.as_bytes(), client_digest(client).as_bytes()).is_err() {
         tracing::info!(user_id = %challenge.user_id, "mfa_token refused: another client");
         return Err(ApiError::InvalidToken);
     }
-    let bucket = accounts.throttle.mfa_bucket(&challenge.user_id);
-    let (user, drawn) =
-        tokio::join!(store.user_by_id(&challenge.user_id), throttle::draw_all(store, vec![bucket], now));
+    // The login's device, if it had a valid device cookie, keeps its own budget.
+    let who = challenge.device_id.clone().map_or(Client::Untrusted(client.ip), Client::Device);
+    let buckets = accounts.throttle.mfa_login_buckets(&challenge.user_id, &who);
+    let (user, drawn) = tokio::join!(store.user_by_id(&challenge.user_id), throttle::draw_all(store, buckets, now));
     let user = user?;
     let drawn = match drawn {
         Ok(drawn) => drawn,
@@ -245,11 +323,13 @@ pub async fn verify_login(
             return Err(error);
         }
     };
-    // The password the login proved must still be the account's; a disable or an MFA removal
-    // since ends the challenge too.
-    let Some(user) =
-        user.filter(|user| user.mfa.is_some() && sha256_hex(&user.password_hash) == challenge.password_digest)
-    else {
+    // The password the login proved must still be the account's, and no credential event (a
+    // disable, an MFA removal, a sign-out everywhere, ...) may have come since.
+    let Some(user) = user.filter(|user| {
+        user.mfa.is_some()
+            && user.unchanged_since(challenge.credential_epoch)
+            && sha256_hex(&user.password_hash) == challenge.password_digest
+    }) else {
         drawn.succeeded(store).await?;
         return Err(ApiError::InvalidToken);
     };
@@ -267,6 +347,7 @@ pub async fn verify_login(
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf).with_mfa(true);
     let completion = MfaCompletion {
         challenge_digest: digest,
+        credential_epoch: challenge.credential_epoch,
         session: session_for(&user, &grant, client, now),
         verified_hash: user.password_hash.clone(),
         sealed_key: user.mfa.as_ref().map(|factor| factor.sealed_key.clone()).unwrap_or_default(),
@@ -292,13 +373,27 @@ pub async fn verify_login(
     Ok(SignedIn { device_token: Some(device_token), ..signed_in })
 }
 
-/// The caller's account, if its session is live and MFA is not on yet (else `409 conflict`).
-async fn caller_without_mfa(store: &dyn Store, principal: &Principal, now: UnixTime) -> Result<User, ApiError> {
-    let (user, _) = live_session(store, principal, now).await?;
+/// The caller's account and session, if its session is live and it [`may_enrol`].
+async fn caller_without_mfa(
+    flows: &dyn MailFlows,
+    principal: &Principal,
+    now: UnixTime,
+) -> Result<(User, Session), ApiError> {
+    let (user, session) = live_session(flows.store(), principal, now).await?;
+    may_enrol(flows, &user)?;
+    Ok((user, session))
+}
+
+/// MFA is not on yet (else `409 conflict`) and, unless verification is off, the address is
+/// proved: a factor must not be set up on an address nobody has shown to own.
+fn may_enrol(flows: &dyn MailFlows, user: &User) -> Result<(), ApiError> {
     if user.mfa.is_some() {
         return Err(ApiError::Conflict);
     }
-    Ok(user)
+    if flows.mail().verification != Verification::Off && !user.email_verified {
+        return Err(ApiError::EmailNotVerified);
+    }
+    Ok(())
 }
 
 /// What a presented factor spends on this account, if it is good: a TOTP code of a fresh step

@@ -17,19 +17,20 @@ pub use accounts::Registration;
 pub use accounts::{change_password, login, me, register};
 pub use admin::{get_user, list_users, update_user};
 pub use devices::{SessionList, end_session, end_user_sessions, list_sessions, list_user_sessions};
-pub use mfa::Enrolment;
+pub use mfa::{Enrolment, MfaEnabled};
 pub use mfa::{MfaConfig, confirm_enrolment, disable as disable_mfa, remove_user_mfa, start_enrolment, verify_login};
 pub use recovery::{forgot_password, request_email_change, resend_verification, reset_password, verify_email};
 pub use sessions::{LogoutScope, logout, refresh};
 pub use standards::{ActiveToken, INTROSPECTION_PER_CLIENT, TokenHint, introspect, revoke};
 
 use crate::domain::{
-    LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, SeenFrom, Session, SessionPolicy, User,
+    Client, Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, SeenFrom, Session, SessionPolicy,
+    User,
 };
 use crate::email::Mail;
 use crate::error::ApiError;
 use crate::events::Events;
-use crate::store::{Store, is_live};
+use crate::store::{SessionRenewal, Store, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
@@ -53,6 +54,8 @@ pub trait MailFlows: Sync {
     fn store(&self) -> &dyn Store;
     fn hasher(&self) -> &PasswordHasher;
     fn throttle(&self) -> &LoginThrottle;
+    /// Public keys only: it tells a device cookie's device.
+    fn verifier(&self) -> &TokenVerifier;
     fn mail(&self) -> &Mail;
     fn events(&self) -> &Events;
 }
@@ -62,6 +65,7 @@ pub struct Recovery {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
     pub throttle: LoginThrottle,
+    pub verifier: TokenVerifier,
     pub mail: Mail,
     pub events: Events,
 }
@@ -77,6 +81,9 @@ macro_rules! mail_flows {
             }
             fn throttle(&self) -> &LoginThrottle {
                 &self.throttle
+            }
+            fn verifier(&self) -> &TokenVerifier {
+                &self.verifier
             }
             fn mail(&self) -> &Mail {
                 &self.mail
@@ -104,6 +111,13 @@ pub struct ClientInfo {
 impl ClientInfo {
     fn seen_from(&self) -> SeenFrom {
         SeenFrom::new(self.user_agent.as_deref(), self.ip)
+    }
+
+    /// Who the throttle sees for a request about `email`: the device a valid device cookie for
+    /// that address names (a client that signed in to it before), else the IP.
+    fn throttled_as(&self, verifier: &TokenVerifier, email: &Email, now: UnixTime) -> Client {
+        let device = self.device_token.as_deref().and_then(|token| verifier.device_id(token, email, now).ok());
+        device.map_or(Client::Untrusted(self.ip), Client::Device)
     }
 }
 
@@ -152,6 +166,19 @@ fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTi
         device_token: None,
         csrf: grant.csrf.clone(),
     })
+}
+
+/// The caller's session carried over a credential event that ends every other one, with the
+/// refresh token `grant` describes; the cutoff is `commit`, the instant just before the write.
+fn renewal(session: &Session, grant: &RefreshGrant, commit: UnixTime) -> SessionRenewal {
+    SessionRenewal {
+        session_id: session.id.clone(),
+        session_created_ms: session.created_ms,
+        cutoff: commit,
+        next_jti: grant.jti.clone(),
+        expires_at: grant.expires_at,
+        mfa: grant.mfa,
+    }
 }
 
 /// The caller's account and session, if the session is live: not revoked, expired or cut off

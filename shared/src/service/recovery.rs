@@ -17,11 +17,13 @@ use crate::time::UnixTime;
 pub async fn verify_email(flows: &dyn MailFlows, token: &str, now: UnixTime) -> Result<User, ApiError> {
     let store = flows.store();
     let record = spendable(flows, token, &[Purpose::VerifyEmail, Purpose::ChangeEmail], now).await?;
-    let user = store.user_by_id(&record.user_id).await?.ok_or(ApiError::InvalidToken)?;
+    let user = store.user_by_id(&record.user_id).await?.filter(|user| user.unchanged_since(record.credential_epoch));
+    let user = user.ok_or(ApiError::InvalidToken)?;
     let old_email = user.email.clone();
+    let removes_factor = first_proof_removes_factor(&user);
     let effect = match record.purpose {
         Purpose::ChangeEmail => Effect::ChangeEmail { old_email: old_email.clone() },
-        _ => Effect::VerifyEmail,
+        _ => Effect::VerifyEmail { remove_factor: removes_factor },
     };
     match store.redeem(&Redemption { token: record.clone(), effect, now }).await? {
         Redeemed::Done => {}
@@ -36,8 +38,25 @@ pub async fn verify_email(flows: &dyn MailFlows, token: &str, now: UnixTime) -> 
     } else {
         tracing::info!(user_id = %user.id, "email verified");
         flows.events().emit(EventKind::UserEmailVerified, EventDetail::ok(&user.id), now).await;
+        if removes_factor {
+            factor_removed_by_first_proof(flows, &user, now).await;
+        }
     }
     store.user_by_id(&user.id).await?.ok_or(ApiError::InvalidToken)
+}
+
+/// Whether proving the address now removes a second factor: the first proof of an address
+/// takes away one set up before it, which whoever registered the address first may have
+/// planted (pre-hijacking); the owner sets it up again.
+fn first_proof_removes_factor(user: &User) -> bool {
+    !user.email_verified && user.mfa.is_some()
+}
+
+async fn factor_removed_by_first_proof(flows: &dyn MailFlows, user: &User, now: UnixTime) {
+    tracing::info!(target: "audit", user_id = %user.id, action = "mfa_removed", method = "first_proof", outcome = "ok");
+    let detail = EventDetail::ok(&user.id).method("first_proof");
+    flows.events().emit(EventKind::UserMfaDisabled, detail, now).await;
+    send_notice(flows, &user.email, Notice::MfaRemovedByFirstProof).await;
 }
 
 /// `POST /auth/email/verify/resend`: a new verification link, if the account exists, is
@@ -75,13 +94,18 @@ async fn mail_on_request(
     wanted: impl Fn(&User) -> bool + Send,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    equalised(flows.mail().response_floor, async {
+    let floor = flows.mail().response_floor;
+    let deadline = tokio::time::Instant::now() + floor;
+    equalised(floor, async {
         spend_mail_attempt(flows, email.as_ref(), client, now).await?;
         let Some(email) = email else { return Ok(()) };
         match flows.store().user_by_email(&email).await? {
             Some(user) if wanted(&user) => {
                 let to = user.email.clone();
-                mail_token(flows, &user, purpose, &to, now).await
+                // The mail must not outlast the floor: a slow mail service would tell known
+                // addresses from unknown ones.
+                let send_by = deadline.checked_sub(MAIL_MARGIN).unwrap_or(deadline);
+                mail_token_by(flows, &user, purpose, &to, now, Some(send_by)).await
             }
             _ => Ok(()),
         }
@@ -89,25 +113,43 @@ async fn mail_on_request(
     .await
 }
 
+/// What the answer keeps in hand at its floor after a mail that was cut short.
+const MAIL_MARGIN: Duration = Duration::from_millis(20);
+
 /// `POST /auth/password/reset`: the newest reset token of an enabled account sets the password,
 /// revokes every session and counts as a proof of the address.
 pub async fn reset_password(flows: &dyn MailFlows, token: &str, new: Password, now: UnixTime) -> Result<(), ApiError> {
     let store = flows.store();
     let record = spendable(flows, token, &[Purpose::ResetPassword], now).await?;
-    let current = |user: &User| !user.disabled && user.latest_reset_ms == Some(record.issued_ms);
+    // The newest reset link of an enabled account, mailed to the address it still has, with no
+    // credential event since.
+    let current = |user: &User| {
+        !user.disabled
+            && user.latest_reset_ms == Some(record.issued_ms)
+            && user.email == record.email
+            && user.unchanged_since(record.credential_epoch)
+    };
     let mut user = store.user_by_id(&record.user_id).await?.filter(current).ok_or(ApiError::InvalidToken)?;
     let new_hash = flows.hasher().hash(new).await.map_err(internal)?;
     for _ in 0..3 {
         // Taken just before the commit, which is conditional on no session having started
         // since the read: every session a login could have made before it is revoked.
         let cutoff = UnixTime::now().max(now);
-        let effect =
-            Effect::ResetPassword { new_hash: new_hash.clone(), sessions_started: user.sessions_started, cutoff };
+        let remove_factor = first_proof_removes_factor(&user);
+        let effect = Effect::ResetPassword {
+            new_hash: new_hash.clone(),
+            sessions_started: user.sessions_started,
+            cutoff,
+            remove_factor,
+        };
         match store.redeem(&Redemption { token: record.clone(), effect, now: cutoff }).await? {
             Redeemed::Done => {
                 tracing::info!(user_id = %user.id, "password reset; every session revoked");
                 flows.events().emit(EventKind::UserPasswordReset, EventDetail::ok(&user.id), cutoff).await;
                 send_notice(flows, &user.email, Notice::PasswordReset).await;
+                if remove_factor {
+                    factor_removed_by_first_proof(flows, &user, cutoff).await;
+                }
                 return Ok(());
             }
             Redeemed::EmailTaken => return Err(internal("a reset reported an email conflict")),
@@ -135,6 +177,9 @@ pub async fn request_email_change(
 ) -> Result<(), ApiError> {
     let store = flows.store();
     let (user, _) = proven_caller(flows, principal, current, "email change", now).await?;
+    // Every request counts, whatever its outcome: each mails a third party.
+    let drawn = throttle::draw_all(store, vec![flows.throttle().email_change_bucket(&user.id)], now).await?;
+    drawn.failed(store, now).await?;
     if new_email == user.email {
         return Err(ApiError::validation("new_email", "is already the account's address"));
     }
@@ -156,6 +201,19 @@ pub(super) async fn mail_token(
     to: &Email,
     now: UnixTime,
 ) -> Result<(), ApiError> {
+    mail_token_by(flows, user, purpose, to, now, None).await
+}
+
+/// [`mail_token`], giving up on the mail at `send_by` (the token stays: the link just never
+/// arrives, and the owner asks again).
+async fn mail_token_by(
+    flows: &dyn MailFlows,
+    user: &User,
+    purpose: Purpose,
+    to: &Email,
+    now: UnixTime,
+    send_by: Option<tokio::time::Instant>,
+) -> Result<(), ApiError> {
     let mail = flows.mail();
     let ttl_secs = match purpose {
         Purpose::ResetPassword => mail.reset_ttl_secs,
@@ -169,6 +227,7 @@ pub(super) async fn mail_token(
         email: to.clone(),
         issued_ms: now.millis(),
         expires_at: now.secs() + ttl_secs,
+        credential_epoch: user.credential_epoch,
     };
     if !flows.store().issue_one_time_token(&token).await? {
         return Ok(());
@@ -179,7 +238,10 @@ pub(super) async fn mail_token(
         Purpose::ResetPassword => templates::reset_password(to, app_url, token, ttl_secs),
         Purpose::ChangeEmail => templates::confirm_email_change(to, app_url, token, ttl_secs),
     };
-    mail.send_best_effort(message).await;
+    match send_by {
+        Some(deadline) => mail.send_best_effort_by(message, deadline).await,
+        None => mail.send_best_effort(message).await,
+    }
     Ok(())
 }
 
@@ -202,7 +264,8 @@ async fn spendable(
 }
 
 /// Every mail request spends an attempt of its address's and its client's budgets, before the
-/// account is looked up: the refusal says nothing about the account.
+/// account is looked up: the refusal says nothing about the account (a device cookie is judged
+/// against the address asked for, not the account).
 async fn spend_mail_attempt(
     flows: &dyn MailFlows,
     email: Option<&Email>,
@@ -210,7 +273,11 @@ async fn spend_mail_attempt(
     now: UnixTime,
 ) -> Result<(), ApiError> {
     let store = flows.store();
-    let drawn = throttle::draw_all(store, flows.throttle().mail_buckets(email, client.ip), now).await?;
+    let who = match email {
+        Some(email) => client.throttled_as(flows.verifier(), email, now),
+        None => crate::domain::Client::Untrusted(client.ip),
+    };
+    let drawn = throttle::draw_all(store, flows.throttle().mail_buckets(email, &who), now).await?;
     drawn.failed(store, now).await
 }
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use super::{
     AccessTokenRef, ChallengeDraw, Decision, Draw, DrawOutcome, Effect, HOLD_MS, KeptSession, MfaActivation,
     MfaCompletion, MfaRemoval, OwnedSession, PasswordChange, Redeemed, Redemption, RevocationCheck, Rotation,
-    RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage, Store, StoreError, ThrottleRecord,
-    UserChanges, UserPage, UserSummary, is_live, judge_access, judge_draw, judge_rotation, window_end,
+    RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage, SessionRenewal, Store, StoreError,
+    ThrottleRecord, UserChanges, UserPage, UserSummary, is_live, judge_access, judge_draw, judge_rotation, window_end,
 };
 use crate::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
 use crate::domain::{Bucket, Email, MfaFactor, OneTimeToken, Purpose, SeenFrom, Session, User};
@@ -83,35 +83,17 @@ impl Store for MemoryStore {
     async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
         let mut state = self.lock()?;
         let account_as_read = state.users.get(&change.user_id).is_some_and(|user| {
-            user.password_hash == change.verified_hash
-                && user.sessions_started == change.sessions_started
-                && user.sessions_valid_after_ms < change.session_created_ms
+            user.password_hash == change.verified_hash && user.sessions_started == change.sessions_started
         });
-        let session_as_read = state.sessions.get(&change.session_id).is_some_and(|stored| {
-            !stored.revoked
-                && stored.session.user_id == change.user_id
-                && stored.session.created_ms == change.session_created_ms
-                && stored.session.expires_at > change.cutoff.secs()
-        });
-        if !(account_as_read && session_as_read) {
+        if !(account_as_read && state.renewable(&change.user_id, &change.renewal)) {
             return Ok(false);
         }
         if let Some(user) = state.users.get_mut(&change.user_id) {
             user.password_hash = change.new_hash.clone();
-            user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(change.cutoff.millis());
             // A reset link mailed before the change must not undo it.
             user.latest_reset_ms = None;
         }
-        if let Some(stored) = state.sessions.get_mut(&change.session_id) {
-            let session = &mut stored.session;
-            session.current_jti = change.next_jti.clone();
-            session.created_ms = change.cutoff.millis() + 1;
-            session.expires_at = change.expires_at;
-            // The renewed session starts a new rotation chain: nothing from before may claim grace.
-            session.previous_jti = None;
-            session.rotated_ms = 0;
-            session.grace_used = false;
-        }
+        state.renew(&change.user_id, &change.renewal);
         Ok(true)
     }
 
@@ -134,6 +116,7 @@ impl Store for MemoryStore {
         }
         if let Some(cutoff) = revoke_sessions_at {
             user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
+            user.credentials_changed();
         }
         Ok(Some(user.clone()))
     }
@@ -219,6 +202,7 @@ impl Store for MemoryStore {
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError> {
         if let Some(user) = self.lock()?.users.get_mut(user_id) {
             user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
+            user.credentials_changed();
         }
         Ok(())
     }
@@ -296,6 +280,7 @@ impl Store for MemoryStore {
         }
         if let Some(user) = state.users.get_mut(&kept.user_id) {
             user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(kept.cutoff.millis());
+            user.credentials_changed();
         }
         if let Some(stored) = state.sessions.get_mut(&kept.session_id) {
             stored.session.created_ms = kept.cutoff.millis() + 1;
@@ -374,16 +359,20 @@ impl Store for MemoryStore {
                 && stored.user_id == token.user_id
                 && stored.expires_at > redemption.now.secs()
         });
-        let Some(user) = state.users.get(&token.user_id).filter(|_| stored_as_presented) else {
+        let Some(user) = state
+            .users
+            .get(&token.user_id)
+            .filter(|user| stored_as_presented && user.unchanged_since(token.credential_epoch) && !user.disabled)
+        else {
             return Ok(Redeemed::Refused);
         };
         let account_as_required = match &redemption.effect {
-            Effect::VerifyEmail => user.email == token.email && !user.disabled,
+            Effect::VerifyEmail { .. } => user.email == token.email,
             Effect::ResetPassword { sessions_started, cutoff, .. } => {
-                user.latest_reset_ms == Some(token.issued_ms)
+                user.email == token.email
+                    && user.latest_reset_ms == Some(token.issued_ms)
                     && user.sessions_started == *sessions_started
                     && user.sessions_valid_after_ms < cutoff.millis()
-                    && !user.disabled
             }
             Effect::ChangeEmail { old_email } => user.email == *old_email,
         };
@@ -401,13 +390,24 @@ impl Store for MemoryStore {
         let Some(user) = state.users.get_mut(&token.user_id) else { return Ok(Redeemed::Refused) };
         user.email_verified = true;
         match &redemption.effect {
-            Effect::VerifyEmail => {}
-            Effect::ResetPassword { new_hash, cutoff, .. } => {
+            Effect::VerifyEmail { remove_factor: false } => {}
+            Effect::VerifyEmail { remove_factor: true } => {
+                user.mfa = None;
+                user.credentials_changed();
+            }
+            Effect::ResetPassword { new_hash, cutoff, remove_factor, .. } => {
+                user.credentials_changed();
                 user.password_hash = new_hash.clone();
                 user.sessions_valid_after_ms = cutoff.millis();
                 user.latest_reset_ms = None;
+                if *remove_factor {
+                    user.mfa = None;
+                }
             }
-            Effect::ChangeEmail { .. } => user.email = token.email.clone(),
+            Effect::ChangeEmail { .. } => {
+                user.email = token.email.clone();
+                user.credentials_changed();
+            }
         }
         Ok(Redeemed::Done)
     }
@@ -423,18 +423,29 @@ impl Store for MemoryStore {
 
     async fn enable_mfa(&self, activation: &MfaActivation) -> Result<bool, StoreError> {
         let mut state = self.lock()?;
+        let renewal = &activation.renewal;
         let pending_as_read = state.mfa_enrolments.get(&activation.user_id).is_some_and(|pending| {
-            pending.sealed_key == activation.sealed_key && pending.expires_at > activation.now.secs()
+            pending.sealed_key == activation.sealed_key
+                && pending.expires_at > renewal.cutoff.secs()
+                && pending.credential_epoch == activation.credential_epoch
         });
-        let Some(user) = state.users.get_mut(&activation.user_id).filter(|user| pending_as_read && user.mfa.is_none())
-        else {
+        let account_as_read = state.users.get(&activation.user_id).is_some_and(|user| {
+            user.mfa.is_none()
+                && !user.disabled
+                && user.unchanged_since(activation.credential_epoch)
+                && user.sessions_started == activation.sessions_started
+        });
+        if !(pending_as_read && account_as_read && state.renewable(&activation.user_id, renewal)) {
             return Ok(false);
-        };
-        user.mfa = Some(MfaFactor {
-            sealed_key: activation.sealed_key.clone(),
-            last_used_step: Some(activation.step),
-            recovery_digests: activation.recovery_digests.clone(),
-        });
+        }
+        if let Some(user) = state.users.get_mut(&activation.user_id) {
+            user.mfa = Some(MfaFactor {
+                sealed_key: activation.sealed_key.clone(),
+                last_used_step: Some(activation.step),
+                recovery_digests: activation.recovery_digests.clone(),
+            });
+        }
+        state.renew(&activation.user_id, renewal);
         state.mfa_enrolments.remove(&activation.user_id);
         Ok(true)
     }
@@ -468,6 +479,7 @@ impl Store for MemoryStore {
             .is_some_and(|challenge| challenge.user_id == session.user_id && challenge.attempts <= CHALLENGE_ATTEMPTS);
         let Some(user) = state.users.get_mut(&session.user_id).filter(|user| {
             challenge_stands
+                && user.unchanged_since(completion.credential_epoch)
                 && user.password_hash == completion.verified_hash
                 && !user.disabled
                 && user.mfa.as_ref().is_some_and(|factor| {
@@ -496,10 +508,45 @@ impl Store for MemoryStore {
             }
         }
         user.mfa = None;
+        user.credentials_changed();
         if let Some(cutoff) = removal.revoke_sessions_at {
             user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(cutoff.millis());
         }
         Ok(Some(user.clone()))
+    }
+}
+
+impl State {
+    /// Whether the caller's session is as a [`SessionRenewal`] read it, and not cut off since.
+    fn renewable(&self, user_id: &str, renewal: &SessionRenewal) -> bool {
+        let not_cut_off =
+            self.users.get(user_id).is_some_and(|user| user.sessions_valid_after_ms < renewal.session_created_ms);
+        not_cut_off
+            && self.sessions.get(&renewal.session_id).is_some_and(|stored| {
+                !stored.revoked
+                    && stored.session.user_id == user_id
+                    && stored.session.created_ms == renewal.session_created_ms
+                    && stored.session.expires_at > renewal.cutoff.secs()
+            })
+    }
+
+    /// A credential event that ends every other session, and the caller's carried over it.
+    fn renew(&mut self, user_id: &str, renewal: &SessionRenewal) {
+        if let Some(user) = self.users.get_mut(user_id) {
+            user.sessions_valid_after_ms = user.sessions_valid_after_ms.max(renewal.cutoff.millis());
+            user.credentials_changed();
+        }
+        if let Some(stored) = self.sessions.get_mut(&renewal.session_id) {
+            let session = &mut stored.session;
+            session.current_jti = renewal.next_jti.clone();
+            session.created_ms = renewal.cutoff.millis() + 1;
+            session.expires_at = renewal.expires_at;
+            session.mfa = renewal.mfa;
+            // A new rotation chain: nothing from before may claim grace.
+            session.previous_jti = None;
+            session.rotated_ms = 0;
+            session.grace_used = false;
+        }
     }
 }
 

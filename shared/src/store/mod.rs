@@ -34,18 +34,29 @@ pub enum StoreError {
 
 /// A password change, as one atomic write: the account still has the hash the caller proved
 /// and no session started since it was read; the caller's session is still the live one read.
+/// A credential event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordChange {
     pub user_id: String,
     pub verified_hash: String,
     pub sessions_started: u64,
     pub new_hash: String,
-    /// Every session created at or before it is revoked; the caller's is renewed just after.
-    pub cutoff: UnixTime,
+    pub renewal: SessionRenewal,
+}
+
+/// The caller's session carried over a credential event that ends every other session: every
+/// session created at or before `cutoff` is revoked (the cutoff only rises), and the caller's,
+/// if still as read (live, created at `session_created_ms`, not cut off since), moves just
+/// after it with a new refresh token and no grace for the old one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRenewal {
     pub session_id: String,
     pub session_created_ms: u64,
+    pub cutoff: UnixTime,
     pub next_jti: String,
     pub expires_at: u64,
+    /// Whether the renewed session has proved a second factor (`amr` gains `otp`).
+    pub mfa: bool,
 }
 
 /// What a logout's refresh token found.
@@ -70,16 +81,22 @@ pub struct Redemption {
     pub now: UnixTime,
 }
 
+/// Every redemption also requires that the account had no credential event since the token was
+/// issued ([`crate::domain::User::unchanged_since`]), and is one itself except a verification
+/// that removes nothing.
 #[derive(Clone, Debug)]
 pub enum Effect {
-    /// The account still has the address the token was mailed to: it counts as verified.
-    VerifyEmail,
-    /// The token is the account's newest reset token, no login started a session since the
-    /// account was read, and the account is enabled: the new hash, every session revoked
-    /// (`cutoff`, only ever raised), the address verified.
-    ResetPassword { new_hash: String, sessions_started: u64, cutoff: UnixTime },
-    /// The account still has `old_email`: the token's address becomes the account's (its
-    /// guard moves) unless another account holds it.
+    /// The account still has the address the token was mailed to: it counts as verified. The
+    /// first proof of an address also removes a second factor set up before it
+    /// (`remove_factor`: someone who registered the address first may have planted it).
+    VerifyEmail { remove_factor: bool },
+    /// The token is the account's newest reset token, the account still has the address it was
+    /// mailed to, no login started a session since the account was read, and the account is
+    /// enabled: the new hash, every session revoked (`cutoff`, only ever raised), the address
+    /// verified (and, as its first proof, a second factor removed when `remove_factor`).
+    ResetPassword { new_hash: String, sessions_started: u64, cutoff: UnixTime, remove_factor: bool },
+    /// The account still has `old_email` and is enabled: the token's address becomes the
+    /// account's (its guard moves) unless another account holds it.
     ChangeEmail { old_email: Email },
 }
 
@@ -93,8 +110,10 @@ pub enum Redeemed {
     EmailTaken,
 }
 
-/// Turning MFA on, as one atomic write: the pending enrolment spent (still stored as read, and
-/// unexpired) and the account given its factor, unless it already has one.
+/// Turning MFA on, as one atomic write and a credential event: the pending enrolment spent
+/// (still stored as read, unexpired, and started since the latest credential event), the account
+/// given its factor unless it already has one (no session started since it was read), and every
+/// other session ended while the caller's is renewed with the second factor proved.
 #[derive(Clone, Debug)]
 pub struct MfaActivation {
     pub user_id: String,
@@ -102,7 +121,9 @@ pub struct MfaActivation {
     /// The step of the confirming code: it does not work again.
     pub step: u64,
     pub recovery_digests: Vec<String>,
-    pub now: UnixTime,
+    pub credential_epoch: u64,
+    pub sessions_started: u64,
+    pub renewal: SessionRenewal,
 }
 
 /// The second step of a login, as one atomic write: the challenge spent, the factor spent (the
@@ -112,14 +133,17 @@ pub struct MfaActivation {
 #[derive(Clone, Debug)]
 pub struct MfaCompletion {
     pub challenge_digest: String,
+    /// The challenge's: a credential event since the login ends it.
+    pub credential_epoch: u64,
     pub session: Session,
     pub verified_hash: String,
     pub sealed_key: String,
     pub spent: SpentFactor,
 }
 
-/// Taking an account's factor away: its owner's, with a factor spent in the same write (the
-/// account still has the key as read); or an administrator's, with every session revoked.
+/// Taking an account's factor away, a credential event: its owner's, with a factor spent in the
+/// same write (the account still has the key as read); or an administrator's, with every
+/// session revoked.
 #[derive(Clone, Debug)]
 pub struct MfaRemoval {
     pub user_id: String,
@@ -373,7 +397,7 @@ pub trait Store: RevocationCheck {
     /// Applies an administrator's change; `None` when there is no such user. With
     /// `revoke_sessions_at`, every session created up to that instant is revoked in the same
     /// write (the cutoff only ever rises), so a new role or a disable reaches every token from
-    /// the next login on.
+    /// the next login on; and it is a credential event.
     async fn update_user(
         &self,
         user_id: &str,
@@ -403,7 +427,8 @@ pub trait Store: RevocationCheck {
     /// and, when more may follow, the id to continue after.
     async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError>;
 
-    /// Revokes every session of the user created at or before `cutoff` (global logout).
+    /// Revokes every session of the user created at or before `cutoff` (global logout), as a
+    /// credential event.
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError>;
 
     /// Starts a session for a login that verified `verified_hash`, atomically with the check
@@ -420,7 +445,7 @@ pub trait Store: RevocationCheck {
     async fn revoke_owned_session(&self, session: &OwnedSession) -> Result<bool, StoreError>;
 
     /// Ends every other session of the account, atomically with the check that the kept one is
-    /// as read; `false`, writing nothing, when it is not.
+    /// as read, as a credential event; `false`, writing nothing, when it is not.
     async fn end_other_sessions(&self, kept: &KeptSession) -> Result<bool, StoreError>;
 
     /// A session as stored, with its revoked flag (a strongly consistent read).

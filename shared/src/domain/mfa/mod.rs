@@ -24,6 +24,8 @@ pub struct PendingEnrolment {
     pub sealed_key: String,
     /// Epoch seconds; the TTL.
     pub expires_at: u64,
+    /// The account's credential epoch when it was started: a credential event since voids it.
+    pub credential_epoch: u64,
 }
 
 /// A login that proved the password and waits for the second factor: what an `mfa_token` stands
@@ -42,6 +44,11 @@ pub struct MfaChallenge {
     pub attempts: u32,
     /// Epoch seconds; the TTL.
     pub expires_at: u64,
+    /// The account's credential epoch at the login: a credential event since voids it.
+    pub credential_epoch: u64,
+    /// The device a valid device cookie named at the login, if any: its codes draw from that
+    /// device's own budget, so strangers with the password cannot lock the owner out.
+    pub device_id: Option<String>,
 }
 
 /// A second factor as the client presents it.

@@ -146,6 +146,9 @@ pub(super) struct UserItem {
     /// The custom claims as JSON text (absent: none): a string keeps numbers exactly as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claims: Option<String>,
+    /// Raised by every credential event (`credentials.rs`); absent on accounts that never had one.
+    #[serde(default)]
+    credential_epoch: u64,
 }
 
 impl From<&User> for UserItem {
@@ -165,6 +168,7 @@ impl From<&User> for UserItem {
             mfa_last_step: user.mfa.as_ref().and_then(|factor| factor.last_used_step),
             mfa_recovery: user.mfa.as_ref().map(|factor| factor.recovery_digests.clone()).unwrap_or_default(),
             claims: (!user.claims.is_empty()).then(|| user.claims.to_json()),
+            credential_epoch: user.credential_epoch,
         }
     }
 }
@@ -188,6 +192,7 @@ impl From<UserItem> for User {
                 recovery_digests: item.mfa_recovery,
             }),
             claims: item.claims.as_deref().map(CustomClaims::from_stored).unwrap_or_default(),
+            credential_epoch: item.credential_epoch,
         }
     }
 }
@@ -368,6 +373,8 @@ pub(super) struct OneTimeTokenItem {
     issued_ms: u64,
     /// Epoch seconds; the TTL.
     expires_at: u64,
+    #[serde(default)]
+    credential_epoch: u64,
 }
 
 pub(super) fn one_time_token(token: &OneTimeToken) -> Result<Item, StoreError> {
@@ -377,6 +384,7 @@ pub(super) fn one_time_token(token: &OneTimeToken) -> Result<Item, StoreError> {
         email: token.email.as_str().to_owned(),
         issued_ms: token.issued_ms,
         expires_at: token.expires_at,
+        credential_epoch: token.credential_epoch,
     };
     write(one_time_key(&token.digest), Entity::OneTimeToken, record)
 }
@@ -392,6 +400,7 @@ pub(super) fn read_one_time_token(digest: &str, item: Item) -> Result<OneTimeTok
         email: Email::from_stored(record.email),
         issued_ms: record.issued_ms,
         expires_at: record.expires_at,
+        credential_epoch: record.credential_epoch,
     })
 }
 
@@ -402,6 +411,8 @@ pub(super) struct MfaEnrolmentItem {
     sealed_key: String,
     /// Epoch seconds; the TTL.
     expires_at: u64,
+    #[serde(default)]
+    credential_epoch: u64,
 }
 
 pub(super) fn mfa_enrolment(enrolment: &PendingEnrolment) -> Result<Item, StoreError> {
@@ -409,13 +420,19 @@ pub(super) fn mfa_enrolment(enrolment: &PendingEnrolment) -> Result<Item, StoreE
         user_id: enrolment.user_id.clone(),
         sealed_key: enrolment.sealed_key.clone(),
         expires_at: enrolment.expires_at,
+        credential_epoch: enrolment.credential_epoch,
     };
     write(mfa_enrolment_key(&enrolment.user_id), Entity::MfaEnrolment, record)
 }
 
 impl From<MfaEnrolmentItem> for PendingEnrolment {
     fn from(item: MfaEnrolmentItem) -> Self {
-        Self { user_id: item.user_id, sealed_key: item.sealed_key, expires_at: item.expires_at }
+        Self {
+            user_id: item.user_id,
+            sealed_key: item.sealed_key,
+            expires_at: item.expires_at,
+            credential_epoch: item.credential_epoch,
+        }
     }
 }
 
@@ -429,6 +446,10 @@ pub(super) struct MfaChallengeItem {
     attempts: u32,
     /// Epoch seconds; the TTL.
     expires_at: u64,
+    #[serde(default)]
+    credential_epoch: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_id: Option<String>,
 }
 
 pub(super) fn mfa_challenge(challenge: &MfaChallenge) -> Result<Item, StoreError> {
@@ -438,6 +459,8 @@ pub(super) fn mfa_challenge(challenge: &MfaChallenge) -> Result<Item, StoreError
         client_digest: challenge.client_digest.clone(),
         attempts: challenge.attempts,
         expires_at: challenge.expires_at,
+        credential_epoch: challenge.credential_epoch,
+        device_id: challenge.device_id.clone(),
     };
     write(mfa_challenge_key(&challenge.digest), Entity::MfaChallenge, record)
 }
@@ -451,5 +474,7 @@ pub(super) fn read_mfa_challenge(digest: &str, item: Item) -> Result<MfaChalleng
         client_digest: record.client_digest,
         attempts: record.attempts,
         expires_at: record.expires_at,
+        credential_epoch: record.credential_epoch,
+        device_id: record.device_id,
     })
 }

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 
 use super::DynamoStore;
+use super::credentials::{CREDENTIAL_EVENT, one, unchanged_since};
 use super::errors::unless_refused;
 use super::items::{self, UserItem, mfa_challenge_key, mfa_enrolment_key, n, s, user_key};
 use super::transactions::{build_failed, put};
@@ -55,30 +56,53 @@ impl DynamoStore {
     }
 
     pub(super) async fn transact_enable_mfa(&self, activation: &MfaActivation) -> Result<bool, StoreError> {
+        let renewal = &activation.renewal;
+        let (unchanged, (epoch, epoch_value)) = unchanged_since(activation.credential_epoch);
         let spend = Delete::builder()
             .table_name(&self.tables.revocations)
             .key("pk", s(mfa_enrolment_key(&activation.user_id)))
-            .condition_expression("sealed_key = :sealed AND expires_at > :now")
+            .condition_expression(
+                "sealed_key = :sealed AND expires_at > :now \
+                 AND (attribute_not_exists(credential_epoch) OR credential_epoch = :epoch)",
+            )
             .expression_attribute_values(":sealed", s(&activation.sealed_key))
-            .expression_attribute_values(":now", n(activation.now.secs()))
+            .expression_attribute_values(":now", n(renewal.cutoff.secs()))
+            .expression_attribute_values(epoch, epoch_value.clone())
             .build()
             .map_err(build_failed)?;
+        let (one, one_value) = one();
+        let factor = match activation.recovery_digests.is_empty() {
+            true => "mfa_totp = :sealed, mfa_last_step = :step",
+            false => "mfa_totp = :sealed, mfa_last_step = :step, mfa_recovery = :codes",
+        };
         let mut account = Update::builder()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&activation.user_id)))
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(mfa_totp)")
+            // Every other session ends: the cutoff, as a password change raises it.
+            .update_expression(format!("SET {factor}, sessions_valid_after_ms = :cutoff ADD {CREDENTIAL_EVENT}"))
+            // As read: no factor, enabled, no credential event since the enrolment started, no
+            // session started since, the caller's session not cut off meanwhile.
+            .condition_expression(format!(
+                "attribute_not_exists(mfa_totp) AND (attribute_not_exists(disabled) OR disabled = :false) \
+                 AND {unchanged} AND (attribute_not_exists(sessions_started) OR sessions_started = :started) \
+                 AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :session_created)"
+            ))
             .expression_attribute_values(":sealed", s(&activation.sealed_key))
-            .expression_attribute_values(":step", n(activation.step));
-        account = if activation.recovery_digests.is_empty() {
-            account.update_expression("SET mfa_totp = :sealed, mfa_last_step = :step")
-        } else {
-            account
-                .update_expression("SET mfa_totp = :sealed, mfa_last_step = :step, mfa_recovery = :codes")
-                .expression_attribute_values(":codes", AttributeValue::Ss(activation.recovery_digests.clone()))
-        };
+            .expression_attribute_values(":step", n(activation.step))
+            .expression_attribute_values(":cutoff", n(renewal.cutoff.millis()))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(epoch, epoch_value)
+            .expression_attribute_values(":started", n(activation.sessions_started))
+            .expression_attribute_values(":session_created", n(renewal.session_created_ms))
+            .expression_attribute_values(one, one_value);
+        if !activation.recovery_digests.is_empty() {
+            account =
+                account.expression_attribute_values(":codes", AttributeValue::Ss(activation.recovery_digests.clone()));
+        }
         self.all_or_nothing(vec![
             TransactWriteItem::builder().delete(spend).build(),
             TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build(),
+            self.renewed_session(&activation.user_id, renewal)?,
         ])
         .await
     }
@@ -131,14 +155,16 @@ impl DynamoStore {
             .build()
             .map_err(build_failed)?;
         let spend = factor_spend(&completion.sealed_key, &completion.spent);
+        let (unchanged, (epoch, epoch_value)) = unchanged_since(completion.credential_epoch);
         let mut account = Update::builder()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&session.user_id)))
             .update_expression(format!("{} ADD sessions_started :one", spend.update))
             .condition_expression(format!(
-                "password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false) AND {}",
+                "password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false) AND {unchanged} AND {}",
                 spend.condition
             ))
+            .expression_attribute_values(epoch, epoch_value)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":verified", s(&completion.verified_hash))
             .expression_attribute_values(":false", AttributeValue::Bool(false));
@@ -154,17 +180,19 @@ impl DynamoStore {
     }
 
     pub(super) async fn update_remove_mfa(&self, removal: &MfaRemoval) -> Result<Option<User>, StoreError> {
-        const REMOVE: &str = "REMOVE mfa_totp, mfa_last_step, mfa_recovery";
+        let remove = format!("REMOVE mfa_totp, mfa_last_step, mfa_recovery ADD {CREDENTIAL_EVENT}");
         let request = || {
+            let (one, one_value) = one();
             self.client
                 .update_item()
                 .table_name(&self.tables.users)
                 .key("pk", s(user_key(&removal.user_id)))
                 .return_values(ReturnValue::AllNew)
+                .expression_attribute_values(one, one_value)
         };
         if let Some((sealed_key, spent)) = &removal.proof {
             let spend = factor_spend(sealed_key, spent);
-            let mut update = request().update_expression(REMOVE).condition_expression(spend.condition);
+            let mut update = request().update_expression(&remove).condition_expression(spend.condition);
             for (name, value) in spend.values.into_iter().filter(|(name, _)| *name != ":spent") {
                 update = update.expression_attribute_values(name, value);
             }
@@ -173,7 +201,7 @@ impl DynamoStore {
         if let Some(cutoff) = removal.revoke_sessions_at {
             // The cutoff only ever rises: refused when a later one stands (or no such account).
             let raising = request()
-                .update_expression(format!("{REMOVE} SET sessions_valid_after_ms = :cutoff"))
+                .update_expression(format!("{remove} SET sessions_valid_after_ms = :cutoff"))
                 .condition_expression(
                     "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) \
                      OR sessions_valid_after_ms < :cutoff)",
@@ -183,7 +211,7 @@ impl DynamoStore {
                 return Ok(Some(user));
             }
         }
-        updated_user(request().update_expression(REMOVE).condition_expression("attribute_exists(pk)")).await
+        updated_user(request().update_expression(&remove).condition_expression("attribute_exists(pk)")).await
     }
 }
 

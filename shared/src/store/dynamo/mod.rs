@@ -12,6 +12,7 @@
 //! - `otk#<sha256 hex>`: a one-time token of the email flows (purpose, user, address, issue time).
 //! - `mfa_enrolment#<user id>`, `mfa_challenge#<sha256 hex>`: MFA's waiting records (`mfa.rs`).
 
+mod credentials;
 mod errors;
 mod items;
 mod mfa;
@@ -26,6 +27,7 @@ mod transactions;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
@@ -74,6 +76,38 @@ impl DynamoStore {
             .await
             .map_err(classify)?;
         Ok(output.item)
+    }
+
+    /// A credential event on the user item `request` names (conditioned on its existence),
+    /// with `assignments`, revoking every session created up to `cutoff`. The cutoff only ever
+    /// rises: when a later one stands, which revokes these sessions too, the rest is applied
+    /// alone. The account as it is now, or `None` when there is no such user.
+    async fn update_user_revoking(
+        &self,
+        request: UpdateItemFluentBuilder,
+        mut assignments: Vec<&str>,
+        cutoff: UnixTime,
+    ) -> Result<Option<User>, StoreError> {
+        let (one, one_value) = credentials::one();
+        let request = request.return_values(ReturnValue::AllNew).expression_attribute_values(one, one_value);
+        let expression = |assignments: &[&str]| match assignments.is_empty() {
+            true => format!("ADD {}", credentials::CREDENTIAL_EVENT),
+            false => format!("SET {} ADD {}", assignments.join(", "), credentials::CREDENTIAL_EVENT),
+        };
+        let kept = request.clone();
+        assignments.push("sessions_valid_after_ms = :cutoff");
+        let raising = request
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)",
+            )
+            .expression_attribute_values(":cutoff", n(cutoff.millis()))
+            .update_expression(expression(&assignments));
+        let mut updated = unless_refused(raising.send().await)?;
+        if updated.is_none() {
+            assignments.pop();
+            updated = unless_refused(kept.update_expression(expression(&assignments)).send().await)?;
+        }
+        updated.and_then(|output| output.attributes).map(items::read::<UserItem, _>).transpose()
     }
 }
 
@@ -148,31 +182,14 @@ impl Store for DynamoStore {
             assignments.push("claims = :claims");
             request = request.expression_attribute_values(":claims", s(claims.to_json()));
         }
-        let unchanged = request.clone();
-        let mut raising_cutoff = false;
         if let Some(cutoff) = revoke_sessions_at {
-            // Only ever raised: a later cutoff already standing revokes these sessions too.
-            assignments.push("sessions_valid_after_ms = :cutoff");
-            request = request
-                .condition_expression(
-                    "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)",
-                )
-                .expression_attribute_values(":cutoff", n(cutoff.millis()));
-            raising_cutoff = true;
+            return self.update_user_revoking(request, assignments, cutoff).await;
         }
         if assignments.is_empty() {
             return self.user_by_id(user_id).await;
         }
-        let set = |assignments: &[&str]| format!("SET {}", assignments.join(", "));
-        let mut updated = unless_refused(request.update_expression(set(&assignments)).send().await)?;
-        if updated.is_none() && raising_cutoff {
-            // Refused: no such user, or a later cutoff stands; apply the rest alone.
-            assignments.pop();
-            updated = match assignments.is_empty() {
-                true => return self.user_by_id(user_id).await,
-                false => unless_refused(unchanged.update_expression(set(&assignments)).send().await)?,
-            };
-        }
+        let updated =
+            unless_refused(request.update_expression(format!("SET {}", assignments.join(", "))).send().await)?;
         updated.and_then(|output| output.attributes).map(items::read::<UserItem, _>).transpose()
     }
 
@@ -220,20 +237,13 @@ impl Store for DynamoStore {
     }
 
     async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(user_id)))
-            .update_expression("SET sessions_valid_after_ms = :cutoff")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)",
-            )
-            .expression_attribute_values(":cutoff", n(cutoff.millis()))
-            .send()
-            .await;
-        // Refused when a later cutoff already stands, which revokes these sessions too.
-        unless_refused(result)?;
+            .condition_expression("attribute_exists(pk)");
+        self.update_user_revoking(request, Vec::new(), cutoff).await?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 
 use super::DynamoStore;
+use super::credentials::{CREDENTIAL_EVENT, one, unchanged_since};
 use super::errors::{CONDITION_FAILED, cancellation_reasons, classify};
 use super::items::{self, email_key, n, one_time_key, s, user_key};
 use super::transactions::{build_failed, put};
@@ -48,34 +49,51 @@ impl DynamoStore {
             .build()
             .map_err(build_failed)?;
         let mut writes = vec![TransactWriteItem::builder().delete(spend).build()];
+        // Every redemption: no credential event since the token was issued, the account
+        // enabled; and each is a credential event itself, except a verification that removes
+        // nothing.
+        let (unchanged, (epoch, epoch_value)) = unchanged_since(token.credential_epoch);
+        let (one, one_value) = one();
+        let guard = format!("{unchanged} AND (attribute_not_exists(disabled) OR disabled = :false)");
         let account = Update::builder()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&token.user_id)))
-            .expression_attribute_values(":true", AttributeValue::Bool(true));
-        let enabled = "(attribute_not_exists(disabled) OR disabled = :false)";
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(epoch, epoch_value);
         let account = match &redemption.effect {
-            Effect::VerifyEmail => account
+            Effect::VerifyEmail { remove_factor: false } => account
                 .update_expression("SET email_verified = :true")
-                .condition_expression(format!("email = :email AND {enabled}"))
+                .condition_expression(format!("email = :email AND {guard}"))
+                .expression_attribute_values(":email", s(token.email.as_str())),
+            // The first proof of an address also takes away a factor someone may have planted.
+            Effect::VerifyEmail { remove_factor: true } => account
+                .update_expression(format!(
+                    "SET email_verified = :true ADD {CREDENTIAL_EVENT} REMOVE mfa_totp, mfa_last_step, mfa_recovery"
+                ))
+                .condition_expression(format!("email = :email AND {guard}"))
                 .expression_attribute_values(":email", s(token.email.as_str()))
-                .expression_attribute_values(":false", AttributeValue::Bool(false)),
-            Effect::ResetPassword { new_hash, sessions_started, cutoff } => account
-                .update_expression(
+                .expression_attribute_values(one, one_value),
+            Effect::ResetPassword { new_hash, sessions_started, cutoff, remove_factor } => account
+                .update_expression(format!(
                     "SET password_hash = :hash, sessions_valid_after_ms = :cutoff, email_verified = :true \
-                     REMOVE latest_reset_ms",
-                )
-                // The newest reset token, no session started since the account was read (so the
-                // cutoff covers every login that could have slipped in), the cutoff only rising.
+                     ADD {CREDENTIAL_EVENT} REMOVE latest_reset_ms{}",
+                    if *remove_factor { ", mfa_totp, mfa_last_step, mfa_recovery" } else { "" }
+                ))
+                // The newest reset token, mailed to the address the account still has, no
+                // session started since the account was read (so the cutoff covers every login
+                // that could have slipped in), the cutoff only rising.
                 .condition_expression(format!(
-                    "latest_reset_ms = :issued AND {enabled} \
+                    "latest_reset_ms = :issued AND email = :email AND {guard} \
                      AND (attribute_not_exists(sessions_started) OR sessions_started = :started) \
                      AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :cutoff)"
                 ))
                 .expression_attribute_values(":hash", s(new_hash))
                 .expression_attribute_values(":cutoff", n(cutoff.millis()))
                 .expression_attribute_values(":issued", n(token.issued_ms))
+                .expression_attribute_values(":email", s(token.email.as_str()))
                 .expression_attribute_values(":started", n(*sessions_started))
-                .expression_attribute_values(":false", AttributeValue::Bool(false)),
+                .expression_attribute_values(one, one_value),
             Effect::ChangeEmail { old_email } => {
                 writes.push(put(&self.tables.users, items::email_guard(&token.email, &token.user_id)?)?);
                 let old_guard = Delete::builder()
@@ -87,10 +105,11 @@ impl DynamoStore {
                     .map_err(build_failed)?;
                 writes.push(TransactWriteItem::builder().delete(old_guard).build());
                 account
-                    .update_expression("SET email = :new, email_verified = :true")
-                    .condition_expression("email = :old")
+                    .update_expression(format!("SET email = :new, email_verified = :true ADD {CREDENTIAL_EVENT}"))
+                    .condition_expression(format!("email = :old AND {guard}"))
                     .expression_attribute_values(":new", s(token.email.as_str()))
                     .expression_attribute_values(":old", s(old_email.as_str()))
+                    .expression_attribute_values(one, one_value)
             }
         };
         writes.push(TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build());

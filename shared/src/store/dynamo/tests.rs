@@ -35,6 +35,7 @@ fn alice() -> User {
         latest_reset_ms: Some(1_800_000_000_900),
         mfa: None,
         claims: Default::default(),
+        credential_epoch: 3,
     }
 }
 
@@ -60,6 +61,7 @@ fn a_user_is_stored_as_before_and_reads_back() {
             ("sessions_started", n("0")),
             ("email_verified", AttributeValue::Bool(true)),
             ("latest_reset_ms", n("1800000000900")),
+            ("credential_epoch", n("3")),
         ])
     );
     assert_eq!(items::read::<UserItem, User>(stored).unwrap(), alice());
@@ -135,6 +137,7 @@ fn the_email_guard_access_token_and_throttle_items_are_stored_as_expected() {
         email: Email::parse("new@example.com").unwrap(),
         issued_ms: 1_800_000_000_001,
         expires_at: 1_800_086_400,
+        credential_epoch: 3,
     };
     let stored = items::one_time_token(&token).unwrap();
     assert_eq!(
@@ -147,6 +150,7 @@ fn the_email_guard_access_token_and_throttle_items_are_stored_as_expected() {
             ("email", s("new@example.com")),
             ("issued_ms", n("1800000000001")),
             ("expires_at", n("1800086400")),
+            ("credential_epoch", n("3")),
         ])
     );
     assert_eq!(items::read_one_time_token("ab12", stored).unwrap(), token);

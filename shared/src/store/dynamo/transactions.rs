@@ -5,10 +5,11 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::DynamoStore;
+use super::credentials::{CREDENTIAL_EVENT, one};
 use super::errors::{CONDITION_FAILED, TRANSACTION_CONFLICT, cancellation_reasons, classify, unless_refused};
 use super::items::{self, Item, n, s, session_key, user_key};
 use crate::domain::{Session, User};
-use crate::store::{KeptSession, PasswordChange, StoreError};
+use crate::store::{KeptSession, PasswordChange, SessionRenewal, StoreError};
 
 impl DynamoStore {
     pub(super) async fn transact_create_user(
@@ -60,11 +61,16 @@ impl DynamoStore {
     }
 
     pub(super) async fn transact_change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
+        let renewal = &change.renewal;
+        let (one, one_value) = one();
         let user = Update::builder()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&change.user_id)))
             // A reset link mailed before the change must not undo it.
-            .update_expression("SET password_hash = :hash, sessions_valid_after_ms = :cutoff REMOVE latest_reset_ms")
+            .update_expression(format!(
+                "SET password_hash = :hash, sessions_valid_after_ms = :cutoff REMOVE latest_reset_ms \
+                 ADD {CREDENTIAL_EVENT}"
+            ))
             // As read: the proved hash, no session started since, the caller's session not cut
             // off meanwhile (which also means the cutoff only rises: it is after that session).
             .condition_expression(
@@ -72,37 +78,50 @@ impl DynamoStore {
                  AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :session_created)",
             )
             .expression_attribute_values(":hash", s(&change.new_hash))
-            .expression_attribute_values(":cutoff", n(change.cutoff.millis()))
+            .expression_attribute_values(":cutoff", n(renewal.cutoff.millis()))
             .expression_attribute_values(":verified", s(&change.verified_hash))
             .expression_attribute_values(":started", n(change.sessions_started))
-            .expression_attribute_values(":session_created", n(change.session_created_ms))
-            .build()
-            .map_err(build_failed)?;
-        let session = Update::builder()
-            .table_name(&self.tables.revocations)
-            .key("pk", s(session_key(&change.session_id)))
-            // A new rotation chain: no token from before the change may claim the grace answer.
-            .update_expression(
-                "SET current_jti = :next, created_ms = :renewed, expires_at = :expires_at \
-                 REMOVE previous_jti, rotated_ms, grace_used",
-            )
-            .condition_expression(
-                "user_id = :user_id AND revoked = :false AND expires_at > :now AND created_ms = :session_created",
-            )
-            .expression_attribute_values(":next", s(&change.next_jti))
-            .expression_attribute_values(":renewed", n(change.cutoff.millis() + 1))
-            .expression_attribute_values(":expires_at", n(change.expires_at))
-            .expression_attribute_values(":user_id", s(&change.user_id))
-            .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .expression_attribute_values(":now", n(change.cutoff.secs()))
-            .expression_attribute_values(":session_created", n(change.session_created_ms))
+            .expression_attribute_values(":session_created", n(renewal.session_created_ms))
+            .expression_attribute_values(one, one_value)
             .build()
             .map_err(build_failed)?;
         self.all_or_nothing(vec![
             TransactWriteItem::builder().update(user).build(),
-            TransactWriteItem::builder().update(session).build(),
+            self.renewed_session(&change.user_id, renewal)?,
         ])
         .await
+    }
+
+    /// The caller's session carried over a credential event: still as read, it gets the new
+    /// refresh token and moves just after the cutoff, starting a new rotation chain (no token
+    /// from before may claim the grace answer).
+    pub(super) fn renewed_session(
+        &self,
+        user_id: &str,
+        renewal: &SessionRenewal,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&renewal.session_id)))
+            .condition_expression(
+                "user_id = :user_id AND revoked = :false AND expires_at > :now AND created_ms = :session_created",
+            )
+            .expression_attribute_values(":next", s(&renewal.next_jti))
+            .expression_attribute_values(":renewed", n(renewal.cutoff.millis() + 1))
+            .expression_attribute_values(":expires_at", n(renewal.expires_at))
+            .expression_attribute_values(":user_id", s(user_id))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", n(renewal.cutoff.secs()))
+            .expression_attribute_values(":session_created", n(renewal.session_created_ms));
+        const RENEW: &str = "SET current_jti = :next, created_ms = :renewed, expires_at = :expires_at";
+        const NEW_CHAIN: &str = "REMOVE previous_jti, rotated_ms, grace_used";
+        update = match renewal.mfa {
+            true => update
+                .update_expression(format!("{RENEW}, mfa = :true {NEW_CHAIN}"))
+                .expression_attribute_values(":true", AttributeValue::Bool(true)),
+            false => update.update_expression(format!("{RENEW} {NEW_CHAIN}, mfa")),
+        };
+        Ok(TransactWriteItem::builder().update(update.build().map_err(build_failed)?).build())
     }
 
     /// "Sign out everywhere else": the account's cutoff raised to `kept.cutoff` and the kept
@@ -111,7 +130,7 @@ impl DynamoStore {
         let user = Update::builder()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&kept.user_id)))
-            .update_expression("SET sessions_valid_after_ms = :cutoff")
+            .update_expression(format!("SET sessions_valid_after_ms = :cutoff ADD {CREDENTIAL_EVENT}"))
             // The kept session not cut off meanwhile (the cutoff is at or after its creation, so
             // it only rises), and no session started since the account was read.
             .condition_expression(
@@ -120,6 +139,7 @@ impl DynamoStore {
                  AND (attribute_not_exists(sessions_started) OR sessions_started = :started)",
             )
             .expression_attribute_values(":cutoff", n(kept.cutoff.millis()))
+            .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":started", n(kept.sessions_started))
             .expression_attribute_values(":session_created", n(kept.session_created_ms))
             .build()
