@@ -3,6 +3,7 @@
 mod admin;
 mod claims;
 mod cookies;
+mod credential_events;
 mod custom_claims;
 mod devices;
 mod dynamo_calls;

@@ -2,10 +2,12 @@
 //! send, at `/moto-api/data.json`): the `ses` sender as `Mail::from_env` builds it, the reset
 //! flow reading its link from what SES received, and a refused send that loses nothing.
 
-use e2e::{PASSWORD, TestApp, on_both_stores, unique_email};
+use e2e::proxy::{FaultProxy, Link};
+use e2e::{PASSWORD, TestApp, on_both_stores, request, unique_email};
+use http::Method;
 use serde_json::{Value, json};
 use shared::config::Env;
-use shared::email::{EmailSender, Mail, SesSender};
+use shared::email::{EmailSender, Mail, SesSender, Verification};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The SES endpoint `scripts/test.sh` exports (moto), the SDK's own override variable.
@@ -98,7 +100,54 @@ async fn a_refused_send_loses_nothing_and_reveals_nothing(app: TestApp) {
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
 }
 
-on_both_stores!(a_reset_link_goes_out_through_ses_and_works, a_refused_send_loses_nothing_and_reveals_nothing);
+/// Issue 26 case 9: with SES answering only after 2 s (a delaying proxy in front of moto),
+/// `forgot` still answers known and unknown addresses alike, at its floor: the send is bounded
+/// by the answer's own deadline.
+async fn forgot_keeps_its_timing_when_ses_is_slow(app: TestApp) {
+    const TRIES: usize = 5;
+    let from = format!("no-reply@{}", verified_domain().await);
+    let moto: std::net::SocketAddr =
+        ses_endpoint().trim_start_matches("http://").trim_end_matches('/').parse().unwrap();
+    let proxy = FaultProxy::start(moto).await;
+    proxy.set(Link::Delayed(2_000));
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let client = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&config).endpoint_url(proxy.endpoint()).build(),
+    );
+    let sender: std::sync::Arc<dyn EmailSender> = std::sync::Arc::new(SesSender::new(client, from));
+    let floor = std::time::Duration::from_millis(Mail::DEFAULT_RESPONSE_FLOOR_MS);
+    // No verification mail at registration: only the measured requests go through the proxy.
+    let app = app.with_mail(|mail| Mail { sender, response_floor: floor, verification: Verification::Off, ..mail });
+    let (mut known_ms, mut unknown_ms) = (Vec::new(), Vec::new());
+    for index in 0..TRIES {
+        let known = unique_email();
+        assert_eq!(app.register(&known, PASSWORD).await.status, 201);
+        for (address, times, host) in [(known, &mut known_ms, 1), (unique_email(), &mut unknown_ms, 2)] {
+            let mut forgot = request(Method::POST, "/auth/password/forgot", Some(json!({ "email": address })), None);
+            forgot.source_ip = Some(format!("198.51.{index}.{host}").parse().unwrap());
+            let started = std::time::Instant::now();
+            let answer = app.send(forgot).await;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(answer.status, 202, "{:?}", answer.body);
+        }
+    }
+    let mean = |times: &[f64]| times.iter().sum::<f64>() / times.len() as f64;
+    let (known_mean, unknown_mean) = (mean(&known_ms), mean(&unknown_ms));
+    println!(
+        "forgot with SES answering after 2 s: known {known_mean:.1} ms, unknown {unknown_mean:.1} ms (floor {floor:?})"
+    );
+    assert!(
+        (0.9..=1.1).contains(&(known_mean / unknown_mean)),
+        "known {known_mean:.1} ms vs unknown {unknown_mean:.1} ms"
+    );
+    assert!(known_mean < 1_000.0, "the send was not bounded: {known_mean:.1} ms");
+}
+
+on_both_stores!(
+    a_reset_link_goes_out_through_ses_and_works,
+    a_refused_send_loses_nothing_and_reveals_nothing,
+    forgot_keeps_its_timing_when_ses_is_slow,
+);
 
 #[tokio::test]
 async fn the_ses_sender_sends_both_bodies_from_the_configured_address() {

@@ -16,6 +16,8 @@ pub enum Link {
     Refused,
     /// Connections are accepted and then nothing is forwarded or answered.
     BlackHole,
+    /// Each new connection is forwarded only after this many milliseconds: a slow service.
+    Delayed(u64),
 }
 
 pub struct FaultProxy {
@@ -43,8 +45,11 @@ impl FaultProxy {
                         });
                         accepted.lock().unwrap().push(handle.abort_handle());
                     }
-                    Link::Up => {
+                    Link::Up | Link::Delayed(_) => {
                         let handle = tokio::spawn(async move {
+                            if let Link::Delayed(millis) = state {
+                                tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+                            }
                             if let Ok(mut server) = TcpStream::connect(upstream).await {
                                 let _ = copy_bidirectional(&mut client, &mut server).await;
                             }
@@ -63,7 +68,7 @@ impl FaultProxy {
 
     pub fn set(&self, link: Link) {
         self.link.send_replace(link);
-        if link != Link::Up {
+        if matches!(link, Link::Refused | Link::BlackHole) {
             for task in self.tasks.lock().unwrap().drain(..) {
                 task.abort();
             }
