@@ -445,6 +445,9 @@ def main():
         # disable with a wrong recovery code refused, the admin's removal (which signs out).
         mfa_user = f"smoke-mfa-{uuid.uuid4().hex[:12]}@example.com"
         invoke("register", "events/register.json", {original_email: mfa_user})
+        # Only a proved address may have a factor set up on it.
+        invoke("account-recovery", "events/verify-email.json",
+               {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(mfa_user, "/verify-email")})
         mfa_session = body(login(mfa_user, password))
         mfa_token = {"REPLACE_WITH_ACCESS_TOKEN": mfa_session["access_token"]}
         mfa_context = invoke("authorizer", "events/authorizer.json", mfa_token)["context"]
@@ -452,11 +455,18 @@ def main():
         secret = (body(enrolment) or {}).get("secret", "")
         expect(enrolment["statusCode"] == 200 and len(secret) == 32 and "<svg" in body(enrolment)["qr_svg"],
                f"mfa starts an enrolment with its QR code ({status_and_code(enrolment)})")
-        confirmed = invoke("mfa", "events/mfa-confirm.json",
-                           {"REPLACE_WITH_CODE": totp(secret, time.time()), **mfa_token}, context=mfa_context)
+        unproved = invoke("mfa-verify", "events/mfa-confirm.json",
+                          {"REPLACE_WITH_CODE": totp(secret, time.time()), "REPLACE_WITH_PASSWORD": "not it",
+                           **mfa_token}, context=mfa_context)
+        expect(unproved["statusCode"] == 401 and code(unproved) == "invalid_credentials",
+               f"mfa-verify refuses a confirmation without the current password ({status_and_code(unproved)})")
+        confirmed = invoke("mfa-verify", "events/mfa-confirm.json",
+                           {"REPLACE_WITH_CODE": totp(secret, time.time()), "REPLACE_WITH_PASSWORD": password,
+                            **mfa_token}, context=mfa_context)
         recovery_codes = (body(confirmed) or {}).get("recovery_codes", [])
-        expect(confirmed["statusCode"] == 200 and len(recovery_codes) == 10,
-               f"mfa confirms the enrolment with a code and answers 10 recovery codes ({status_and_code(confirmed)})")
+        expect(confirmed["statusCode"] == 200 and len(recovery_codes) == 10 and body(confirmed).get("access_token"),
+               f"mfa-verify confirms the enrolment with a code and the password, answers 10 recovery codes and "
+               f"the renewed session ({status_and_code(confirmed)})")
         challenge = login(mfa_user, password)
         expect(challenge["statusCode"] == 401 and code(challenge) == "mfa_required" and body(challenge).get("mfa_token"),
                f"login asks an MFA account for its second factor ({status_and_code(challenge)})")

@@ -56,6 +56,7 @@
     mfaSecret: $('mfa-secret'),
     mfaConfirmForm: $('mfa-confirm-form'),
     mfaConfirmCode: $('mfa-confirm-code'),
+    mfaConfirmPassword: $('mfa-confirm-password'),
     mfaCodes: $('mfa-codes'),
     recoveryCodes: $('recovery-codes'),
     mfaDisableForm: $('mfa-disable-form'),
@@ -343,10 +344,12 @@
     event.preventDefault();
     guarded(async () => {
       const result = await authed('POST', '/auth/mfa/totp/confirm', {
-        body: { code: ui.mfaConfirmCode.value.trim() },
+        // The password too: a stolen session alone must not put another authenticator on the account.
+        body: { code: ui.mfaConfirmCode.value.trim(), current_password: ui.mfaConfirmPassword.value },
         csrf: true,
       });
       ui.mfaConfirmCode.value = '';
+      ui.mfaConfirmPassword.value = '';
       if (!result.ok) {
         showError(describe(result));
         return;

@@ -623,6 +623,8 @@ step('mfa: turning it on shows a QR code and the key; a code computed from the k
   assert.match(mfaSecret, /^[A-Z2-7]{32}$/);
   await shot('15-mfa-enrol');
   await page.fill('#mfa-confirm-code', totp(mfaSecret));
+  // Turning it on takes the current password: a stolen session alone cannot add an authenticator.
+  await page.fill('#mfa-confirm-password', NEW_PASSWORD);
   const [confirmed] = await Promise.all([
     page.waitForResponse(sawResponse('POST', '/auth/mfa/totp/confirm')),
     page.click('#mfa-confirm'),
