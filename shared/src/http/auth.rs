@@ -107,7 +107,7 @@ pub async fn register(accounts: &Accounts, transport: TokenTransport, request: A
     };
     match result.await {
         Ok(Registration::SignedIn(signed_in)) => token_response(StatusCode::CREATED, Ok(*signed_in), transport, &csrf),
-        Ok(Registration::PendingVerification(user)) => json_response(StatusCode::ACCEPTED, &AccountView::from(user)),
+        Ok(Registration::PendingVerification(user)) => json_response(StatusCode::ACCEPTED, &AccountView::from(*user)),
         Err(error) => problem(&error),
     }
 }

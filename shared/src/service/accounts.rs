@@ -19,7 +19,7 @@ use crate::tokens::CsrfBinding;
 #[derive(Debug)]
 pub enum Registration {
     SignedIn(Box<SignedIn>),
-    PendingVerification(User),
+    PendingVerification(Box<User>),
 }
 
 impl Registration {
@@ -67,7 +67,7 @@ pub async fn register(
     }
     match session {
         Some(_) => Ok(Registration::SignedIn(Box::new(signed_in(&accounts.issuer, user, &grant, now)?))),
-        None => Ok(Registration::PendingVerification(user)),
+        None => Ok(Registration::PendingVerification(Box::new(user))),
     }
 }
 
