@@ -1,6 +1,7 @@
 //! The end-to-end tests, one module per concern, in one binary.
 
 mod admin;
+mod amr;
 mod claims;
 mod cookies;
 mod credential_events;
