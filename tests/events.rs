@@ -10,7 +10,7 @@ use shared::authorizer::Authorizer;
 use shared::credentials::{CSRF_COOKIE, TokenTransport};
 use shared::domain::{Email, Role, Session, User};
 use shared::http::{ApiResponse, admin, auth};
-use shared::store::{DynamoStore, Store};
+use shared::store::{AccountStore, DynamoStore, Store};
 use shared::time::UnixTime;
 use shared::tokens::CsrfBinding;
 

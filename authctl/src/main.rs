@@ -9,7 +9,7 @@ use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 use shared::config::{Env, dynamodb_client};
 use shared::domain::{CustomClaims, Email, Password, PasswordHasher, Role, User};
-use shared::store::{DynamoStore, Store, StoreError, TableNames, UserChanges, schema};
+use shared::store::{AccountStore, DynamoStore, StoreError, TableNames, UserChanges, schema};
 use shared::time::UnixTime;
 use shared::tokens::keys::{generate_ed25519, generate_p256};
 

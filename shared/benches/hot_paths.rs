@@ -28,7 +28,7 @@ use secrecy::SecretString;
 use shared::authorizer::Authorizer;
 use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::service::{self, Accounts, ClientInfo};
-use shared::store::{MemoryStore, Store};
+use shared::store::{AccountStore, MemoryStore};
 use shared::time::UnixTime;
 use shared::tokens::{
     Rebinding, SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys, ephemeral_ed25519,

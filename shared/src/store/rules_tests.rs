@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::{Email, Role, Session, User};
+use crate::time::UnixTime;
 
 const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_500);
 const CUTOFF_MS: u64 = 1_799_999_000_000;

@@ -2,6 +2,9 @@
 //! password work, so N parallel guesses cost at most the budget. The rule deciding a draw is
 //! here, shared by both stores; each applies it atomically (a lock, or conditional writes).
 
+use async_trait::async_trait;
+
+use super::StoreError;
 use crate::domain::{Bucket, Budget};
 use crate::time::UnixTime;
 
@@ -73,6 +76,28 @@ pub(crate) fn window_end(bucket: &Bucket, now: UnixTime) -> u64 {
 /// When a failed attempt locks its bucket, if it does.
 pub(crate) fn lock_after_failure(bucket: &Bucket, draw: &Draw, now: UnixTime) -> Option<UnixTime> {
     bucket.budget.lock_secs(draw.attempts).map(|secs| now.plus_secs(secs))
+}
+
+/// The throttle's counters, one per bucket.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Draws one attempt from a throttle bucket, atomically: of any number of concurrent draws,
+    /// at most the budget is granted.
+    async fn draw_attempt(&self, bucket: &Bucket, now: UnixTime) -> Result<DrawOutcome, StoreError>;
+
+    /// The drawn attempt failed: lock the bucket until `lock_until` when given. A lock is only
+    /// ever raised (or the attempt's own hold replaced), never shortened by a later write.
+    async fn attempt_failed(
+        &self,
+        bucket: &Bucket,
+        draw: &Draw,
+        lock_until: Option<UnixTime>,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+
+    /// The drawn attempt did not fail: forget the bucket (`forget`), or give back this attempt
+    /// (and its hold) only.
+    async fn attempt_returned(&self, bucket: &Bucket, draw: &Draw, forget: bool) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! enrolments waiting for a code (`mfa_enrolment#<user id>`) and the logins waiting for their
 //! second step (`mfa_challenge#<token digest>`). Every spend is one conditional write.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 
@@ -13,7 +14,8 @@ use super::items::{self, UserItem, mfa_challenge_key, mfa_enrolment_key, n, s, u
 use super::transactions::{build_failed, put};
 use crate::domain::User;
 use crate::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
-use crate::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, StoreError};
+use crate::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, MfaStore, StoreError};
+use crate::time::UnixTime;
 
 /// The update and condition that spend `spent` on an account whose key is `:sealed`.
 struct FactorSpend {
@@ -38,8 +40,14 @@ fn factor_spend(sealed_key: &str, spent: &SpentFactor) -> FactorSpend {
     }
 }
 
-impl DynamoStore {
-    pub(super) async fn put_enrolment(&self, enrolment: &PendingEnrolment) -> Result<(), StoreError> {
+async fn updated_user(update: UpdateItemFluentBuilder) -> Result<Option<User>, StoreError> {
+    let output = unless_refused(update.send().await)?;
+    output.and_then(|output| output.attributes).map(items::read::<UserItem, _>).transpose()
+}
+
+#[async_trait]
+impl MfaStore for DynamoStore {
+    async fn put_mfa_enrolment(&self, enrolment: &PendingEnrolment) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.tables.revocations)
@@ -50,12 +58,12 @@ impl DynamoStore {
         Ok(())
     }
 
-    pub(super) async fn read_enrolment(&self, user_id: &str) -> Result<Option<PendingEnrolment>, StoreError> {
+    async fn mfa_enrolment(&self, user_id: &str) -> Result<Option<PendingEnrolment>, StoreError> {
         let item = self.get(&self.tables.revocations, mfa_enrolment_key(user_id), true).await?;
         item.map(items::read::<items::MfaEnrolmentItem, _>).transpose()
     }
 
-    pub(super) async fn transact_enable_mfa(&self, activation: &MfaActivation) -> Result<bool, StoreError> {
+    async fn enable_mfa(&self, activation: &MfaActivation) -> Result<bool, StoreError> {
         let renewal = &activation.renewal;
         let (unchanged, (epoch, epoch_value)) = unchanged_since(activation.credential_epoch);
         let spend = Delete::builder()
@@ -107,7 +115,7 @@ impl DynamoStore {
         .await
     }
 
-    pub(super) async fn put_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
+    async fn put_mfa_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError> {
         let stored = put(&self.tables.revocations, items::mfa_challenge(challenge)?)?;
         if self.all_or_nothing(vec![stored]).await? {
             Ok(())
@@ -116,7 +124,7 @@ impl DynamoStore {
         }
     }
 
-    pub(super) async fn draw_challenge(&self, digest: &str, now: u64) -> Result<ChallengeDraw, StoreError> {
+    async fn draw_mfa_challenge(&self, digest: &str, now: UnixTime) -> Result<ChallengeDraw, StoreError> {
         let result = self
             .client
             .update_item()
@@ -125,7 +133,7 @@ impl DynamoStore {
             .update_expression("ADD attempts :one")
             .condition_expression("attribute_exists(pk) AND expires_at > :now AND attempts < :max")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":now", n(now.secs()))
             .expression_attribute_values(":max", n(u64::from(CHALLENGE_ATTEMPTS)))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -139,12 +147,12 @@ impl DynamoStore {
         let stored = self.get(&self.tables.revocations, mfa_challenge_key(digest), true).await?;
         let stored = stored.map(|item| items::read_mfa_challenge(digest, item)).transpose()?;
         Ok(match stored {
-            Some(challenge) if challenge.expires_at > now => ChallengeDraw::Exhausted,
+            Some(challenge) if challenge.expires_at > now.secs() => ChallengeDraw::Exhausted,
             _ => ChallengeDraw::Unknown,
         })
     }
 
-    pub(super) async fn transact_complete_mfa(&self, completion: &MfaCompletion) -> Result<bool, StoreError> {
+    async fn complete_mfa(&self, completion: &MfaCompletion) -> Result<bool, StoreError> {
         let session = &completion.session;
         let challenge = Delete::builder()
             .table_name(&self.tables.revocations)
@@ -179,7 +187,7 @@ impl DynamoStore {
         .await
     }
 
-    pub(super) async fn update_remove_mfa(&self, removal: &MfaRemoval) -> Result<Option<User>, StoreError> {
+    async fn remove_mfa(&self, removal: &MfaRemoval) -> Result<Option<User>, StoreError> {
         let remove = format!("REMOVE mfa_totp, mfa_last_step, mfa_recovery ADD {CREDENTIAL_EVENT}");
         let request = || {
             let (one, one_value) = one();
@@ -213,9 +221,4 @@ impl DynamoStore {
         }
         updated_user(request().update_expression(&remove).condition_expression("attribute_exists(pk)")).await
     }
-}
-
-async fn updated_user(update: UpdateItemFluentBuilder) -> Result<Option<User>, StoreError> {
-    let output = unless_refused(update.send().await)?;
-    output.and_then(|output| output.attributes).map(items::read::<UserItem, _>).transpose()
 }

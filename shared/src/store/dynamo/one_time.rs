@@ -1,6 +1,7 @@
 //! One-time tokens in the revocations table (`otk#<digest>`, TTL on `expires_at`), and their
 //! redemption: the token's deletion and its effect on the account in one transaction.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 
 use super::DynamoStore;
@@ -9,13 +10,14 @@ use super::errors::{CONDITION_FAILED, cancellation_reasons, classify};
 use super::items::{self, email_key, n, one_time_key, s, user_key};
 use super::transactions::{build_failed, put};
 use crate::domain::{OneTimeToken, Purpose};
-use crate::store::{Effect, Redeemed, Redemption, StoreError};
+use crate::store::{Effect, OneTimeStore, Redeemed, Redemption, StoreError};
 
 /// Where the new address's guard sits among an email change's writes.
 const NEW_GUARD: usize = 1;
 
-impl DynamoStore {
-    pub(super) async fn put_one_time_token(&self, token: &OneTimeToken) -> Result<bool, StoreError> {
+#[async_trait]
+impl OneTimeStore for DynamoStore {
+    async fn issue_one_time_token(&self, token: &OneTimeToken) -> Result<bool, StoreError> {
         let stored = put(&self.tables.revocations, items::one_time_token(token)?)?;
         if token.purpose != Purpose::ResetPassword {
             return self.all_or_nothing(vec![stored]).await;
@@ -32,12 +34,12 @@ impl DynamoStore {
         self.all_or_nothing(vec![stored, TransactWriteItem::builder().update(account).build()]).await
     }
 
-    pub(super) async fn read_one_time_token(&self, digest: &str) -> Result<Option<OneTimeToken>, StoreError> {
+    async fn one_time_token(&self, digest: &str) -> Result<Option<OneTimeToken>, StoreError> {
         let item = self.get(&self.tables.revocations, one_time_key(digest), true).await?;
         item.map(|item| items::read_one_time_token(digest, item)).transpose()
     }
 
-    pub(super) async fn transact_redeem(&self, redemption: &Redemption) -> Result<Redeemed, StoreError> {
+    async fn redeem(&self, redemption: &Redemption) -> Result<Redeemed, StoreError> {
         let token = &redemption.token;
         let spend = Delete::builder()
             .table_name(&self.tables.revocations)

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::DynamoStore;
 use super::errors::unless_refused;
 use super::items::{n, s, session_key};
-use crate::store::{Rotation, RotationOutcome, Store, StoreError, judge_rotation};
+use crate::store::{Rotation, RotationOutcome, SessionStore, StoreError, judge_rotation};
 
 impl DynamoStore {
     pub(super) async fn rotate(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError> {

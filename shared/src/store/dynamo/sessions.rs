@@ -1,17 +1,25 @@
-//! A user's session list: a keys-only query on `sessions_by_user` (partition `live_user_id`,
+//! Sessions in DynamoDB (`session#<sid>` in the revocations table): started by a login's
+//! transaction, ended by logouts, cut off account-wide by the user's cutoff. The session list: a keys-only query on `sessions_by_user` (partition `live_user_id`,
 //! sort `created_ms`, newest first, starting after the account's cutoff), then one strongly
 //! consistent batch read of those sessions, which drops any revoked or expired since the
 //! eventually consistent index saw them.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, TransactWriteItem, Update};
 
 use super::DynamoStore;
-use super::errors::classify;
-use super::items::{self, Item, SessionItem, n, s, session_key};
+use super::credentials::CREDENTIAL_EVENT;
+use super::errors::{classify, unless_refused};
+use super::items::{self, Item, SessionItem, n, s, session_key, user_key};
+use super::transactions::{build_failed, put};
 use crate::domain::Session;
-use crate::store::{SessionCursor, SessionListing, SessionPage, StoreError, is_live, schema};
+use crate::store::{
+    KeptSession, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage,
+    SessionRenewal, SessionStore, StoreError, is_live, schema,
+};
+use crate::time::UnixTime;
 
 /// A page that the index answered with only dead sessions is followed a few times, so that a
 /// user with many just-ended sessions still gets a full page; past that, the cursor continues.
@@ -19,8 +27,164 @@ const MAX_QUERIES_PER_PAGE: usize = 4;
 /// BatchGetItem may hand back keys it did not process (throttling): retried this often.
 const MAX_BATCH_ROUNDS: usize = 4;
 
-impl DynamoStore {
-    pub(super) async fn query_sessions(&self, listing: &SessionListing) -> Result<SessionPage, StoreError> {
+#[async_trait]
+impl SessionStore for DynamoStore {
+    /// A login's session, written only if the account still has the hash the login verified
+    /// and is enabled, counting it in `sessions_started` in the same transaction.
+    async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError> {
+        let user = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(&session.user_id)))
+            .update_expression("ADD sessions_started :one")
+            // And MFA still off: a login that read the account before MFA was turned on must not
+            // start a session on the password alone.
+            .condition_expression(
+                "password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false) \
+                 AND attribute_not_exists(mfa_totp)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":verified", s(verified_hash))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .build()
+            .map_err(build_failed)?;
+        let session = put(&self.tables.revocations, items::session(session)?)?;
+        self.all_or_nothing(vec![TransactWriteItem::builder().update(user).build(), session]).await
+    }
+
+    async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {
+        let item = self.get(&self.tables.revocations, session_key(session_id), true).await?;
+        item.map(items::read::<SessionItem, _>).transpose()
+    }
+
+    async fn rotate_session(&self, rotation: &Rotation) -> Result<RotationOutcome, StoreError> {
+        self.rotate(rotation).await
+    }
+
+    async fn end_session(&self, session_id: &str, jti: &str) -> Result<SessionEnd, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(session_id)))
+            .update_expression("SET revoked = :true REMOVE live_user_id")
+            .condition_expression("current_jti = :jti")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":jti", s(jti))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        if let Some(output) = unless_refused(result)? {
+            let (session, was_revoked) = output
+                .attributes
+                .map(items::read::<SessionItem, _>)
+                .transpose()?
+                .ok_or_else(|| StoreError::Internal("an ended session came back without its attributes".into()))?;
+            return Ok(if was_revoked {
+                SessionEnd::AlreadyEnded
+            } else {
+                SessionEnd::Ended { created_ms: session.created_ms }
+            });
+        }
+        // Refused: no such session, or the token is not its current one (a replay).
+        if self.session(session_id).await?.is_none() {
+            return Ok(SessionEnd::Unknown);
+        }
+        self.revoke_session(session_id).await?;
+        Ok(SessionEnd::Spent)
+    }
+
+    async fn revoke_session(&self, session_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(session_id)))
+            .update_expression("SET revoked = :true REMOVE live_user_id")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await;
+        // The condition keeps an unknown id from creating a stray item; revoking one is no error.
+        unless_refused(result)?;
+        Ok(())
+    }
+
+    async fn revoke_owned_session(&self, owned: &OwnedSession) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&owned.session_id)))
+            .update_expression("SET revoked = :true REMOVE live_user_id")
+            // As the list shows it: the caller's, live, not cut off. Anything else is absent.
+            .condition_expression(
+                "user_id = :user_id AND revoked = :false AND expires_at > :now AND created_ms > :cutoff",
+            )
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":user_id", s(&owned.user_id))
+            .expression_attribute_values(":now", n(owned.now.secs()))
+            .expression_attribute_values(":cutoff", n(owned.sessions_valid_after_ms))
+            .send()
+            .await;
+        Ok(unless_refused(result)?.is_some())
+    }
+
+    /// "Sign out everywhere else": the account's cutoff raised to `kept.cutoff` and the kept
+    /// session moved just after it, both conditioned on the state the caller read.
+    async fn end_other_sessions(&self, kept: &KeptSession) -> Result<bool, StoreError> {
+        let user = Update::builder()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(&kept.user_id)))
+            .update_expression(format!("SET sessions_valid_after_ms = :cutoff ADD {CREDENTIAL_EVENT}"))
+            // The kept session not cut off meanwhile (the cutoff is at or after its creation, so
+            // it only rises), and no session started since the account was read.
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(sessions_valid_after_ms) \
+                 OR sessions_valid_after_ms < :session_created) \
+                 AND (attribute_not_exists(sessions_started) OR sessions_started = :started)",
+            )
+            .expression_attribute_values(":cutoff", n(kept.cutoff.millis()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":started", n(kept.sessions_started))
+            .expression_attribute_values(":session_created", n(kept.session_created_ms))
+            .build()
+            .map_err(build_failed)?;
+        let session = Update::builder()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&kept.session_id)))
+            .update_expression("SET created_ms = :renewed")
+            .condition_expression(
+                "user_id = :user_id AND revoked = :false AND current_jti = :jti AND expires_at > :now \
+                 AND created_ms = :session_created",
+            )
+            .expression_attribute_values(":renewed", n(kept.cutoff.millis() + 1))
+            .expression_attribute_values(":user_id", s(&kept.user_id))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":jti", s(&kept.jti))
+            .expression_attribute_values(":now", n(kept.cutoff.secs()))
+            .expression_attribute_values(":session_created", n(kept.session_created_ms))
+            .build()
+            .map_err(build_failed)?;
+        self.all_or_nothing(vec![
+            TransactWriteItem::builder().update(user).build(),
+            TransactWriteItem::builder().update(session).build(),
+        ])
+        .await
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, cutoff: UnixTime) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key("pk", s(user_key(user_id)))
+            .condition_expression("attribute_exists(pk)");
+        self.update_user_revoking(request, Vec::new(), cutoff).await?;
+        Ok(())
+    }
+
+    async fn list_sessions(&self, listing: &SessionListing) -> Result<SessionPage, StoreError> {
         let limit = listing.limit as usize;
         let mut sessions = Vec::new();
         let mut after = listing.after.clone();
@@ -39,6 +203,51 @@ impl DynamoStore {
             }
         }
         Ok(SessionPage { sessions, next_after: after })
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.revocations)
+            .set_item(Some(items::revoked_access_token(jti, expires_at)?))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// The caller's session carried over a credential event: still as read, it gets the new
+    /// refresh token and moves just after the cutoff, starting a new rotation chain (no token
+    /// from before may claim the grace answer).
+    pub(super) fn renewed_session(
+        &self,
+        user_id: &str,
+        renewal: &SessionRenewal,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(session_key(&renewal.session_id)))
+            .condition_expression(
+                "user_id = :user_id AND revoked = :false AND expires_at > :now AND created_ms = :session_created",
+            )
+            .expression_attribute_values(":next", s(&renewal.next_jti))
+            .expression_attribute_values(":renewed", n(renewal.cutoff.millis() + 1))
+            .expression_attribute_values(":expires_at", n(renewal.expires_at))
+            .expression_attribute_values(":user_id", s(user_id))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", n(renewal.cutoff.secs()))
+            .expression_attribute_values(":session_created", n(renewal.session_created_ms));
+        const RENEW: &str = "SET current_jti = :next, created_ms = :renewed, expires_at = :expires_at";
+        const NEW_CHAIN: &str = "REMOVE previous_jti, rotated_ms, grace_used";
+        update = match renewal.mfa {
+            true => update
+                .update_expression(format!("{RENEW}, mfa = :true {NEW_CHAIN}"))
+                .expression_attribute_values(":true", AttributeValue::Bool(true)),
+            false => update.update_expression(format!("{RENEW} {NEW_CHAIN}, mfa")),
+        };
+        Ok(TransactWriteItem::builder().update(update.build().map_err(build_failed)?).build())
     }
 
     /// One page of the index: the sessions' table keys, and where the page ended if more follow.

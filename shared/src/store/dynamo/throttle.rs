@@ -2,17 +2,21 @@
 //! conditional write that only succeeds within the budget, so concurrent draws cannot all pass;
 //! the common case (no failure on record) is one request.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
 use super::errors::{classify, unless_refused};
 use super::items::{self, ThrottleItem, n, s, throttle_key};
 use crate::domain::Bucket;
-use crate::store::{Decision, Draw, DrawOutcome, HOLD_MS, StoreError, ThrottleRecord, judge_draw, window_end};
+use crate::store::{
+    Decision, Draw, DrawOutcome, HOLD_MS, StoreError, ThrottleRecord, ThrottleStore, judge_draw, window_end,
+};
 use crate::time::UnixTime;
 
-impl DynamoStore {
-    pub(super) async fn draw(&self, bucket: &Bucket, now: UnixTime) -> Result<DrawOutcome, StoreError> {
+#[async_trait]
+impl ThrottleStore for DynamoStore {
+    async fn draw_attempt(&self, bucket: &Bucket, now: UnixTime) -> Result<DrawOutcome, StoreError> {
         // Each pass tries the writes in the order of likelihood; a pass that loses a race to a
         // concurrent draw sees the new state in the next.
         for _ in 0..4 {
@@ -38,6 +42,81 @@ impl DynamoStore {
         Ok(DrawOutcome::Refused { retry_after_ms: 1000 })
     }
 
+    async fn attempt_failed(
+        &self,
+        bucket: &Bucket,
+        draw: &Draw,
+        lock_until: Option<UnixTime>,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", s(throttle_key(&bucket.key)))
+            .expression_attribute_values(":hold", n(draw.hold_until_ms.unwrap_or(0)));
+        let request = match lock_until {
+            // Raise the lock, or replace this attempt's own hold; a longer lock another attempt
+            // set stands (the refusal is no error).
+            Some(until) => request
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(locked_until_ms) OR locked_until_ms < :until OR locked_until_ms = :hold)",
+                )
+                .update_expression("SET locked_until_ms = :until, expires_at = :expires_at")
+                .expression_attribute_values(":until", n(until.millis()))
+                .expression_attribute_values(":expires_at", n(until.secs() + 1 + bucket.budget.window_secs)),
+            None if draw.hold_until_ms.is_some() => {
+                request.condition_expression("locked_until_ms = :hold").update_expression("REMOVE locked_until_ms")
+            }
+            None => return Ok(()),
+        };
+        unless_refused(request.send().await)?;
+        Ok(())
+    }
+
+    async fn attempt_returned(&self, bucket: &Bucket, draw: &Draw, forget: bool) -> Result<(), StoreError> {
+        let key = s(throttle_key(&bucket.key));
+        if forget {
+            let request = self.client.delete_item().table_name(&self.tables.revocations).key("pk", key);
+            request.send().await.map_err(classify)?;
+            return Ok(());
+        }
+        // The only attempt on record, and no lock: the bucket goes, so that the next login's draw
+        // is one write again. Anyone else's attempt (or a lock) keeps it, with this one given back.
+        if draw.hold_until_ms.is_none() {
+            let alone = self
+                .client
+                .delete_item()
+                .table_name(&self.tables.revocations)
+                .key("pk", key.clone())
+                .condition_expression("attempts = :one AND attribute_not_exists(locked_until_ms)")
+                .expression_attribute_values(":one", n(1))
+                .send()
+                .await;
+            if unless_refused(alone)?.is_some() {
+                return Ok(());
+            }
+        }
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.tables.revocations)
+            .key("pk", key)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()));
+        let request = match draw.hold_until_ms {
+            Some(hold) => request
+                .condition_expression("attempts > :zero AND locked_until_ms = :hold")
+                .update_expression("ADD attempts :minus_one REMOVE locked_until_ms")
+                .expression_attribute_values(":hold", n(hold)),
+            None => request.condition_expression("attempts > :zero").update_expression("ADD attempts :minus_one"),
+        };
+        unless_refused(request.send().await)?;
+        Ok(())
+    }
+}
+
+impl DynamoStore {
     /// The first attempt of a window: no record, or one whose window has passed.
     async fn start_window(&self, bucket: &Bucket, now: UnixTime) -> Result<bool, StoreError> {
         let started = self
@@ -84,77 +163,5 @@ impl DynamoStore {
             output.attributes.as_ref().and_then(|item| item.get("attempts")).and_then(|value| value.as_n().ok());
         let attempts = attempts.and_then(|value| value.parse().ok());
         attempts.map(Some).ok_or_else(|| StoreError::Internal("a counted attempt came back without its count".into()))
-    }
-
-    pub(super) async fn lock_after(
-        &self,
-        bucket: &Bucket,
-        draw: &Draw,
-        lock_until: Option<UnixTime>,
-    ) -> Result<(), StoreError> {
-        let request = self
-            .client
-            .update_item()
-            .table_name(&self.tables.revocations)
-            .key("pk", s(throttle_key(&bucket.key)))
-            .expression_attribute_values(":hold", n(draw.hold_until_ms.unwrap_or(0)));
-        let request = match lock_until {
-            // Raise the lock, or replace this attempt's own hold; a longer lock another attempt
-            // set stands (the refusal is no error).
-            Some(until) => request
-                .condition_expression(
-                    "attribute_exists(pk) AND (attribute_not_exists(locked_until_ms) OR locked_until_ms < :until OR locked_until_ms = :hold)",
-                )
-                .update_expression("SET locked_until_ms = :until, expires_at = :expires_at")
-                .expression_attribute_values(":until", n(until.millis()))
-                .expression_attribute_values(":expires_at", n(until.secs() + 1 + bucket.budget.window_secs)),
-            None if draw.hold_until_ms.is_some() => {
-                request.condition_expression("locked_until_ms = :hold").update_expression("REMOVE locked_until_ms")
-            }
-            None => return Ok(()),
-        };
-        unless_refused(request.send().await)?;
-        Ok(())
-    }
-
-    pub(super) async fn give_back(&self, bucket: &Bucket, draw: &Draw, forget: bool) -> Result<(), StoreError> {
-        let key = s(throttle_key(&bucket.key));
-        if forget {
-            let request = self.client.delete_item().table_name(&self.tables.revocations).key("pk", key);
-            request.send().await.map_err(classify)?;
-            return Ok(());
-        }
-        // The only attempt on record, and no lock: the bucket goes, so that the next login's draw
-        // is one write again. Anyone else's attempt (or a lock) keeps it, with this one given back.
-        if draw.hold_until_ms.is_none() {
-            let alone = self
-                .client
-                .delete_item()
-                .table_name(&self.tables.revocations)
-                .key("pk", key.clone())
-                .condition_expression("attempts = :one AND attribute_not_exists(locked_until_ms)")
-                .expression_attribute_values(":one", n(1))
-                .send()
-                .await;
-            if unless_refused(alone)?.is_some() {
-                return Ok(());
-            }
-        }
-        let request = self
-            .client
-            .update_item()
-            .table_name(&self.tables.revocations)
-            .key("pk", key)
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()));
-        let request = match draw.hold_until_ms {
-            Some(hold) => request
-                .condition_expression("attempts > :zero AND locked_until_ms = :hold")
-                .update_expression("ADD attempts :minus_one REMOVE locked_until_ms")
-                .expression_attribute_values(":hold", n(hold)),
-            None => request.condition_expression("attempts > :zero").update_expression("ADD attempts :minus_one"),
-        };
-        unless_refused(request.send().await)?;
-        Ok(())
     }
 }
