@@ -37,6 +37,7 @@ const responses = []; // every response the main page saw: {method, path, status
 const pageProblems = []; // console errors and uncaught exceptions on our own page
 
 const apiOrigin = () => `http://localhost:${apiPort}`;
+const REBOUND_HOST = 'rebound.attacker.test'; // resolved to 127.0.0.1 by the browser (DNS rebinding)
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -150,6 +151,8 @@ before(async () => {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       // A container's /dev/shm can be tiny; Chromium then crashes tabs instead of failing clearly.
       '--disable-dev-shm-usage',
+      // DNS rebinding, simulated: an attacker's name that now resolves to the local API's address.
+      `--host-resolver-rules=MAP ${REBOUND_HOST} 127.0.0.1`,
     ],
   });
   context = await browser.newContext({ baseURL: apiOrigin() });
@@ -401,6 +404,27 @@ async function secondDevice() {
 
 /** Waits out the access token (its TTL, no leeway): what the device holds then is its refresh cookie. */
 const accessExpiry = () => new Promise((resolve) => setTimeout(resolve, ACCESS_TTL_SECONDS * 1000 + 500));
+
+step('DNS rebinding: a page under another name that resolves to the local API reads nothing', async () => {
+  // To the browser, http://rebound.attacker.test:PORT is the attacker's own origin, so its script
+  // may read every answer from there; only the Host it names tells the API apart (421).
+  const outbox = await (await context.request.get('/_dev/outbox')).json();
+  assert.ok(outbox.messages.length > 0, 'the outbox holds the registration mail, readable as localhost');
+  const evil = await browser.newPage();
+  try {
+    const answer = await evil.goto(`http://${REBOUND_HOST}:${apiPort}/_dev/outbox`);
+    const text = await answer.text();
+    assert.equal(answer.status(), 421, text);
+    assert.match(answer.headers()['content-type'] || '', /application\/problem\+json/);
+    assert.equal(JSON.parse(text).code, 'misdirected_request', text);
+    assert.doesNotMatch(text, /messages|token=/);
+    const reads = await evil.evaluate(async () =>
+      Promise.all(['/_dev/outbox', '/_dev/events', '/', '/auth/me'].map(async (p) => (await fetch(p)).status)));
+    assert.deepEqual(reads, [421, 421, 421, 421]);
+  } finally {
+    await evil.close();
+  }
+});
 
 step('sessions: a second browser appears in the list, and "Sign out" there ends it', async () => {
   const { other, p } = await secondDevice();

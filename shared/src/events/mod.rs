@@ -102,8 +102,10 @@ impl EventDetail {
     }
 }
 
+/// Serialized as the contract's `{"type", "detail", "time"}` (the local API's `GET /_dev/events`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Event {
+    #[serde(rename = "type")]
     pub kind: EventKind,
     pub detail: EventDetail,
     /// RFC 3339, UTC.
@@ -171,5 +173,22 @@ impl Events {
                 "event not delivered in time"
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_reads_as_type_detail_and_time() {
+        let event = Event::new(EventKind::UserLoggedIn, EventDetail::ok("u-1").method("pwd"), UnixTime::from_millis(0));
+        let json = serde_json::to_value(&event).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["detail", "time", "type"], "the contract's names, and no `kind`");
+        assert_eq!(json["type"], "user.logged_in");
+        assert_eq!(json["time"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(json["detail"]["user_id"], "u-1");
     }
 }
