@@ -72,4 +72,49 @@ async fn bad_claims_are_refused_naming_the_problem(app: TestApp) {
     assert_eq!(by_user.status, 403, "a user cannot set claims, not even their own");
 }
 
-e2e::on_both_stores!(claims_reach_the_next_token_and_the_authorizer_context, bad_claims_are_refused_naming_the_problem);
+/// Issue 26 case 11: registered claim names that resource servers and API Gateway's JWT
+/// authorizer read as authorization (RFC 9068 §2.2.3.1, RFC 8693, RFC 7800, OpenID Connect) are
+/// refused like the service's own, each named, and the request writes nothing at all.
+async fn claims_that_carry_authorization_are_reserved(app: TestApp) {
+    let admin = app.sign_in_admin().await.text("access_token");
+    let registered = app.register(&unique_email(), PASSWORD).await;
+    let user_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
+    for name in [
+        "scope",
+        "scp",
+        "roles",
+        "groups",
+        "entitlements",
+        "permissions",
+        "acr",
+        "azp",
+        "cnf",
+        "act",
+        "nonce",
+        "auth_time",
+        "at_hash",
+        "c_hash",
+        "idp",
+        "org_id",
+    ] {
+        // Beside an acceptable claim and a change that would otherwise be made.
+        let body = json!({ "disabled": true, "claims": { "tenant_id": "t-42", name: "admin" } });
+        let refused = patch(&app, &admin, &user_id, body).await;
+        assert_eq!((refused.status, refused.code()), (400, "validation_failed"), "{name}: {:?}", refused.body);
+        assert_eq!(refused.body["errors"][0]["field"], "claims", "{name}");
+        let message = refused.body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("\"{name}\" is reserved")), "{name}: {message}");
+    }
+    let viewed = app.get(&format!("/admin/users/{user_id}"), Some(&admin)).await;
+    assert_eq!((viewed.body["claims"].clone(), viewed.body["disabled"].clone()), (json!({}), json!(false)));
+    let refreshed = app.refresh(&registered.text("refresh_token")).await;
+    assert_eq!(refreshed.status, 200, "nothing was revoked either");
+    let token = app.gateway.accounts.verifier.verify_access(&refreshed.text("access_token"), UnixTime::now()).unwrap();
+    assert!(token.custom.is_empty(), "{:?}", token.custom);
+}
+
+e2e::on_both_stores!(
+    claims_reach_the_next_token_and_the_authorizer_context,
+    bad_claims_are_refused_naming_the_problem,
+    claims_that_carry_authorization_are_reserved
+);

@@ -22,10 +22,34 @@ pub const RESERVED_CLAIMS: [&str; 16] = [
     "csrf",
     "auth_time",
 ];
+/// Registered claim names that carry authorization or authentication context to those who read
+/// the token (RFC 9068 §2.2.3.1 `scope`, `roles`, `groups`, `entitlements`; RFC 8693 `act`,
+/// `scope`; RFC 7800 `cnf`; OpenID Connect `acr`, `azp`, `nonce`, `at_hash`, `c_hash`; `scp`,
+/// `permissions`, `idp`, `org_id` as common providers use them). API Gateway's JWT authorizer
+/// and resource servers authorize on some of them, so an administrator may not set them as
+/// custom claims either.
+pub const AUTHORIZATION_CLAIMS: [&str; 15] = [
+    "scope",
+    "scp",
+    "roles",
+    "groups",
+    "entitlements",
+    "permissions",
+    "acr",
+    "azp",
+    "cnf",
+    "act",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "idp",
+    "org_id",
+];
 /// Serialized as JSON, at most this many bytes: tokens stay small.
 pub const MAX_CLAIMS_BYTES: usize = 2048;
 
-/// A JSON object whose keys match `[a-z][a-z0-9_]{0,63}` and are not reserved, at most 2 KiB.
+/// A JSON object whose keys match `[a-z][a-z0-9_]{0,63}` and are not reserved ([`RESERVED_CLAIMS`],
+/// [`AUTHORIZATION_CLAIMS`]), at most 2 KiB.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CustomClaims(Map<String, Value>);
 
@@ -39,6 +63,9 @@ impl CustomClaims {
             }
             if RESERVED_CLAIMS.contains(&key.as_str()) {
                 return Err(format!("key {key:?} is reserved: the service sets it"));
+            }
+            if AUTHORIZATION_CLAIMS.contains(&key.as_str()) {
+                return Err(format!("key {key:?} is reserved: a registered claim that carries authorization"));
             }
         }
         let claims = Self(map);
@@ -99,5 +126,35 @@ mod tests {
         assert!(CustomClaims::parse(json!(["tenant"])).is_err());
         assert!(CustomClaims::parse(json!({ "blob": "x".repeat(2040) })).unwrap_err().contains("2048"));
         assert!(CustomClaims::parse(json!({ "a".repeat(64): 1 })).is_ok());
+    }
+
+    #[test]
+    fn registered_claims_that_authorize_are_reserved_too() {
+        for name in AUTHORIZATION_CLAIMS.iter().chain(RESERVED_CLAIMS.iter()) {
+            let error = CustomClaims::parse(json!({ "tenant_id": "t-42", *name: "x" })).unwrap_err();
+            assert!(error.contains(&format!("{name:?} is reserved")), "{error}");
+        }
+        for name in [
+            "scope",
+            "scp",
+            "roles",
+            "groups",
+            "entitlements",
+            "permissions",
+            "acr",
+            "azp",
+            "cnf",
+            "act",
+            "nonce",
+            "auth_time",
+            "at_hash",
+            "c_hash",
+            "idp",
+            "org_id",
+        ] {
+            assert!(CustomClaims::parse(json!({ name: "x" })).is_err(), "{name} was accepted");
+        }
+        // Names that merely contain one are the administrator's to use.
+        assert!(CustomClaims::parse(json!({ "scope_hint": "x", "tenant_roles": [] })).is_ok());
     }
 }
