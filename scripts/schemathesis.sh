@@ -7,9 +7,17 @@
 # spec. Before that, a few hand-made requests schemathesis never generates (bodies over 16 KiB,
 # chunked, unknown paths and methods) are checked against the spec's component responses.
 # Deterministic: a fixed seed and one worker, so a failure reproduces with the same command.
-# Schemathesis signs up and logs in by itself (register → login) to test /auth/me with a token.
 #
-#   scripts/schemathesis.sh                  # about 1000 cases in ~15 s, once built
+# Identities (scripts/schemathesis_identities.py, before the run): an administrator, made by the
+# local API itself (--admin-email), for the admin routes (security scheme adminBearer); a user
+# for the user routes (bearerAuth); an account with MFA on for DELETE /auth/mfa/totp, in a second,
+# short run (its codes are checked rather than answered 404). Fixed path parameters keep the run
+# honest: the admin routes act on a victim account only, DELETE /auth/sessions/{id} ends the
+# user's second session only, so nothing generated ends the sessions the run itself uses. At the
+# end, what each operation answered (scripts/schemathesis_summary.py, from the HAR and NDJSON
+# reports).
+#
+#   scripts/schemathesis.sh                  # about 5000 cases in ~40 s, once built
 #   SCHEMATHESIS_EXAMPLES=500 scripts/schemathesis.sh
 #   SCHEMATHESIS_SEED=7 scripts/schemathesis.sh -v   # extra arguments go to `schemathesis run`
 #
@@ -43,14 +51,22 @@ log=target/schemathesis/local-api.log
 # e2e suite, not here). Everything else is the local API's zero-configuration default.
 # One introspection client, whose HTTP Basic credentials schemathesis sends (clientBasic).
 client_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
-INTROSPECTION_CLIENTS="schemathesis:$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)" \
-ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 ARGON2_PARALLELISM=1 EMAIL_RESPONSE_FLOOR_MS=20 RUST_LOG=${RUST_LOG:-warn} \
-  target/debug/local-api --addr "127.0.0.1:$port" > "$log" 2>&1 &
+# The administrator: the local API makes it before listening (its password on stdin). Every
+# generated request comes from 127.0.0.1, so the per-IP budgets for registrations and for unknown
+# mfa_tokens are lifted: the stateful phase needs accounts, and generated mfa_tokens should reach
+# the token lookup rather than the IP's lock (both budgets are tested in the e2e suite).
+admin_email=schemathesis-admin@example.com
+admin_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+printf '%s\n' "$admin_password" |
+  INTROSPECTION_CLIENTS="schemathesis:$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)" \
+  ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 ARGON2_PARALLELISM=1 EMAIL_RESPONSE_FLOOR_MS=20 \
+  REGISTRATIONS_PER_IP_PER_HOUR=100000 MFA_UNKNOWN_TOKENS_PER_IP=100000 RUST_LOG=${RUST_LOG:-warn} \
+  target/debug/local-api --addr "127.0.0.1:$port" --admin-email "$admin_email" > "$log" 2>&1 &
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true' EXIT
 
 for _ in $(seq 1 100); do
-  grep -q "listening on" "$log" && break
+  grep -qs "listening on" "$log" && break
   if ! kill -0 "$api_pid" 2>/dev/null; then
     echo "local-api exited before listening:" >&2
     cat "$log" >&2
@@ -61,23 +77,8 @@ done
 grep -q "listening on" "$log" || { echo "local-api did not start listening within 10 s" >&2; cat "$log" >&2; exit 1; }
 echo "local-api listening on http://127.0.0.1:$port (log: $log)"
 
-# Credentials per security scheme: an account's access token (bearerAuth) and the introspection
-# client (clientBasic). Once a config names one scheme schemathesis no longer signs up by itself.
-access_token=$(python3 - "http://127.0.0.1:$port" <<'PY'
-import json, sys, urllib.request, uuid
-body = json.dumps({"email": f"schemathesis-{uuid.uuid4().hex[:8]}@example.com", "password": "correct horse battery staple"})
-request = urllib.request.Request(sys.argv[1] + "/auth/register", body.encode(), {"content-type": "application/json"})
-print(json.load(urllib.request.urlopen(request))["access_token"])
-PY
-)
-cat > target/schemathesis/schemathesis.toml <<TOML
-[auth.openapi.bearerAuth]
-bearer = "$access_token"
-
-[auth.openapi.clientBasic]
-username = "schemathesis"
-password = "$client_secret"
-TOML
+"$VENV/bin/python" scripts/schemathesis_identities.py "http://127.0.0.1:$port" "$admin_email" "$admin_password" \
+  "$client_secret" target/schemathesis
 
 status=0
 
@@ -148,8 +149,12 @@ results = [
 sys.exit(0 if all(results) else 1)
 PY
 
+# Every operation but DELETE /auth/mfa/totp with the user's token; then that one with the MFA
+# account's (the user has no MFA to turn off).
+rm -f target/schemathesis/*.har.json target/schemathesis/*.ndjson
 timeout 300 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathesis.toml run "$SPEC" \
   --url "http://127.0.0.1:$port" \
+  --exclude-operation-id disableMfa \
   --checks "$CHECKS" \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "$EXAMPLES" \
@@ -157,9 +162,28 @@ timeout 300 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathe
   --workers 1 \
   --request-timeout 10 \
   --generation-database none \
-  --report junit --report-dir target/schemathesis \
+  --report junit,har,ndjson --report-dir target/schemathesis \
+  --report-har-path target/schemathesis/main.har.json --report-ndjson-path target/schemathesis/main.ndjson \
   --no-color \
   "$@" || status=$?
+timeout 120 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathesis-mfa.toml run "$SPEC" \
+  --url "http://127.0.0.1:$port" \
+  --include-operation-id disableMfa \
+  --checks "$CHECKS" \
+  --phases examples,coverage,fuzzing \
+  --max-examples "$EXAMPLES" \
+  --seed "$SEED" \
+  --workers 1 \
+  --request-timeout 10 \
+  --generation-database none \
+  --report junit,har,ndjson --report-dir target/schemathesis \
+  --report-har-path target/schemathesis/mfa.har.json --report-ndjson-path target/schemathesis/mfa.ndjson \
+  --no-color \
+  "$@" || status=$?
+
+echo
+"$VENV/bin/python" scripts/schemathesis_summary.py "$SPEC" target/schemathesis/*.har.json \
+  target/schemathesis/*.ndjson || true
 
 if ! kill -0 "$api_pid" 2>/dev/null; then
   echo "local-api died during the run:" >&2
