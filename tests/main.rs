@@ -13,7 +13,6 @@ mod flow;
 mod hardening;
 mod lifecycle_events;
 mod mfa;
-mod mfa_store;
 mod mutation_kills;
 mod outage;
 mod races;

@@ -1,70 +1,16 @@
-//! The store contract: the same cases against the embedded store and against DynamoDB.
+//! The session store's contract (and the authorizer's revocation check), the same on both stores.
 
 use std::sync::Arc;
 
 use e2e::unique_email;
-use shared::domain::{Bucket, Budget};
-use shared::domain::{Email, Role, SeenFrom, Session, User};
+use shared::domain::{Role, SeenFrom, Session, User};
 use shared::store::{
-    AccessTokenRef, Draw, DrawOutcome, HOLD_MS, KeptSession, OwnedSession, PasswordChange, Rotation, RotationOutcome,
-    SessionCursor, SessionEnd, SessionListing, SessionRenewal, Store, StoreError, UserChanges,
+    AccessTokenRef, KeptSession, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing,
+    Store, UserChanges,
 };
 use shared::time::UnixTime;
 
-const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
-
-fn user(email: &str) -> User {
-    let hash = "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into();
-    User::new(Email::parse(email).unwrap(), hash, Role::User, NOW)
-}
-
-fn session(user: &User, created: UnixTime) -> Session {
-    Session::new(
-        uuid::Uuid::new_v4().to_string(),
-        user.id.clone(),
-        uuid::Uuid::new_v4().to_string(),
-        created.millis(),
-        created.secs() + 3600,
-    )
-}
-
-fn rotation(session: &Session, presented: &str, now: UnixTime) -> Rotation {
-    Rotation {
-        session_id: session.id.clone(),
-        user_id: session.user_id.clone(),
-        presented_jti: presented.to_owned(),
-        next_jti: uuid::Uuid::new_v4().to_string(),
-        next_expires_at: now.secs() + 3600,
-        sessions_valid_after_ms: 0,
-        grace_ms: 0,
-        seen_from: SeenFrom::new(Some("contract-test/1"), "198.51.100.4".parse().ok()),
-        now,
-    }
-}
-
-async fn a_user_is_found_by_id_and_by_any_case_of_email(store: Arc<dyn Store>) {
-    let email = unique_email();
-    let alice = user(&email);
-    store.create_user(&alice, Some(&session(&alice, NOW))).await.unwrap();
-    assert_eq!(store.user_by_id(&alice.id).await.unwrap(), Some(alice.clone()));
-    let shouted = Email::parse(&email.to_uppercase()).unwrap();
-    assert_eq!(store.user_by_email(&shouted).await.unwrap(), Some(alice));
-    assert_eq!(store.user_by_email(&Email::parse(&unique_email()).unwrap()).await.unwrap(), None);
-    assert_eq!(store.user_by_id("no-such-user").await.unwrap(), None);
-}
-
-async fn one_account_per_email(store: Arc<dyn Store>) {
-    let email = unique_email();
-    let first = user(&email);
-    store.create_user(&first, Some(&session(&first, NOW))).await.unwrap();
-    let second = user(&email);
-    let second_session = session(&second, NOW);
-    assert!(matches!(store.create_user(&second, Some(&second_session)).await, Err(StoreError::EmailTaken)));
-    // Nothing of the refused registration was written.
-    assert_eq!(store.user_by_id(&second.id).await.unwrap(), None);
-    let refused = rotation(&second_session, &second_session.current_jti, NOW);
-    assert_eq!(store.rotate_session(&refused).await.unwrap(), RotationOutcome::Revoked);
-}
+use super::{NOW, rotation, session, user};
 
 async fn rotation_spends_the_current_token_once(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
@@ -172,135 +118,6 @@ async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn St
     assert!(store.is_access_revoked(&token(&third), NOW).await.unwrap());
 }
 
-async fn password_hash_updates_in_place(store: Arc<dyn Store>) {
-    let alice = user(&unique_email());
-    store.create_user(&alice, Some(&session(&alice, NOW))).await.unwrap();
-    assert!(store.set_password_hash(&alice.id, &alice.password_hash, "$argon2id$new").await.unwrap());
-    assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().password_hash, "$argon2id$new");
-    // Unknown users are not created by an update.
-    assert!(!store.set_password_hash("ghost", "$argon2id$old", "$argon2id$x").await.unwrap());
-    assert_eq!(store.user_by_id("ghost").await.unwrap(), None);
-}
-
-async fn an_admin_change_can_revoke_older_sessions(store: Arc<dyn Store>) {
-    let bob = user(&unique_email());
-    store.create_user(&bob, None).await.unwrap();
-    let before = session(&bob, NOW);
-    store.create_session(&before, &bob.password_hash).await.unwrap();
-    let cutoff = UnixTime::from_millis(NOW.millis() + 5);
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
-    let updated = store.update_user(&bob.id, &promote, Some(cutoff)).await.unwrap().unwrap();
-    assert_eq!(
-        (updated.role, updated.disabled, updated.sessions_valid_after_ms),
-        (Role::Admin, false, cutoff.millis())
-    );
-    assert_eq!(store.user_by_id(&bob.id).await.unwrap(), Some(updated.clone()));
-    let mut spend = rotation(&before, &before.current_jti, NOW);
-    spend.sessions_valid_after_ms = updated.sessions_valid_after_ms;
-    assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Revoked);
-
-    let enable = UserChanges { role: None, disabled: Some(false), claims: None };
-    let unchanged_cutoff = store.update_user(&bob.id, &enable, None).await.unwrap().unwrap();
-    assert_eq!(unchanged_cutoff.sessions_valid_after_ms, cutoff.millis());
-    let disable = UserChanges { role: None, disabled: Some(true), claims: None };
-    assert!(store.update_user(&bob.id, &disable, None).await.unwrap().unwrap().disabled);
-    // The password hash is untouched by administration.
-    assert_eq!(store.user_by_id(&bob.id).await.unwrap().unwrap().password_hash, bob.password_hash);
-    // Unknown users are reported, not created.
-    assert_eq!(store.update_user("ghost", &promote, Some(NOW)).await.unwrap(), None);
-    assert_eq!(store.user_by_id("ghost").await.unwrap(), None);
-}
-
-async fn users_list_newest_first_in_pages(store: Arc<dyn Store>) {
-    let mut created = Vec::new();
-    for _ in 0..5 {
-        let next = user(&unique_email());
-        store.create_user(&next, None).await.unwrap();
-        created.push(next.id);
-    }
-    let mut seen = Vec::new();
-    let mut after: Option<String> = None;
-    for _ in 0..10 {
-        let page = store.list_users(2, after.as_deref()).await.unwrap();
-        assert!(page.users.len() <= 2);
-        seen.extend(page.users.iter().map(|user| user.id.clone()));
-        match page.next_after {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    created.reverse();
-    assert_eq!(seen, created, "every user exactly once, newest first");
-}
-
-fn bucket(free: u32) -> Bucket {
-    let budget = Budget { free, base_lock_secs: 1, max_lock_secs: 900, window_secs: 900 };
-    Bucket { key: format!("{}#ip#192.0.2.1", unique_email()), budget, reset_on_success: true }
-}
-
-fn granted(outcome: DrawOutcome) -> Draw {
-    match outcome {
-        DrawOutcome::Granted(draw) => draw,
-        refused => panic!("refused: {refused:?}"),
-    }
-}
-
-async fn throttle_draws_count_lock_and_lapse(store: Arc<dyn Store>) {
-    let bucket = bucket(3);
-    let draws: Vec<Draw> = futures::future::join_all((0..3).map(|_| store.draw_attempt(&bucket, NOW)))
-        .await
-        .into_iter()
-        .map(|outcome| granted(outcome.unwrap()))
-        .collect();
-    let mut counts: Vec<u32> = draws.iter().map(|draw| draw.attempts).collect();
-    counts.sort_unstable();
-    assert_eq!(counts, [1, 2, 3]);
-    // The budget is held by attempts in flight: the next waits for their outcome.
-    assert_eq!(store.draw_attempt(&bucket, NOW).await.unwrap(), DrawOutcome::Refused { retry_after_ms: 1000 });
-    // The third failure locks for the backoff; the lock ends by itself.
-    let last = draws.iter().find(|draw| draw.attempts == 3).unwrap();
-    store.attempt_failed(&bucket, last, Some(NOW.plus_secs(30)), NOW).await.unwrap();
-    assert_eq!(store.draw_attempt(&bucket, NOW).await.unwrap(), DrawOutcome::Refused { retry_after_ms: 30_000 });
-    // A shorter lock written later never shortens it.
-    store.attempt_failed(&bucket, &draws[0], Some(NOW.plus_secs(1)), NOW).await.unwrap();
-    let later = NOW.plus_secs(29);
-    assert_eq!(store.draw_attempt(&bucket, later).await.unwrap(), DrawOutcome::Refused { retry_after_ms: 1000 });
-    // Past the budget, once the lock lapses, one attempt goes and holds the lock meanwhile.
-    let after_lock = NOW.plus_secs(31);
-    let past = granted(store.draw_attempt(&bucket, after_lock).await.unwrap());
-    assert_eq!((past.attempts, past.hold_until_ms), (4, Some(after_lock.millis() + HOLD_MS)));
-    assert!(matches!(store.draw_attempt(&bucket, after_lock).await.unwrap(), DrawOutcome::Refused { .. }));
-    // Its failure replaces its own hold with the real (shorter) lock.
-    store.attempt_failed(&bucket, &past, Some(after_lock.plus_secs(2)), after_lock).await.unwrap();
-    let wait = store.draw_attempt(&bucket, after_lock).await.unwrap();
-    assert_eq!(wait, DrawOutcome::Refused { retry_after_ms: 2000 });
-    // A success forgets the bucket.
-    store.attempt_returned(&bucket, &past, true).await.unwrap();
-    assert_eq!(granted(store.draw_attempt(&bucket, after_lock).await.unwrap()).attempts, 1);
-    // Past the window the record counts as absent and a new one starts at 1.
-    let lapsed = NOW.plus_secs(31 + 901);
-    assert_eq!(granted(store.draw_attempt(&bucket, lapsed).await.unwrap()).attempts, 1);
-}
-
-async fn a_returned_attempt_is_given_back_and_nothing_more(store: Arc<dyn Store>) {
-    let bucket = bucket(2);
-    let first = granted(store.draw_attempt(&bucket, NOW).await.unwrap());
-    granted(store.draw_attempt(&bucket, NOW).await.unwrap());
-    store.attempt_returned(&bucket, &first, false).await.unwrap();
-    // One attempt back: one more goes, then the budget is spent again.
-    assert_eq!(granted(store.draw_attempt(&bucket, NOW).await.unwrap()).attempts, 2);
-    assert!(matches!(store.draw_attempt(&bucket, NOW).await.unwrap(), DrawOutcome::Refused { .. }));
-}
-
-/// Of many draws at once, exactly the budget is granted: parallel guesses cannot all pass.
-async fn concurrent_draws_grant_exactly_the_budget(store: Arc<dyn Store>) {
-    let bucket = bucket(5);
-    let outcomes = futures::future::join_all((0..40).map(|_| store.draw_attempt(&bucket, NOW))).await;
-    let granted = outcomes.iter().filter(|outcome| matches!(outcome, Ok(DrawOutcome::Granted(_)))).count();
-    let refused = outcomes.iter().filter(|outcome| matches!(outcome, Ok(DrawOutcome::Refused { .. }))).count();
-    assert_eq!((granted, refused), (5, 35), "{outcomes:?}");
-}
-
 /// A login's session is written only while the account still has the hash the login verified.
 async fn a_session_needs_the_verified_hash_still_in_place(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
@@ -316,79 +133,6 @@ async fn a_session_needs_the_verified_hash_still_in_place(store: Arc<dyn Store>)
     let disable = UserChanges { role: None, disabled: Some(true), claims: None };
     store.update_user(&alice.id, &disable, None).await.unwrap();
     assert!(!store.create_session(&session(&alice, NOW), "$argon2id$changed").await.unwrap());
-}
-
-fn password_change(user: &User, session: &Session, cutoff: UnixTime) -> PasswordChange {
-    PasswordChange {
-        user_id: user.id.clone(),
-        verified_hash: user.password_hash.clone(),
-        sessions_started: user.sessions_started,
-        new_hash: "$argon2id$changed".into(),
-        renewal: SessionRenewal {
-            session_id: session.id.clone(),
-            session_created_ms: session.created_ms,
-            cutoff,
-            next_jti: uuid::Uuid::new_v4().to_string(),
-            expires_at: cutoff.secs() + 3600,
-            mfa: session.mfa,
-        },
-    }
-}
-
-/// A password change renews the caller's session past its cutoff (with no grace left from the
-/// old chain) and ends the others, all at once; with the account or session not as read it
-/// writes nothing.
-async fn a_password_change_commits_only_over_what_it_read(store: Arc<dyn Store>) {
-    let alice = user(&unique_email());
-    let mine = session(&alice, NOW);
-    store.create_user(&alice, Some(&mine)).await.unwrap();
-    let other = session(&alice, NOW);
-    assert!(store.create_session(&other, &alice.password_hash).await.unwrap());
-    let alice = store.user_by_id(&alice.id).await.unwrap().unwrap();
-    assert_eq!(alice.sessions_started, 1);
-    // The caller's session rotated once: its previous token could claim grace.
-    let spend = Rotation { grace_ms: 10_000, ..rotation(&mine, &mine.current_jti, NOW) };
-    assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Rotated);
-
-    let cutoff = NOW.plus_secs(1);
-    // Not as read: another hash, another count of sessions, another session incarnation.
-    let stale_hash =
-        PasswordChange { verified_hash: "$argon2id$other".into(), ..password_change(&alice, &mine, cutoff) };
-    let raced = PasswordChange { sessions_started: 0, ..password_change(&alice, &mine, cutoff) };
-    let mut replaced = password_change(&alice, &mine, cutoff);
-    replaced.renewal.session_created_ms = mine.created_ms + 1;
-    for refused in [stale_hash, raced, replaced] {
-        assert!(!store.change_password(&refused).await.unwrap(), "{refused:?}");
-        assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap(), alice, "a refused change wrote");
-    }
-
-    let change = password_change(&alice, &mine, cutoff);
-    assert!(store.change_password(&change).await.unwrap());
-    let changed = store.user_by_id(&alice.id).await.unwrap().unwrap();
-    assert_eq!(
-        (changed.password_hash.as_str(), changed.sessions_valid_after_ms),
-        ("$argon2id$changed", cutoff.millis())
-    );
-    let (renewed, revoked) = store.session(&mine.id).await.unwrap().unwrap();
-    assert_eq!(
-        (renewed.current_jti.as_str(), renewed.created_ms, revoked),
-        (change.renewal.next_jti.as_str(), cutoff.millis() + 1, false)
-    );
-    assert_eq!(renewed.previous_jti, None, "grace left over from before the change");
-    // The renewed session rotates past the cutoff; the other one is cut off.
-    let at = cutoff.plus_secs(1);
-    let next =
-        Rotation { sessions_valid_after_ms: cutoff.millis(), ..rotation(&renewed, &change.renewal.next_jti, at) };
-    assert_eq!(store.rotate_session(&next).await.unwrap(), RotationOutcome::Rotated);
-    let old = Rotation { sessions_valid_after_ms: cutoff.millis(), ..rotation(&other, &other.current_jti, at) };
-    assert_eq!(store.rotate_session(&old).await.unwrap(), RotationOutcome::Revoked);
-    // The pre-change token of the caller's session is reuse, not grace.
-    let parent = Rotation {
-        grace_ms: 10_000,
-        sessions_valid_after_ms: cutoff.millis(),
-        ..rotation(&mine, &mine.current_jti, at)
-    };
-    assert_eq!(store.rotate_session(&parent).await.unwrap(), RotationOutcome::Reused);
 }
 
 /// Cutoffs only ever rise, whichever write sets them.
@@ -561,21 +305,12 @@ async fn sessions_end_from_the_list_only_as_listed(store: Arc<dyn Store>) {
 }
 
 e2e::on_both_store_adapters!(
-    a_user_is_found_by_id_and_by_any_case_of_email,
-    one_account_per_email,
     rotation_spends_the_current_token_once,
     expired_unknown_or_foreign_sessions_do_not_rotate,
     account_wide_revocation_ends_older_sessions_only,
     access_tokens_are_revoked_by_every_kind_of_revocation,
-    password_hash_updates_in_place,
-    an_admin_change_can_revoke_older_sessions,
-    users_list_newest_first_in_pages,
-    throttle_draws_count_lock_and_lapse,
-    a_returned_attempt_is_given_back_and_nothing_more,
-    concurrent_draws_grant_exactly_the_budget,
     a_session_needs_the_verified_hash_still_in_place,
     cutoffs_only_rise,
-    a_password_change_commits_only_over_what_it_read,
     the_just_spent_token_is_accepted_once_within_the_grace_period,
     sessions_list_live_ones_newest_first_in_pages,
     sessions_end_from_the_list_only_as_listed,
