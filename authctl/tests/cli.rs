@@ -12,7 +12,7 @@ use shared::config::{Env, SIGNING_KEY_SECRET};
 use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::error::ApiError;
 use shared::service::{self, Accounts, ClientInfo};
-use shared::store::{DynamoStore, Store, TableNames};
+use shared::store::{AccountStore, DynamoStore, TableNames};
 use shared::time::UnixTime;
 use shared::tokens::{Rebinding, SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
 
@@ -350,6 +350,15 @@ async fn set_claims_reaches_the_next_access_token() {
     let refused = authctl(&["set-claims", "--email", &email, "--json", r#"{"sub": "someone-else"}"#], None, &env);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("\"sub\" is reserved"), "{}", stderr(&refused));
+    // A registered claim that carries authorization (issue 26 case 11), beside an acceptable one.
+    let refused =
+        authctl(&["set-claims", "--email", &email, "--json", r#"{"tenant_id": "t-1", "scope": "admin"}"#], None, &env);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("\"scope\" is reserved"), "{}", stderr(&refused));
+    let accounts = deployment.accounts();
+    let unchanged = login(&accounts, &email, "correct horse battery staple").await.unwrap();
+    let unchanged = accounts.verifier.verify_access(&unchanged.access_token, UnixTime::now()).unwrap();
+    assert!(unchanged.custom.is_empty(), "a refused set-claims writes nothing: {:?}", unchanged.custom);
     let set = succeeded(authctl(
         &["set-claims", "--email", &email, "--json", r#"{"tenant_id": "t-42", "seats": 5}"#],
         None,
