@@ -25,6 +25,15 @@ if ! cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
   echo "cargo-fuzz $CARGO_FUZZ_VERSION installed in $((SECONDS - phase_started)) s"
 fi
 
+# fuzz/ is its own workspace with its own Cargo.lock: it must hold every crate the targets use
+# (shared's dependencies included), or each run would resolve the missing ones afresh. Checked
+# first, as `cargo fuzz build` has no --locked. When shared gains a dependency: `cd fuzz && cargo
+# fetch` adds it (keeping every other version) and the updated lock is committed.
+if ! (cd fuzz && cargo fetch --locked --quiet); then
+  echo "fuzz/Cargo.lock is stale (see above): run 'cd fuzz && cargo fetch' and commit fuzz/Cargo.lock" >&2
+  exit 1
+fi
+
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cd fuzz && cargo fuzz list)
