@@ -1,5 +1,5 @@
 //! A session's `amr` is what its login earned, for its whole life: through every refresh, the
-//! grace answer and a password change (issue 34: `RefreshClaims::used_mfa` replaced by `true`
+//! grace answer and a password change (a mutant of the refresh claims' methods answering "with a code" (`used_mfa` → `true`)
 //! passed every test before, so a password-only session could have come out of its first
 //! refresh claiming a second factor and fooled a resource server asking for step-up).
 

@@ -8,6 +8,7 @@ use e2e::{PASSWORD, TestApp, TestResponse, on_both_stores, request, unique_email
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
 use shared::credentials::DEVICE_COOKIE;
+use shared::domain::AuthMethods;
 use shared::domain::mfa::{PendingEnrolment, TotpKey};
 use shared::email::{Mail, Verification};
 use shared::store::{MfaActivation, SessionRenewal};
@@ -214,7 +215,7 @@ async fn plant_factor(app: &TestApp, access: &str) {
         cutoff: now,
         next_jti: "planted".into(),
         expires_at: now.secs() + 600,
-        mfa: true,
+        methods: AuthMethods::password_and_code(),
     };
     let activation = MfaActivation {
         user_id: user.id.clone(),

@@ -106,7 +106,7 @@ fn password_change(user: &User, session: &Session, cutoff: UnixTime) -> Password
             cutoff,
             next_jti: uuid::Uuid::new_v4().to_string(),
             expires_at: cutoff.secs() + 3600,
-            mfa: session.mfa,
+            methods: session.methods,
         },
     }
 }

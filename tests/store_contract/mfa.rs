@@ -6,7 +6,7 @@ use std::sync::Arc;
 use e2e::unique_email;
 use futures::future::join_all;
 use shared::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
-use shared::domain::{Email, MfaFactor, Role, Session, User};
+use shared::domain::{AuthMethods, Email, MfaFactor, Role, Session, User};
 use shared::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, SessionRenewal, Store};
 use shared::time::UnixTime;
 
@@ -40,7 +40,7 @@ fn activation(user: &User, sealed_key: &str, now: UnixTime) -> MfaActivation {
             cutoff: now,
             next_jti: "renewed-jti".into(),
             expires_at: now.secs() + 3600,
-            mfa: true,
+            methods: AuthMethods::password_and_code(),
         },
     }
 }
@@ -87,7 +87,7 @@ fn completion(user: &User, challenge: &MfaChallenge, spent: SpentFactor) -> MfaC
     MfaCompletion {
         challenge_digest: challenge.digest.clone(),
         credential_epoch: challenge.credential_epoch,
-        session: Session { mfa: true, ..session },
+        session: Session { methods: AuthMethods::password_and_code(), ..session },
         verified_hash: user.password_hash.clone(),
         sealed_key: SEALED.into(),
         spent,
@@ -124,7 +124,7 @@ async fn an_enrolment_turns_mfa_on_once_and_only_as_read(store: Arc<dyn Store>) 
 async fn no_password_only_session_once_mfa_is_on(store: Arc<dyn Store>) {
     let user = enrolled(&store).await;
     let session = completion(&user, &challenge(&user), SpentFactor::TotpStep(101)).session;
-    let plain = Session { mfa: false, ..session };
+    let plain = Session { methods: AuthMethods::password(), ..session };
     assert!(!store.create_session(&plain, &user.password_hash).await.unwrap());
     assert_eq!(store.session(&plain.id).await.unwrap(), None);
     let without = account(&store).await;
@@ -132,7 +132,12 @@ async fn no_password_only_session_once_mfa_is_on(store: Arc<dyn Store>) {
         user_id: without.id.clone(),
         ..completion(&without, &challenge(&without), SpentFactor::TotpStep(1)).session
     };
-    assert!(store.create_session(&Session { mfa: false, ..session }, &without.password_hash).await.unwrap());
+    assert!(
+        store
+            .create_session(&Session { methods: AuthMethods::password(), ..session }, &without.password_hash)
+            .await
+            .unwrap()
+    );
 }
 
 async fn a_challenge_grants_its_attempts_and_no_more_even_when_raced(store: Arc<dyn Store>) {
@@ -174,7 +179,13 @@ async fn of_two_uses_of_one_code_one_wins_and_spent_codes_stay_spent(store: Arc<
     let code = SpentFactor::RecoveryCode("aa11".into());
     let used = completion(&user, &third, code.clone());
     assert!(store.complete_mfa(&used).await.unwrap());
-    assert!(store.session(&used.session.id).await.unwrap().is_some_and(|(session, revoked)| session.mfa && !revoked));
+    assert!(
+        store
+            .session(&used.session.id)
+            .await
+            .unwrap()
+            .is_some_and(|(session, revoked)| session.methods.multi_factor() && !revoked)
+    );
     assert_eq!(store.draw_mfa_challenge(&third.digest, NOW).await.unwrap(), ChallengeDraw::Unknown);
     let again = self::challenge(&user);
     store.put_mfa_challenge(&again).await.unwrap();

@@ -98,7 +98,7 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             email: user.email.as_str().to_owned(),
             email_verified: user.email_verified,
             role: user.role,
-            amr: shared::tokens::authentication_methods(false),
+            amr: shared::domain::AuthMethods::password().amr(),
             csrf: None,
             custom: Default::default(),
         };
@@ -111,7 +111,7 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             jti: grant.jti.clone(),
             sid: grant.session_id.clone(),
             auth_time: grant.auth_time,
-            amr: shared::tokens::authentication_methods(false),
+            amr: shared::domain::AuthMethods::password().amr(),
             csrf: None,
         };
         let access = jsonwebtoken::encode(&header(ACCESS_TOKEN_TYPE), &access_claims, &oracle.encoding);

@@ -1,5 +1,6 @@
 //! The service's vocabulary, free of HTTP, Lambda and DynamoDB.
 
+mod auth_methods;
 mod claims;
 mod clients;
 mod email;
@@ -10,6 +11,7 @@ mod principal;
 mod throttle;
 mod user;
 
+pub use auth_methods::{AuthMethod, AuthMethods};
 pub use claims::{CustomClaims, MAX_CLAIMS_BYTES, RESERVED_CLAIMS};
 pub use clients::IntrospectionClients;
 pub use email::Email;

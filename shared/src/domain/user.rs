@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{CustomClaims, Email};
+use super::{AuthMethods, CustomClaims, Email};
 use crate::time::UnixTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -129,8 +129,8 @@ pub struct Session {
     pub last_used_ms: u64,
     /// The client as the login or the latest refresh saw it.
     pub seen_from: SeenFrom,
-    /// Whether the login that started it proved a second factor (`amr` gains `otp`).
-    pub mfa: bool,
+    /// How its sign-in proved who it was: every token of the session says so (`amr`).
+    pub methods: AuthMethods,
 }
 
 /// The client a session was last used from, as the owner sees it in the session list.
@@ -178,7 +178,7 @@ impl Session {
             grace_used: false,
             last_used_ms: created_ms,
             seen_from: SeenFrom::default(),
-            mfa: false,
+            methods: AuthMethods::password(),
         }
     }
 }

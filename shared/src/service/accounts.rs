@@ -194,7 +194,7 @@ pub async fn change_password(
             .issuer
             .continue_session(session.id.clone(), session.auth_time, commit)
             .bound_to(csrf.clone())
-            .with_mfa(session.mfa);
+            .with_methods(session.methods);
         let change = PasswordChange {
             user_id: user.id.clone(),
             verified_hash: user.password_hash.clone(),

@@ -14,7 +14,9 @@ use crate::domain::mfa::{
     CHALLENGE_TTL_SECS, ENROLMENT_TTL_SECS, MfaChallenge, MfaSealingKey, PendingEnrolment, RecoveryCodes, SecondFactor,
     SpentFactor, TotpKey, recovery_code_digest,
 };
-use crate::domain::{Client, OneTimeSecret, Password, Principal, Session, User, presented_digest, sha256_hex};
+use crate::domain::{
+    AuthMethods, Client, OneTimeSecret, Password, Principal, Session, User, presented_digest, sha256_hex,
+};
 use crate::email::Verification;
 use crate::email::templates::Notice;
 use crate::error::{ApiError, MfaTicket};
@@ -138,7 +140,7 @@ pub async fn confirm_enrolment(
             .issuer
             .continue_session(session.id.clone(), session.auth_time, commit)
             .bound_to(csrf.clone())
-            .with_mfa(true);
+            .with_methods(AuthMethods::password_and_code());
         let activation = MfaActivation {
             user_id: user.id.clone(),
             sealed_key: pending.sealed_key.clone(),
@@ -344,7 +346,11 @@ pub async fn verify_login(
         accounts.events.emit(EventKind::UserLoginFailed, detail.method(factor.method()), now).await;
         return Err(ApiError::InvalidCode);
     };
-    let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf).with_mfa(true);
+    let grant = accounts
+        .issuer
+        .next_refresh(new_session_id(), now)
+        .bound_to(csrf)
+        .with_methods(AuthMethods::password_and_code());
     let completion = MfaCompletion {
         challenge_digest: digest,
         credential_epoch: challenge.credential_epoch,

@@ -151,7 +151,7 @@ fn session_for(user: &User, grant: &RefreshGrant, client: &ClientInfo, now: Unix
         now.millis().max(user.sessions_valid_after_ms + 1),
         grant.expires_at,
     );
-    Session { auth_time: grant.auth_time, seen_from: client.seen_from(), mfa: grant.mfa, ..session }
+    Session { auth_time: grant.auth_time, seen_from: client.seen_from(), methods: grant.methods, ..session }
 }
 
 fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTime) -> Result<SignedIn, ApiError> {
@@ -177,7 +177,7 @@ fn renewal(session: &Session, grant: &RefreshGrant, commit: UnixTime) -> Session
         cutoff: commit,
         next_jti: grant.jti.clone(),
         expires_at: grant.expires_at,
-        mfa: grant.mfa,
+        methods: grant.methods,
     }
 }
 

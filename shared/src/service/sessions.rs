@@ -40,7 +40,7 @@ pub async fn refresh(
     let grant = issuer
         .continue_session(claims.sid.clone(), claims.auth_time, now)
         .bound_to(csrf.clone())
-        .with_mfa(claims.used_mfa());
+        .with_methods(claims.methods());
     if grant.expires_at <= now.secs() {
         // The session reached its absolute lifetime: only a new login starts another.
         return Err(ApiError::TokenExpired);
@@ -68,7 +68,7 @@ pub async fn refresh(
                 expires_at,
                 auth_time: claims.auth_time,
                 csrf,
-                mfa: claims.used_mfa(),
+                methods: claims.methods(),
             };
             signed_in(issuer, user, &current, now)
         }

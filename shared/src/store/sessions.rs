@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{SeenFrom, Session};
+use crate::domain::{AuthMethods, SeenFrom, Session};
 use crate::time::UnixTime;
 
 /// The caller's session carried over a credential event that ends every other session: every
@@ -18,8 +18,8 @@ pub struct SessionRenewal {
     pub cutoff: UnixTime,
     pub next_jti: String,
     pub expires_at: u64,
-    /// Whether the renewed session has proved a second factor (`amr` gains `otp`).
-    pub mfa: bool,
+    /// How the renewed session's sign-in proved who it was, from now on.
+    pub methods: AuthMethods,
 }
 
 /// What a logout's refresh token found.

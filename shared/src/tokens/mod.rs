@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Role, User};
+use crate::domain::{AuthMethods, Role, User};
 use crate::time::UnixTime;
 pub use algorithm::Algorithm;
 pub use binding::{CsrfBinding, CsrfMismatch, Rebinding};
@@ -58,12 +58,6 @@ pub struct AccessClaims {
     pub custom: serde_json::Map<String, serde_json::Value>,
 }
 
-/// RFC 8176's method references for a login: the password, and the one-time code if it took one.
-pub fn authentication_methods(mfa: bool) -> Vec<String> {
-    let methods: &[&str] = if mfa { &["pwd", "otp"] } else { &["pwd"] };
-    methods.iter().map(|method| (*method).to_owned()).collect()
-}
-
 /// Claims of a refresh token. Its audience is the issuer itself: only this service accepts it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshClaims {
@@ -86,9 +80,9 @@ pub struct RefreshClaims {
 }
 
 impl RefreshClaims {
-    /// Whether the session's login proved a second factor: its rotations keep saying so.
-    pub fn used_mfa(&self) -> bool {
-        self.amr.iter().any(|method| method == "otp")
+    /// How the session's sign-in proved who it was: its rotations keep saying so.
+    pub fn methods(&self) -> AuthMethods {
+        AuthMethods::from_amr(&self.amr)
     }
 }
 
@@ -139,8 +133,8 @@ pub struct RefreshGrant {
     /// with body transport no request is ever admitted by cookie, so no CSRF check would read
     /// the claim, and leaving it out keeps those tokens byte for byte what they were.
     pub csrf: Option<CsrfBinding>,
-    /// Whether the session's login proved a second factor (the tokens' `amr`).
-    pub mfa: bool,
+    /// How the session's sign-in proved who it was (the tokens' `amr`).
+    pub methods: AuthMethods,
 }
 
 impl RefreshGrant {
@@ -149,9 +143,9 @@ impl RefreshGrant {
         Self { csrf, ..self }
     }
 
-    /// The same grant, for a session whose login did (or did not) prove a second factor.
-    pub fn with_mfa(self, mfa: bool) -> Self {
-        Self { mfa, ..self }
+    /// The same grant, for a session whose sign-in used `methods`.
+    pub fn with_methods(self, methods: AuthMethods) -> Self {
+        Self { methods, ..self }
     }
 }
 
@@ -197,7 +191,14 @@ impl TokenIssuer {
     pub fn continue_session(&self, session_id: String, auth_time: u64, now: UnixTime) -> RefreshGrant {
         let settings = &self.settings;
         let expires_at = (now.secs() + settings.refresh_ttl_secs).min(auth_time + settings.session_max_age_secs);
-        RefreshGrant { session_id, jti: new_token_id(), expires_at, auth_time, csrf: None, mfa: false }
+        RefreshGrant {
+            session_id,
+            jti: new_token_id(),
+            expires_at,
+            auth_time,
+            csrf: None,
+            methods: AuthMethods::password(),
+        }
     }
 
     /// Signs a pair for `user`; the refresh token is the one `grant` describes.
@@ -216,7 +217,7 @@ impl TokenIssuer {
             email: user.email.as_str().to_owned(),
             email_verified: user.email_verified,
             role: user.role,
-            amr: authentication_methods(grant.mfa),
+            amr: grant.methods.amr(),
             csrf: csrf.clone(),
             custom: user.claims.as_map().clone(),
         };
@@ -229,7 +230,7 @@ impl TokenIssuer {
             jti: grant.jti.clone(),
             sid: grant.session_id.clone(),
             auth_time: grant.auth_time,
-            amr: authentication_methods(grant.mfa),
+            amr: grant.methods.amr(),
             csrf,
         };
         Ok(IssuedTokens {

@@ -239,14 +239,13 @@ impl DynamoStore {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .expression_attribute_values(":now", n(renewal.cutoff.secs()))
             .expression_attribute_values(":session_created", n(renewal.session_created_ms));
-        const RENEW: &str = "SET current_jti = :next, created_ms = :renewed, expires_at = :expires_at";
-        const NEW_CHAIN: &str = "REMOVE previous_jti, rotated_ms, grace_used";
-        update = match renewal.mfa {
-            true => update
-                .update_expression(format!("{RENEW}, mfa = :true {NEW_CHAIN}"))
-                .expression_attribute_values(":true", AttributeValue::Bool(true)),
-            false => update.update_expression(format!("{RENEW} {NEW_CHAIN}, mfa")),
-        };
+        let amr = renewal.methods.amr().into_iter().map(AttributeValue::S).collect();
+        update = update
+            .update_expression(
+                "SET current_jti = :next, created_ms = :renewed, expires_at = :expires_at, amr = :amr \
+                 REMOVE previous_jti, rotated_ms, grace_used, mfa",
+            )
+            .expression_attribute_values(":amr", AttributeValue::L(amr));
         Ok(TransactWriteItem::builder().update(update.build().map_err(build_failed)?).build())
     }
 

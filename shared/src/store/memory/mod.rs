@@ -74,7 +74,7 @@ impl State {
             session.current_jti = renewal.next_jti.clone();
             session.created_ms = renewal.cutoff.millis() + 1;
             session.expires_at = renewal.expires_at;
-            session.mfa = renewal.mfa;
+            session.methods = renewal.methods;
             // A new rotation chain: nothing from before may claim grace.
             session.previous_jti = None;
             session.rotated_ms = 0;

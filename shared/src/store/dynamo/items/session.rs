@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Entity, Item, access_token_key, session_key, write};
-use crate::domain::{SeenFrom, Session};
+use crate::domain::{AuthMethods, SeenFrom, Session};
 use crate::store::StoreError;
 
 #[derive(Serialize, Deserialize)]
@@ -35,8 +35,11 @@ pub(crate) struct SessionItem {
     /// A revocation removes it, so the index holds live (or expiring) sessions only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     live_user_id: Option<String>,
-    /// Whether its login proved a second factor (absent: it did not).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    /// How its sign-in proved who it was, as `amr` values (absent on sessions written before
+    /// the methods were: then `mfa` says whether a code was proved).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<String>,
+    #[serde(default, skip_serializing)]
     mfa: bool,
 }
 
@@ -58,7 +61,8 @@ impl From<&Session> for SessionItem {
             user_agent: session.seen_from.user_agent.clone(),
             ip: session.seen_from.ip.clone(),
             live_user_id: Some(session.user_id.clone()),
-            mfa: session.mfa,
+            amr: session.methods.amr(),
+            mfa: false,
         }
     }
 }
@@ -78,7 +82,11 @@ impl From<SessionItem> for (Session, bool) {
             grace_used: item.grace_used.unwrap_or(false),
             last_used_ms: item.last_used_ms.unwrap_or(item.created_ms),
             seen_from: SeenFrom { user_agent: item.user_agent, ip: item.ip },
-            mfa: item.mfa,
+            methods: match (item.amr.is_empty(), item.mfa) {
+                (false, _) => AuthMethods::from_amr(&item.amr),
+                (true, true) => AuthMethods::password_and_code(),
+                (true, false) => AuthMethods::password(),
+            },
         };
         (session, item.revoked)
     }

@@ -1,0 +1,83 @@
+//! How a sign-in proved who it was: a set of authentication methods (RFC 8176), from which every
+//! token's `amr` is derived. A sign-in method adds its own; nothing else decides `amr`.
+
+/// One method, as RFC 8176 names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A password (`pwd`).
+    Password,
+    /// A one-time code: TOTP or a recovery code (`otp`).
+    OneTimeCode,
+}
+
+impl AuthMethod {
+    /// In the order `amr` lists them.
+    const ALL: [AuthMethod; 2] = [AuthMethod::Password, AuthMethod::OneTimeCode];
+
+    pub fn amr(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "pwd",
+            AuthMethod::OneTimeCode => "otp",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// The methods a session's sign-in used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuthMethods(u8);
+
+impl AuthMethods {
+    /// A password alone.
+    pub fn password() -> Self {
+        Self::default().with(AuthMethod::Password)
+    }
+
+    /// A password and a one-time code: a login's second step.
+    pub fn password_and_code() -> Self {
+        Self::password().with(AuthMethod::OneTimeCode)
+    }
+
+    pub fn with(self, method: AuthMethod) -> Self {
+        Self(self.0 | method.bit())
+    }
+
+    pub fn contains(self, method: AuthMethod) -> bool {
+        self.0 & method.bit() != 0
+    }
+
+    /// Whether more than one factor was proved.
+    pub fn multi_factor(self) -> bool {
+        self.0.count_ones() > 1
+    }
+
+    /// The `amr` claim: RFC 8176 values, in a fixed order.
+    pub fn amr(self) -> Vec<String> {
+        AuthMethod::ALL.iter().filter(|method| self.contains(**method)).map(|method| method.amr().to_owned()).collect()
+    }
+
+    /// The set an `amr` names; values this service never issues are ignored.
+    pub fn from_amr<S: AsRef<str>>(values: &[S]) -> Self {
+        AuthMethod::ALL
+            .iter()
+            .filter(|method| values.iter().any(|value| value.as_ref() == method.amr()))
+            .fold(Self::default(), |methods, method| methods.with(*method))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amr_lists_each_method_once_in_order_and_reads_back() {
+        assert_eq!(AuthMethods::password().amr(), ["pwd"]);
+        assert_eq!(AuthMethods::password_and_code().amr(), ["pwd", "otp"]);
+        assert!(!AuthMethods::password().multi_factor() && AuthMethods::password_and_code().multi_factor());
+        assert_eq!(AuthMethods::from_amr(&["otp", "pwd", "otp", "hwk"]), AuthMethods::password_and_code());
+        assert_eq!(AuthMethods::from_amr::<&str>(&[]), AuthMethods::default());
+    }
+}
