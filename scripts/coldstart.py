@@ -221,7 +221,7 @@ def start_dynamodb_local():
 
 
 def http_event(name, body=None, context=None, path_parameters=None, replace=None):
-    with open(os.path.join(ROOT, "events", f"{name}.json")) as handle:
+    with open(os.path.join(ROOT, "samples", f"{name}.json")) as handle:
         text = handle.read()
     for placeholder, value in (replace or {}).items():
         text = text.replace(placeholder, value)

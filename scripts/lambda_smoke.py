@@ -223,64 +223,64 @@ def main():
             start_function(function)
 
         email = f"smoke-{uuid.uuid4().hex[:12]}@example.com"
-        with open("events/register.json") as handle:
+        with open("samples/register.json") as handle:
             original = json.loads(json.loads(handle.read())["body"])
         original_email, password = original["email"], original["password"]
         swap = {original_email: email}
 
-        registered = invoke("register", "events/register.json", swap)
+        registered = invoke("register", "samples/register.json", swap)
         expect(registered["statusCode"] == 201, f"register answers 201 ({registered['statusCode']})")
-        logged_in = invoke("login", "events/login.json", swap)
+        logged_in = invoke("login", "samples/login.json", swap)
         expect(logged_in["statusCode"] == 200, "login answers 200")
         tokens = body(logged_in)
 
-        decision = invoke("authorizer", "events/authorizer.json", {"REPLACE_WITH_ACCESS_TOKEN": tokens["access_token"]})
+        decision = invoke("authorizer", "samples/authorizer.json", {"REPLACE_WITH_ACCESS_TOKEN": tokens["access_token"]})
         expect(decision.get("isAuthorized") is True, "authorizer admits the access token")
-        refused = invoke("authorizer", "events/authorizer.json", {"REPLACE_WITH_ACCESS_TOKEN": tokens["refresh_token"]})
+        refused = invoke("authorizer", "samples/authorizer.json", {"REPLACE_WITH_ACCESS_TOKEN": tokens["refresh_token"]})
         expect(refused.get("isAuthorized") is False, "authorizer refuses a refresh token")
 
-        me = invoke("me", "events/me.json", context=decision["context"])
+        me = invoke("me", "samples/me.json", context=decision["context"])
         expect(me["statusCode"] == 200 and body(me)["email"] == email, "me answers from the authorizer context")
 
-        jwks = invoke("jwks", "events/jwks.json")
+        jwks = invoke("jwks", "samples/jwks.json")
         expect(jwks["statusCode"] == 200 and body(jwks)["keys"], "jwks serves the public keys")
 
-        refreshed = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": tokens["refresh_token"]})
+        refreshed = invoke("refresh", "samples/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": tokens["refresh_token"]})
         expect(refreshed["statusCode"] == 200, "refresh answers 200")
         newest = body(refreshed)["refresh_token"]
-        out = invoke("logout", "events/logout.json", {"REPLACE_WITH_REFRESH_TOKEN": newest})
+        out = invoke("logout", "samples/logout.json", {"REPLACE_WITH_REFRESH_TOKEN": newest})
         expect(out["statusCode"] == 204, "logout answers 204")
-        after = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": newest})
+        after = invoke("refresh", "samples/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": newest})
         expect(after["statusCode"] == 401 and code(after) == "token_revoked", "refresh after logout is refused")
 
         # The password change: two signed-in devices; one changes the password.
         def login(address, secret):
-            return invoke("login", "events/login.json", swap, edit=lambda event: event.update(
+            return invoke("login", "samples/login.json", swap, edit=lambda event: event.update(
                 body=json.dumps({"email": address, "password": secret})))
 
         this_device = body(login(email, password))
         other_device = body(login(email, password))
-        this_context = invoke("authorizer", "events/authorizer.json",
+        this_context = invoke("authorizer", "samples/authorizer.json",
                               {"REPLACE_WITH_ACCESS_TOKEN": this_device["access_token"]})["context"]
         new_password = "a different horse, a new staple"
-        with open("events/change-password.json") as handle:
+        with open("samples/change-password.json") as handle:
             sample_change = json.loads(json.load(handle)["body"])
         expect(sample_change == {"current_password": password, "new_password": new_password},
-               "events/change-password.json changes register.json's password")
-        wrong = invoke("change-password", "events/change-password.json",
+               "samples/change-password.json changes register.json's password")
+        wrong = invoke("change-password", "samples/change-password.json",
                        {"REPLACE_WITH_ACCESS_TOKEN": this_device["access_token"]}, context=this_context,
                        edit=lambda event: event.update(
                            body=json.dumps({"current_password": "not the password at all", "new_password": new_password})))
         expect(wrong["statusCode"] == 401 and code(wrong) == "invalid_credentials",
                f"change-password refuses a wrong current password ({status_and_code(wrong)})")
-        changed = invoke("change-password", "events/change-password.json",
+        changed = invoke("change-password", "samples/change-password.json",
                          {"REPLACE_WITH_ACCESS_TOKEN": this_device["access_token"]}, context=this_context)
         renewed = body(changed) or {}
         expect(changed["statusCode"] == 200 and renewed.get("access_token") and renewed.get("refresh_token"),
                f"change-password answers 200 with this session's new tokens ({status_and_code(changed)})")
-        still_here = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": renewed["refresh_token"]})
+        still_here = invoke("refresh", "samples/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": renewed["refresh_token"]})
         expect(still_here["statusCode"] == 200, "the changing session goes on: its new refresh token refreshes")
-        other = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": other_device["refresh_token"]})
+        other = invoke("refresh", "samples/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": other_device["refresh_token"]})
         expect(other["statusCode"] == 401 and code(other) == "token_revoked",
                f"the other device is signed out by the change ({status_and_code(other)})")
         old = login(email, password)
@@ -289,11 +289,11 @@ def main():
         user_login = login(email, new_password)
         expect(user_login["statusCode"] == 200, f"the new password logs in ({status_and_code(user_login)})")
         user_tokens = body(user_login)
-        user_context = invoke("authorizer", "events/authorizer.json",
+        user_context = invoke("authorizer", "samples/authorizer.json",
                               {"REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]})["context"]
 
         # The session list: the renewed device and the new login, newest first; ending the first.
-        listed_sessions = invoke("sessions", "events/sessions-list.json",
+        listed_sessions = invoke("sessions", "samples/sessions-list.json",
                                  {"REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]}, context=user_context)
         sessions = (body(listed_sessions) or {}).get("sessions", [])
         expect(listed_sessions["statusCode"] == 200
@@ -301,15 +301,15 @@ def main():
                and [session["current"] for session in sessions] == [True, False],
                f"sessions lists both live sessions, newest first, the caller's marked ({status_and_code(listed_sessions)})")
         sample_session = "5f0c7f0e-1d2b-4c3a-9e8f-000000000003"
-        ended_one = invoke("sessions", "events/sessions-end.json",
+        ended_one = invoke("sessions", "samples/sessions-end.json",
                            {sample_session: this_context["session_id"],
                             "REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]}, context=user_context)
         expect(ended_one["statusCode"] == 204, f"sessions ends one session ({status_and_code(ended_one)})")
-        gone = invoke("refresh", "events/refresh.json",
+        gone = invoke("refresh", "samples/refresh.json",
                       {"REPLACE_WITH_REFRESH_TOKEN": body(still_here)["refresh_token"]})
         expect(gone["statusCode"] == 401 and code(gone) == "token_revoked",
                f"the ended session's refresh token stops ({status_and_code(gone)})")
-        not_there = invoke("sessions", "events/sessions-end.json",
+        not_there = invoke("sessions", "samples/sessions-end.json",
                            {sample_session: str(uuid.uuid4()),
                             "REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]}, context=user_context)
         expect(not_there["statusCode"] == 404 and code(not_there) == "not_found",
@@ -324,14 +324,14 @@ def main():
                f"authctl create-admin creates an admin ({created.returncode}: {created.stdout.strip()} {created.stderr.strip()})")
         admin_login = login(admin_email, admin_password)
         expect(admin_login["statusCode"] == 200, f"the admin logs in ({status_and_code(admin_login)})")
-        admin_decision = invoke("authorizer", "events/authorizer.json",
+        admin_decision = invoke("authorizer", "samples/authorizer.json",
                                 {"REPLACE_WITH_ACCESS_TOKEN": body(admin_login)["access_token"]})
         admin_context = admin_decision["context"]
         expect(admin_decision.get("isAuthorized") is True and admin_context.get("role") == "admin",
                "authorizer admits the admin with role admin")
         admin_token = {"REPLACE_WITH_ACCESS_TOKEN": body(admin_login)["access_token"]}
 
-        not_admin = invoke("admin-list-users", "events/admin-list-users.json",
+        not_admin = invoke("admin-list-users", "samples/admin-list-users.json",
                            {"REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]}, context=user_context)
         expect(not_admin["statusCode"] == 403 and code(not_admin) == "forbidden",
                f"admin-list-users refuses a user ({status_and_code(not_admin)})")
@@ -341,7 +341,7 @@ def main():
                 query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
                 event["queryStringParameters"] = query
                 event["rawQueryString"] = "&".join(f"{name}={value}" for name, value in query.items())
-            return invoke("admin-list-users", "events/admin-list-users.json", admin_token, context=admin_context,
+            return invoke("admin-list-users", "samples/admin-list-users.json", admin_token, context=admin_context,
                           edit=edit)
 
         listed, cursor, pages = {}, None, 0
@@ -363,80 +363,80 @@ def main():
         user_id = listed[email]["id"]
         sample_id = "0190a5b2-0000-7000-8000-000000000001"
 
-        fetched = invoke("admin-get-user", "events/admin-get-user.json", {sample_id: user_id, **admin_token},
+        fetched = invoke("admin-get-user", "samples/admin-get-user.json", {sample_id: user_id, **admin_token},
                          context=admin_context)
         expect(fetched["statusCode"] == 200 and body(fetched)["email"] == email and body(fetched)["id"] == user_id,
                f"admin-get-user answers the user ({status_and_code(fetched)})")
-        unknown = invoke("admin-get-user", "events/admin-get-user.json", {sample_id: str(uuid.uuid4()), **admin_token},
+        unknown = invoke("admin-get-user", "samples/admin-get-user.json", {sample_id: str(uuid.uuid4()), **admin_token},
                          context=admin_context)
         expect(unknown["statusCode"] == 404 and code(unknown) == "not_found",
                f"admin-get-user answers 404 for an unknown id ({status_and_code(unknown)})")
 
-        by_admin = invoke("admin-user-sessions", "events/admin-user-sessions.json",
+        by_admin = invoke("admin-user-sessions", "samples/admin-user-sessions.json",
                           {sample_id: user_id, **admin_token}, context=admin_context)
         expect(by_admin["statusCode"] == 200
                and [session["id"] for session in body(by_admin)["sessions"]] == [user_context["session_id"]],
                f"admin-user-sessions lists the user's live session ({status_and_code(by_admin)})")
-        user_asks = invoke("admin-user-sessions", "events/admin-user-sessions.json",
+        user_asks = invoke("admin-user-sessions", "samples/admin-user-sessions.json",
                            {sample_id: user_id, "REPLACE_WITH_ACCESS_TOKEN": user_tokens["access_token"]},
                            context=user_context)
         expect(user_asks["statusCode"] == 403 and code(user_asks) == "forbidden",
                f"admin-user-sessions refuses a user ({status_and_code(user_asks)})")
-        all_ended = invoke("admin-user-sessions", "events/admin-user-sessions.json",
+        all_ended = invoke("admin-user-sessions", "samples/admin-user-sessions.json",
                            {sample_id: user_id, **admin_token}, context=admin_context,
                            edit=lambda event: (event.update(routeKey="DELETE /admin/users/{id}/sessions"),
                                                event["requestContext"]["http"].update(method="DELETE")))
         expect(all_ended["statusCode"] == 204, f"admin-user-sessions ends the user's sessions ({status_and_code(all_ended)})")
-        empty = invoke("admin-user-sessions", "events/admin-user-sessions.json",
+        empty = invoke("admin-user-sessions", "samples/admin-user-sessions.json",
                        {sample_id: user_id, **admin_token}, context=admin_context)
         expect(empty["statusCode"] == 200 and body(empty)["sessions"] == [], "no session of the user is left")
 
-        disabled = invoke("admin-update-user", "events/admin-update-user.json", {sample_id: user_id, **admin_token},
+        disabled = invoke("admin-update-user", "samples/admin-update-user.json", {sample_id: user_id, **admin_token},
                           context=admin_context)
         expect(disabled["statusCode"] == 200 and body(disabled)["disabled"] is True,
                f"admin-update-user disables the user ({status_and_code(disabled)})")
-        again = invoke("admin-get-user", "events/admin-get-user.json", {sample_id: user_id, **admin_token},
+        again = invoke("admin-get-user", "samples/admin-get-user.json", {sample_id: user_id, **admin_token},
                        context=admin_context)
         expect(again["statusCode"] == 200 and body(again)["disabled"] is True, "the disable is stored")
         shut_out = login(email, new_password)
         expect(shut_out["statusCode"] == 403 and code(shut_out) == "account_disabled",
                f"the disabled user cannot log in ({status_and_code(shut_out)})")
-        ended = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": user_tokens["refresh_token"]})
+        ended = invoke("refresh", "samples/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": user_tokens["refresh_token"]})
         expect(ended["statusCode"] == 401 and code(ended) == "token_revoked",
                f"the disabled user's session is revoked ({status_and_code(ended)})")
-        self_disable = invoke("admin-update-user", "events/admin-update-user.json",
+        self_disable = invoke("admin-update-user", "samples/admin-update-user.json",
                               {sample_id: admin_context["user_id"], **admin_token}, context=admin_context)
         expect(self_disable["statusCode"] == 409 and code(self_disable) == "conflict",
                f"an admin cannot disable themself ({status_and_code(self_disable)})")
         # Email: verification, forgot / reset and email change, each link read back from what
         # SES (moto) was asked to send.
         mail_user = f"smoke-mail-{uuid.uuid4().hex[:12]}@example.com"
-        invoke("register", "events/register.json", {original_email: mail_user})
-        verified = invoke("account-recovery", "events/verify-email.json",
+        invoke("register", "samples/register.json", {original_email: mail_user})
+        verified = invoke("account-recovery", "samples/verify-email.json",
                           {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(mail_user, "/verify-email")})
         expect(verified["statusCode"] == 200 and body(verified)["user"]["email_verified"] is True,
                f"account-recovery verifies the address with the mailed link ({status_and_code(verified)})")
-        spent = invoke("account-recovery", "events/verify-email.json",
+        spent = invoke("account-recovery", "samples/verify-email.json",
                        {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(mail_user, "/verify-email")})
         expect(spent["statusCode"] == 401 and code(spent) == "invalid_token", "a verification link works once")
-        resent = invoke("account-recovery", "events/resend-verification.json", {"alice@example.com": mail_user})
+        resent = invoke("account-recovery", "samples/resend-verification.json", {"alice@example.com": mail_user})
         expect(resent["statusCode"] == 202, f"resend answers 202 ({status_and_code(resent)})")
-        asked = invoke("account-recovery", "events/forgot-password.json", {"alice@example.com": mail_user})
+        asked = invoke("account-recovery", "samples/forgot-password.json", {"alice@example.com": mail_user})
         expect(asked["statusCode"] == 202, f"forgot answers 202 ({status_and_code(asked)})")
-        reset = invoke("account-recovery", "events/reset-password.json",
+        reset = invoke("account-recovery", "samples/reset-password.json",
                        {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(mail_user, "/reset-password")})
         expect(reset["statusCode"] == 204, f"reset answers 204 ({status_and_code(reset)})")
         mail_session = body(login(mail_user, "a passphrase set by a reset link"))
         expect(bool(mail_session and mail_session.get("access_token")), "the reset password logs in")
-        mail_context = invoke("authorizer", "events/authorizer.json",
+        mail_context = invoke("authorizer", "samples/authorizer.json",
                               {"REPLACE_WITH_ACCESS_TOKEN": mail_session["access_token"]})["context"]
         new_address = f"smoke-moved-{uuid.uuid4().hex[:12]}@example.com"
-        moving = invoke("change-email", "events/change-email.json",
+        moving = invoke("change-email", "samples/change-email.json",
                         {"REPLACE_WITH_ACCESS_TOKEN": mail_session["access_token"]}, context=mail_context,
                         edit=lambda event: event.update(body=json.dumps(
                             {"new_email": new_address, "current_password": "a passphrase set by a reset link"})))
         expect(moving["statusCode"] == 202, f"change-email answers 202 ({status_and_code(moving)})")
-        moved = invoke("account-recovery", "events/verify-email.json",
+        moved = invoke("account-recovery", "samples/verify-email.json",
                        {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(new_address, "/verify-email")})
         expect(moved["statusCode"] == 200 and body(moved)["user"]["email"] == new_address,
                f"the confirmation link moves the account to the new address ({status_and_code(moved)})")
@@ -444,23 +444,23 @@ def main():
         # MFA: enrol and confirm with a code computed from the secret, log in in two steps, a
         # disable with a wrong recovery code refused, the admin's removal (which signs out).
         mfa_user = f"smoke-mfa-{uuid.uuid4().hex[:12]}@example.com"
-        invoke("register", "events/register.json", {original_email: mfa_user})
+        invoke("register", "samples/register.json", {original_email: mfa_user})
         # Only a proved address may have a factor set up on it.
-        invoke("account-recovery", "events/verify-email.json",
+        invoke("account-recovery", "samples/verify-email.json",
                {"REPLACE_WITH_ONE_TIME_TOKEN": ses_token(mfa_user, "/verify-email")})
         mfa_session = body(login(mfa_user, password))
         mfa_token = {"REPLACE_WITH_ACCESS_TOKEN": mfa_session["access_token"]}
-        mfa_context = invoke("authorizer", "events/authorizer.json", mfa_token)["context"]
-        enrolment = invoke("mfa", "events/mfa-enrol.json", mfa_token, context=mfa_context)
+        mfa_context = invoke("authorizer", "samples/authorizer.json", mfa_token)["context"]
+        enrolment = invoke("mfa", "samples/mfa-enrol.json", mfa_token, context=mfa_context)
         secret = (body(enrolment) or {}).get("secret", "")
         expect(enrolment["statusCode"] == 200 and len(secret) == 32 and "<svg" in body(enrolment)["qr_svg"],
                f"mfa starts an enrolment with its QR code ({status_and_code(enrolment)})")
-        unproved = invoke("mfa-verify", "events/mfa-confirm.json",
+        unproved = invoke("mfa-verify", "samples/mfa-confirm.json",
                           {"REPLACE_WITH_CODE": totp(secret, time.time()), "REPLACE_WITH_PASSWORD": "not it",
                            **mfa_token}, context=mfa_context)
         expect(unproved["statusCode"] == 401 and code(unproved) == "invalid_credentials",
                f"mfa-verify refuses a confirmation without the current password ({status_and_code(unproved)})")
-        confirmed = invoke("mfa-verify", "events/mfa-confirm.json",
+        confirmed = invoke("mfa-verify", "samples/mfa-confirm.json",
                            {"REPLACE_WITH_CODE": totp(secret, time.time()), "REPLACE_WITH_PASSWORD": password,
                             **mfa_token}, context=mfa_context)
         recovery_codes = (body(confirmed) or {}).get("recovery_codes", [])
@@ -470,26 +470,26 @@ def main():
         challenge = login(mfa_user, password)
         expect(challenge["statusCode"] == 401 and code(challenge) == "mfa_required" and body(challenge).get("mfa_token"),
                f"login asks an MFA account for its second factor ({status_and_code(challenge)})")
-        second_step = invoke("mfa-verify", "events/mfa-verify.json",
+        second_step = invoke("mfa-verify", "samples/mfa-verify.json",
                              {"REPLACE_WITH_MFA_TOKEN": body(challenge)["mfa_token"],
                               "REPLACE_WITH_CODE": totp(secret, time.time() + 30)})
         expect(second_step["statusCode"] == 200 and body(second_step).get("refresh_token"),
                f"mfa-verify starts the session with the next code ({status_and_code(second_step)})")
-        kept = invoke("mfa", "events/mfa-disable.json",
+        kept = invoke("mfa", "samples/mfa-disable.json",
                       {"REPLACE_WITH_RECOVERY_CODE": "aaaa-aaaa-aaaa-aaaa", **mfa_token}, context=mfa_context)
         expect(kept["statusCode"] == 401 and code(kept) == "invalid_code",
                f"mfa refuses a disable with a wrong recovery code ({status_and_code(kept)})")
-        removed = invoke("mfa", "events/admin-user-mfa.json", {sample_id: mfa_context["user_id"], **admin_token},
+        removed = invoke("mfa", "samples/admin-user-mfa.json", {sample_id: mfa_context["user_id"], **admin_token},
                          context=admin_context)
         expect(removed["statusCode"] == 204, f"mfa lets an admin remove a user's MFA ({status_and_code(removed)})")
-        signed_out = invoke("refresh", "events/refresh.json",
+        signed_out = invoke("refresh", "samples/refresh.json",
                             {"REPLACE_WITH_REFRESH_TOKEN": body(second_step)["refresh_token"]})
         expect(signed_out["statusCode"] == 401 and code(signed_out) == "token_revoked",
                f"the removal revokes the user's sessions ({status_and_code(signed_out)})")
         expect(login(mfa_user, password)["statusCode"] == 200, "the password alone logs in again")
 
         # Standards: discovery, introspection (HTTP Basic), revocation.
-        found = invoke("jwks", "events/discovery.json")
+        found = invoke("jwks", "samples/discovery.json")
         document = body(found) or {}
         expect(found["statusCode"] == 200 and document.get("jwks_uri", "").endswith("/.well-known/jwks.json")
                and document.get("introspection_endpoint", "").endswith("/auth/introspect"),
@@ -498,20 +498,20 @@ def main():
         standard_user = body(login(mfa_user, password))
 
         def introspect(token):
-            answer = invoke("introspect", "events/introspect.json",
+            answer = invoke("introspect", "samples/introspect.json",
                             {"REPLACE_WITH_TOKEN": token, "REPLACE_WITH_CLIENT_CREDENTIALS": client})
             return answer["statusCode"], body(answer)
 
         status, answer = introspect(standard_user["access_token"])
         expect(status == 200 and (answer or {}).get("active") is True and answer.get("token_type") == "access_token",
                f"introspect answers active for a live access token ({status})")
-        revoked = invoke("revoke", "events/revoke.json", {"REPLACE_WITH_TOKEN": standard_user["refresh_token"]})
+        revoked = invoke("revoke", "samples/revoke.json", {"REPLACE_WITH_TOKEN": standard_user["refresh_token"]})
         expect(revoked["statusCode"] == 200 and not revoked.get("body"), f"revoke answers 200, empty ({status_and_code(revoked)})")
         expect(introspect(standard_user["refresh_token"]) == (200, {"active": False}),
                "the revoked refresh token is inactive")
-        gone_too = invoke("refresh", "events/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": standard_user["refresh_token"]})
+        gone_too = invoke("refresh", "samples/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": standard_user["refresh_token"]})
         expect(gone_too["statusCode"] == 401 and code(gone_too) == "token_revoked", "a revoked refresh token stops")
-        anonymous = invoke("introspect", "events/introspect.json",
+        anonymous = invoke("introspect", "samples/introspect.json",
                            {"REPLACE_WITH_TOKEN": standard_user["access_token"], "REPLACE_WITH_CLIENT_CREDENTIALS": "bm9ib2R5Og=="})
         expect(anonymous["statusCode"] == 401 and code(anonymous) == "invalid_client", "introspect refuses an unknown client")
 

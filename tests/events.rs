@@ -1,4 +1,4 @@
-//! The `events/` samples drive the handlers the way Lambda would, so the samples stay valid.
+//! The `samples/` invocations drive the handlers the way Lambda would, so the samples stay valid.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use shared::time::UnixTime;
 use shared::tokens::CsrfBinding;
 
 fn event(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 

@@ -2,11 +2,11 @@
 
 mod admin;
 mod amr;
-mod claims;
 mod cookies;
 mod credential_events;
 mod custom_claims;
 mod devices;
+mod documented_behaviour;
 mod dynamo_calls;
 mod events;
 mod flow;
