@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The web page (web/) in headless Chromium against the local API (tests/browser/browser.test.mjs).
+# The web page (web/) in headless Chromium against the local API: in depth with cookie transport
+# (tests/browser/browser.test.mjs), then as the README's command starts it, with no configuration
+# (tests/browser/readme.test.mjs).
 # Installs what is missing, idempotently: Debian's chromium (playwright-core drives it; its own
 # browser download is never used), the test's npm dependencies from the lockfile, and the debug
 # local-api binary. LOCAL_API_BIN picks another binary (e.g. target/release/local-api).
-# Screenshots and the server's log land in target/browser-artifacts/.
+# Screenshots and the server's log land in target/browser-artifacts/ (and its readme/).
 # `--install-only` stops after the installs (.ci/run uses it on a fresh machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,4 +33,5 @@ if [ -z "${LOCAL_API_BIN:-}" ]; then
 fi
 
 mkdir -p target/browser-artifacts
-node --test-reporter=spec tests/browser/browser.test.mjs
+# One at a time: two Chromiums and two servers on a small CI machine only slow each other down.
+node --test --test-reporter=spec --test-concurrency=1 tests/browser/browser.test.mjs tests/browser/readme.test.mjs

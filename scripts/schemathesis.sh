@@ -48,7 +48,9 @@ mkdir -p target/schemathesis
 log=target/schemathesis/local-api.log
 # Cheap Argon2: these runs exercise the HTTP surface, not the hashing cost, and register/login
 # make up half the cases. A short answer floor for forgot/resend (their timing is tested in the
-# e2e suite, not here). Everything else is the local API's zero-configuration default.
+# e2e suite, not here). Tokens in the body only, as API clients and the deployed functions get
+# them by default (the local API's own default, both, also sets cookies for its page; the cookie
+# transport has tests of its own). Everything else is the local API's zero-configuration default.
 # One introspection client, whose HTTP Basic credentials schemathesis sends (clientBasic).
 client_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 # The administrator: the local API makes it before listening (its password on stdin). Every
@@ -59,7 +61,7 @@ admin_email=schemathesis-admin@example.com
 admin_password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 printf '%s\n' "$admin_password" |
   INTROSPECTION_CLIENTS="schemathesis:$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)" \
-  ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 ARGON2_PARALLELISM=1 EMAIL_RESPONSE_FLOOR_MS=20 \
+  ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 ARGON2_PARALLELISM=1 EMAIL_RESPONSE_FLOOR_MS=20 TOKEN_TRANSPORT=body \
   REGISTRATIONS_PER_IP_PER_HOUR=100000 MFA_UNKNOWN_TOKENS_PER_IP=100000 RUST_LOG=${RUST_LOG:-warn} \
   target/debug/local-api --addr "127.0.0.1:$port" --admin-email "$admin_email" > "$log" 2>&1 &
 api_pid=$!

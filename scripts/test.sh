@@ -80,6 +80,12 @@ echo "moto $("$VENV/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p') a
 step "cargo test"
 cargo test --workspace --all-targets "$@"
 
+step "the README's curl session against the local API (scripts/readme_check.py)"
+# Every command of the README as written, on a fresh local API with no configuration. (The test
+# step's target set, so the build shares its features: no rebuild of the dependencies.)
+cargo build --workspace --all-targets --quiet
+python3 scripts/readme_check.py --bin "${CARGO_TARGET_DIR:-target}/debug/local-api"
+
 step "API conformance (schemathesis against openapi.yaml)"
 scripts/schemathesis.sh
 

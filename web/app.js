@@ -1,7 +1,8 @@
 // The jwt-auth web page. Tokens travel only in HttpOnly cookies set by the API
-// (TOKEN_TRANSPORT=cookie); this script never sees them. State-changing calls that the cookies
-// authenticate send the readable `__Host-csrf_token` cookie back in `X-CSRF-Token` (double
-// submit; the API also checks it is the token this session's tokens are bound to).
+// (TOKEN_TRANSPORT=cookie, or both: the local API's default); this script never sees them.
+// State-changing calls that the cookies authenticate send the readable `__Host-csrf_token`
+// cookie back in `X-CSRF-Token` (double submit; the API also checks it is the token this
+// session's tokens are bound to).
 //
 // Mailed links open /verify-email#token=… and /reset-password#token=…: the token is in the
 // fragment (never sent to a server by the browser), read here, dropped from the address bar,
@@ -255,6 +256,14 @@
     }
   }
 
+  // A sign-in the API accepted, after which /auth/me by cookie failed: tokens that came in the
+  // body mean the API was started with TOKEN_TRANSPORT=body, which sets no cookie for this page.
+  function noSessionCookie(result) {
+    return result.body?.access_token
+      ? 'Signed in, but the API sets no cookies (TOKEN_TRANSPORT=body): start it with TOKEN_TRANSPORT=both (the local API\'s default) or cookie.'
+      : 'Signed in, but /auth/me failed: are cookies enabled?';
+  }
+
   ui.form.addEventListener('submit', (event) => {
     event.preventDefault();
     const path = event.submitter === ui.register ? '/auth/register' : '/auth/login';
@@ -287,7 +296,7 @@
         ui.password.focus();
         return;
       }
-      if (!await loadMe()) showError('Signed in, but /auth/me failed: are cookies enabled?');
+      if (!await loadMe()) showError(noSessionCookie(result));
     });
   });
 
@@ -306,7 +315,7 @@
       ui.mfaRecovery.value = '';
       if (result.ok) {
         mfaToken = '';
-        if (!await loadMe()) showError('Signed in, but /auth/me failed: are cookies enabled?');
+        if (!await loadMe()) showError(noSessionCookie(result));
         return;
       }
       if (result.body?.code === 'invalid_code') {

@@ -181,6 +181,10 @@ fn misdirected() -> Response {
     (StatusCode::MISDIRECTED_REQUEST, headers, body.to_string()).into_response()
 }
 
+/// `TOKEN_TRANSPORT` when the environment has none: tokens in the body (curl, scripts) and in
+/// cookies (the page at `/`, which never sees a token).
+pub const DEFAULT_TRANSPORT: &str = "both";
+
 /// Where users and sessions live: in this process, or in DynamoDB (standard AWS
 /// configuration; `AWS_ENDPOINT_URL_DYNAMODB` for a local server).
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -190,7 +194,8 @@ pub enum StoreKind {
 }
 
 /// The gateway listening at `addr` as `env` configures it (zero configuration works: ephemeral
-/// keys, mail to the outbox `GET /_dev/outbox` shows, events kept for `GET /_dev/events`).
+/// keys, mail to the outbox `GET /_dev/outbox` shows, events kept for `GET /_dev/events`, and
+/// tokens both in the body and in cookies, so curl and the page at `/` work alike).
 pub async fn build_gateway(
     mut env: Env,
     addr: SocketAddr,
@@ -204,6 +209,9 @@ pub async fn build_gateway(
     env.set_default("EMAIL_SENDER", "log");
     env.set_default("USERS_TABLE", "users");
     env.set_default("REVOCATIONS_TABLE", "revocations");
+    // Deployed functions default to `body`; the local API serves a page that signs in by cookie
+    // beside clients reading the body (the README's curl session), so it gives both by default.
+    env.set_default("TOKEN_TRANSPORT", DEFAULT_TRANSPORT);
 
     let keys_configured =
         ["JWT_HS256_SECRET", "JWT_PRIVATE_KEY", SIGNING_KEY_SECRET].iter().any(|name| env.get(name).is_some());
@@ -272,9 +280,6 @@ fn ephemeral_mfa_key(env: &Env) -> Result<MfaConfig, ConfigError> {
     tracing::warn!(
         "no MFA_ENCRYPTION_KEY: sealing TOTP keys with a key generated now; enrolments die with this process"
     );
-    eprintln!(
-        "warning: no MFA_ENCRYPTION_KEY configured; generated a temporary one (MFA enrolments die with this process)"
-    );
     Ok(mfa)
 }
 
@@ -284,7 +289,6 @@ fn ephemeral_keys(settings: TokenSettings) -> (TokenIssuer, TokenVerifier) {
     tracing::warn!(
         "no JWT_PRIVATE_KEY or JWT_HS256_SECRET: signing with a key generated now; tokens die with this process"
     );
-    eprintln!("warning: no signing key configured; generated a temporary Ed25519 key (tokens die with this process)");
     (TokenIssuer::new(settings.clone(), signing), TokenVerifier::new(settings, keys))
 }
 
@@ -500,6 +504,26 @@ mod tests {
         assert_eq!(events[0]["detail"]["user_id"], registered["user"]["id"]);
         let (_, outbox) = send(&app, Method::GET, "/_dev/outbox", Some("127.0.0.1:3000"), "").await;
         assert_eq!(outbox["messages"].as_array().map(Vec::len), Some(1), "the verification mail: {outbox}");
+    }
+
+    /// With no `TOKEN_TRANSPORT`, the README's two clients work: curl reads the tokens from the
+    /// body, the page at `/` signs in by the cookies (it never sees a token).
+    #[tokio::test]
+    async fn by_default_tokens_come_in_the_body_and_in_cookies() {
+        let app = local_api().await;
+        let (response, body) = send(&app, Method::POST, "/auth/register", Some("localhost:3000"), REGISTRATION).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+        assert!(body["access_token"].as_str().is_some_and(|token| token.starts_with("eyJ")), "{body}");
+        assert!(body["refresh_token"].as_str().is_some(), "{body}");
+        let cookies: Vec<&str> = response
+            .headers()
+            .get_all(axum::http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        for name in ["__Host-access_token=", "__Secure-refresh_token=", "__Host-csrf_token="] {
+            assert!(cookies.iter().any(|cookie| cookie.starts_with(name)), "{name} missing: {cookies:?}");
+        }
     }
 
     #[tokio::test]
