@@ -77,7 +77,7 @@ async fn a_session_created_exactly_at_the_cutoff_is_revoked(app: TestApp) {
     };
     let (at, after) = (session(&uuid(), at_ms), session(&uuid(), at_ms + 1));
     store.create_user(&user, Some(&at)).await.unwrap();
-    assert!(store.create_session(&after, "hash").await.unwrap());
+    assert!(store.start_session(&after, &shared::store::LoginProof::Password { credential_epoch: 0 }).await.unwrap());
     // A global logout whose instant is the first session's creation, to the millisecond.
     store.revoke_user_sessions(&user.id, UnixTime::from_millis(at_ms)).await.unwrap();
     let cutoff = store.user_by_id(&user.id).await.unwrap().unwrap().sessions_valid_after_ms;

@@ -7,7 +7,7 @@ use shared::domain::{Email, Role, Session, User};
 use shared::store::{PasswordChange, Rotation, RotationOutcome, SessionRenewal, Store, StoreError, UserChanges};
 use shared::time::UnixTime;
 
-use super::{NOW, rotation, session, user};
+use super::{NOW, by_password, rotation, session, user};
 
 async fn a_user_is_found_by_id_and_by_any_case_of_email(store: Arc<dyn Store>) {
     let email = unique_email();
@@ -47,7 +47,7 @@ async fn an_admin_change_can_revoke_older_sessions(store: Arc<dyn Store>) {
     let bob = user(&unique_email());
     store.create_user(&bob, None).await.unwrap();
     let before = session(&bob, NOW);
-    store.create_session(&before, &bob.password_hash).await.unwrap();
+    store.start_session(&before, &by_password(&bob)).await.unwrap();
     let cutoff = UnixTime::from_millis(NOW.millis() + 5);
     let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
     let updated = store.update_user(&bob.id, &promote, Some(cutoff)).await.unwrap().unwrap();
@@ -97,7 +97,7 @@ async fn users_list_newest_first_in_pages(store: Arc<dyn Store>) {
 fn password_change(user: &User, session: &Session, cutoff: UnixTime) -> PasswordChange {
     PasswordChange {
         user_id: user.id.clone(),
-        verified_hash: user.password_hash.clone(),
+        credential_epoch: user.credential_epoch,
         sessions_started: user.sessions_started,
         new_hash: "$argon2id$changed".into(),
         renewal: SessionRenewal {
@@ -119,7 +119,7 @@ async fn a_password_change_commits_only_over_what_it_read(store: Arc<dyn Store>)
     let mine = session(&alice, NOW);
     store.create_user(&alice, Some(&mine)).await.unwrap();
     let other = session(&alice, NOW);
-    assert!(store.create_session(&other, &alice.password_hash).await.unwrap());
+    assert!(store.start_session(&other, &by_password(&alice)).await.unwrap());
     let alice = store.user_by_id(&alice.id).await.unwrap().unwrap();
     assert_eq!(alice.sessions_started, 1);
     // The caller's session rotated once: its previous token could claim grace.
@@ -127,9 +127,9 @@ async fn a_password_change_commits_only_over_what_it_read(store: Arc<dyn Store>)
     assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Rotated);
 
     let cutoff = NOW.plus_secs(1);
-    // Not as read: another hash, another count of sessions, another session incarnation.
+    // Not as read: a credential event since, another count of sessions, another session incarnation.
     let stale_hash =
-        PasswordChange { verified_hash: "$argon2id$other".into(), ..password_change(&alice, &mine, cutoff) };
+        PasswordChange { credential_epoch: alice.credential_epoch + 1, ..password_change(&alice, &mine, cutoff) };
     let raced = PasswordChange { sessions_started: 0, ..password_change(&alice, &mine, cutoff) };
     let mut replaced = password_change(&alice, &mine, cutoff);
     replaced.renewal.session_created_ms = mine.created_ms + 1;

@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use e2e::unique_email;
+
+use super::by_password;
 use futures::future::join_all;
 use shared::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
 use shared::domain::{AuthMethods, Email, MfaFactor, Role, Session, User};
-use shared::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, SessionRenewal, Store};
+use shared::store::{ChallengeDraw, LoginProof, MfaActivation, MfaRemoval, SessionRenewal, Store};
 use shared::time::UnixTime;
 
 const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
@@ -67,7 +69,6 @@ fn challenge(user: &User) -> MfaChallenge {
     MfaChallenge {
         digest: uuid::Uuid::new_v4().simple().to_string(),
         user_id: user.id.clone(),
-        password_digest: "pd".into(),
         client_digest: "cd".into(),
         attempts: 0,
         expires_at: NOW.secs() + 300,
@@ -76,7 +77,18 @@ fn challenge(user: &User) -> MfaChallenge {
     }
 }
 
-fn completion(user: &User, challenge: &MfaChallenge, spent: SpentFactor) -> MfaCompletion {
+/// A login's second step: its session and what it proves.
+struct Completion {
+    session: Session,
+    proof: LoginProof,
+}
+
+/// Starts the completion's session: the store's second step.
+async fn complete(store: &Arc<dyn Store>, completion: &Completion) -> Result<bool, shared::store::StoreError> {
+    store.start_session(&completion.session, &completion.proof).await
+}
+
+fn completion(user: &User, challenge: &MfaChallenge, spent: SpentFactor) -> Completion {
     let session = Session::new(
         uuid::Uuid::new_v4().to_string(),
         user.id.clone(),
@@ -84,14 +96,13 @@ fn completion(user: &User, challenge: &MfaChallenge, spent: SpentFactor) -> MfaC
         NOW.millis(),
         NOW.secs() + 3600,
     );
-    MfaCompletion {
+    let proof = LoginProof::SecondFactor {
         challenge_digest: challenge.digest.clone(),
-        credential_epoch: challenge.credential_epoch,
-        session: Session { methods: AuthMethods::password_and_code(), ..session },
-        verified_hash: user.password_hash.clone(),
         sealed_key: SEALED.into(),
         spent,
-    }
+        credential_epoch: challenge.credential_epoch.max(user.credential_epoch),
+    };
+    Completion { session: Session { methods: AuthMethods::password_and_code(), ..session }, proof }
 }
 
 async fn an_enrolment_turns_mfa_on_once_and_only_as_read(store: Arc<dyn Store>) {
@@ -125,7 +136,9 @@ async fn no_password_only_session_once_mfa_is_on(store: Arc<dyn Store>) {
     let user = enrolled(&store).await;
     let session = completion(&user, &challenge(&user), SpentFactor::TotpStep(101)).session;
     let plain = Session { methods: AuthMethods::password(), ..session };
-    assert!(!store.create_session(&plain, &user.password_hash).await.unwrap());
+    // The check saw the account as it was before MFA was turned on (its credential epoch then).
+    let before_mfa = LoginProof::Password { credential_epoch: user.credential_epoch - 1 };
+    assert!(!store.start_session(&plain, &before_mfa).await.unwrap());
     assert_eq!(store.session(&plain.id).await.unwrap(), None);
     let without = account(&store).await;
     let session = Session {
@@ -134,7 +147,7 @@ async fn no_password_only_session_once_mfa_is_on(store: Arc<dyn Store>) {
     };
     assert!(
         store
-            .create_session(&Session { methods: AuthMethods::password(), ..session }, &without.password_hash)
+            .start_session(&Session { methods: AuthMethods::password(), ..session }, &by_password(&without))
             .await
             .unwrap()
     );
@@ -167,18 +180,15 @@ async fn of_two_uses_of_one_code_one_wins_and_spent_codes_stay_spent(store: Arc<
     }
     let step = SpentFactor::TotpStep(101);
     let (to_first, to_second) = (completion(&user, &first, step.clone()), completion(&user, &second, step.clone()));
-    let (a, b) = tokio::join!(store.complete_mfa(&to_first), store.complete_mfa(&to_second));
+    let (a, b) = tokio::join!(complete(&store, &to_first), complete(&store, &to_second));
     assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|won| **won).count(), 1, "one code, one session");
     let stored = store.user_by_id(&user.id).await.unwrap().unwrap();
     assert_eq!((stored.mfa.unwrap().last_used_step, stored.sessions_started), (Some(101), 1));
-    assert!(
-        !store.complete_mfa(&completion(&user, &third, SpentFactor::TotpStep(100))).await.unwrap(),
-        "an older step"
-    );
+    assert!(!complete(&store, &completion(&user, &third, SpentFactor::TotpStep(100))).await.unwrap(), "an older step");
     // A recovery code: once; the challenge it came with is spent too.
     let code = SpentFactor::RecoveryCode("aa11".into());
     let used = completion(&user, &third, code.clone());
-    assert!(store.complete_mfa(&used).await.unwrap());
+    assert!(complete(&store, &used).await.unwrap());
     assert!(
         store
             .session(&used.session.id)
@@ -189,20 +199,25 @@ async fn of_two_uses_of_one_code_one_wins_and_spent_codes_stay_spent(store: Arc<
     assert_eq!(store.draw_mfa_challenge(&third.digest, NOW).await.unwrap(), ChallengeDraw::Unknown);
     let again = self::challenge(&user);
     store.put_mfa_challenge(&again).await.unwrap();
-    assert!(!store.complete_mfa(&completion(&user, &again, code)).await.unwrap(), "a spent recovery code");
+    assert!(!complete(&store, &completion(&user, &again, code)).await.unwrap(), "a spent recovery code");
     let left = store.user_by_id(&user.id).await.unwrap().unwrap().mfa.unwrap().recovery_digests;
     assert_eq!(left, ["bb22"]);
     // An account disabled since the login was checked: nothing written, the challenge stands.
     let disable = shared::store::UserChanges { role: None, disabled: Some(true), claims: None };
     store.update_user(&user.id, &disable, None).await.unwrap();
-    assert!(!store.complete_mfa(&completion(&user, &again, SpentFactor::TotpStep(102))).await.unwrap());
+    assert!(!complete(&store, &completion(&user, &again, SpentFactor::TotpStep(102))).await.unwrap());
     let enable = shared::store::UserChanges { role: None, disabled: Some(false), claims: None };
     store.update_user(&user.id, &enable, None).await.unwrap();
-    // A password changed since the login was checked: nothing written.
-    let stale =
-        MfaCompletion { verified_hash: "another hash".into(), ..completion(&user, &again, SpentFactor::TotpStep(102)) };
-    assert!(!store.complete_mfa(&stale).await.unwrap());
-    assert!(store.complete_mfa(&completion(&user, &again, SpentFactor::TotpStep(102))).await.unwrap());
+    // A credential event since the login was checked: nothing written.
+    let mut stale = completion(&user, &again, SpentFactor::TotpStep(102));
+    stale.proof = LoginProof::SecondFactor {
+        challenge_digest: again.digest.clone(),
+        sealed_key: SEALED.into(),
+        spent: SpentFactor::TotpStep(102),
+        credential_epoch: user.credential_epoch - 1,
+    };
+    assert!(!complete(&store, &stale).await.unwrap());
+    assert!(complete(&store, &completion(&user, &again, SpentFactor::TotpStep(102))).await.unwrap());
 }
 
 async fn removal_needs_its_proof_and_the_administrators_revokes_sessions(store: Arc<dyn Store>) {

@@ -7,8 +7,13 @@ mod sessions;
 mod throttle;
 
 use shared::domain::{Email, Role, SeenFrom, Session, User};
-use shared::store::Rotation;
+use shared::store::{LoginProof, Rotation};
 use shared::time::UnixTime;
+
+/// The proof of a login that checked `user`'s password as read.
+pub(crate) fn by_password(user: &User) -> LoginProof {
+    LoginProof::Password { credential_epoch: user.credential_epoch }
+}
 
 pub(crate) const NOW: UnixTime = UnixTime::from_millis(1_800_000_000_000);
 

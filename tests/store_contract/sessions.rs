@@ -10,7 +10,7 @@ use shared::store::{
 };
 use shared::time::UnixTime;
 
-use super::{NOW, rotation, session, user};
+use super::{NOW, by_password, rotation, session, user};
 
 async fn rotation_spends_the_current_token_once(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
@@ -67,7 +67,9 @@ async fn account_wide_revocation_ends_older_sessions_only(store: Arc<dyn Store>)
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().sessions_valid_after_ms, cutoff.millis());
 
     let newer = session(&alice, UnixTime::from_millis(cutoff.millis() + 1));
-    store.create_session(&newer, &alice.password_hash).await.unwrap();
+    // A login after the global logout checks the account as it is now.
+    let alice = store.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert!(store.start_session(&newer, &by_password(&alice)).await.unwrap());
     let mut spend_old = rotation(&old, &old.current_jti, NOW);
     spend_old.sessions_valid_after_ms = stored.sessions_valid_after_ms;
     assert_eq!(store.rotate_session(&spend_old).await.unwrap(), RotationOutcome::Revoked);
@@ -100,7 +102,7 @@ async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn St
 
     // Its session revoked (logout, reuse) or unknown.
     let second = session(&alice, NOW);
-    store.create_session(&second, &alice.password_hash).await.unwrap();
+    store.start_session(&second, &by_password(&alice)).await.unwrap();
     store.revoke_session(&second.id).await.unwrap();
     assert!(store.is_access_revoked(&token(&second), NOW).await.unwrap());
     let mut orphan = token(&first);
@@ -111,28 +113,32 @@ async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn St
     store.revoke_user_sessions(&alice.id, NOW).await.unwrap();
     assert!(store.is_access_revoked(&token(&first), NOW).await.unwrap());
     let third = session(&alice, NOW.plus_secs(1));
-    store.create_session(&third, &alice.password_hash).await.unwrap();
+    let alice = store.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert!(store.start_session(&third, &by_password(&alice)).await.unwrap());
     assert!(!store.is_access_revoked(&token(&third), NOW).await.unwrap());
     let disable = UserChanges { role: None, disabled: Some(true), claims: None };
     store.update_user(&alice.id, &disable, None).await.unwrap();
     assert!(store.is_access_revoked(&token(&third), NOW).await.unwrap());
 }
 
-/// A login's session is written only while the account still has the hash the login verified.
+/// A login's session is written only while the account is as the login's check saw it: a
+/// credential event since (here a sign-out everywhere) makes the check stale.
 async fn a_session_needs_the_verified_hash_still_in_place(store: Arc<dyn Store>) {
     let alice = user(&unique_email());
     store.create_user(&alice, None).await.unwrap();
-    assert!(store.create_session(&session(&alice, NOW), &alice.password_hash).await.unwrap());
-    assert!(store.set_password_hash(&alice.id, &alice.password_hash, "$argon2id$changed").await.unwrap());
-    let stale = session(&alice, NOW);
-    assert!(!store.create_session(&stale, &alice.password_hash).await.unwrap(), "a stale check started a session");
+    assert!(store.start_session(&session(&alice, NOW), &by_password(&alice)).await.unwrap());
+    store.revoke_user_sessions(&alice.id, NOW).await.unwrap();
+    let stale = session(&alice, NOW.plus_secs(1));
+    assert!(!store.start_session(&stale, &by_password(&alice)).await.unwrap(), "a stale check started a session");
     assert_eq!(store.session(&stale.id).await.unwrap(), None);
     // A rehash over a hash that changed meanwhile writes nothing.
+    assert!(store.set_password_hash(&alice.id, &alice.password_hash, "$argon2id$changed").await.unwrap());
     assert!(!store.set_password_hash(&alice.id, &alice.password_hash, "$argon2id$rehash").await.unwrap());
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().password_hash, "$argon2id$changed");
     let disable = UserChanges { role: None, disabled: Some(true), claims: None };
     store.update_user(&alice.id, &disable, None).await.unwrap();
-    assert!(!store.create_session(&session(&alice, NOW), "$argon2id$changed").await.unwrap());
+    let fresh = store.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert!(!store.start_session(&session(&alice, NOW.plus_secs(2)), &by_password(&fresh)).await.unwrap());
 }
 
 /// Cutoffs only ever rise, whichever write sets them.
@@ -183,16 +189,16 @@ async fn sessions_list_live_ones_newest_first_in_pages(store: Arc<dyn Store>) {
     for offset in 1..=5 {
         let mut login = session(&owner, NOW.plus_secs(offset));
         login.seen_from = SeenFrom::new(Some(&format!("login-{offset}")), None);
-        assert!(store.create_session(&login, &owner.password_hash).await.unwrap());
+        assert!(store.start_session(&login, &by_password(&owner)).await.unwrap());
         started.push(login);
     }
     let foreign = session(&other, NOW.plus_secs(3));
-    assert!(store.create_session(&foreign, &other.password_hash).await.unwrap());
+    assert!(store.start_session(&foreign, &by_password(&other)).await.unwrap());
     // Logged out, reused (revoked for it), expired by the clock the list is asked with.
     store.revoke_session(&started[1].id).await.unwrap();
     assert_eq!(store.end_session(&started[3].id, "not-the-current-jti").await.unwrap(), SessionEnd::Spent);
     let short = Session { expires_at: NOW.secs() + 100, ..session(&owner, NOW.plus_secs(6)) };
-    assert!(store.create_session(&short, &owner.password_hash).await.unwrap());
+    assert!(store.start_session(&short, &by_password(&owner)).await.unwrap());
     let at = NOW.plus_secs(200);
     let refreshed = &started[4];
     let rotation = rotation(refreshed, &refreshed.current_jti, NOW.plus_secs(150));
@@ -246,7 +252,7 @@ async fn sessions_end_from_the_list_only_as_listed(store: Arc<dyn Store>) {
     store.create_user(&other, None).await.unwrap();
     let [first, second, third] = [1, 2, 3].map(|offset| session(&owner, NOW.plus_secs(offset)));
     for started in [&first, &second, &third] {
-        assert!(store.create_session(started, &owner.password_hash).await.unwrap());
+        assert!(store.start_session(started, &by_password(&owner)).await.unwrap());
     }
     let owned = |session: &Session, user: &User, now| OwnedSession {
         user_id: user.id.clone(),

@@ -10,7 +10,7 @@ use crate::email::Verification;
 use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind};
-use crate::store::{PasswordChange, Store};
+use crate::store::{LoginProof, PasswordChange, Store};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
 
@@ -148,11 +148,12 @@ pub async fn login(
         return Err(challenge?);
     }
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
-    // The session exists only if the account still has the hash just verified: a password
-    // change that committed meanwhile made this check stale. The attempts go back meanwhile:
-    // the password was right either way.
+    // The session exists only if the account is still as the check saw it: a password change
+    // (or any credential event) that committed meanwhile made the check stale. The attempts go
+    // back meanwhile: the password was right either way.
     let session = session_for(&user, &grant, client, now);
-    let (returned, created) = tokio::join!(drawn.succeeded(store), store.create_session(&session, &user.password_hash));
+    let proof = LoginProof::Password { credential_epoch: user.credential_epoch };
+    let (returned, created) = tokio::join!(drawn.succeeded(store), store.start_session(&session, &proof));
     returned?;
     if !created? {
         tracing::info!(user_id = %user.id, "login refused: the password changed during the check");
@@ -197,7 +198,7 @@ pub async fn change_password(
             .with_methods(session.methods);
         let change = PasswordChange {
             user_id: user.id.clone(),
-            verified_hash: user.password_hash.clone(),
+            credential_epoch: user.credential_epoch,
             sessions_started: user.sessions_started,
             new_hash: new_hash.clone(),
             renewal: renewal(&session, &grant, commit),
@@ -221,7 +222,7 @@ pub async fn change_password(
         let live = store.session(&session.id).await?;
         match (fresh, live) {
             (Some(fresh), Some((live, false)))
-                if fresh.password_hash == user.password_hash
+                if fresh.unchanged_since(user.credential_epoch)
                     && !fresh.disabled
                     && live.created_ms == session.created_ms
                     && live.created_ms > fresh.sessions_valid_after_ms =>

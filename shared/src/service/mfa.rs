@@ -21,7 +21,7 @@ use crate::email::Verification;
 use crate::email::templates::Notice;
 use crate::error::{ApiError, MfaTicket};
 use crate::events::{EventDetail, EventKind};
-use crate::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, Store};
+use crate::store::{ChallengeDraw, LoginProof, MfaActivation, MfaRemoval, Store};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
 
@@ -254,7 +254,6 @@ pub(super) async fn challenge(
     let challenge = MfaChallenge {
         digest: ticket.digest(),
         user_id: user.id.clone(),
-        password_digest: sha256_hex(&user.password_hash),
         client_digest: client_digest(client),
         attempts: 0,
         expires_at: now.secs() + CHALLENGE_TTL_SECS,
@@ -325,13 +324,9 @@ pub async fn verify_login(
             return Err(error);
         }
     };
-    // The password the login proved must still be the account's, and no credential event (a
-    // disable, an MFA removal, a sign-out everywhere, ...) may have come since.
-    let Some(user) = user.filter(|user| {
-        user.mfa.is_some()
-            && user.unchanged_since(challenge.credential_epoch)
-            && sha256_hex(&user.password_hash) == challenge.password_digest
-    }) else {
+    // No credential event (a password change or reset, a disable, an MFA removal, a sign-out
+    // everywhere, ...) may have come since the login proved the password.
+    let Some(user) = user.filter(|user| user.mfa.is_some() && user.unchanged_since(challenge.credential_epoch)) else {
         drawn.succeeded(store).await?;
         return Err(ApiError::InvalidToken);
     };
@@ -351,15 +346,14 @@ pub async fn verify_login(
         .next_refresh(new_session_id(), now)
         .bound_to(csrf)
         .with_methods(AuthMethods::password_and_code());
-    let completion = MfaCompletion {
+    let proof = LoginProof::SecondFactor {
         challenge_digest: digest,
-        credential_epoch: challenge.credential_epoch,
-        session: session_for(&user, &grant, client, now),
-        verified_hash: user.password_hash.clone(),
         sealed_key: user.mfa.as_ref().map(|factor| factor.sealed_key.clone()).unwrap_or_default(),
         spent: spent.clone(),
+        credential_epoch: challenge.credential_epoch,
     };
-    let (returned, completed) = tokio::join!(drawn.succeeded(store), store.complete_mfa(&completion));
+    let session = session_for(&user, &grant, client, now);
+    let (returned, completed) = tokio::join!(drawn.succeeded(store), store.start_session(&session, &proof));
     returned?;
     if !completed? {
         // The same code (or token) won a race a moment ago, or the account changed meanwhile.

@@ -6,13 +6,13 @@ use super::{SessionRenewal, StoreError};
 use crate::domain::{CustomClaims, Email, Role, Session, User};
 use crate::time::UnixTime;
 
-/// A password change, as one atomic write: the account still has the hash the caller proved
-/// and no session started since it was read; the caller's session is still the live one read.
-/// A credential event.
+/// A password change, as one atomic write: the account still in the credential epoch in which
+/// the caller proved its password, no session started since it was read, the caller's session
+/// still the live one read. A credential event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordChange {
     pub user_id: String,
-    pub verified_hash: String,
+    pub credential_epoch: u64,
     pub sessions_started: u64,
     pub new_hash: String,
     pub renewal: SessionRenewal,

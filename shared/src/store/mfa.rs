@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 
 use super::{SessionRenewal, StoreError};
-use crate::domain::Session;
 use crate::domain::User;
 use crate::domain::mfa::{MfaChallenge, PendingEnrolment, SpentFactor};
 use crate::time::UnixTime;
@@ -22,21 +21,6 @@ pub struct MfaActivation {
     pub credential_epoch: u64,
     pub sessions_started: u64,
     pub renewal: SessionRenewal,
-}
-
-/// The second step of a login, as one atomic write: the challenge spent, the factor spent (the
-/// account still has the key as read, and the code is fresh or the recovery code unused), and
-/// the session started, as a login starts it (the account still has the password as verified,
-/// and is enabled).
-#[derive(Clone, Debug)]
-pub struct MfaCompletion {
-    pub challenge_digest: String,
-    /// The challenge's: a credential event since the login ends it.
-    pub credential_epoch: u64,
-    pub session: Session,
-    pub verified_hash: String,
-    pub sealed_key: String,
-    pub spent: SpentFactor,
 }
 
 /// Taking an account's factor away, a credential event: its owner's, with a factor spent in the
@@ -81,10 +65,6 @@ pub trait MfaStore: Send + Sync {
     /// Counts one attempt at the challenge, atomically: of any number of concurrent attempts,
     /// at most [`crate::domain::mfa::CHALLENGE_ATTEMPTS`] are granted over its life.
     async fn draw_mfa_challenge(&self, digest: &str, now: UnixTime) -> Result<ChallengeDraw, StoreError>;
-
-    /// The second step of a login; `false`, writing nothing, when anything is not as
-    /// [`MfaCompletion`] says (of two uses of one code or challenge, one wins).
-    async fn complete_mfa(&self, completion: &MfaCompletion) -> Result<bool, StoreError>;
 
     /// Removes the account's factor; the account as it is now, or `None`, writing nothing, when
     /// there is no such account or the proof does not hold.

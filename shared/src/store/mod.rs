@@ -20,13 +20,13 @@ mod throttle;
 pub use accounts::{AccountStore, PasswordChange, UserChanges, UserPage, UserSummary};
 pub use dynamo::{DynamoStore, TableNames};
 pub use memory::MemoryStore;
-pub use mfa::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, MfaStore};
+pub use mfa::{ChallengeDraw, MfaActivation, MfaRemoval, MfaStore};
 pub use one_time::{Effect, OneTimeStore, Redeemed, Redemption};
 pub(crate) use revocation::judge_access;
 pub use revocation::{AccessTokenRef, RevocationCheck};
 pub use sessions::{
-    KeptSession, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage,
-    SessionRenewal, SessionStore,
+    KeptSession, LoginProof, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing,
+    SessionPage, SessionRenewal, SessionStore,
 };
 pub(crate) use sessions::{is_live, judge_rotation};
 pub(crate) use throttle::{Decision, ThrottleRecord, judge_draw, lock_after_failure, window_end};

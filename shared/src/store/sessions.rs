@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
+use crate::domain::mfa::SpentFactor;
 use crate::domain::{AuthMethods, SeenFrom, Session};
 use crate::time::UnixTime;
 
@@ -163,14 +164,38 @@ pub(crate) fn judge_rotation(stored: Option<(&Session, bool)>, rotation: &Rotati
     RotationOutcome::Rotated
 }
 
+/// What a sign-in proved, as the write that starts its session checks it: the account still in
+/// the credential epoch the proof saw (no password change, factor turned on or off, disable, ...
+/// since: see [`crate::domain::User::credentials_changed`]) and enabled, and whatever the proof
+/// spends, spent in the same write. A new way to sign in is a new variant, which each adapter
+/// maps to its conditions; a new factor needs none (turning it on is a credential event).
+#[derive(Clone, Debug)]
+pub enum LoginProof {
+    /// A password, checked against the account as read.
+    Password { credential_epoch: u64 },
+    /// A login's second step: its challenge spent, and the factor — the account's key as read,
+    /// a fresh step or an unused recovery code — spent.
+    SecondFactor { challenge_digest: String, sealed_key: String, spent: SpentFactor, credential_epoch: u64 },
+}
+
+impl LoginProof {
+    pub fn credential_epoch(&self) -> u64 {
+        match self {
+            LoginProof::Password { credential_epoch } | LoginProof::SecondFactor { credential_epoch, .. } => {
+                *credential_epoch
+            }
+        }
+    }
+}
+
 /// The sessions: started by a login (or a registration), rotated by refreshes, ended by logouts,
 /// reuse and account-wide cutoffs.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Starts a session for a login that verified `verified_hash`, atomically with the check
-    /// that the account still has that hash, is enabled and has no second factor (and counting
-    /// it in `sessions_started`); `false`, writing nothing, when it is not.
-    async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError>;
+    /// Starts a sign-in's session, atomically with the checks and spends of its proof (and
+    /// counting it in `sessions_started`); `false`, writing nothing, when the proof does not hold
+    /// (of two uses of one code or challenge, one wins).
+    async fn start_session(&self, session: &Session, proof: &LoginProof) -> Result<bool, StoreError>;
 
     /// A session as stored, with its revoked flag (a strongly consistent read).
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError>;

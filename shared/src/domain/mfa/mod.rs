@@ -29,15 +29,13 @@ pub struct PendingEnrolment {
 }
 
 /// A login that proved the password and waits for the second factor: what an `mfa_token` stands
-/// for. The token itself is never stored, only its digest; nor is the password hash, only its
-/// digest, so that a password change meanwhile ends the challenge.
+/// for. The token itself is never stored, only its digest; a credential event meanwhile (a
+/// password change, ...) ends it through its `credential_epoch`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MfaChallenge {
     /// Hex SHA-256 of the `mfa_token`: the stored key.
     pub digest: String,
     pub user_id: String,
-    /// Hex SHA-256 of the password hash the login verified.
-    pub password_digest: String,
     /// Hex SHA-256 of the client the login came from (its `User-Agent`).
     pub client_digest: String,
     /// Codes tried with it so far.

@@ -72,6 +72,7 @@ impl AccountStore for DynamoStore {
     async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
         let renewal = &change.renewal;
         let (one, one_value) = one();
+        let (unchanged, (epoch, epoch_value)) = credentials::unchanged_since(change.credential_epoch);
         let user = Update::builder()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&change.user_id)))
@@ -82,13 +83,13 @@ impl AccountStore for DynamoStore {
             ))
             // As read: the proved hash, no session started since, the caller's session not cut
             // off meanwhile (which also means the cutoff only rises: it is after that session).
-            .condition_expression(
-                "password_hash = :verified AND (attribute_not_exists(sessions_started) OR sessions_started = :started) \
-                 AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :session_created)",
-            )
+            .condition_expression(format!(
+                "{unchanged} AND (attribute_not_exists(sessions_started) OR sessions_started = :started) \
+                 AND (attribute_not_exists(sessions_valid_after_ms) OR sessions_valid_after_ms < :session_created)"
+            ))
             .expression_attribute_values(":hash", s(&change.new_hash))
             .expression_attribute_values(":cutoff", n(renewal.cutoff.millis()))
-            .expression_attribute_values(":verified", s(&change.verified_hash))
+            .expression_attribute_values(epoch, epoch_value)
             .expression_attribute_values(":started", n(change.sessions_started))
             .expression_attribute_values(":session_created", n(renewal.session_created_ms))
             .expression_attribute_values(one, one_value)

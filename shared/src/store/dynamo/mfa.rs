@@ -14,17 +14,17 @@ use super::items::{self, UserItem, mfa_challenge_key, mfa_enrolment_key, n, s, u
 use super::transactions::{build_failed, put};
 use crate::domain::User;
 use crate::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
-use crate::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, MfaStore, StoreError};
+use crate::store::{ChallengeDraw, MfaActivation, MfaRemoval, MfaStore, StoreError};
 use crate::time::UnixTime;
 
 /// The update and condition that spend `spent` on an account whose key is `:sealed`.
-struct FactorSpend {
-    update: &'static str,
-    condition: &'static str,
-    values: Vec<(&'static str, AttributeValue)>,
+pub(super) struct FactorSpend {
+    pub(super) update: &'static str,
+    pub(super) condition: &'static str,
+    pub(super) values: Vec<(&'static str, AttributeValue)>,
 }
 
-fn factor_spend(sealed_key: &str, spent: &SpentFactor) -> FactorSpend {
+pub(super) fn factor_spend(sealed_key: &str, spent: &SpentFactor) -> FactorSpend {
     let sealed = (":sealed", s(sealed_key));
     match spent {
         SpentFactor::TotpStep(step) => FactorSpend {
@@ -150,41 +150,6 @@ impl MfaStore for DynamoStore {
             Some(challenge) if challenge.expires_at > now.secs() => ChallengeDraw::Exhausted,
             _ => ChallengeDraw::Unknown,
         })
-    }
-
-    async fn complete_mfa(&self, completion: &MfaCompletion) -> Result<bool, StoreError> {
-        let session = &completion.session;
-        let challenge = Delete::builder()
-            .table_name(&self.tables.revocations)
-            .key("pk", s(mfa_challenge_key(&completion.challenge_digest)))
-            .condition_expression("user_id = :user_id AND attempts <= :max")
-            .expression_attribute_values(":user_id", s(&session.user_id))
-            .expression_attribute_values(":max", n(u64::from(CHALLENGE_ATTEMPTS)))
-            .build()
-            .map_err(build_failed)?;
-        let spend = factor_spend(&completion.sealed_key, &completion.spent);
-        let (unchanged, (epoch, epoch_value)) = unchanged_since(completion.credential_epoch);
-        let mut account = Update::builder()
-            .table_name(&self.tables.users)
-            .key("pk", s(user_key(&session.user_id)))
-            .update_expression(format!("{} ADD sessions_started :one", spend.update))
-            .condition_expression(format!(
-                "password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false) AND {unchanged} AND {}",
-                spend.condition
-            ))
-            .expression_attribute_values(epoch, epoch_value)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":verified", s(&completion.verified_hash))
-            .expression_attribute_values(":false", AttributeValue::Bool(false));
-        for (name, value) in spend.values {
-            account = account.expression_attribute_values(name, value);
-        }
-        self.all_or_nothing(vec![
-            TransactWriteItem::builder().delete(challenge).build(),
-            TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build(),
-            put(&self.tables.revocations, items::session(session)?)?,
-        ])
-        .await
     }
 
     async fn remove_mfa(&self, removal: &MfaRemoval) -> Result<Option<User>, StoreError> {

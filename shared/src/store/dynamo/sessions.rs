@@ -7,17 +7,19 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update};
 
 use super::DynamoStore;
-use super::credentials::CREDENTIAL_EVENT;
+use super::credentials::{CREDENTIAL_EVENT, unchanged_since};
 use super::errors::{classify, unless_refused};
-use super::items::{self, Item, SessionItem, n, s, session_key, user_key};
+use super::items::{self, Item, SessionItem, mfa_challenge_key, n, s, session_key, user_key};
+use super::mfa::factor_spend;
 use super::transactions::{build_failed, put};
 use crate::domain::Session;
+use crate::domain::mfa::CHALLENGE_ATTEMPTS;
 use crate::store::{
-    KeptSession, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage,
-    SessionRenewal, SessionStore, StoreError, is_live, schema,
+    KeptSession, LoginProof, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing,
+    SessionPage, SessionRenewal, SessionStore, StoreError, is_live, schema,
 };
 use crate::time::UnixTime;
 
@@ -29,26 +31,47 @@ const MAX_BATCH_ROUNDS: usize = 4;
 
 #[async_trait]
 impl SessionStore for DynamoStore {
-    /// A login's session, written only if the account still has the hash the login verified
-    /// and is enabled, counting it in `sessions_started` in the same transaction.
-    async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError> {
-        let user = Update::builder()
+    /// A sign-in's session, written in one transaction with its proof's conditions and spends
+    /// on the account (counting it in `sessions_started`): the account enabled and in the
+    /// credential epoch the proof saw — so a password change, a factor turned on, a disable or a
+    /// sign-out everywhere since refuses it, without a condition of its own.
+    async fn start_session(&self, session: &Session, proof: &LoginProof) -> Result<bool, StoreError> {
+        let (unchanged, (epoch, epoch_value)) = unchanged_since(proof.credential_epoch());
+        let as_seen = format!("(attribute_not_exists(disabled) OR disabled = :false) AND {unchanged}");
+        let account = Update::builder()
             .table_name(&self.tables.users)
             .key("pk", s(user_key(&session.user_id)))
-            .update_expression("ADD sessions_started :one")
-            // And MFA still off: a login that read the account before MFA was turned on must not
-            // start a session on the password alone.
-            .condition_expression(
-                "password_hash = :verified AND (attribute_not_exists(disabled) OR disabled = :false) \
-                 AND attribute_not_exists(mfa_totp)",
-            )
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":verified", s(verified_hash))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
-            .build()
-            .map_err(build_failed)?;
-        let session = put(&self.tables.revocations, items::session(session)?)?;
-        self.all_or_nothing(vec![TransactWriteItem::builder().update(user).build(), session]).await
+            .expression_attribute_values(epoch, epoch_value);
+        let mut writes = Vec::with_capacity(3);
+        let account = match proof {
+            LoginProof::Password { .. } => {
+                account.update_expression("ADD sessions_started :one").condition_expression(as_seen)
+            }
+            LoginProof::SecondFactor { challenge_digest, sealed_key, spent, .. } => {
+                let challenge = Delete::builder()
+                    .table_name(&self.tables.revocations)
+                    .key("pk", s(mfa_challenge_key(challenge_digest)))
+                    .condition_expression("user_id = :user_id AND attempts <= :max")
+                    .expression_attribute_values(":user_id", s(&session.user_id))
+                    .expression_attribute_values(":max", n(u64::from(CHALLENGE_ATTEMPTS)))
+                    .build()
+                    .map_err(build_failed)?;
+                writes.push(TransactWriteItem::builder().delete(challenge).build());
+                let spend = factor_spend(sealed_key, spent);
+                let mut account = account
+                    .update_expression(format!("{} ADD sessions_started :one", spend.update))
+                    .condition_expression(format!("{as_seen} AND {}", spend.condition));
+                for (name, value) in spend.values {
+                    account = account.expression_attribute_values(name, value);
+                }
+                account
+            }
+        };
+        writes.push(TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build());
+        writes.push(put(&self.tables.revocations, items::session(session)?)?);
+        self.all_or_nothing(writes).await
     }
 
     async fn session(&self, session_id: &str) -> Result<Option<(Session, bool)>, StoreError> {

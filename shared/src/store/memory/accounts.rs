@@ -43,7 +43,7 @@ impl AccountStore for MemoryStore {
     async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError> {
         let mut state = self.lock()?;
         let account_as_read = state.users.get(&change.user_id).is_some_and(|user| {
-            user.password_hash == change.verified_hash && user.sessions_started == change.sessions_started
+            user.unchanged_since(change.credential_epoch) && user.sessions_started == change.sessions_started
         });
         if !(account_as_read && state.renewable(&change.user_id, &change.renewal)) {
             return Ok(false);

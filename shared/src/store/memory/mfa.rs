@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 
-use super::{MemoryStore, StoredSession};
+use super::MemoryStore;
 use crate::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
 use crate::domain::{MfaFactor, User};
-use crate::store::{ChallengeDraw, MfaActivation, MfaCompletion, MfaRemoval, MfaStore, StoreError};
+use crate::store::{ChallengeDraw, MfaActivation, MfaRemoval, MfaStore, StoreError};
 use crate::time::UnixTime;
 
 #[async_trait]
@@ -65,36 +65,6 @@ impl MfaStore for MemoryStore {
         Ok(ChallengeDraw::Drawn(challenge.clone()))
     }
 
-    async fn complete_mfa(&self, completion: &MfaCompletion) -> Result<bool, StoreError> {
-        let mut state = self.lock()?;
-        let session = &completion.session;
-        if state.sessions.contains_key(&session.id) {
-            return Err(StoreError::Internal("session id collision".into()));
-        }
-        let challenge_stands = state
-            .mfa_challenges
-            .get(&completion.challenge_digest)
-            .is_some_and(|challenge| challenge.user_id == session.user_id && challenge.attempts <= CHALLENGE_ATTEMPTS);
-        let Some(user) = state.users.get_mut(&session.user_id).filter(|user| {
-            challenge_stands
-                && user.unchanged_since(completion.credential_epoch)
-                && user.password_hash == completion.verified_hash
-                && !user.disabled
-                && user.mfa.as_ref().is_some_and(|factor| {
-                    factor.sealed_key == completion.sealed_key && unspent(factor, &completion.spent)
-                })
-        }) else {
-            return Ok(false);
-        };
-        if let Some(factor) = user.mfa.as_mut() {
-            spend(factor, &completion.spent);
-        }
-        user.sessions_started += 1;
-        state.mfa_challenges.remove(&completion.challenge_digest);
-        state.sessions.insert(session.id.clone(), StoredSession { session: session.clone(), revoked: false });
-        Ok(true)
-    }
-
     async fn remove_mfa(&self, removal: &MfaRemoval) -> Result<Option<User>, StoreError> {
         let mut state = self.lock()?;
         let Some(user) = state.users.get_mut(&removal.user_id) else { return Ok(None) };
@@ -115,14 +85,14 @@ impl MfaStore for MemoryStore {
 }
 
 /// Whether the factor can still be spent: a step after the last one used, or an unused code.
-fn unspent(factor: &MfaFactor, spent: &SpentFactor) -> bool {
+pub(super) fn unspent(factor: &MfaFactor, spent: &SpentFactor) -> bool {
     match spent {
         SpentFactor::TotpStep(step) => factor.last_used_step.is_none_or(|used| *step > used),
         SpentFactor::RecoveryCode(digest) => factor.recovery_digests.contains(digest),
     }
 }
 
-fn spend(factor: &mut MfaFactor, spent: &SpentFactor) {
+pub(super) fn spend(factor: &mut MfaFactor, spent: &SpentFactor) {
     match spent {
         SpentFactor::TotpStep(step) => factor.last_used_step = Some(*step),
         SpentFactor::RecoveryCode(digest) => factor.recovery_digests.retain(|kept| kept != digest),

@@ -2,29 +2,54 @@
 
 use async_trait::async_trait;
 
+use super::mfa::{spend, unspent};
 use super::{MemoryStore, StoredSession};
+use crate::domain::mfa::CHALLENGE_ATTEMPTS;
 use crate::domain::{SeenFrom, Session};
 use crate::store::{
-    KeptSession, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing, SessionPage,
-    SessionStore, StoreError, is_live, judge_rotation,
+    KeptSession, LoginProof, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing,
+    SessionPage, SessionStore, StoreError, is_live, judge_rotation,
 };
 use crate::time::UnixTime;
 
 #[async_trait]
 impl SessionStore for MemoryStore {
-    async fn create_session(&self, session: &Session, verified_hash: &str) -> Result<bool, StoreError> {
+    async fn start_session(&self, session: &Session, proof: &LoginProof) -> Result<bool, StoreError> {
         let mut state = self.lock()?;
         if state.sessions.contains_key(&session.id) {
             return Err(StoreError::Internal("session id collision".into()));
         }
-        let Some(user) = state
-            .users
-            .get_mut(&session.user_id)
-            .filter(|user| user.password_hash == verified_hash && !user.disabled && user.mfa.is_none())
-        else {
+        let challenge_stands = match proof {
+            LoginProof::Password { .. } => true,
+            LoginProof::SecondFactor { challenge_digest, .. } => {
+                state.mfa_challenges.get(challenge_digest).is_some_and(|challenge| {
+                    challenge.user_id == session.user_id && challenge.attempts <= CHALLENGE_ATTEMPTS
+                })
+            }
+        };
+        let Some(user) = state.users.get_mut(&session.user_id).filter(|user| {
+            challenge_stands
+                && !user.disabled
+                && user.unchanged_since(proof.credential_epoch())
+                && match proof {
+                    LoginProof::Password { .. } => true,
+                    LoginProof::SecondFactor { sealed_key, spent, .. } => user
+                        .mfa
+                        .as_ref()
+                        .is_some_and(|factor| &factor.sealed_key == sealed_key && unspent(factor, spent)),
+                }
+        }) else {
             return Ok(false);
         };
-        user.sessions_started += 1;
+        if let LoginProof::SecondFactor { challenge_digest, spent, .. } = proof {
+            if let Some(factor) = user.mfa.as_mut() {
+                spend(factor, spent);
+            }
+            user.sessions_started += 1;
+            state.mfa_challenges.remove(challenge_digest);
+        } else {
+            user.sessions_started += 1;
+        }
         state.sessions.insert(session.id.clone(), StoredSession { session: session.clone(), revoked: false });
         Ok(true)
     }

@@ -43,7 +43,6 @@ impl From<MfaEnrolmentItem> for PendingEnrolment {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct MfaChallengeItem {
     user_id: String,
-    password_digest: String,
     client_digest: String,
     #[serde(default)]
     attempts: u32,
@@ -58,7 +57,6 @@ pub(crate) struct MfaChallengeItem {
 pub(crate) fn mfa_challenge(challenge: &MfaChallenge) -> Result<Item, StoreError> {
     let record = MfaChallengeItem {
         user_id: challenge.user_id.clone(),
-        password_digest: challenge.password_digest.clone(),
         client_digest: challenge.client_digest.clone(),
         attempts: challenge.attempts,
         expires_at: challenge.expires_at,
@@ -73,7 +71,6 @@ pub(crate) fn read_mfa_challenge(digest: &str, item: Item) -> Result<MfaChalleng
     Ok(MfaChallenge {
         digest: digest.to_owned(),
         user_id: record.user_id,
-        password_digest: record.password_digest,
         client_digest: record.client_digest,
         attempts: record.attempts,
         expires_at: record.expires_at,
