@@ -15,6 +15,7 @@ mod lifecycle_events;
 mod mfa;
 mod mutation_kills;
 mod outage;
+mod passwordless;
 mod races;
 mod recovery;
 mod rest_authorizer;

@@ -42,7 +42,7 @@ fn main() {
 }
 
 const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
-const EVENT: &str = include_str!("../../events/authorizer.json");
+const EVENT: &str = include_str!("../../samples/authorizer.json");
 const EMAIL: &str = "alice@example.com";
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -300,7 +300,7 @@ mod login {
         let (issuer, verifier) = pair(Alg::EdDSA);
         let hasher = PasswordHasher::new(params).unwrap();
         let mut account = user();
-        account.password_hash = rt.block_on(hasher.hash(presented())).unwrap();
+        account.password_hash = Some(rt.block_on(hasher.hash(presented())).unwrap());
         let accounts = accounts_on_memory(&rt, &account, hasher, (issuer, verifier));
         bencher.bench_local(|| {
             rt.block_on(service::login(
@@ -384,7 +384,7 @@ mod refresh {
         let hasher = PasswordHasher::new(CHEAPEST).unwrap();
         let password = || Password::parse_presented(PASSWORD.to_owned()).unwrap();
         let mut account = user();
-        account.password_hash = rt.block_on(hasher.hash(password())).unwrap();
+        account.password_hash = Some(rt.block_on(hasher.hash(password())).unwrap());
         let accounts = accounts_on_memory(&rt, &account, hasher, (issuer, verifier));
         let first = rt
             .block_on(service::login(

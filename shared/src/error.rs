@@ -15,10 +15,14 @@ pub struct FieldError {
 /// Seconds a client should wait before retrying a request that met an unavailable dependency.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
-/// The `mfa_token` a correct password earns an account with MFA: secret, so it never shows in a
-/// log line (its `Debug` is redacted); only the problem document carries it.
+/// The `mfa_token` a correct password earns an account with MFA, and the second steps the account
+/// can take (`methods`, from its factors): secret, so it never shows in a log line (its `Debug`
+/// is redacted); only the problem document carries it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct MfaTicket(pub String);
+pub struct MfaTicket {
+    pub token: String,
+    pub methods: Vec<&'static str>,
+}
 
 impl std::fmt::Debug for MfaTicket {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -38,7 +38,9 @@ pub struct User {
     /// A UUIDv7: unique, and in creation order when sorted as text.
     pub id: String,
     pub email: Email,
-    pub password_hash: String,
+    /// `None`: the account signs in another way (a linked identity, a passkey); no password
+    /// proves anything for it.
+    pub password_hash: Option<String>,
     pub role: Role,
     pub disabled: bool,
     /// Epoch seconds.
@@ -73,12 +75,17 @@ pub struct MfaFactor {
 }
 
 impl User {
-    /// A new, enabled account created `now`, with a fresh UUIDv7 id.
+    /// A new, enabled account with a password, created `now`, with a fresh UUIDv7 id.
     pub fn new(email: Email, password_hash: String, role: Role, now: UnixTime) -> Self {
+        Self { password_hash: Some(password_hash), ..Self::without_password(email, role, now) }
+    }
+
+    /// A new, enabled account that has no password (it signs in another way).
+    pub fn without_password(email: Email, role: Role, now: UnixTime) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
             email,
-            password_hash,
+            password_hash: None,
             role,
             disabled: false,
             created_at: now.secs(),

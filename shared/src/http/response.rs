@@ -43,8 +43,8 @@ pub fn problem(error: &ApiError) -> ApiResponse {
         body["errors"] = json!(errors);
     }
     if let ApiError::MfaRequired(ticket) = error {
-        body["mfa_token"] = json!(ticket.0);
-        body["methods"] = json!(["totp", "recovery_code"]);
+        body["mfa_token"] = json!(ticket.token);
+        body["methods"] = json!(ticket.methods);
     }
     let mut response = json_response(status, &body);
     let headers = response.headers_mut();

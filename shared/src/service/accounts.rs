@@ -112,7 +112,7 @@ pub async fn login(
             return Err(error);
         }
     };
-    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+    let stored_hash = user.as_ref().and_then(|user| user.password_hash.clone());
     let check = accounts.hasher.verify(password.duplicate(), stored_hash).await.map_err(internal)?;
     let (PasswordCheck::Valid { needs_rehash }, Some(user)) = (check, user) else {
         drawn.failed(store, now).await?;
@@ -137,7 +137,7 @@ pub async fn login(
         // will stand then (an upgrade first).
         let user = match needs_rehash {
             true => match rehash(accounts, &user, password).await {
-                Some(password_hash) => User { password_hash, ..user },
+                Some(password_hash) => User { password_hash: Some(password_hash), ..user },
                 None => user,
             },
             false => user,
@@ -209,7 +209,7 @@ pub async fn change_password(
             accounts.events.emit(EventKind::UserPasswordChanged, detail, commit).await;
             send_notice(accounts, &user.email, Notice::PasswordChanged).await;
             let user = User {
-                password_hash: new_hash,
+                password_hash: Some(new_hash),
                 sessions_valid_after_ms: commit.millis(),
                 latest_reset_ms: None,
                 credential_epoch: user.credential_epoch + 1,
@@ -246,9 +246,10 @@ pub async fn me(store: &dyn Store, principal: &Principal) -> Result<User, ApiErr
 /// Upgrades a hash made with older parameters; the new hash, if it was stored. A failure costs
 /// nothing but the upgrade: the login itself already succeeded, and the next one retries.
 async fn rehash(accounts: &Accounts, user: &User, password: Password) -> Option<String> {
+    // Only over the hash just verified: never over one a concurrent password change wrote.
+    let current = user.password_hash.as_deref()?;
     let outcome = match accounts.hasher.hash(password).await {
-        // Only over the hash just verified: never over one a concurrent password change wrote.
-        Ok(hash) => match accounts.store.set_password_hash(&user.id, &user.password_hash, &hash).await {
+        Ok(hash) => match accounts.store.set_password_hash(&user.id, current, &hash).await {
             Ok(true) => Ok(Some(hash)),
             Ok(false) => Ok(None),
             Err(error) => Err(error.to_string()),

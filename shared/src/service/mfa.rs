@@ -262,7 +262,18 @@ pub(super) async fn challenge(
     };
     store.put_mfa_challenge(&challenge).await?;
     tracing::info!(user_id = %user.id, "password accepted; second factor required");
-    Ok(ApiError::MfaRequired(MfaTicket(ticket.expose().to_owned())))
+    Ok(ApiError::MfaRequired(MfaTicket { token: ticket.expose().to_owned(), methods: second_steps(user) }))
+}
+
+/// The second steps the account's factors allow, as `mfa_required` lists them: a TOTP code, and
+/// a recovery code while any is unused.
+fn second_steps(user: &User) -> Vec<&'static str> {
+    let Some(factor) = &user.mfa else { return Vec::new() };
+    let mut methods = vec!["totp"];
+    if !factor.recovery_digests.is_empty() {
+        methods.push("recovery_code");
+    }
+    methods
 }
 
 /// The second step of a login: the `mfa_token` and a code (or a recovery code) start the session.
@@ -425,4 +436,23 @@ fn check_factor(
 /// What an `mfa_token` is bound to: the client's `User-Agent`, as a digest.
 fn client_digest(client: &ClientInfo) -> String {
     sha256_hex(client.user_agent.as_deref().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, MfaFactor, Role};
+    use crate::time::UnixTime;
+
+    #[test]
+    fn mfa_required_offers_the_second_steps_the_accounts_factors_allow() {
+        let user = User::new(Email::parse("a@example.com").unwrap(), "hash".into(), Role::User, UnixTime::now());
+        let factor =
+            |codes: Vec<String>| MfaFactor { sealed_key: "v1.k".into(), last_used_step: None, recovery_digests: codes };
+        assert!(second_steps(&user).is_empty());
+        let with_codes = User { mfa: Some(factor(vec!["aa".into()])), ..user.clone() };
+        assert_eq!(second_steps(&with_codes), ["totp", "recovery_code"]);
+        let codes_spent = User { mfa: Some(factor(Vec::new())), ..user };
+        assert_eq!(second_steps(&codes_spent), ["totp"]);
+    }
 }

@@ -209,7 +209,7 @@ async fn proven_caller(
     let (user, session) = live_session(store, principal, now).await?;
     let bucket = flows.throttle().password_change_bucket(&user.email, &session.id);
     let drawn = throttle::draw_all(store, vec![bucket], now).await?;
-    match flows.hasher().verify(current, Some(user.password_hash.clone())).await.map_err(internal)? {
+    match flows.hasher().verify(current, user.password_hash.clone()).await.map_err(internal)? {
         PasswordCheck::Valid { .. } => drawn.succeeded(store).await?,
         PasswordCheck::Invalid => {
             drawn.failed(store, now).await?;

@@ -25,7 +25,7 @@ fn alice() -> User {
     User {
         id: "0190c3e4".into(),
         email: Email::parse("Alice@Example.com").unwrap(),
-        password_hash: "$argon2id$hash".into(),
+        password_hash: Some("$argon2id$hash".into()),
         role: Role::Admin,
         disabled: true,
         created_at: 1_800_000_000,
@@ -65,6 +65,14 @@ fn a_user_is_stored_as_before_and_reads_back() {
         ])
     );
     assert_eq!(items::read::<UserItem, User>(stored).unwrap(), alice());
+}
+
+#[test]
+fn an_account_without_a_password_stores_no_hash_and_reads_back() {
+    let passwordless = User { password_hash: None, ..alice() };
+    let stored = items::user(&passwordless).unwrap();
+    assert!(!stored.contains_key("password_hash"));
+    assert_eq!(items::read::<UserItem, User>(stored).unwrap(), passwordless);
 }
 
 #[test]

@@ -33,10 +33,11 @@ impl AccountStore for MemoryStore {
 
     async fn set_password_hash(&self, user_id: &str, current: &str, new: &str) -> Result<bool, StoreError> {
         let mut state = self.lock()?;
-        let Some(user) = state.users.get_mut(user_id).filter(|user| user.password_hash == current) else {
+        let Some(user) = state.users.get_mut(user_id).filter(|user| user.password_hash.as_deref() == Some(current))
+        else {
             return Ok(false);
         };
-        user.password_hash = new.to_owned();
+        user.password_hash = Some(new.to_owned());
         Ok(true)
     }
 
@@ -49,7 +50,7 @@ impl AccountStore for MemoryStore {
             return Ok(false);
         }
         if let Some(user) = state.users.get_mut(&change.user_id) {
-            user.password_hash = change.new_hash.clone();
+            user.password_hash = Some(change.new_hash.clone());
             // A reset link mailed before the change must not undo it.
             user.latest_reset_ms = None;
         }

@@ -68,7 +68,7 @@ impl OneTimeStore for MemoryStore {
             }
             Effect::ResetPassword { new_hash, cutoff, remove_factor, .. } => {
                 user.credentials_changed();
-                user.password_hash = new_hash.clone();
+                user.password_hash = Some(new_hash.clone());
                 user.sessions_valid_after_ms = cutoff.millis();
                 user.latest_reset_ms = None;
                 if *remove_factor {

@@ -13,7 +13,9 @@ use crate::store::{StoreError, UserSummary};
 pub(crate) struct UserItem {
     id: String,
     email: String,
-    password_hash: String,
+    /// Absent on an account without a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password_hash: Option<String>,
     role: Role,
     #[serde(default)]
     disabled: bool,
