@@ -262,6 +262,7 @@ async fn turning_mfa_on_ends_every_other_session_and_renews_the_callers(app: Tes
     let stolen = app.login(&email, PASSWORD).await.text("refresh_token");
     let (_, renewed) = enable_mfa(&app, &mine.text("access_token")).await;
     assert_eq!(renewed.body["recovery_codes"].as_array().map(Vec::len), Some(10));
+    assert_eq!(renewed.body["user"]["mfa_enabled"], true, "the renewed session's account view");
     assert_eq!(amr(&app, &renewed.text("access_token")), ["pwd", "otp"]);
     let thief = app.refresh(&stolen).await;
     assert_eq!((thief.status, thief.code()), (401, "token_revoked"), "{:?}", thief.body);

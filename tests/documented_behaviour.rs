@@ -127,9 +127,13 @@ async fn the_jwks_serves_every_key_of_a_rotation() {
     let old_issuer = TokenIssuer::new(token_settings(), old_signing);
     let app = e2e::spawn_app(e2e::memory_store());
     let gateway = Arc::into_inner(app.gateway).unwrap();
+    let recovery = shared::service::Recovery {
+        verifier: TokenVerifier::new(token_settings(), keys()),
+        ..gateway.accounts.recovery
+    };
     let accounts = shared::service::Accounts {
         issuer: TokenIssuer::new(token_settings(), new_signing),
-        verifier: TokenVerifier::new(token_settings(), keys()),
+        recovery,
         ..gateway.accounts
     };
     let app = TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: app.outbox, events: app.events };

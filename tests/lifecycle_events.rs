@@ -236,7 +236,8 @@ async fn an_unreachable_bus_changes_no_answer() {
 
 fn with_events(app: TestApp, events: Events) -> TestApp {
     let gateway = Arc::into_inner(app.gateway).expect("a fresh app");
-    let accounts = Accounts { events, ..gateway.accounts };
+    let recovery = shared::service::Recovery { events, ..gateway.accounts.recovery };
+    let accounts = Accounts { recovery, ..gateway.accounts };
     TestApp {
         gateway: Arc::new(shared::gateway::Gateway { accounts, ..gateway }),
         outbox: app.outbox,

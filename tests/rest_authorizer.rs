@@ -12,7 +12,7 @@ use shared::store::Store;
 use shared::time::UnixTime;
 
 fn sample(name: &str) -> String {
-    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events").join(name)).unwrap()
+    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples").join(name)).unwrap()
 }
 
 fn user(role: Role) -> User {

@@ -117,7 +117,8 @@ async fn sessions_end_at_their_absolute_lifetime(store: Arc<dyn Store>) {
     settings.refresh_ttl_secs = 60;
     settings.session_max_age_secs = 100;
     let Keys { issuer, verifier } = keys_with(settings);
-    let accounts = Accounts { issuer, verifier, ..e2e::accounts(store) };
+    let base = e2e::accounts(store);
+    let accounts = Accounts { issuer, recovery: shared::service::Recovery { verifier, ..base.recovery }, ..base };
     let start = UnixTime::from_secs(1_800_000_000);
     let email = Email::parse(&unique_email()).unwrap();
     let new = Password::parse_new(PASSWORD.into()).unwrap();

@@ -11,7 +11,7 @@ use serde_json::Value;
 use shared::config::{Env, SIGNING_KEY_SECRET};
 use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::error::ApiError;
-use shared::service::{self, Accounts, ClientInfo};
+use shared::service::{self, Accounts, ClientInfo, Recovery};
 use shared::store::{AccountStore, DynamoStore, TableNames};
 use shared::time::UnixTime;
 use shared::tokens::{Rebinding, SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
@@ -135,16 +135,15 @@ impl Deployment {
     /// The login use case on these tables, as the login function runs it.
     fn accounts(&self) -> Accounts {
         let (signing, verifying) = shared::tokens::ephemeral_ed25519("authctl-test").unwrap();
-        Accounts {
+        let recovery = Recovery {
             store: self.store.clone(),
             hasher: PasswordHasher::new(PasswordParams { memory_kib: 256, iterations: 1, parallelism: 1 }).unwrap(),
             throttle: LoginThrottle::default(),
-            sessions: SessionPolicy::default(),
-            issuer: TokenIssuer::new(settings(), signing),
             verifier: TokenVerifier::new(settings(), verifying),
             mail: shared::email::Mail::to_outbox("https://app.test", shared::email::Outbox::default()),
             events: shared::events::Events::disabled(),
-        }
+        };
+        Accounts { recovery, sessions: SessionPolicy::default(), issuer: TokenIssuer::new(settings(), signing) }
     }
 }
 

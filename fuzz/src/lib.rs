@@ -73,12 +73,10 @@ pub fn gateway() -> &'static Gateway {
         let verifier = TokenVerifier::new(settings(), verifying);
         let hasher = PasswordHasher::new(PasswordParams { memory_kib: 8, iterations: 1, parallelism: 1 })
             .expect("cheap Argon2 parameters are valid");
-        let accounts = shared::service::Accounts {
+        let recovery = shared::service::Recovery {
             store: Arc::new(MemoryStore::new()),
             hasher,
             throttle: shared::domain::LoginThrottle::default(),
-            sessions: Default::default(),
-            issuer,
             verifier,
             // No floor: the mail routes answer at once, so the fuzzer keeps its pace.
             mail: shared::email::Mail {
@@ -87,6 +85,7 @@ pub fn gateway() -> &'static Gateway {
             },
             events: shared::events::Events::disabled(),
         };
+        let accounts = shared::service::Accounts { recovery, sessions: Default::default(), issuer };
         Gateway {
             accounts,
             mfa: shared::service::MfaConfig::with_generated_key("fuzz").expect("key generation works"),

@@ -23,7 +23,7 @@ use shared::events::{Events, MemoryEvents};
 use shared::gateway::Gateway;
 use shared::http::discovery::Discovery;
 use shared::http::{ApiRequest, MAX_BODY_BYTES, json_response, problem};
-use shared::service::{Accounts, MfaConfig};
+use shared::service::{Accounts, MfaConfig, Recovery};
 use shared::store::{DynamoStore, MemoryStore, Store, UserChanges};
 use shared::time::UnixTime;
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
@@ -241,16 +241,15 @@ pub async fn build_gateway(
             (Events::to(Arc::new(kept.clone())), Some(kept))
         }
     };
-    let accounts = Accounts {
+    let recovery = Recovery {
         mail,
         store,
         hasher: PasswordHasher::from_env(&env)?,
         throttle: LoginThrottle::from_env(&env)?,
-        sessions: SessionPolicy::from_env(&env)?,
-        issuer,
         verifier,
         events,
     };
+    let accounts = Accounts { recovery, sessions: SessionPolicy::from_env(&env)?, issuer };
     // With DynamoDB the data outlives the process: so must the key that seals its TOTP keys.
     let mfa = if [MFA_KEY, MFA_KEY_SECRET].iter().any(|name| env.get(name).is_some()) {
         MfaConfig::from_env(&env).await?

@@ -27,7 +27,7 @@ use futures::FutureExt as _;
 use secrecy::SecretString;
 use shared::authorizer::Authorizer;
 use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
-use shared::service::{self, Accounts, ClientInfo};
+use shared::service::{self, Accounts, ClientInfo, Recovery};
 use shared::store::{AccountStore, MemoryStore};
 use shared::time::UnixTime;
 use shared::tokens::{
@@ -107,16 +107,8 @@ fn accounts_on_memory(
     let throttle = LoginThrottle::default();
     let mail = shared::email::Mail::to_outbox("https://app.bench", shared::email::Outbox::default());
     let events = shared::events::Events::disabled();
-    Accounts {
-        store: Arc::new(store),
-        hasher,
-        throttle,
-        sessions: SessionPolicy::default(),
-        issuer,
-        verifier,
-        mail,
-        events,
-    }
+    let recovery = Recovery { store: Arc::new(store), hasher, throttle, verifier, mail, events };
+    Accounts { recovery, sessions: SessionPolicy::default(), issuer }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

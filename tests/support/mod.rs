@@ -17,7 +17,7 @@ use shared::events::{Events, MemoryEvents};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::http::discovery::Discovery;
-use shared::service::{Accounts, MfaConfig};
+use shared::service::{Accounts, MfaConfig, Recovery};
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
 use shared::time::UnixTime;
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
@@ -93,8 +93,10 @@ pub fn spawn_app(store: Arc<dyn Store>) -> TestApp {
 pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp {
     let outbox = Outbox::default();
     let events = MemoryEvents::default();
-    let accounts =
-        Accounts { mail: test_mail(outbox.clone()), events: Events::to(Arc::new(events.clone())), ..accounts(store) };
+    let base = accounts(store);
+    let recovery =
+        Recovery { mail: test_mail(outbox.clone()), events: Events::to(Arc::new(events.clone())), ..base.recovery };
+    let accounts = Accounts { recovery, ..base };
     let mfa = MfaConfig::with_generated_key("jwt-auth-test").unwrap();
     let discovery = Some(Discovery::new(ISSUER, PUBLIC_BASE_URL, accounts.verifier.keys()));
     let introspection_clients = IntrospectionClients::parse(&format!(
@@ -140,16 +142,15 @@ pub fn test_throttle() -> LoginThrottle {
 /// The signing functions' bundle on `store`, with a fresh key pair and cheap Argon2id.
 pub fn accounts(store: Arc<dyn Store>) -> Accounts {
     let Keys { issuer, verifier } = keys();
-    Accounts {
+    let recovery = Recovery {
         store,
         hasher: test_hasher(),
         throttle: test_throttle(),
-        sessions: SessionPolicy::default(),
-        issuer,
         verifier,
         mail: test_mail(Outbox::default()),
         events: Events::disabled(),
-    }
+    };
+    Accounts { recovery, sessions: SessionPolicy::default(), issuer }
 }
 
 #[derive(Clone)]
@@ -172,14 +173,16 @@ impl TestApp {
     /// The same app with another login throttle.
     pub fn with_throttle(self, throttle: LoginThrottle) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
-        let accounts = Accounts { throttle, ..gateway.accounts };
+        let recovery = Recovery { throttle, ..gateway.accounts.recovery };
+        let accounts = Accounts { recovery, ..gateway.accounts };
         TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
     /// The same app with another password hasher (its cost).
     pub fn with_hasher(self, hasher: PasswordHasher) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
-        let accounts = Accounts { hasher, ..gateway.accounts };
+        let recovery = Recovery { hasher, ..gateway.accounts.recovery };
+        let accounts = Accounts { recovery, ..gateway.accounts };
         TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
@@ -192,7 +195,8 @@ impl TestApp {
     /// The same app with its mail settings changed (verification mode, token lifetimes).
     pub fn with_mail(self, change: impl FnOnce(Mail) -> Mail) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
-        let accounts = Accounts { mail: change(gateway.accounts.mail), ..gateway.accounts };
+        let recovery = Recovery { mail: change(gateway.accounts.recovery.mail), ..gateway.accounts.recovery };
+        let accounts = Accounts { recovery, ..gateway.accounts };
         TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
@@ -326,7 +330,7 @@ impl TestApp {
     }
 }
 
-/// The account the `events/` samples and the authorizer tests name: a fixed id and address.
+/// The account the `samples/` invocations and the authorizer tests name: a fixed id and address.
 pub fn fixed_user(role: Role) -> User {
     let email = Email::parse("alice@example.com").unwrap();
     User {

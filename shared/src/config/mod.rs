@@ -192,16 +192,7 @@ impl Accounts {
     /// The bundle of the functions that sign tokens, on DynamoDB.
     pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let issuer = TokenIssuer::from_env(env).await?;
-        Ok(Self {
-            hasher: PasswordHasher::from_env(env)?,
-            throttle: LoginThrottle::from_env(env)?,
-            sessions: SessionPolicy::from_env(env)?,
-            verifier: TokenVerifier::from_env(env)?,
-            issuer,
-            mail: Mail::from_env(env).await?,
-            events: Events::from_env(env).await?,
-            store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
-        })
+        Ok(Self { recovery: Recovery::from_env(env).await?, sessions: SessionPolicy::from_env(env)?, issuer })
     }
 }
 

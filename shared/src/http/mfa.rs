@@ -13,7 +13,7 @@ use crate::domain::Password;
 use crate::domain::mfa::SecondFactor;
 use crate::error::ApiError;
 use crate::routes::{self, Endpoint, Route};
-use crate::service::{self, Accounts, MailFlows, MfaConfig};
+use crate::service::{self, Accounts, MfaConfig, Recovery};
 use crate::time::UnixTime;
 
 #[derive(Deserialize)]
@@ -57,7 +57,7 @@ fn parse_factor(code: Option<String>, recovery_code: Option<String>) -> Result<S
 
 /// The `mfa` function's routes, picked by endpoint: every one changes something, so a
 /// cookie-admitted request must prove it comes from our page (CSRF).
-pub async fn mfa_management(flows: &dyn MailFlows, mfa: &MfaConfig, route: &Route, request: ApiRequest) -> ApiResponse {
+async fn mfa_management(flows: &Recovery, mfa: &MfaConfig, route: &Route, request: ApiRequest) -> ApiResponse {
     let request = &request;
     let now = UnixTime::now();
     let factor = || {
@@ -88,7 +88,7 @@ pub async fn mfa_management(flows: &dyn MailFlows, mfa: &MfaConfig, route: &Rout
 }
 
 /// The `mfa` function's entry point.
-pub async fn mfa_function(flows: &dyn MailFlows, mfa: &MfaConfig, request: ApiRequest) -> ApiResponse {
+pub async fn mfa_function(flows: &Recovery, mfa: &MfaConfig, request: ApiRequest) -> ApiResponse {
     match routes::of_function("mfa", request.method.as_str(), &request.path) {
         Some(route) => mfa_management(flows, mfa, route, request).await,
         None => super::not_found(),
@@ -111,7 +111,7 @@ pub async fn mfa_verify_function(
 
 /// `POST /auth/mfa/verify`: the second step of a login. Like a login, it starts a session with a
 /// fresh CSRF token, and sets the cookies when cookies carry the tokens.
-pub async fn verify(
+async fn verify(
     accounts: &Accounts,
     mfa: &MfaConfig,
     transport: TokenTransport,
@@ -131,7 +131,7 @@ pub async fn verify(
 
 /// `POST /auth/mfa/totp/confirm`: turns MFA on and, like a password change, renews the caller's
 /// session (keeping its CSRF binding): the token response, with the recovery codes beside it.
-pub async fn confirm(
+async fn confirm(
     accounts: &Accounts,
     mfa: &MfaConfig,
     transport: TokenTransport,

@@ -10,7 +10,7 @@ use super::{ApiRequest, ApiResponse};
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::routes::{self, Endpoint};
-use crate::service::{self, MailFlows};
+use crate::service::{self, Recovery};
 use crate::time::UnixTime;
 
 #[derive(Deserialize)]
@@ -52,7 +52,7 @@ fn accepted(result: Result<(), ApiError>) -> ApiResponse {
 }
 
 /// The `account-recovery` function's routes, picked by endpoint.
-pub async fn account_recovery(flows: &dyn MailFlows, endpoint: Endpoint, request: ApiRequest) -> ApiResponse {
+async fn account_recovery(flows: &Recovery, endpoint: Endpoint, request: ApiRequest) -> ApiResponse {
     match endpoint {
         Endpoint::VerifyEmail => verify_email(flows, request).await,
         Endpoint::ResendVerification => resend_verification(flows, request).await,
@@ -63,14 +63,14 @@ pub async fn account_recovery(flows: &dyn MailFlows, endpoint: Endpoint, request
 }
 
 /// The Lambda function's entry: the route by the request's method and path.
-pub async fn account_recovery_function(flows: &dyn MailFlows, request: ApiRequest) -> ApiResponse {
+pub async fn account_recovery_function(flows: &Recovery, request: ApiRequest) -> ApiResponse {
     match routes::of_function("account-recovery", request.method.as_str(), &request.path) {
         Some(route) => account_recovery(flows, route.endpoint, request).await,
         None => super::not_found(),
     }
 }
 
-async fn verify_email(flows: &dyn MailFlows, request: ApiRequest) -> ApiResponse {
+async fn verify_email(flows: &Recovery, request: ApiRequest) -> ApiResponse {
     let result = async {
         let body: TokenBody = request.json()?;
         let mut fields = Fields::default();
@@ -81,7 +81,7 @@ async fn verify_email(flows: &dyn MailFlows, request: ApiRequest) -> ApiResponse
     respond::<_, AccountView>(StatusCode::OK, result.await)
 }
 
-async fn resend_verification(flows: &dyn MailFlows, request: ApiRequest) -> ApiResponse {
+async fn resend_verification(flows: &Recovery, request: ApiRequest) -> ApiResponse {
     let result = async {
         let email = parse_mail_request(&request)?;
         service::resend_verification(flows, email, &request.client(), UnixTime::now()).await
@@ -89,7 +89,7 @@ async fn resend_verification(flows: &dyn MailFlows, request: ApiRequest) -> ApiR
     accepted(result.await)
 }
 
-async fn forgot_password(flows: &dyn MailFlows, request: ApiRequest) -> ApiResponse {
+async fn forgot_password(flows: &Recovery, request: ApiRequest) -> ApiResponse {
     let result = async {
         let email = parse_mail_request(&request)?;
         service::forgot_password(flows, email, &request.client(), UnixTime::now()).await
@@ -97,7 +97,7 @@ async fn forgot_password(flows: &dyn MailFlows, request: ApiRequest) -> ApiRespo
     accepted(result.await)
 }
 
-async fn reset_password(flows: &dyn MailFlows, request: ApiRequest) -> ApiResponse {
+async fn reset_password(flows: &Recovery, request: ApiRequest) -> ApiResponse {
     let result = async {
         let body: ResetBody = request.json()?;
         let mut fields = Fields::default();
@@ -113,7 +113,7 @@ async fn reset_password(flows: &dyn MailFlows, request: ApiRequest) -> ApiRespon
 }
 
 /// A cookie-admitted request must prove it comes from our page (CSRF), as every change does.
-pub async fn change_email(flows: &dyn MailFlows, request: ApiRequest) -> ApiResponse {
+pub async fn change_email(flows: &Recovery, request: ApiRequest) -> ApiResponse {
     let result = async {
         let principal = request.principal()?;
         request.check_csrf_unless_bearer()?;

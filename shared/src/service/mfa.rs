@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use super::admin::{known_shape, require_admin};
 use super::recovery::send_notice;
 use super::{
-    Accounts, ClientInfo, MailFlows, SignedIn, internal, live_session, new_session_id, proven_caller, renewal,
+    Accounts, ClientInfo, Recovery, SignedIn, internal, live_session, new_session_id, proven_caller, renewal,
     session_for, signed_in, throttle,
 };
 use crate::domain::mfa::{
@@ -15,7 +15,7 @@ use crate::domain::mfa::{
     SpentFactor, TotpKey, recovery_code_digest,
 };
 use crate::domain::{
-    AuthMethods, Client, OneTimeSecret, Password, Principal, Session, User, presented_digest, sha256_hex,
+    AuthMethods, Client, MfaFactor, OneTimeSecret, Password, Principal, Session, User, presented_digest, sha256_hex,
 };
 use crate::email::Verification;
 use crate::email::templates::Notice;
@@ -59,12 +59,12 @@ impl std::fmt::Debug for Enrolment {
 /// Makes a TOTP key for the caller and keeps it, sealed, until a code confirms it (or it expires).
 /// A new enrolment replaces one still pending.
 pub async fn start_enrolment(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     mfa: &MfaConfig,
     principal: &Principal,
     now: UnixTime,
 ) -> Result<Enrolment, ApiError> {
-    let store = flows.store();
+    let store = flows.store.as_ref();
     let (user, _) = caller_without_mfa(flows, principal, now).await?;
     let key = TotpKey::generate().map_err(internal)?;
     let sealed_key = mfa.sealing_key.seal(&key, &user.id).map_err(internal)?;
@@ -158,6 +158,11 @@ pub async fn confirm_enrolment(
             let mut user = user;
             user.credentials_changed();
             user.sessions_valid_after_ms = commit.millis();
+            user.mfa = Some(MfaFactor {
+                sealed_key: activation.sealed_key,
+                last_used_step: Some(step),
+                recovery_digests: activation.recovery_digests,
+            });
             let signed_in = signed_in(&accounts.issuer, user, &grant, commit)?;
             return Ok(MfaEnabled { recovery_codes: codes, signed_in });
         }
@@ -181,18 +186,18 @@ pub async fn confirm_enrolment(
 
 /// Turns the caller's MFA off, with a code or a recovery code (spent in the same write).
 pub async fn disable(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     mfa: &MfaConfig,
     principal: &Principal,
     factor: &SecondFactor,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let store = flows.store();
+    let store = flows.store.as_ref();
     let (user, _) = live_session(store, principal, now).await?;
     let Some(sealed_key) = user.mfa.as_ref().map(|factor| factor.sealed_key.clone()) else {
         return Err(ApiError::NotFound);
     };
-    let drawn = throttle::draw_all(store, vec![flows.throttle().mfa_disable_bucket(&user.id)], now).await?;
+    let drawn = throttle::draw_all(store, vec![flows.throttle.mfa_disable_bucket(&user.id)], now).await?;
     let Some(spent) = check_factor(&mfa.sealing_key, &user, factor, now)? else {
         drawn.failed(store, now).await?;
         tracing::info!(user_id = %user.id, method = factor.method(), "mfa disable refused: wrong code");
@@ -207,7 +212,7 @@ pub async fn disable(
     }
     tracing::info!(target: "audit", user_id = %user.id, action = "mfa_disabled", method = factor.method(), outcome = "ok");
     let detail = EventDetail::ok(&user.id).session(&principal.session_id).method(factor.method());
-    flows.events().emit(EventKind::UserMfaDisabled, detail, now).await;
+    flows.events.emit(EventKind::UserMfaDisabled, detail, now).await;
     send_notice(flows, &user.email, Notice::MfaDisabled { by_admin: false }).await;
     Ok(())
 }
@@ -215,12 +220,12 @@ pub async fn disable(
 /// An administrator takes a user's MFA away (a lost phone and no recovery code) and, in the same
 /// write, revokes every session of theirs.
 pub async fn remove_user_mfa(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     principal: &Principal,
     user_id: &str,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let store = flows.store();
+    let store = flows.store.as_ref();
     require_admin(store, principal, "remove_user_mfa").await?;
     let audit = |outcome: &str| {
         tracing::info!(target: "audit", actor = %principal.user_id, action = "remove_user_mfa", target_user = %user_id, outcome);
@@ -236,7 +241,7 @@ pub async fn remove_user_mfa(
     };
     audit("ok");
     let detail = EventDetail { actor: Some(principal.user_id.clone()), ..EventDetail::ok(&user.id).method("admin") };
-    flows.events().emit(EventKind::UserMfaDisabled, detail, now).await;
+    flows.events.emit(EventKind::UserMfaDisabled, detail, now).await;
     send_notice(flows, &user.email, Notice::MfaDisabled { by_admin: true }).await;
     Ok(())
 }
@@ -386,22 +391,22 @@ pub async fn verify_login(
 
 /// The caller's account and session, if its session is live and it [`may_enrol`].
 async fn caller_without_mfa(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     principal: &Principal,
     now: UnixTime,
 ) -> Result<(User, Session), ApiError> {
-    let (user, session) = live_session(flows.store(), principal, now).await?;
+    let (user, session) = live_session(flows.store.as_ref(), principal, now).await?;
     may_enrol(flows, &user)?;
     Ok((user, session))
 }
 
 /// MFA is not on yet (else `409 conflict`) and, unless verification is off, the address is
 /// proved: a factor must not be set up on an address nobody has shown to own.
-fn may_enrol(flows: &dyn MailFlows, user: &User) -> Result<(), ApiError> {
+fn may_enrol(flows: &Recovery, user: &User) -> Result<(), ApiError> {
     if user.mfa.is_some() {
         return Err(ApiError::Conflict);
     }
-    if flows.mail().verification != Verification::Off && !user.email_verified {
+    if flows.mail.verification != Verification::Off && !user.email_verified {
         return Err(ApiError::EmailNotVerified);
     }
     Ok(())

@@ -34,68 +34,36 @@ use crate::store::{SessionRenewal, Store, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
-/// What the functions that sign tokens (register, login, refresh, password change) work with,
-/// built once at init. The others take only the parts they need (a store, a verifier), so a
-/// function that signs nothing never holds the private key.
-pub struct Accounts {
-    pub store: Arc<dyn Store>,
-    pub hasher: PasswordHasher,
-    pub throttle: LoginThrottle,
-    pub sessions: SessionPolicy,
-    pub issuer: TokenIssuer,
-    pub verifier: TokenVerifier,
-    pub mail: Mail,
-    pub events: Events,
-}
-
-/// What the email flows work with. [`Accounts`] has it all; [`Recovery`] is the same without
-/// the signing key, for the functions that mail links but sign nothing.
-pub trait MailFlows: Sync {
-    fn store(&self) -> &dyn Store;
-    fn hasher(&self) -> &PasswordHasher;
-    fn throttle(&self) -> &LoginThrottle;
-    /// Public keys only: it tells a device cookie's device.
-    fn verifier(&self) -> &TokenVerifier;
-    fn mail(&self) -> &Mail;
-    fn events(&self) -> &Events;
-}
-
-/// The email flows' bundle, built once at init by the functions that sign nothing.
+/// What the functions that mail links or check credentials but sign nothing work with, built
+/// once at init: no signing key.
 pub struct Recovery {
     pub store: Arc<dyn Store>,
     pub hasher: PasswordHasher,
     pub throttle: LoginThrottle,
+    /// Public keys only: it tells a device cookie's device.
     pub verifier: TokenVerifier,
     pub mail: Mail,
     pub events: Events,
 }
 
-macro_rules! mail_flows {
-    ($bundle:ty) => {
-        impl MailFlows for $bundle {
-            fn store(&self) -> &dyn Store {
-                self.store.as_ref()
-            }
-            fn hasher(&self) -> &PasswordHasher {
-                &self.hasher
-            }
-            fn throttle(&self) -> &LoginThrottle {
-                &self.throttle
-            }
-            fn verifier(&self) -> &TokenVerifier {
-                &self.verifier
-            }
-            fn mail(&self) -> &Mail {
-                &self.mail
-            }
-            fn events(&self) -> &Events {
-                &self.events
-            }
-        }
-    };
+/// What the functions that sign tokens (register, login, refresh, password change, MFA) work
+/// with, built once at init: the [`Recovery`] bundle and the signing key. The others hold only
+/// the parts they need, so a function that signs nothing never holds the private key.
+pub struct Accounts {
+    pub recovery: Recovery,
+    pub sessions: SessionPolicy,
+    pub issuer: TokenIssuer,
 }
-mail_flows!(Accounts);
-mail_flows!(Recovery);
+
+/// Accounts can do everything the recovery bundle can: a use case that takes `&Recovery` takes
+/// `&Accounts` too.
+impl std::ops::Deref for Accounts {
+    type Target = Recovery;
+
+    fn deref(&self) -> &Recovery {
+        &self.recovery
+    }
+}
 
 /// What the edge knows of the client making a request.
 #[derive(Clone, Debug, Default)]
@@ -199,17 +167,17 @@ async fn live_session(store: &dyn Store, principal: &Principal, now: UnixTime) -
 /// password. Failures count against that session's own budget, never against logins; a
 /// disabled account is refused only after a correct password.
 async fn proven_caller(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     principal: &Principal,
     current: Password,
     action: &'static str,
     now: UnixTime,
 ) -> Result<(User, Session), ApiError> {
-    let store = flows.store();
+    let store = flows.store.as_ref();
     let (user, session) = live_session(store, principal, now).await?;
-    let bucket = flows.throttle().password_change_bucket(&user.email, &session.id);
+    let bucket = flows.throttle.password_change_bucket(&user.email, &session.id);
     let drawn = throttle::draw_all(store, vec![bucket], now).await?;
-    match flows.hasher().verify(current, user.password_hash.clone()).await.map_err(internal)? {
+    match flows.hasher.verify(current, user.password_hash.clone()).await.map_err(internal)? {
         PasswordCheck::Valid { .. } => drawn.succeeded(store).await?,
         PasswordCheck::Invalid => {
             drawn.failed(store, now).await?;

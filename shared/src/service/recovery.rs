@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::{ClientInfo, MailFlows, internal, proven_caller, throttle};
+use super::{ClientInfo, Recovery, internal, proven_caller, throttle};
 use crate::domain::{Email, OneTimeSecret, OneTimeToken, Password, Principal, Purpose, User, presented_digest};
 use crate::email::Verification;
 use crate::email::templates::{self, Notice};
@@ -14,8 +14,8 @@ use crate::store::{Effect, Redeemed, Redemption};
 use crate::time::UnixTime;
 
 /// `POST /auth/email/verify`: a verification or email-change token; the account as it is now.
-pub async fn verify_email(flows: &dyn MailFlows, token: &str, now: UnixTime) -> Result<User, ApiError> {
-    let store = flows.store();
+pub async fn verify_email(flows: &Recovery, token: &str, now: UnixTime) -> Result<User, ApiError> {
+    let store = flows.store.as_ref();
     let record = spendable(flows, token, &[Purpose::VerifyEmail, Purpose::ChangeEmail], now).await?;
     let user = store.user_by_id(&record.user_id).await?.filter(|user| user.unchanged_since(record.credential_epoch));
     let user = user.ok_or(ApiError::InvalidToken)?;
@@ -32,12 +32,12 @@ pub async fn verify_email(flows: &dyn MailFlows, token: &str, now: UnixTime) -> 
     }
     if record.purpose == Purpose::ChangeEmail {
         tracing::info!(user_id = %user.id, "email changed");
-        flows.events().emit(EventKind::UserEmailChanged, EventDetail::ok(&user.id), now).await;
+        flows.events.emit(EventKind::UserEmailChanged, EventDetail::ok(&user.id), now).await;
         let new_email = record.email.as_str().to_owned();
         send_notice(flows, &old_email, Notice::EmailChanged { new_email }).await;
     } else {
         tracing::info!(user_id = %user.id, "email verified");
-        flows.events().emit(EventKind::UserEmailVerified, EventDetail::ok(&user.id), now).await;
+        flows.events.emit(EventKind::UserEmailVerified, EventDetail::ok(&user.id), now).await;
         if removes_factor {
             factor_removed_by_first_proof(flows, &user, now).await;
         }
@@ -52,22 +52,22 @@ fn first_proof_removes_factor(user: &User) -> bool {
     !user.email_verified && user.mfa.is_some()
 }
 
-async fn factor_removed_by_first_proof(flows: &dyn MailFlows, user: &User, now: UnixTime) {
+async fn factor_removed_by_first_proof(flows: &Recovery, user: &User, now: UnixTime) {
     tracing::info!(target: "audit", user_id = %user.id, action = "mfa_removed", method = "first_proof", outcome = "ok");
     let detail = EventDetail::ok(&user.id).method("first_proof");
-    flows.events().emit(EventKind::UserMfaDisabled, detail, now).await;
+    flows.events.emit(EventKind::UserMfaDisabled, detail, now).await;
     send_notice(flows, &user.email, Notice::MfaRemovedByFirstProof).await;
 }
 
 /// `POST /auth/email/verify/resend`: a new verification link, if the account exists, is
 /// enabled and not verified yet. The answer is the same, and as fast, either way.
 pub async fn resend_verification(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     email: Option<Email>,
     client: &ClientInfo,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let verifying = flows.mail().verification != Verification::Off;
+    let verifying = flows.mail.verification != Verification::Off;
     let wanted = |user: &User| verifying && !user.disabled && !user.email_verified;
     mail_on_request(flows, email, client, Purpose::VerifyEmail, wanted, now).await
 }
@@ -75,7 +75,7 @@ pub async fn resend_verification(
 /// `POST /auth/password/forgot`: a reset link to an existing, enabled account; the answer is
 /// the same, and as fast, for any address.
 pub async fn forgot_password(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     email: Option<Email>,
     client: &ClientInfo,
     now: UnixTime,
@@ -87,19 +87,19 @@ pub async fn forgot_password(
 /// throttle attempt spent and the same store reads whatever the account, and the answer after
 /// the same floor.
 async fn mail_on_request(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     email: Option<Email>,
     client: &ClientInfo,
     purpose: Purpose,
     wanted: impl Fn(&User) -> bool + Send,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let floor = flows.mail().response_floor;
+    let floor = flows.mail.response_floor;
     let deadline = tokio::time::Instant::now() + floor;
     equalised(floor, async {
         spend_mail_attempt(flows, email.as_ref(), client, now).await?;
         let Some(email) = email else { return Ok(()) };
-        match flows.store().user_by_email(&email).await? {
+        match flows.store.as_ref().user_by_email(&email).await? {
             Some(user) if wanted(&user) => {
                 let to = user.email.clone();
                 // The mail must not outlast the floor: a slow mail service would tell known
@@ -118,8 +118,8 @@ const MAIL_MARGIN: Duration = Duration::from_millis(20);
 
 /// `POST /auth/password/reset`: the newest reset token of an enabled account sets the password,
 /// revokes every session and counts as a proof of the address.
-pub async fn reset_password(flows: &dyn MailFlows, token: &str, new: Password, now: UnixTime) -> Result<(), ApiError> {
-    let store = flows.store();
+pub async fn reset_password(flows: &Recovery, token: &str, new: Password, now: UnixTime) -> Result<(), ApiError> {
+    let store = flows.store.as_ref();
     let record = spendable(flows, token, &[Purpose::ResetPassword], now).await?;
     // The newest reset link of an enabled account, mailed to the address it still has, with no
     // credential event since.
@@ -130,7 +130,7 @@ pub async fn reset_password(flows: &dyn MailFlows, token: &str, new: Password, n
             && user.unchanged_since(record.credential_epoch)
     };
     let mut user = store.user_by_id(&record.user_id).await?.filter(current).ok_or(ApiError::InvalidToken)?;
-    let new_hash = flows.hasher().hash(new).await.map_err(internal)?;
+    let new_hash = flows.hasher.hash(new).await.map_err(internal)?;
     for _ in 0..3 {
         // Taken just before the commit, which is conditional on no session having started
         // since the read: every session a login could have made before it is revoked.
@@ -145,7 +145,7 @@ pub async fn reset_password(flows: &dyn MailFlows, token: &str, new: Password, n
         match store.redeem(&Redemption { token: record.clone(), effect, now: cutoff }).await? {
             Redeemed::Done => {
                 tracing::info!(user_id = %user.id, "password reset; every session revoked");
-                flows.events().emit(EventKind::UserPasswordReset, EventDetail::ok(&user.id), cutoff).await;
+                flows.events.emit(EventKind::UserPasswordReset, EventDetail::ok(&user.id), cutoff).await;
                 send_notice(flows, &user.email, Notice::PasswordReset).await;
                 if remove_factor {
                     factor_removed_by_first_proof(flows, &user, cutoff).await;
@@ -169,16 +169,16 @@ pub async fn reset_password(flows: &dyn MailFlows, token: &str, new: Password, n
 /// `POST /auth/email`: with the current password, a confirmation link to the new address and
 /// a notice to the old one; nothing changes until the link is used.
 pub async fn request_email_change(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     principal: &Principal,
     new_email: Email,
     current: Password,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let store = flows.store();
+    let store = flows.store.as_ref();
     let (user, _) = proven_caller(flows, principal, current, "email change", now).await?;
     // Every request counts, whatever its outcome: each mails a third party.
-    let drawn = throttle::draw_all(store, vec![flows.throttle().email_change_bucket(&user.id)], now).await?;
+    let drawn = throttle::draw_all(store, vec![flows.throttle.email_change_bucket(&user.id)], now).await?;
     drawn.failed(store, now).await?;
     if new_email == user.email {
         return Err(ApiError::validation("new_email", "is already the account's address"));
@@ -195,7 +195,7 @@ pub async fn request_email_change(
 
 /// Stores a new token of `purpose` for `user` and mails its link to `to`.
 pub(super) async fn mail_token(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     user: &User,
     purpose: Purpose,
     to: &Email,
@@ -207,14 +207,14 @@ pub(super) async fn mail_token(
 /// [`mail_token`], giving up on the mail at `send_by` (the token stays: the link just never
 /// arrives, and the owner asks again).
 async fn mail_token_by(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     user: &User,
     purpose: Purpose,
     to: &Email,
     now: UnixTime,
     send_by: Option<tokio::time::Instant>,
 ) -> Result<(), ApiError> {
-    let mail = flows.mail();
+    let mail = &flows.mail;
     let ttl_secs = match purpose {
         Purpose::ResetPassword => mail.reset_ttl_secs,
         Purpose::VerifyEmail | Purpose::ChangeEmail => mail.verify_ttl_secs,
@@ -229,7 +229,7 @@ async fn mail_token_by(
         expires_at: now.secs() + ttl_secs,
         credential_epoch: user.credential_epoch,
     };
-    if !flows.store().issue_one_time_token(&token).await? {
+    if !flows.store.as_ref().issue_one_time_token(&token).await? {
         return Ok(());
     }
     let (app_url, token) = (mail.app_url.as_str(), secret.expose());
@@ -245,19 +245,19 @@ async fn mail_token_by(
     Ok(())
 }
 
-pub(super) async fn send_notice(flows: &dyn MailFlows, to: &Email, notice: Notice) {
-    flows.mail().send_best_effort(templates::notice(to, &notice)).await;
+pub(super) async fn send_notice(flows: &Recovery, to: &Email, notice: Notice) {
+    flows.mail.send_best_effort(templates::notice(to, &notice)).await;
 }
 
 /// The stored token a presented one stands for, if it is unexpired and for one of `purposes`.
 async fn spendable(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     token: &str,
     purposes: &[Purpose],
     now: UnixTime,
 ) -> Result<OneTimeToken, ApiError> {
     let digest = presented_digest(token).ok_or(ApiError::InvalidToken)?;
-    let record = flows.store().one_time_token(&digest).await?;
+    let record = flows.store.as_ref().one_time_token(&digest).await?;
     record
         .filter(|record| purposes.contains(&record.purpose) && record.expires_at > now.secs())
         .ok_or(ApiError::InvalidToken)
@@ -267,17 +267,17 @@ async fn spendable(
 /// account is looked up: the refusal says nothing about the account (a device cookie is judged
 /// against the address asked for, not the account).
 async fn spend_mail_attempt(
-    flows: &dyn MailFlows,
+    flows: &Recovery,
     email: Option<&Email>,
     client: &ClientInfo,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let store = flows.store();
+    let store = flows.store.as_ref();
     let who = match email {
-        Some(email) => client.throttled_as(flows.verifier(), email, now),
+        Some(email) => client.throttled_as(&flows.verifier, email, now),
         None => crate::domain::Client::Untrusted(client.ip),
     };
-    let drawn = throttle::draw_all(store, flows.throttle().mail_buckets(email, &who), now).await?;
+    let drawn = throttle::draw_all(store, flows.throttle.mail_buckets(email, &who), now).await?;
     drawn.failed(store, now).await
 }
 
