@@ -14,6 +14,7 @@ mod hardening;
 mod lifecycle_events;
 mod mfa;
 mod mutation_kills;
+mod openapi_routes;
 mod outage;
 mod passwordless;
 mod races;
