@@ -111,12 +111,7 @@ pub async fn mfa_verify_function(
 
 /// `POST /auth/mfa/verify`: the second step of a login. Like a login, it starts a session with a
 /// fresh CSRF token, and sets the cookies when cookies carry the tokens.
-async fn verify(
-    accounts: &Accounts,
-    mfa: &MfaConfig,
-    transport: TokenTransport,
-    request: ApiRequest,
-) -> ApiResponse {
+async fn verify(accounts: &Accounts, mfa: &MfaConfig, transport: TokenTransport, request: ApiRequest) -> ApiResponse {
     let csrf = CsrfOffer::new_session(transport);
     let result = async {
         let body: VerifyBody = request.json()?;
@@ -131,12 +126,7 @@ async fn verify(
 
 /// `POST /auth/mfa/totp/confirm`: turns MFA on and, like a password change, renews the caller's
 /// session (keeping its CSRF binding): the token response, with the recovery codes beside it.
-async fn confirm(
-    accounts: &Accounts,
-    mfa: &MfaConfig,
-    transport: TokenTransport,
-    request: ApiRequest,
-) -> ApiResponse {
+async fn confirm(accounts: &Accounts, mfa: &MfaConfig, transport: TokenTransport, request: ApiRequest) -> ApiResponse {
     let request = &request;
     let csrf = CsrfOffer::continued(transport, &request.headers);
     let mut recovery_codes = None;

@@ -2,10 +2,13 @@
 
 pub mod algorithm;
 mod binding;
+mod claims;
 pub mod device;
 pub mod jws;
 pub mod keys;
 pub mod signing;
+
+pub use claims::{AccessClaims, RefreshClaims};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -15,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AuthMethods, Role, User};
+use crate::domain::{AuthMethods, User};
 use crate::time::UnixTime;
 pub use algorithm::Algorithm;
 pub use binding::{CsrfBinding, CsrfMismatch, Rebinding};
@@ -26,65 +29,6 @@ pub use signing::{SignError, SigningKey};
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// Refresh tokens get their own type (and audience) so neither kind passes for the other.
 pub const REFRESH_TOKEN_TYPE: &str = "rt+jwt";
-
-/// Claims of an access token (RFC 9068 §2.2, plus the user's role and email).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub exp: u64,
-    pub iat: u64,
-    pub jti: String,
-    /// RFC 9068 requires it; every first-party client shares the API's audience as its id.
-    pub client_id: String,
-    /// The session (refresh-token family) this token was issued for.
-    pub sid: String,
-    pub email: String,
-    /// Whether the account proved its address (`EMAIL_VERIFICATION`).
-    #[serde(default)]
-    pub email_verified: bool,
-    pub role: Role,
-    /// How the session's login authenticated (RFC 8176): `["pwd"]`, or `["pwd", "otp"]` after a
-    /// second factor.
-    #[serde(default)]
-    pub amr: Vec<String>,
-    /// The session's CSRF binding ([`CsrfBinding`]), checked on cookie-admitted changes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csrf: Option<String>,
-    /// The account's custom claims (`PATCH /admin/users/{id}` `claims`), at the top level
-    /// beside the registered ones; none of their names is one of those above.
-    #[serde(flatten)]
-    pub custom: serde_json::Map<String, serde_json::Value>,
-}
-
-/// Claims of a refresh token. Its audience is the issuer itself: only this service accepts it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefreshClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub exp: u64,
-    pub iat: u64,
-    pub jti: String,
-    pub sid: String,
-    /// When the login that started the session happened (epoch seconds): rotation never
-    /// extends the session past `auth_time + session_max_age_secs`.
-    pub auth_time: u64,
-    /// As in [`AccessClaims::amr`]; absent on tokens from before MFA, which took a password only.
-    #[serde(default)]
-    pub amr: Vec<String>,
-    /// As in [`AccessClaims::csrf`]: checked when the refresh cookie presents this token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csrf: Option<String>,
-}
-
-impl RefreshClaims {
-    /// How the session's sign-in proved who it was: its rotations keep saying so.
-    pub fn methods(&self) -> AuthMethods {
-        AuthMethods::from_amr(&self.amr)
-    }
-}
 
 /// What both signers and verifiers agree on.
 #[derive(Clone, Debug)]

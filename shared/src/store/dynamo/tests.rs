@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{self, AccessTokenItem, EmailGuardItem, Item, SessionItem, ThrottleItem, UserItem};
-use crate::domain::{Email, MfaFactor, OneTimeToken, Purpose, Role, Session, User};
+use crate::domain::{AuthMethods, Email, MfaFactor, OneTimeToken, Purpose, Role, Session, User};
 use crate::store::ThrottleRecord;
 
 fn item(attributes: &[(&str, AttributeValue)]) -> Item {
@@ -190,9 +190,21 @@ fn a_new_session_is_stored_live_without_rotation_attributes() {
             ("revoked", AttributeValue::Bool(false)),
             ("last_used_ms", n("1800000000500")),
             ("live_user_id", s("0190c3e4")),
+            ("amr", AttributeValue::L(vec![s("pwd")])),
         ])
     );
     assert_eq!(items::read::<SessionItem, (Session, bool)>(stored).unwrap(), (new_session(), false));
+}
+
+#[test]
+fn a_session_written_before_its_methods_were_reads_them_from_its_mfa_flag() {
+    for (mfa, methods) in [(true, AuthMethods::password_and_code()), (false, AuthMethods::password())] {
+        let mut stored = items::session(&new_session()).unwrap();
+        stored.remove("amr");
+        stored.insert("mfa".to_owned(), AttributeValue::Bool(mfa));
+        let (session, _): (Session, bool) = items::read::<SessionItem, _>(stored).unwrap();
+        assert_eq!(session.methods, methods);
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::credentials::{self, ACCESS_COOKIE, bearer_token};
 use crate::domain::{Principal, Role};
@@ -291,53 +291,11 @@ fn statement(effect: IamPolicyEffect, resource: Vec<String>) -> IamPolicyStateme
     statement
 }
 
-/// The authorizer context handed to handlers (flat string values, as API Gateway requires).
-pub fn principal_context(principal: &Principal) -> Value {
-    let mut context = json!({
-        "user_id": principal.user_id,
-        "email": principal.email,
-        "role": principal.role.as_str(),
-        "token_id": principal.token_id,
-        "session_id": principal.session_id,
-        // Space-separated, as OAuth writes a list in one string (context values are flat).
-        "amr": principal.amr.join(" "),
-    });
-    // Absent rather than null: API Gateway accepts only string, number and boolean values.
-    if let Some(csrf) = &principal.csrf {
-        context["csrf"] = json!(csrf);
-    }
-    // Custom claims under `claim_<name>`: strings, numbers and booleans as they are; anything
-    // else (an object, an array, null) as its JSON text, which the handler parses back.
-    for (name, value) in &principal.claims {
-        let flat = match value {
-            Value::String(_) | Value::Number(_) | Value::Bool(_) => value.clone(),
-            other => Value::String(other.to_string()),
-        };
-        context[format!("{CLAIM_PREFIX}{name}")] = flat;
-    }
-    context
-}
-
 /// The prefix of custom claims in the authorizer context (`claim_tenant_id`).
 pub const CLAIM_PREFIX: &str = "claim_";
 
-/// Reads back what [`principal_context`] wrote, from the request context a handler receives.
-pub fn principal_from_context(fields: &HashMap<String, Value>) -> Option<Principal> {
-    let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_owned);
-    Some(Principal {
-        user_id: text("user_id")?,
-        email: text("email")?,
-        role: Role::parse(&text("role")?)?,
-        token_id: text("token_id")?,
-        session_id: text("session_id")?,
-        csrf: text("csrf"),
-        amr: text("amr").unwrap_or_default().split_whitespace().map(str::to_owned).collect(),
-        claims: fields
-            .iter()
-            .filter_map(|(name, value)| name.strip_prefix(CLAIM_PREFIX).map(|name| (name.to_owned(), value.clone())))
-            .collect(),
-    })
-}
+mod context;
+pub use context::{principal_context, principal_from_context};
 
 #[cfg(test)]
 mod tests {
@@ -370,7 +328,7 @@ mod tests {
         for principal in [principal.clone(), Principal { csrf: None, amr: vec!["pwd".into()], ..principal }] {
             let context = principal_context(&principal);
             assert_eq!(context["amr"], principal.amr.join(" "));
-            let flat = |value: &Value| value.is_string() || value.is_number() || value.is_boolean();
+            let flat = |value: &serde_json::Value| value.is_string() || value.is_number() || value.is_boolean();
             assert!(context.as_object().unwrap().values().all(flat), "flat values only: {context}");
             let fields = context.as_object().unwrap().clone().into_iter().collect();
             assert_eq!(principal_from_context(&fields), Some(principal));
