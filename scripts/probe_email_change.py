@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Probe of issue 26 case 1 against a running local API: does an email-change link survive the
+"""Probe of an account takeover against a running local API: does an email-change link survive the
 owner's password reset?
 
     cargo run --release -p local-api &            # http://127.0.0.1:3000, embedded store

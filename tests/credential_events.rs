@@ -1,4 +1,4 @@
-//! Credential events reach every grant (issue 26): a password change or reset, an email change,
+//! Credential events reach every grant: a password change or reset, an email change,
 //! MFA on or off, a disable, a role change and a sign-out everywhere void every one-time token,
 //! pending enrolment and `mfa_token` issued before them; the takeover paths between email, MFA,
 //! sessions and admin stay closed; and strangers cannot drain the budgets an owner needs.

@@ -1,4 +1,4 @@
-//! Custom claims (issue 18): an administrator sets them on an account; its access tokens carry
+//! Custom claims: an administrator sets them on an account; its access tokens carry
 //! them from the next refresh or login, and the authorizer hands them to the handler.
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
@@ -72,7 +72,7 @@ async fn bad_claims_are_refused_naming_the_problem(app: TestApp) {
     assert_eq!(by_user.status, 403, "a user cannot set claims, not even their own");
 }
 
-/// Issue 26 case 11: registered claim names that resource servers and API Gateway's JWT
+/// Registered claim names that resource servers and API Gateway's JWT
 /// authorizer read as authorization (RFC 9068 §2.2.3.1, RFC 8693, RFC 7800, OpenID Connect) are
 /// refused like the service's own, each named, and the request writes nothing at all.
 async fn claims_that_carry_authorization_are_reserved(app: TestApp) {

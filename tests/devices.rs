@@ -1,4 +1,4 @@
-//! The session list (issue 15): where an account is signed in, ending one session, "everywhere
+//! The session list: where an account is signed in, ending one session, "everywhere
 //! else", and the administrators' view, through the gateway on both stores.
 
 use e2e::{PASSWORD, TestApp, TestResponse, request, unique_email};

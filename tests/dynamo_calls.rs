@@ -1,4 +1,4 @@
-//! Counts the DynamoDB requests each use case sends (issue 8: "refresh at most 2 DynamoDB calls
+//! Counts the DynamoDB requests each use case sends (the goal: "refresh at most 2 DynamoDB calls
 //! on its success path"), with an SDK interceptor on the real client against a local DynamoDB:
 //! what goes over the wire is counted, not what the code appears to do.
 

@@ -1,4 +1,4 @@
-//! Lifecycle events (issue 18): each flow emits its event with the right detail and nothing
+//! Lifecycle events: each flow emits its event with the right detail and nothing
 //! secret (both stores, the in-memory sink); EventBridge for real (moto's, with a rule that
 //! forwards to an SQS queue the test reads); an unreachable bus changes no answer.
 

@@ -1,4 +1,4 @@
-//! Multi-factor authentication (issue 16): enrolment with its QR code, the second step of a
+//! Multi-factor authentication: enrolment with its QR code, the second step of a
 //! login, codes that work once, the attempt limits, turning it off, and the administrators'
 //! removal, through the gateway on both stores.
 

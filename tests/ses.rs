@@ -100,7 +100,7 @@ async fn a_refused_send_loses_nothing_and_reveals_nothing(app: TestApp) {
     assert_eq!(app.login(&email, PASSWORD).await.status, 200);
 }
 
-/// Issue 26 case 9: with SES answering only after 2 s (a delaying proxy in front of moto),
+/// With SES answering only after 2 s (a delaying proxy in front of moto),
 /// `forgot` still answers known and unknown addresses alike, at its floor: the send is bounded
 /// by the answer's own deadline.
 async fn forgot_keeps_its_timing_when_ses_is_slow(app: TestApp) {

@@ -1,4 +1,4 @@
-//! The standards for services behind us (issue 17): the discovery document, RFC 7009 revocation
+//! The standards for services behind us: the discovery document, RFC 7009 revocation
 //! and RFC 7662 introspection, through the gateway on both stores.
 
 use base64::Engine as _;

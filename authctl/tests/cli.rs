@@ -349,7 +349,7 @@ async fn set_claims_reaches_the_next_access_token() {
     let refused = authctl(&["set-claims", "--email", &email, "--json", r#"{"sub": "someone-else"}"#], None, &env);
     assert!(!refused.status.success());
     assert!(stderr(&refused).contains("\"sub\" is reserved"), "{}", stderr(&refused));
-    // A registered claim that carries authorization (issue 26 case 11), beside an acceptable one.
+    // A registered claim that carries authorization, beside an acceptable one.
     let refused =
         authctl(&["set-claims", "--email", &email, "--json", r#"{"tenant_id": "t-1", "scope": "admin"}"#], None, &env);
     assert!(!refused.status.success());

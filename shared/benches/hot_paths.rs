@@ -1,4 +1,4 @@
-//! Benchmarks of the hot paths (issue 8): `cargo bench -p shared --bench hot_paths`.
+//! Benchmarks of the hot paths: `cargo bench -p shared --bench hot_paths`.
 //!
 //! Divan reports fastest / slowest / median / mean per iteration; the median is the p50 the
 //! targets in `docs/performance.md` are stated in. The allocation counter shows how many heap
