@@ -12,7 +12,7 @@ use crate::credentials::{self, ACCESS_COOKIE, CsrfOffer, REFRESH_COOKIE, TokenTr
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::service::{self, Accounts, LogoutScope, Registration};
-use crate::store::Store;
+use crate::store::{AccountStore, Store};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, TokenVerifier};
 
@@ -184,7 +184,7 @@ pub async fn change_password(accounts: &Accounts, transport: TokenTransport, req
     token_response(StatusCode::OK, result.await, transport, &csrf)
 }
 
-pub async fn me(store: &dyn Store, request: ApiRequest) -> ApiResponse {
+pub async fn me(store: &dyn AccountStore, request: ApiRequest) -> ApiResponse {
     let result = async { service::me(store, request.principal()?).await };
     respond::<_, UserView>(StatusCode::OK, result.await)
 }

@@ -3,14 +3,14 @@
 use super::mfa;
 use super::recovery::{mail_token, send_notice};
 use super::{
-    Accounts, ClientInfo, SignedIn, internal, new_session_id, proven_caller, renewal, session_for, signed_in, throttle,
+    Accounts, ClientInfo, SignedIn, internal, new_session_id, proven_caller, renewed, session_for, signed_in, throttle,
 };
 use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Purpose, Role, User};
 use crate::email::Verification;
 use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind};
-use crate::store::{LoginProof, PasswordChange, Store};
+use crate::store::{AccountStore, LoginProof, PasswordChange};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
 
@@ -191,17 +191,13 @@ pub async fn change_password(
     // (taken just before the commit, not at the start: hashing takes a while) that covers it.
     for _ in 0..3 {
         let commit = UnixTime::now().max(now);
-        let grant = accounts
-            .issuer
-            .continue_session(session.id.clone(), session.auth_time, commit)
-            .bound_to(csrf.clone())
-            .with_methods(session.methods);
+        let (grant, renewal) = renewed(&accounts.issuer, &session, csrf.clone(), session.methods, commit);
         let change = PasswordChange {
             user_id: user.id.clone(),
             credential_epoch: user.credential_epoch,
             sessions_started: user.sessions_started,
             new_hash: new_hash.clone(),
-            renewal: renewal(&session, &grant, commit),
+            renewal,
         };
         if store.change_password(&change).await? {
             tracing::info!(user_id = %user.id, session_id = %grant.session_id, "password changed; other sessions revoked");
@@ -235,7 +231,7 @@ pub async fn change_password(
     Err(ApiError::Unavailable)
 }
 
-pub async fn me(store: &dyn Store, principal: &Principal) -> Result<User, ApiError> {
+pub async fn me(store: &dyn AccountStore, principal: &Principal) -> Result<User, ApiError> {
     match store.user_by_id(&principal.user_id).await? {
         Some(user) if user.disabled => Err(ApiError::AccountDisabled),
         Some(user) => Ok(user),

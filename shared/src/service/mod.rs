@@ -24,8 +24,8 @@ pub use sessions::{LogoutScope, logout, refresh};
 pub use standards::{ActiveToken, INTROSPECTION_PER_CLIENT, TokenHint, introspect, revoke};
 
 use crate::domain::{
-    Client, Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, SeenFrom, Session, SessionPolicy,
-    User,
+    AuthMethods, Client, Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, SeenFrom, Session,
+    SessionPolicy, User,
 };
 use crate::email::Mail;
 use crate::error::ApiError;
@@ -136,17 +136,27 @@ fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTi
     })
 }
 
-/// The caller's session carried over a credential event that ends every other one, with the
-/// refresh token `grant` describes; the cutoff is `commit`, the instant just before the write.
-fn renewal(session: &Session, grant: &RefreshGrant, commit: UnixTime) -> SessionRenewal {
-    SessionRenewal {
+/// The caller's session carried over a credential event that ends every other one: a new
+/// refresh token (its sign-in's methods `methods` from now on, its CSRF binding `csrf`), and the
+/// renewal the store writes with the cutoff at `commit`, the instant just before the write.
+fn renewed(
+    issuer: &TokenIssuer,
+    session: &Session,
+    csrf: Option<CsrfBinding>,
+    methods: AuthMethods,
+    commit: UnixTime,
+) -> (RefreshGrant, SessionRenewal) {
+    let grant =
+        issuer.continue_session(session.id.clone(), session.auth_time, commit).bound_to(csrf).with_methods(methods);
+    let renewal = SessionRenewal {
         session_id: session.id.clone(),
         session_created_ms: session.created_ms,
         cutoff: commit,
         next_jti: grant.jti.clone(),
         expires_at: grant.expires_at,
-        methods: grant.methods,
-    }
+        methods,
+    };
+    (grant, renewal)
 }
 
 /// The caller's account and session, if the session is live: not revoked, expired or cut off

@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 
 use super::admin::{known_shape, require_admin};
 use super::recovery::send_notice;
-use super::{Accounts, Recovery, SignedIn, internal, live_session, proven_caller, renewal, signed_in, throttle};
+use super::{Accounts, Recovery, SignedIn, internal, live_session, proven_caller, renewed, signed_in, throttle};
 use crate::domain::mfa::{
     ENROLMENT_TTL_SECS, MfaSealingKey, PendingEnrolment, RecoveryCodes, SecondFactor, SpentFactor, TotpKey,
     recovery_code_digest,
@@ -136,11 +136,8 @@ pub async fn confirm_enrolment(
     // session in makes it retry with a cutoff that covers it, as a password change does.
     for _ in 0..3 {
         let commit = UnixTime::now().max(now);
-        let grant = accounts
-            .issuer
-            .continue_session(session.id.clone(), session.auth_time, commit)
-            .bound_to(csrf.clone())
-            .with_methods(AuthMethods::password_and_code());
+        let (grant, renewal) =
+            renewed(&accounts.issuer, &session, csrf.clone(), AuthMethods::password_and_code(), commit);
         let activation = MfaActivation {
             user_id: user.id.clone(),
             sealed_key: pending.sealed_key.clone(),
@@ -148,7 +145,7 @@ pub async fn confirm_enrolment(
             recovery_digests: codes.digests(),
             credential_epoch: pending.credential_epoch,
             sessions_started: user.sessions_started,
-            renewal: renewal(&session, &grant, commit),
+            renewal,
         };
         if store.enable_mfa(&activation).await? {
             tracing::info!(target: "audit", user_id = %user.id, action = "mfa_enabled", outcome = "ok");
