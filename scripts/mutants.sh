@@ -50,7 +50,7 @@ password | all)
     run password -p shared -f shared/src/domain/password.rs "$@"
     ;;&
 csrf | all)
-    run csrf -p shared -f shared/src/credentials.rs -f shared/src/credentials/csrf.rs "$@"
+    run csrf -p shared -f shared/src/transport.rs -f shared/src/transport/csrf.rs "$@"
     ;;&
 authorizer | all)
     run authorizer -p shared -f shared/src/authorizer.rs "$@"

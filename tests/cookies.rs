@@ -8,10 +8,10 @@ use bytes::Bytes;
 use e2e::{TestApp, TestResponse, request, unique_email};
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
-use shared::credentials::{ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, TokenTransport};
 use shared::domain::Role;
 use shared::http::auth;
 use shared::store::UserChanges;
+use shared::transport::{ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE, TokenTransport};
 
 use e2e::PASSWORD;
 

@@ -7,12 +7,12 @@
 use e2e::{PASSWORD, TestApp, TestResponse, on_both_stores, request, unique_email};
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
-use shared::credentials::DEVICE_COOKIE;
 use shared::domain::AuthMethods;
 use shared::domain::mfa::{PendingEnrolment, TotpKey};
 use shared::email::{Mail, Verification};
 use shared::store::{MfaActivation, SessionRenewal};
 use shared::time::UnixTime;
+use shared::transport::DEVICE_COOKIE;
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 

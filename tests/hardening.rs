@@ -9,9 +9,9 @@ use e2e::{TestApp, TestResponse, request, unique_email};
 use futures::future::join_all;
 use http::Method;
 use serde_json::json;
-use shared::credentials::DEVICE_COOKIE;
 use shared::domain::{Budget, LoginThrottle, PasswordHasher, PasswordParams, Role};
 use shared::store::UserChanges;
+use shared::transport::DEVICE_COOKIE;
 
 use e2e::PASSWORD;
 const VICTIM_IP: &str = "198.51.100.7";

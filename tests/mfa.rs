@@ -7,9 +7,9 @@ use e2e::{PASSWORD, TestApp, TestResponse, request, unique_email};
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
 use shared::authorizer::Authorizer;
-use shared::credentials::TokenTransport;
 use shared::domain::mfa::{STEP_SECS, TotpKey};
 use shared::time::UnixTime;
+use shared::transport::TokenTransport;
 
 const PHONE: &str = "MyApp/3.0 (iOS 19)";
 
@@ -278,12 +278,11 @@ async fn the_cookie_transport_sets_the_session_cookies_at_the_second_step(app: T
     let token = challenged(&app, &enrolled.email).await;
     let signed_in = verify(&app, &token, ("code", &code(&enrolled.key, 1))).await;
     assert_eq!(signed_in.status, 200, "{:?}", signed_in.body);
-    let cookies =
-        [shared::credentials::ACCESS_COOKIE, shared::credentials::REFRESH_COOKIE, shared::credentials::CSRF_COOKIE];
+    let cookies = [shared::transport::ACCESS_COOKIE, shared::transport::REFRESH_COOKIE, shared::transport::CSRF_COOKIE];
     for cookie in cookies {
         assert!(signed_in.cookie(cookie).is_some_and(|value| !value.is_empty()), "{cookie} not set");
     }
-    assert_eq!(signed_in.cookie(shared::credentials::REFRESH_COOKIE), Some(signed_in.text("refresh_token")));
+    assert_eq!(signed_in.cookie(shared::transport::REFRESH_COOKIE), Some(signed_in.text("refresh_token")));
 }
 
 async fn the_authorizer_hands_amr_to_the_handler(app: TestApp) {

@@ -92,7 +92,7 @@ pub fn gateway() -> &'static Gateway {
             discovery: None,
             introspection_clients: Default::default(),
             strict_revocation: false,
-            transport: shared::credentials::TokenTransport::Both,
+            transport: shared::transport::TokenTransport::Both,
         }
     })
 }

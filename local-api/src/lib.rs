@@ -15,7 +15,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::config::{ConfigError, Env, MFA_KEY, MFA_KEY_SECRET, SIGNING_KEY_SECRET, strict_revocation};
-use shared::credentials::{AllowedOrigins, CSRF_HEADER, TokenTransport};
 use shared::domain::{Email, IntrospectionClients, LoginThrottle, Password, PasswordHasher, Role, SessionPolicy, User};
 use shared::email::{LogSender, Mail, Outbox};
 use shared::error::ApiError;
@@ -27,6 +26,7 @@ use shared::service::{Accounts, MfaConfig, Recovery};
 use shared::store::{DynamoStore, MemoryStore, Store, UserChanges};
 use shared::time::UnixTime;
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
+use shared::transport::{AllowedOrigins, CSRF_HEADER, TokenTransport};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 const INDEX_HTML: &str = include_str!("../../web/index.html");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::Parser;
 use local_api::{AllowedHosts, StoreKind};
 use shared::config::Env;
-use shared::credentials::AllowedOrigins;
+use shared::transport::AllowedOrigins;
 
 #[derive(Parser)]
 #[command(about = "Run the JWT auth API locally")]

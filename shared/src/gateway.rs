@@ -7,7 +7,6 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 
 use crate::authorizer::{Authorizer, principal_from_context};
-use crate::credentials::TokenTransport;
 use crate::domain::IntrospectionClients;
 use crate::domain::Principal;
 use crate::http::discovery::Discovery;
@@ -16,6 +15,7 @@ use crate::routes::{self, Access};
 use crate::service::{Accounts, MfaConfig};
 use crate::store::RevocationCheck;
 use crate::time::UnixTime;
+use crate::transport::TokenTransport;
 
 /// Everything every function holds, in one process.
 pub struct Gateway {

@@ -6,7 +6,6 @@
 
 pub mod authorizer;
 pub mod config;
-pub mod credentials;
 pub mod domain;
 pub mod email;
 pub mod error;
@@ -20,3 +19,4 @@ pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod tokens;
+pub mod transport;

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
-use shared::credentials::TokenTransport;
 use shared::domain::IntrospectionClients;
 use shared::domain::{Email, LoginThrottle, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::email::{Mail, Outbox, OutboxMessage};
@@ -21,6 +20,7 @@ use shared::service::{Accounts, MfaConfig, Recovery};
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
 use shared::time::UnixTime;
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
+use shared::transport::TokenTransport;
 
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "https://api.test";
@@ -301,7 +301,7 @@ impl TestApp {
             request(Method::POST, "/auth/login", Some(json!({ "email": email, "password": password })), None);
         login.source_ip = Some(ip.parse().expect("an IP address"));
         if let Some(device) = device {
-            let cookie = format!("{}={device}", shared::credentials::DEVICE_COOKIE);
+            let cookie = format!("{}={device}", shared::transport::DEVICE_COOKIE);
             login.headers.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
         }
         self.send(login).await

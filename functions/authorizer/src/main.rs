@@ -3,10 +3,10 @@
 
 use shared::authorizer::Authorizer;
 use shared::config::{Env, strict_revocation};
-use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
 use shared::store::{DynamoStore, RevocationCheck};
 use shared::tokens::TokenVerifier;
+use shared::transport::TokenTransport;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

@@ -2,9 +2,9 @@
 //! `shared::http::auth::change_password`. Signs the caller's new token pair, so it holds the key.
 
 use shared::config::Env;
-use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
 use shared::service::Accounts;
+use shared::transport::TokenTransport;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

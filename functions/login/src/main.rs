@@ -1,9 +1,9 @@
 //! `POST /auth/login`. Wiring only: the logic is `shared::http::auth::login`.
 
 use shared::config::Env;
-use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
 use shared::service::Accounts;
+use shared::transport::TokenTransport;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

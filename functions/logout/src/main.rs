@@ -1,10 +1,10 @@
 //! `POST /auth/logout`. Wiring only: the logic is `shared::http::auth::logout`. Holds no private key.
 
 use shared::config::Env;
-use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
 use shared::store::DynamoStore;
 use shared::tokens::TokenVerifier;
+use shared::transport::TokenTransport;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

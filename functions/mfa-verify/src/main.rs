@@ -3,9 +3,9 @@
 //! logic is `shared::http::mfa`. It signs the session's tokens, as login does.
 
 use shared::config::Env;
-use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
 use shared::service::{Accounts, MfaConfig};
+use shared::transport::TokenTransport;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

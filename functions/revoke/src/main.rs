@@ -2,10 +2,10 @@
 //! Wiring only: the logic is `shared::http::standards::revoke`. Holds no private key.
 
 use shared::config::Env;
-use shared::credentials::TokenTransport;
 use shared::lambda::{self, init_or_exit};
 use shared::store::DynamoStore;
 use shared::tokens::TokenVerifier;
+use shared::transport::TokenTransport;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

@@ -14,12 +14,12 @@ use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::credentials::{self, ACCESS_COOKIE, bearer_token};
 use crate::domain::{Principal, Role};
 use crate::routes::{self, Access, ROUTES, Route};
 use crate::store::{AccessTokenRef, RevocationCheck};
 use crate::time::UnixTime;
 use crate::tokens::{TokenError, TokenVerifier};
+use crate::transport::{self, ACCESS_COOKIE, bearer_token};
 
 /// Why a request was refused; logged, never sent to the client (API Gateway answers 403).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl<'a> Authorizer<'a> {
         match credentials.authorization {
             Some(header) => bearer_token(header),
             None if self.accepts_cookie => {
-                credentials::cookie_in(credentials.cookies.iter().flat_map(|header| header.split(';')), ACCESS_COOKIE)
+                transport::cookie_in(credentials.cookies.iter().flat_map(|header| header.split(';')), ACCESS_COOKIE)
             }
             None => None,
         }

@@ -16,13 +16,13 @@ pub use standards::{INTROSPECTION_CLIENTS, INTROSPECTION_CLIENTS_SECRET};
 
 use secrecy::SecretString;
 
-use crate::credentials::{AllowedOrigins, TokenTransport};
 use crate::domain::{Budget, LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use crate::email::Mail;
 use crate::events::Events;
 use crate::service::{Accounts, Recovery};
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
+use crate::transport::{AllowedOrigins, TokenTransport};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {

@@ -8,13 +8,13 @@ use super::request::Fields;
 use super::response::{empty_response, json_response, problem, respond, token_response};
 use super::views::{AccountView, UserView};
 use super::{ApiRequest, ApiResponse};
-use crate::credentials::{self, ACCESS_COOKIE, CsrfOffer, REFRESH_COOKIE, TokenTransport};
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::service::{self, Accounts, LogoutScope, Registration};
 use crate::store::{AccountStore, Store};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, TokenVerifier};
+use crate::transport::{self, ACCESS_COOKIE, CsrfOffer, REFRESH_COOKIE, TokenTransport};
 
 #[derive(Deserialize)]
 struct CredentialsBody {
@@ -73,11 +73,11 @@ fn presented_refresh_token(
     transport: TokenTransport,
     from_body: Result<Option<String>, ApiError>,
 ) -> Result<(String, Option<CsrfBinding>), ApiError> {
-    let from_cookie = transport.uses_cookies().then(|| credentials::cookie_value(&request.headers, REFRESH_COOKIE));
+    let from_cookie = transport.uses_cookies().then(|| transport::cookie_value(&request.headers, REFRESH_COOKIE));
     match (from_body, from_cookie.flatten()) {
         (Ok(Some(token)), _) => Ok((token, None)),
         (from_body, Some(token)) => {
-            let proof = credentials::check_double_submit(&request.headers)?;
+            let proof = transport::check_double_submit(&request.headers)?;
             from_body?;
             Ok((token.to_owned(), Some(proof)))
         }
@@ -148,8 +148,7 @@ pub async fn logout(
         };
         let (token, proof) = presented_refresh_token(request, transport, from_body)?;
         let scope = parse_scope(scope.as_deref())?;
-        let access_cookie =
-            transport.uses_cookies().then(|| credentials::cookie_value(&request.headers, ACCESS_COOKIE));
+        let access_cookie = transport.uses_cookies().then(|| transport::cookie_value(&request.headers, ACCESS_COOKIE));
         let access = request.bearer_token().or(access_cookie.flatten());
         service::logout(store, verifier, &token, access, scope, proof.as_ref(), UnixTime::now()).await?;
         Ok(scope)
@@ -159,7 +158,7 @@ pub async fn logout(
             let mut response = empty_response(StatusCode::NO_CONTENT);
             // "Everywhere else" keeps this browser signed in.
             if transport.uses_cookies() && scope != LogoutScope::Others {
-                for cookie in credentials::cleared_session_cookies() {
+                for cookie in transport::cleared_session_cookies() {
                     response.headers_mut().append(SET_COOKIE, cookie);
                 }
             }

@@ -8,13 +8,13 @@ use super::request::Fields;
 use super::response::{empty_response, json_response, problem, token_response, with_member};
 use super::views::EnrolmentView;
 use super::{ApiRequest, ApiResponse};
-use crate::credentials::{CsrfOffer, TokenTransport};
 use crate::domain::Password;
 use crate::domain::mfa::SecondFactor;
 use crate::error::ApiError;
 use crate::routes::{self, Endpoint, Route};
 use crate::service::{self, Accounts, MfaConfig, Recovery};
 use crate::time::UnixTime;
+use crate::transport::{CsrfOffer, TokenTransport};
 
 #[derive(Deserialize)]
 struct FactorBody {

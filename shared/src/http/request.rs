@@ -6,11 +6,11 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 
-use crate::credentials::{self, DEVICE_COOKIE, bearer_token};
 use crate::domain::Principal;
 use crate::error::{ApiError, FieldError};
 use crate::service::ClientInfo;
 use crate::tokens::CsrfBinding;
+use crate::transport::{self, DEVICE_COOKIE, bearer_token};
 
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -108,13 +108,13 @@ impl ApiRequest {
     pub(crate) fn check_csrf_unless_bearer(&self) -> Result<Option<CsrfBinding>, ApiError> {
         match self.bearer_token() {
             Some(_) => Ok(None),
-            None => credentials::check_csrf(&self.headers, self.principal()?.csrf.as_deref()).map(Some),
+            None => transport::check_csrf(&self.headers, self.principal()?.csrf.as_deref()).map(Some),
         }
     }
 
     /// What the use cases may know of the client: its address and its device cookie.
     pub(crate) fn client(&self) -> ClientInfo {
-        let device_token = credentials::cookie_value(&self.headers, DEVICE_COOKIE).map(str::to_owned);
+        let device_token = transport::cookie_value(&self.headers, DEVICE_COOKIE).map(str::to_owned);
         // A User-Agent may carry non-ASCII bytes (HTTP's obs-text): kept, as UTF-8 where it is.
         let user_agent =
             self.headers.get("user-agent").map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());

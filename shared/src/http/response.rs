@@ -6,9 +6,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::views::{CookieSessionView, TokenResponse};
-use crate::credentials::{self, CsrfOffer, SessionCookies, TokenTransport};
 use crate::error::ApiError;
 use crate::service::SignedIn;
+use crate::transport::{self, CsrfOffer, SessionCookies, TokenTransport};
 
 pub type ApiResponse = http::Response<String>;
 
@@ -136,7 +136,7 @@ pub(super) fn token_response(
         }
     }
     if let Some(device_token) = device_token {
-        response.headers_mut().append(SET_COOKIE, credentials::device_cookie(&device_token));
+        response.headers_mut().append(SET_COOKIE, transport::device_cookie(&device_token));
     }
     response
 }

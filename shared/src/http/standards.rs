@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use super::response::{empty_response, json_response, problem};
 use super::{ApiRequest, ApiResponse};
-use crate::credentials::{self, REFRESH_COOKIE, TokenTransport};
 use crate::domain::{IntrospectionClients, Role};
 use crate::error::ApiError;
 use crate::service::{self, ActiveToken, TokenHint};
 use crate::store::Store;
 use crate::time::UnixTime;
 use crate::tokens::TokenVerifier;
+use crate::transport::{self, REFRESH_COOKIE, TokenTransport};
 
 #[derive(Deserialize)]
 struct TokenForm {
@@ -36,10 +36,10 @@ pub async fn revoke(
 ) -> ApiResponse {
     let result = async {
         let form: TokenForm = request.form()?;
-        let cookie = transport.uses_cookies().then(|| credentials::cookie_value(&request.headers, REFRESH_COOKIE));
+        let cookie = transport.uses_cookies().then(|| transport::cookie_value(&request.headers, REFRESH_COOKIE));
         let (token, proof) = match (form.token, cookie.flatten()) {
             (Some(token), _) => (token, None),
-            (None, Some(token)) => (token.to_owned(), Some(credentials::check_double_submit(&request.headers)?)),
+            (None, Some(token)) => (token.to_owned(), Some(transport::check_double_submit(&request.headers)?)),
             (None, None) => return Err(ApiError::validation("token", "is required")),
         };
         service::revoke(store, verifier, &token, proof.as_ref(), UnixTime::now()).await

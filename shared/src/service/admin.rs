@@ -3,7 +3,7 @@
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind, Events};
-use crate::store::{AccessTokenRef, Store, UserChanges, UserPage, UserSummary};
+use crate::store::{AccessTokenRef, AccountStore, RevocationCheck, UserChanges, UserPage, UserSummary};
 use crate::time::UnixTime;
 
 /// The authorizer already refused other roles by the token's claim; the actor is read again
@@ -12,7 +12,7 @@ use crate::time::UnixTime;
 /// itself must still stand in the store, as for the caller's own routes: a logged-out session
 /// or a revoked `jti` keeps no admin power for the rest of the token's life.
 pub(super) async fn require_admin(
-    store: &dyn Store,
+    store: &(impl AccountStore + RevocationCheck + ?Sized),
     principal: &Principal,
     action: &'static str,
 ) -> Result<(), ApiError> {
@@ -43,7 +43,7 @@ pub(super) fn known_shape(id: &str) -> Result<(), ApiError> {
 }
 
 pub async fn list_users(
-    store: &dyn Store,
+    store: &(impl AccountStore + RevocationCheck + ?Sized),
     principal: &Principal,
     limit: u32,
     after: Option<String>,
@@ -54,7 +54,11 @@ pub async fn list_users(
     Ok(page)
 }
 
-pub async fn get_user(store: &dyn Store, principal: &Principal, user_id: &str) -> Result<UserSummary, ApiError> {
+pub async fn get_user(
+    store: &(impl AccountStore + RevocationCheck + ?Sized),
+    principal: &Principal,
+    user_id: &str,
+) -> Result<UserSummary, ApiError> {
     require_admin(store, principal, "get_user").await?;
     known_shape(user_id)?;
     let user = store.user_by_id(user_id).await?;
@@ -64,7 +68,7 @@ pub async fn get_user(store: &dyn Store, principal: &Principal, user_id: &str) -
 }
 
 pub async fn update_user(
-    store: &dyn Store,
+    store: &(impl AccountStore + RevocationCheck + ?Sized),
     events: &Events,
     principal: &Principal,
     user_id: &str,

@@ -5,7 +5,9 @@ use super::admin::{known_shape, require_admin};
 use super::live_session;
 use crate::domain::Principal;
 use crate::error::ApiError;
-use crate::store::{OwnedSession, SessionCursor, SessionListing, SessionPage, Store};
+use crate::store::{
+    AccountStore, OwnedSession, RevocationCheck, SessionCursor, SessionListing, SessionPage, SessionStore,
+};
 use crate::time::UnixTime;
 
 /// A page of sessions, and which of them (if any) the caller is using.
@@ -17,7 +19,7 @@ pub struct SessionList {
 
 /// The caller's own live sessions, newest first.
 pub async fn list_sessions(
-    store: &dyn Store,
+    store: &(impl AccountStore + SessionStore + ?Sized),
     principal: &Principal,
     limit: u32,
     after: Option<SessionCursor>,
@@ -33,7 +35,7 @@ pub async fn list_sessions(
 /// Ends one of the caller's listed sessions: its refresh token stops at once, and so do its
 /// access tokens where the authorizer checks revocation. Another user's session is as unknown.
 pub async fn end_session(
-    store: &dyn Store,
+    store: &(impl AccountStore + SessionStore + ?Sized),
     principal: &Principal,
     session_id: &str,
     now: UnixTime,
@@ -55,7 +57,7 @@ pub async fn end_session(
 
 /// An account's live sessions, as its owner would see them (audited).
 pub async fn list_user_sessions(
-    store: &dyn Store,
+    store: &(impl AccountStore + SessionStore + RevocationCheck + ?Sized),
     principal: &Principal,
     user_id: &str,
     limit: u32,
@@ -81,7 +83,7 @@ pub async fn list_user_sessions(
 /// Ends every session of an account (audited): refresh tokens stop at once, access tokens
 /// where the authorizer checks revocation.
 pub async fn end_user_sessions(
-    store: &dyn Store,
+    store: &(impl AccountStore + SessionStore + RevocationCheck + ?Sized),
     principal: &Principal,
     user_id: &str,
     now: UnixTime,

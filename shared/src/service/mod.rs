@@ -30,7 +30,7 @@ use crate::domain::{
 use crate::email::Mail;
 use crate::error::ApiError;
 use crate::events::Events;
-use crate::store::{SessionRenewal, Store, is_live};
+use crate::store::{AccountStore, SessionRenewal, SessionStore, Store, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
 
@@ -161,7 +161,11 @@ fn renewed(
 
 /// The caller's account and session, if the session is live: not revoked, expired or cut off
 /// account-wide since the access token was issued.
-async fn live_session(store: &dyn Store, principal: &Principal, now: UnixTime) -> Result<(User, Session), ApiError> {
+async fn live_session(
+    store: &(impl AccountStore + SessionStore + ?Sized),
+    principal: &Principal,
+    now: UnixTime,
+) -> Result<(User, Session), ApiError> {
     let Some(user) = store.user_by_id(&principal.user_id).await? else {
         return Err(ApiError::InvalidToken);
     };

@@ -5,7 +5,7 @@ use super::{Accounts, ClientInfo, SignedIn, signed_in};
 use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind};
-use crate::store::{KeptSession, Rotation, RotationOutcome, SessionEnd, Store, is_live};
+use crate::store::{AccountStore, KeptSession, Rotation, RotationOutcome, SessionEnd, SessionStore, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, Rebinding, RefreshClaims, RefreshGrant, TokenVerifier};
 
@@ -86,7 +86,7 @@ pub async fn refresh(
 }
 
 pub async fn logout(
-    store: &dyn Store,
+    store: &(impl AccountStore + SessionStore + ?Sized),
     verifier: &TokenVerifier,
     refresh_token: &str,
     access_token: Option<&str>,
@@ -130,7 +130,11 @@ pub async fn logout(
 /// over the session and the account as read. A spent token is a replay, as in any logout; a
 /// session no longer live cannot speak for the account. A write refused because something changed
 /// since the read (a login started a session, a rotation) reads again and retries.
-async fn end_other_sessions(store: &dyn Store, claims: &RefreshClaims, now: UnixTime) -> Result<(), ApiError> {
+async fn end_other_sessions(
+    store: &(impl AccountStore + SessionStore + ?Sized),
+    claims: &RefreshClaims,
+    now: UnixTime,
+) -> Result<(), ApiError> {
     for _ in 0..3 {
         let (Some(user), Some((session, revoked))) =
             (store.user_by_id(&claims.sub).await?, store.session(&claims.sid).await?)

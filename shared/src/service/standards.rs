@@ -3,7 +3,7 @@
 
 use crate::domain::{Bucket, Budget, Role};
 use crate::error::ApiError;
-use crate::store::{AccessTokenRef, DrawOutcome, Store, is_live};
+use crate::store::{AccessTokenRef, AccountStore, DrawOutcome, RevocationCheck, SessionStore, ThrottleStore, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, TokenVerifier};
 
@@ -29,7 +29,7 @@ impl TokenHint {
 /// verifiers stop accepting it. Anything else is ignored: the answer is the same either way, so
 /// it reveals nothing. `csrf_proof` is set when the refresh cookie presented the token.
 pub async fn revoke(
-    store: &dyn Store,
+    store: &dyn SessionStore,
     verifier: &TokenVerifier,
     token: &str,
     csrf_proof: Option<&CsrfBinding>,
@@ -74,7 +74,7 @@ pub const INTROSPECTION_PER_CLIENT: Budget =
 /// current for a refresh token), its own revocation, the account's cutoff and a disable.
 /// `None` for anything not good, without saying why.
 pub async fn introspect(
-    store: &dyn Store,
+    store: &(impl AccountStore + SessionStore + ThrottleStore + RevocationCheck + ?Sized),
     verifier: &TokenVerifier,
     client_id: &str,
     token: &str,
@@ -128,7 +128,7 @@ pub async fn introspect(
 }
 
 async fn active_access(
-    store: &dyn Store,
+    store: &(impl RevocationCheck + ?Sized),
     claims: crate::tokens::AccessClaims,
     now: UnixTime,
 ) -> Result<Option<ActiveToken>, ApiError> {

@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 
 use crate::domain::Bucket;
 use crate::error::ApiError;
-use crate::store::{Draw, DrawOutcome, Store, lock_after_failure};
+use crate::store::{Draw, DrawOutcome, ThrottleStore, lock_after_failure};
 use crate::time::UnixTime;
 
 /// The attempts one credential check holds.
@@ -15,7 +15,11 @@ pub(super) struct Drawn {
 
 /// Draws one attempt from each bucket at once. If any refuses, the others get theirs back and
 /// the answer is `429` with the longest wait: a refused attempt costs nobody a guess.
-pub(super) async fn draw_all(store: &dyn Store, buckets: Vec<Bucket>, now: UnixTime) -> Result<Drawn, ApiError> {
+pub(super) async fn draw_all(
+    store: &dyn ThrottleStore,
+    buckets: Vec<Bucket>,
+    now: UnixTime,
+) -> Result<Drawn, ApiError> {
     let outcomes = join_all(buckets.iter().map(|bucket| store.draw_attempt(bucket, now))).await;
     let mut draws = Vec::with_capacity(buckets.len());
     let mut retry_after_ms = None::<u64>;
@@ -44,7 +48,7 @@ pub(super) async fn draw_all(store: &dyn Store, buckets: Vec<Bucket>, now: UnixT
 
 impl Drawn {
     /// A wrong password: each bucket past its budget is locked for its backoff.
-    pub(super) async fn failed(self, store: &dyn Store, now: UnixTime) -> Result<(), ApiError> {
+    pub(super) async fn failed(self, store: &dyn ThrottleStore, now: UnixTime) -> Result<(), ApiError> {
         let writes = self
             .draws
             .iter()
@@ -61,7 +65,7 @@ impl Drawn {
 
     /// A right password: the buckets that reset on success forget their failures; the others
     /// only get this attempt back.
-    pub(super) async fn succeeded(self, store: &dyn Store) -> Result<(), ApiError> {
+    pub(super) async fn succeeded(self, store: &dyn ThrottleStore) -> Result<(), ApiError> {
         let writes =
             self.draws.iter().map(|(bucket, draw)| store.attempt_returned(bucket, draw, bucket.reset_on_success));
         join_all(writes).await.into_iter().collect::<Result<Vec<_>, _>>()?;
@@ -69,7 +73,7 @@ impl Drawn {
     }
 
     /// Best effort: a draw that is not given back only costs one attempt of the budget.
-    async fn give_back(self, store: &dyn Store, forget: bool) {
+    async fn give_back(self, store: &dyn ThrottleStore, forget: bool) {
         let writes = self.draws.iter().map(|(bucket, draw)| store.attempt_returned(bucket, draw, forget));
         for result in join_all(writes).await {
             if let Err(error) = result {

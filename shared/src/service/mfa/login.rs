@@ -11,14 +11,14 @@ use crate::domain::{AuthMethods, Client, OneTimeSecret, User, presented_digest, 
 use crate::email::templates::Notice;
 use crate::error::{ApiError, MfaTicket};
 use crate::events::{EventDetail, EventKind};
-use crate::store::{ChallengeDraw, LoginProof, Store};
+use crate::store::{ChallengeDraw, LoginProof, MfaStore};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
 
 /// A login's password was right and the account has MFA: no session yet, but a challenge the
 /// client answers with a code, as the `mfa_token` of a `401 mfa_required`.
 pub(in crate::service) async fn challenge(
-    store: &dyn Store,
+    store: &dyn MfaStore,
     user: &User,
     client: &ClientInfo,
     device_id: Option<String>,

@@ -7,12 +7,12 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use e2e::{TestApp, dynamo_store, keys, spawn_app, test_hasher};
 use serde_json::Value;
 use shared::authorizer::Authorizer;
-use shared::credentials::{CSRF_COOKIE, TokenTransport};
 use shared::domain::{Email, Role, Session, User};
 use shared::http::{ApiResponse, admin, auth};
 use shared::store::{AccountStore, DynamoStore, Store};
 use shared::time::UnixTime;
 use shared::tokens::CsrfBinding;
+use shared::transport::{CSRF_COOKIE, TokenTransport};
 
 fn event(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples").join(name);
