@@ -37,7 +37,7 @@ import uuid
 
 FUNCTIONS = [
     "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
-    "admin-list-users", "admin-get-user", "admin-update-user", "account-recovery", "change-email",
+    "admin-list-users", "admin-get-user", "admin-update-user", "admin-roles", "account-recovery", "change-email",
     "sessions", "admin-user-sessions", "mfa", "mfa-verify", "revoke", "introspect",
 ]
 # The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
@@ -391,6 +391,28 @@ def main():
                        {sample_id: user_id, **admin_token}, context=admin_context)
         expect(empty["statusCode"] == 200 and body(empty)["sessions"] == [], "no session of the user is left")
 
+        # Roles: defined, assigned (the user's next refresh carries them), refused while held.
+        user_tokens = body(login(email, new_password))
+        defined = invoke("admin-roles", "samples/admin-roles.json", admin_token, context=admin_context)
+        expect(defined["statusCode"] == 200 and body(defined)["permissions"] == ["orders:read", "users:read"],
+               f"admin-roles defines a role ({status_and_code(defined)})")
+        assigned = invoke("admin-update-user", "samples/admin-update-user.json", {sample_id: user_id, **admin_token},
+                          context=admin_context,
+                          edit=lambda event: event.update(body=json.dumps({"roles": ["support"]})))
+        expect(assigned["statusCode"] == 200 and body(assigned)["roles"] == ["support"],
+               f"admin-update-user assigns the role ({status_and_code(assigned)})")
+        carried = invoke("refresh", "samples/refresh.json", {"REPLACE_WITH_REFRESH_TOKEN": user_tokens["refresh_token"]})
+        expect(carried["statusCode"] == 200, f"the user refreshes ({status_and_code(carried)})")
+        user_tokens = body(carried)
+        payload = user_tokens["access_token"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        expect(claims.get("roles") == ["support"] and claims.get("permissions") == ["orders:read", "users:read"],
+               f"the refreshed access token carries the role and its permissions ({claims.get('roles')})")
+        held = invoke("admin-roles", "samples/admin-roles.json", admin_token, context=admin_context,
+                      edit=lambda event: (event.update(routeKey="DELETE /admin/roles/{name}", body=None),
+                                          event["requestContext"]["http"].update(method="DELETE")))
+        expect(held["statusCode"] == 409 and code(held) == "conflict",
+               f"admin-roles refuses to delete a role in use ({status_and_code(held)})")
         disabled = invoke("admin-update-user", "samples/admin-update-user.json", {sample_id: user_id, **admin_token},
                           context=admin_context)
         expect(disabled["statusCode"] == 200 and body(disabled)["disabled"] is True,

@@ -239,7 +239,7 @@ async fn admin_session(app: &TestApp) -> (Jar, String) {
     let mut jar = signed_in(app, &email).await;
     let me = send(app, &mut jar, Method::GET, "/auth/me", None, Csrf::Missing).await;
     let admin_id = me.body["id"].as_str().unwrap().to_owned();
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
     app.gateway.accounts.store.update_user(&admin_id, &promote, None).await.unwrap();
     let (mut jar, _) = log_in(app, &email).await;
     signed_in(app, &unique_email()).await;

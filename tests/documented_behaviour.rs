@@ -7,7 +7,7 @@ use std::sync::Arc;
 use e2e::{TestApp, accounts, request, token_settings, unique_email};
 use http::Method;
 use serde_json::json;
-use shared::domain::{Email, Password};
+use shared::domain::{Email, Entitlements, Password};
 use shared::error::ApiError;
 use shared::gateway::Gateway;
 use shared::service::{self, ClientInfo};
@@ -155,6 +155,9 @@ async fn the_jwks_serves_every_key_of_a_rotation() {
     );
     let user = shared::domain::User { id: registered.body["user"]["id"].as_str().unwrap().to_owned(), ..user };
     let now = UnixTime::now();
-    let old_token = old_issuer.issue(&user, &old_issuer.next_refresh("s".into(), now), now).unwrap().access_token;
+    let old_token = old_issuer
+        .issue(&user, &Entitlements::default(), &old_issuer.next_refresh("s".into(), now), now)
+        .unwrap()
+        .access_token;
     assert_eq!(app.get("/auth/me", Some(&old_token)).await.status, 200, "a token of the old key stopped working");
 }

@@ -171,14 +171,14 @@ async fn the_renewed_session_gives_no_grace_to_tokens_from_before(app: TestApp) 
 /// Admin power ends when the account's role does, not when the token expires.
 async fn a_demoted_or_disabled_admin_loses_admin_power_at_once(app: TestApp) {
     for change in [
-        UserChanges { role: Some(Role::User), disabled: None, claims: None },
-        UserChanges { role: None, disabled: Some(true), claims: None },
+        UserChanges { role: Some(Role::User), disabled: None, claims: None, roles: None },
+        UserChanges { role: None, disabled: Some(true), claims: None, roles: None },
     ] {
         let email = unique_email();
         let registered = app.register(&email, PASSWORD).await;
         let admin_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
         let store = Arc::clone(&app.gateway.accounts.store);
-        let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+        let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
         store.update_user(&admin_id, &promote, None).await.unwrap();
         let token = app.login(&email, PASSWORD).await.text("access_token");
         let victim = app.register(&unique_email(), PASSWORD).await.body["user"]["id"].as_str().unwrap().to_owned();
@@ -199,7 +199,7 @@ async fn an_over_long_or_malformed_id_is_not_found(app: TestApp) {
     let email = unique_email();
     let registered = app.register(&email, PASSWORD).await;
     let id = registered.body["user"]["id"].as_str().unwrap().to_owned();
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
     app.gateway.accounts.store.update_user(&id, &promote, None).await.unwrap();
     let token = app.login(&email, PASSWORD).await.text("access_token");
     for bad in ["x".repeat(2100), "not-a-uuid".to_owned()] {

@@ -251,7 +251,7 @@ async fn admin_flow(app: &TestApp) -> Secrets {
     secrets.add(password, "admin password");
     let registered = app.register(&email, password).await;
     let admin_id = registered.body["user"]["id"].as_str().unwrap().to_owned();
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
     app.gateway.accounts.store.update_user(&admin_id, &promote, None).await.unwrap();
     let admin = app.login(&email, password).await;
     secrets.add_tokens(&admin.body);

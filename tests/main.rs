@@ -19,6 +19,8 @@ mod passwordless;
 mod races;
 mod recovery;
 mod rest_authorizer;
+mod roles;
+mod route_permissions;
 mod samples;
 mod ses;
 mod sessions;

@@ -10,7 +10,7 @@ use e2e::{TestApp, request, spawn_app_with, unique_email};
 use http::Method;
 use serde_json::json;
 use shared::authorizer::{Authorizer, Credentials, Denial};
-use shared::domain::{Principal, Role, Session, User};
+use shared::domain::{Entitlements, Principal, Role, Session, User};
 use shared::http::ApiRequest;
 use shared::store::{AccessTokenRef, RevocationCheck, Rotation, RotationOutcome, Store, StoreError, UserChanges};
 use shared::time::UnixTime;
@@ -131,7 +131,7 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
     let store = store(&app);
     let (user_id, user_access, _) = sign_up(&app).await;
     let (admin_id, admin_access, _) = sign_up(&app).await;
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
     // Each principal as its own live session's token names it (admin routes check those too).
     let verifier = &app.gateway.accounts.verifier;
@@ -149,6 +149,8 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
             session_id: claims.sid.clone(),
             csrf: None,
             amr: vec!["pwd".into()],
+            roles: Vec::new(),
+            permissions: Vec::new(),
             claims: Default::default(),
         }
     };
@@ -169,7 +171,7 @@ async fn a_user_role_principal_reaching_an_admin_handler_directly_gets_403(app: 
     );
     assert!(!store.user_by_id(&admin_id).await.unwrap().unwrap().disabled);
     // Nor can a token that still says admin after its account was demoted.
-    let demote = UserChanges { role: Some(Role::User), disabled: None, claims: None };
+    let demote = UserChanges { role: Some(Role::User), disabled: None, claims: None, roles: None };
     store.update_user(&admin_id, &demote, None).await.unwrap();
     let target = format!("/admin/users/{user_id}");
     let patch = principal_request(Method::PATCH, &target, Some(disable), principal(&admin_id, Role::Admin));
@@ -188,7 +190,7 @@ async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestAp
     let store = store(&app);
     let (user_id, _, refresh) = sign_up(&app).await;
     let (admin_id, admin_access, _) = sign_up(&app).await;
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
     let claims = app.gateway.accounts.verifier.verify_access(&admin_access, UnixTime::now()).unwrap();
     let admin = Principal {
@@ -199,6 +201,8 @@ async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestAp
         session_id: claims.sid,
         csrf: None,
         amr: vec!["pwd".into()],
+        roles: Vec::new(),
+        permissions: Vec::new(),
         claims: Default::default(),
     };
     let target = format!("/admin/users/{user_id}");
@@ -223,7 +227,7 @@ async fn a_disable_ends_the_sessions_for_good_and_enabling_ends_none(app: TestAp
             .status(),
         200
     );
-    let enable_only = UserChanges { role: None, disabled: Some(false), claims: None };
+    let enable_only = UserChanges { role: None, disabled: Some(false), claims: None, roles: None };
     store.update_user(&user_id, &enable_only, None).await.unwrap();
     let after = app.refresh(&refresh).await;
     assert_eq!((after.status, after.code()), (401, "token_revoked"), "the disabled session came back");
@@ -253,7 +257,7 @@ async fn logout_with_someone_elses_access_token_does_not_revoke_it(app: TestApp)
 async fn strict_revocation_refuses_tokens_after_a_role_change_or_disable(app: TestApp) {
     let store = store(&app);
     let (admin_id, _, _) = sign_up(&app).await;
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
     store.update_user(&admin_id, &promote, None).await.unwrap();
     let admin_email = store.user_by_id(&admin_id).await.unwrap().unwrap().email.as_str().to_owned();
     let admin = app.login(&admin_email, PASSWORD).await.text("access_token");
@@ -321,7 +325,8 @@ async fn strict_revocation_denies_when_the_store_fails() {
     let keys = e2e::keys();
     let now = UnixTime::now();
     let grant = keys.issuer.next_refresh(uuid(), now);
-    let access = keys.issuer.issue(&e2e::fixed_user(Role::Admin), &grant, now).unwrap().access_token;
+    let access =
+        keys.issuer.issue(&e2e::fixed_user(Role::Admin), &Entitlements::default(), &grant, now).unwrap().access_token;
     let header = format!("Bearer {access}");
     let credentials = Credentials::bearer(Some(&header));
     let route = shared::routes::by_route_key("GET /auth/me");

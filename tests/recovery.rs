@@ -182,7 +182,7 @@ async fn forgot_mails_only_existing_enabled_accounts_and_is_throttled(app: TestA
     let (email, disabled) = (unique_email(), unique_email());
     app.register(&email, PASSWORD).await;
     let disabled_id = app.register(&disabled, PASSWORD).await.body["user"]["id"].as_str().unwrap().to_owned();
-    let changes = shared::store::UserChanges { role: None, disabled: Some(true), claims: None };
+    let changes = shared::store::UserChanges { role: None, disabled: Some(true), claims: None, roles: None };
     app.gateway.accounts.store.update_user(&disabled_id, &changes, None).await.unwrap();
     let unknown = unique_email();
     for address in [email.as_str(), disabled.as_str(), unknown.as_str(), "nobody"] {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use e2e::{dynamo_store, keys, spawn_app_with, unique_email};
 use serde_json::{Value, json};
 use shared::authorizer::Authorizer;
-use shared::domain::{Role, User};
+use shared::domain::{Entitlements, Role, User};
 use shared::store::Store;
 use shared::time::UnixTime;
 
@@ -67,11 +67,15 @@ async fn rest_events_get_policies_that_never_exceed_the_role() {
                 format!("{STAGE}/POST/auth/mfa/totp/confirm"),
                 format!("{STAGE}/DELETE/auth/mfa/totp"),
                 format!("{STAGE}/DELETE/admin/users/*/mfa"),
+                format!("{STAGE}/GET/admin/roles"),
+                format!("{STAGE}/GET/admin/roles/*"),
+                format!("{STAGE}/PUT/admin/roles/*"),
+                format!("{STAGE}/DELETE/admin/roles/*"),
             ],
         ),
     ] {
         let grant = keys.issuer.next_refresh("session-1".into(), now);
-        let access = keys.issuer.issue(&user(role), &grant, now).unwrap().access_token;
+        let access = keys.issuer.issue(&user(role), &Entitlements::default(), &grant, now).unwrap().access_token;
         for event_file in ["authorizer-rest-token.json", "authorizer-rest-request.json"] {
             let event = sample(event_file).replace("REPLACE_WITH_ACCESS_TOKEN", &access);
             let response = serde_json::to_value(authorizer.handle(&event, now).await.unwrap()).unwrap();
@@ -93,7 +97,7 @@ async fn rest_events_with_bad_tokens_get_an_explicit_deny() {
     let authorizer = Authorizer::new(&keys.verifier, None);
     let now = UnixTime::now();
     let grant = keys.issuer.next_refresh("session-1".into(), now);
-    let refresh = keys.issuer.issue(&user(Role::Admin), &grant, now).unwrap().refresh_token;
+    let refresh = keys.issuer.issue(&user(Role::Admin), &Entitlements::default(), &grant, now).unwrap().refresh_token;
     for token in ["REPLACE_WITH_ACCESS_TOKEN", refresh.as_str(), ""] {
         for event_file in ["authorizer-rest-token.json", "authorizer-rest-request.json"] {
             let event = sample(event_file).replace("REPLACE_WITH_ACCESS_TOKEN", token);

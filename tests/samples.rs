@@ -7,9 +7,9 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use e2e::{TestApp, dynamo_store, keys, spawn_app, test_hasher};
 use serde_json::Value;
 use shared::authorizer::Authorizer;
-use shared::domain::{Email, Role, Session, User};
+use shared::domain::{Email, Entitlements, Role, Session, User};
 use shared::http::{ApiResponse, admin, auth};
-use shared::store::{AccountStore, DynamoStore, Store};
+use shared::store::{AccountStore, DynamoStore, RoleStore, Store};
 use shared::time::UnixTime;
 use shared::tokens::CsrfBinding;
 use shared::transport::{CSRF_COOKIE, TokenTransport};
@@ -58,6 +58,9 @@ impl Functions {
             "admin-list-users.json" => admin::list_users(store, request).await,
             "admin-get-user.json" => admin::get_user(store, request).await,
             "admin-update-user.json" => admin::update_user(store, &shared::events::Events::disabled(), request).await,
+            "admin-roles.json" => {
+                shared::http::roles::admin_roles_function(store, &shared::events::Events::disabled(), request).await
+            }
             other => panic!("no function for {other}"),
         }
     }
@@ -124,7 +127,7 @@ async fn authorizer_sample_is_answered_with_a_simple_response() {
     let user = e2e::fixed_user(Role::User);
     let now = UnixTime::now();
     let grant = keys.issuer.next_refresh("session-1".into(), now);
-    let tokens = keys.issuer.issue(&user, &grant, now).unwrap();
+    let tokens = keys.issuer.issue(&user, &Entitlements::default(), &grant, now).unwrap();
 
     let text = event("authorizer.json").replace("REPLACE_WITH_ACCESS_TOKEN", &tokens.access_token);
     let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
@@ -178,6 +181,10 @@ async fn admin_samples_list_read_and_change_a_user() {
     let updated = functions.invoke("admin-update-user.json", &[]).await;
     assert_eq!((updated.status().as_u16(), body(&updated)["disabled"].clone()), (200, true.into()));
     assert!(functions.store.user_by_id(&target_id).await.unwrap().unwrap().disabled);
+    let defined = functions.invoke("admin-roles.json", &[]).await;
+    assert_eq!(defined.status(), 200, "{}", defined.body());
+    assert_eq!(body(&defined)["permissions"], serde_json::json!(["orders:read", "users:read"]));
+    assert_eq!(functions.store.role_catalog().await.unwrap().roles.len(), 1);
 }
 
 /// Cookie transport as Lambda sees it: HTTP API puts cookies in the event's `cookies` field; the

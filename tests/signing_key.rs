@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use shared::config::{ConfigError, Env, SIGNING_KEY_SECRET};
-use shared::domain::{Email, Role, User};
+use shared::domain::{Email, Entitlements, Role, User};
 use shared::time::UnixTime;
 use shared::tokens::keys::generate_ed25519;
 use shared::tokens::{TokenIssuer, TokenVerifier, VerifyingKeys};
@@ -46,7 +46,7 @@ async fn signers_read_their_key_from_secrets_manager_at_init() {
     let user = User::new(Email::parse("alice@example.com").unwrap(), String::new(), Role::User, UnixTime::now());
     let now = UnixTime::now();
     let grant = issuer.next_refresh("session".into(), now);
-    let tokens = issuer.issue(&user, &grant, now).unwrap();
+    let tokens = issuer.issue(&user, &Entitlements::default(), &grant, now).unwrap();
     let jwks = json!({ "keys": [generated.public_jwk] }).to_string();
     let verifier = TokenVerifier::new(token_settings(), VerifyingKeys::from_public_jwks(&jwks).unwrap());
     let claims = verifier.verify_access(&tokens.access_token, now).expect("signed with the secret's key");

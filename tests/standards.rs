@@ -8,6 +8,7 @@ use e2e::{
 };
 use http::{HeaderValue, Method};
 use serde_json::{Value, json};
+use shared::domain::Entitlements;
 use shared::time::UnixTime;
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -110,7 +111,10 @@ async fn introspection_answers_active_only_for_tokens_good_now(app: TestApp) {
     let ours = &app.gateway.accounts.issuer;
     let other_keys = e2e::keys();
     let sign = |issuer: &shared::tokens::TokenIssuer, at: UnixTime| {
-        issuer.issue(&user, &issuer.continue_session(claims.sid.clone(), at.secs(), at), at).unwrap().access_token
+        issuer
+            .issue(&user, &Entitlements::default(), &issuer.continue_session(claims.sid.clone(), at.secs(), at), at)
+            .unwrap()
+            .access_token
     };
     let now = UnixTime::now();
     assert_eq!(introspect(&app, &sign(ours, now)).await.body["active"], true, "the same, signed now by us");

@@ -133,6 +133,7 @@ fn events_may_be_put_on_the_configured_bus_only() {
         "account-recovery",
         "change-email",
         "admin-update-user",
+        "admin-roles",
         "mfa",
         "mfa-verify",
     ];

@@ -134,7 +134,7 @@ async fn set_claims(raw_email: &str, json: &str) -> Result<(), String> {
     let claims = CustomClaims::parse(value).map_err(|reason| format!("--json {reason}"))?;
     let store = DynamoStore::from_env(&Env::from_process()).await.map_err(|error| error.to_string())?;
     let user = store.user_by_email(&email).await.map_err(describe)?.ok_or_else(|| format!("no user {email}"))?;
-    let changes = UserChanges { role: None, disabled: None, claims: Some(claims) };
+    let changes = UserChanges { claims: Some(claims), ..UserChanges::default() };
     store.update_user(&user.id, &changes, None).await.map_err(describe)?;
     println!("set the claims of {email} (id {}): {json}", user.id);
     Ok(())
@@ -147,7 +147,7 @@ async fn create_admin(raw_email: &str) -> Result<(), String> {
     let now = UnixTime::now();
     if let Some(existing) = store.user_by_email(&email).await.map_err(describe)? {
         // Promotion keeps the user's password; the role reaches tokens at the next login.
-        let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+        let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
         store.update_user(&existing.id, &promote, Some(now)).await.map_err(describe)?;
         println!("promoted {email} (id {}) to admin; their existing sessions were revoked", existing.id);
         return Ok(());

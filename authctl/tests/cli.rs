@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use shared::config::{Env, SIGNING_KEY_SECRET};
-use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
+use shared::domain::{
+    Email, Entitlements, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User,
+};
 use shared::error::ApiError;
-use shared::service::{self, Accounts, ClientInfo, Recovery};
+use shared::service::{self, Accounts, ClientInfo, Recovery, RoleCache};
 use shared::store::{AccountStore, DynamoStore, TableNames};
 use shared::time::UnixTime;
 use shared::tokens::{Rebinding, SigningKey, TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
@@ -84,7 +86,7 @@ fn signed(issuer: &TokenIssuer) -> (String, String) {
     let now = UnixTime::now();
     let user = User::new(Email::parse("alice@example.com").unwrap(), String::new(), Role::User, now);
     let grant = issuer.next_refresh("session".into(), now);
-    (issuer.issue(&user, &grant, now).unwrap().access_token, user.id)
+    (issuer.issue(&user, &Entitlements::default(), &grant, now).unwrap().access_token, user.id)
 }
 
 fn dynamodb_endpoint() {
@@ -143,7 +145,12 @@ impl Deployment {
             mail: shared::email::Mail::to_outbox("https://app.test", shared::email::Outbox::default()),
             events: shared::events::Events::disabled(),
         };
-        Accounts { recovery, sessions: SessionPolicy::default(), issuer: TokenIssuer::new(settings(), signing) }
+        Accounts {
+            recovery,
+            sessions: SessionPolicy::default(),
+            issuer: TokenIssuer::new(settings(), signing),
+            roles: RoleCache::default(),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use shared::events::{Events, MemoryEvents};
 use shared::gateway::Gateway;
 use shared::http::discovery::Discovery;
 use shared::http::{ApiRequest, MAX_BODY_BYTES, json_response, problem};
-use shared::service::{Accounts, MfaConfig, Recovery};
+use shared::service::{Accounts, MfaConfig, Recovery, RoleCache};
 use shared::store::{DynamoStore, MemoryStore, Store, UserChanges};
 use shared::time::UnixTime;
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
@@ -249,7 +249,8 @@ pub async fn build_gateway(
         verifier,
         events,
     };
-    let accounts = Accounts { recovery, sessions: SessionPolicy::from_env(&env)?, issuer };
+    let accounts =
+        Accounts { recovery, sessions: SessionPolicy::from_env(&env)?, issuer, roles: RoleCache::from_env(&env)? };
     // With DynamoDB the data outlives the process: so must the key that seals its TOTP keys.
     let mfa = if [MFA_KEY, MFA_KEY_SECRET].iter().any(|name| env.get(name).is_some()) {
         MfaConfig::from_env(&env).await?
@@ -301,7 +302,7 @@ pub async fn bootstrap_admin(accounts: &Accounts, email: &str, password: Option<
     let now = UnixTime::now();
     let describe = |error: shared::store::StoreError| error.to_string();
     if let Some(existing) = store.user_by_email(&email).await.map_err(describe)? {
-        let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+        let promote = UserChanges { role: Some(Role::Admin), ..UserChanges::default() };
         store.update_user(&existing.id, &promote, Some(now)).await.map_err(describe)?;
         return Ok(format!("promoted {email} (id {}) to admin", existing.id));
     }

@@ -26,7 +26,9 @@ use divan::{AllocProfiler, Bencher};
 use futures::FutureExt as _;
 use secrecy::SecretString;
 use shared::authorizer::Authorizer;
-use shared::domain::{Email, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
+use shared::domain::{
+    Email, Entitlements, LoginThrottle, Password, PasswordHasher, PasswordParams, Role, SessionPolicy, User,
+};
 use shared::service::{self, Accounts, ClientInfo, Recovery};
 use shared::store::{AccountStore, MemoryStore};
 use shared::time::UnixTime;
@@ -92,7 +94,7 @@ fn user() -> User {
 
 fn access_token(issuer: &TokenIssuer, at: UnixTime) -> String {
     let grant = issuer.next_refresh("session".into(), at);
-    issuer.issue(&user(), &grant, at).unwrap().access_token
+    issuer.issue(&user(), &Entitlements::default(), &grant, at).unwrap().access_token
 }
 
 /// The signing functions' bundle on an embedded store holding `account`.
@@ -108,7 +110,7 @@ fn accounts_on_memory(
     let mail = shared::email::Mail::to_outbox("https://app.bench", shared::email::Outbox::default());
     let events = shared::events::Events::disabled();
     let recovery = Recovery { store: Arc::new(store), hasher, throttle, verifier, mail, events };
-    Accounts { recovery, sessions: SessionPolicy::default(), issuer }
+    Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: shared::service::RoleCache::default() }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -227,7 +229,7 @@ mod tokens {
         let user = user();
         bencher.bench_local(|| {
             let grant = issuer.next_refresh("session".into(), NOW);
-            issuer.issue(black_box(&user), &grant, NOW).unwrap()
+            issuer.issue(black_box(&user), &Entitlements::default(), &grant, NOW).unwrap()
         });
     }
 
@@ -253,7 +255,7 @@ mod tokens {
     fn verify_refresh(bencher: Bencher, alg: Alg) {
         let (issuer, verifier) = pair(alg);
         let grant = issuer.next_refresh("session".into(), NOW);
-        let token = issuer.issue(&user(), &grant, NOW).unwrap().refresh_token;
+        let token = issuer.issue(&user(), &Entitlements::default(), &grant, NOW).unwrap().refresh_token;
         bencher.bench_local(|| verifier.verify_refresh(black_box(&token), NOW).unwrap());
     }
 }

@@ -164,6 +164,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::EmailTaken => ApiError::EmailTaken,
+            StoreError::Conflict => ApiError::Conflict,
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "store unavailable");
                 ApiError::Unavailable

@@ -51,7 +51,7 @@ async fn an_admin_change_can_revoke_older_sessions(store: Arc<dyn Store>) {
     let before = session(&bob, NOW);
     store.start_session(&before, &by_password(&bob)).await.unwrap();
     let cutoff = UnixTime::from_millis(NOW.millis() + 5);
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
     let updated = store.update_user(&bob.id, &promote, Some(cutoff)).await.unwrap().unwrap();
     assert_eq!(
         (updated.role, updated.disabled, updated.sessions_valid_after_ms),
@@ -62,10 +62,10 @@ async fn an_admin_change_can_revoke_older_sessions(store: Arc<dyn Store>) {
     spend.sessions_valid_after_ms = updated.sessions_valid_after_ms;
     assert_eq!(store.rotate_session(&spend).await.unwrap(), RotationOutcome::Revoked);
 
-    let enable = UserChanges { role: None, disabled: Some(false), claims: None };
+    let enable = UserChanges { role: None, disabled: Some(false), claims: None, roles: None };
     let unchanged_cutoff = store.update_user(&bob.id, &enable, None).await.unwrap().unwrap();
     assert_eq!(unchanged_cutoff.sessions_valid_after_ms, cutoff.millis());
-    let disable = UserChanges { role: None, disabled: Some(true), claims: None };
+    let disable = UserChanges { role: None, disabled: Some(true), claims: None, roles: None };
     assert!(store.update_user(&bob.id, &disable, None).await.unwrap().unwrap().disabled);
     // The password hash is untouched by administration.
     assert_eq!(store.user_by_id(&bob.id).await.unwrap().unwrap().password_hash, bob.password_hash);

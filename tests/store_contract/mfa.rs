@@ -203,10 +203,10 @@ async fn of_two_uses_of_one_code_one_wins_and_spent_codes_stay_spent(store: Arc<
     let left = store.user_by_id(&user.id).await.unwrap().unwrap().mfa.unwrap().recovery_digests;
     assert_eq!(left, ["bb22"]);
     // An account disabled since the login was checked: nothing written, the challenge stands.
-    let disable = shared::store::UserChanges { role: None, disabled: Some(true), claims: None };
+    let disable = shared::store::UserChanges { role: None, disabled: Some(true), claims: None, roles: None };
     store.update_user(&user.id, &disable, None).await.unwrap();
     assert!(!complete(&store, &completion(&user, &again, SpentFactor::TotpStep(102))).await.unwrap());
-    let enable = shared::store::UserChanges { role: None, disabled: Some(false), claims: None };
+    let enable = shared::store::UserChanges { role: None, disabled: Some(false), claims: None, roles: None };
     store.update_user(&user.id, &enable, None).await.unwrap();
     // A credential event since the login was checked: nothing written.
     let mut stale = completion(&user, &again, SpentFactor::TotpStep(102));

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod mfa;
+mod roles;
 mod sessions;
 mod throttle;
 

@@ -116,7 +116,7 @@ async fn access_tokens_are_revoked_by_every_kind_of_revocation(store: Arc<dyn St
     let alice = store.user_by_id(&alice.id).await.unwrap().unwrap();
     assert!(store.start_session(&third, &by_password(&alice)).await.unwrap());
     assert!(!store.is_access_revoked(&token(&third), NOW).await.unwrap());
-    let disable = UserChanges { role: None, disabled: Some(true), claims: None };
+    let disable = UserChanges { role: None, disabled: Some(true), claims: None, roles: None };
     store.update_user(&alice.id, &disable, None).await.unwrap();
     assert!(store.is_access_revoked(&token(&third), NOW).await.unwrap());
 }
@@ -139,7 +139,7 @@ async fn a_session_needs_the_verified_hash_still_in_place(store: Arc<dyn Store>)
         !store.set_password_hash(&alice.id, alice.password_hash.as_deref().unwrap(), "$argon2id$rehash").await.unwrap()
     );
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap().password_hash.as_deref(), Some("$argon2id$changed"));
-    let disable = UserChanges { role: None, disabled: Some(true), claims: None };
+    let disable = UserChanges { role: None, disabled: Some(true), claims: None, roles: None };
     store.update_user(&alice.id, &disable, None).await.unwrap();
     let fresh = store.user_by_id(&alice.id).await.unwrap().unwrap();
     assert!(!store.start_session(&session(&alice, NOW.plus_secs(2)), &by_password(&fresh)).await.unwrap());
@@ -151,7 +151,7 @@ async fn cutoffs_only_rise(store: Arc<dyn Store>) {
     store.create_user(&alice, None).await.unwrap();
     let later = UnixTime::from_millis(NOW.millis() + 10_000);
     store.revoke_user_sessions(&alice.id, later).await.unwrap();
-    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+    let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
     let updated = store.update_user(&alice.id, &promote, Some(NOW)).await.unwrap().unwrap();
     assert_eq!((updated.role, updated.sessions_valid_after_ms), (Role::Admin, later.millis()));
     assert_eq!(store.user_by_id(&alice.id).await.unwrap().unwrap(), updated);

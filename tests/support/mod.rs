@@ -16,7 +16,7 @@ use shared::events::{Events, MemoryEvents};
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::http::discovery::Discovery;
-use shared::service::{Accounts, MfaConfig, Recovery};
+use shared::service::{Accounts, MfaConfig, Recovery, RoleCache};
 use shared::store::{DynamoStore, MemoryStore, Store, TableNames, schema};
 use shared::time::UnixTime;
 use shared::tokens::{TokenIssuer, TokenSettings, TokenVerifier, ephemeral_ed25519};
@@ -150,7 +150,7 @@ pub fn accounts(store: Arc<dyn Store>) -> Accounts {
         mail: test_mail(Outbox::default()),
         events: Events::disabled(),
     };
-    Accounts { recovery, sessions: SessionPolicy::default(), issuer }
+    Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: RoleCache::default() }
 }
 
 #[derive(Clone)]
@@ -167,6 +167,13 @@ impl TestApp {
     pub fn with_sessions(self, sessions: SessionPolicy) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let accounts = Accounts { sessions, ..gateway.accounts };
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
+    }
+
+    /// The same app keeping the role catalog it read for `secs` (`ROLE_CACHE_SECS`).
+    pub fn with_role_cache(self, secs: u64) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        let accounts = Accounts { roles: RoleCache::new(secs), ..gateway.accounts };
         TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
@@ -317,7 +324,7 @@ impl TestApp {
         let email = unique_email();
         let registered = self.register(&email, PASSWORD).await;
         let user_id = registered.body["user"]["id"].as_str().unwrap();
-        let promote = shared::store::UserChanges { role: Some(Role::Admin), disabled: None, claims: None };
+        let promote = shared::store::UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
         self.gateway.accounts.store.update_user(user_id, &promote, None).await.unwrap();
         let logged_in = self.login(&email, PASSWORD).await;
         assert_eq!(logged_in.body["user"]["role"], "admin");

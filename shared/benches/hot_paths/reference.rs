@@ -99,6 +99,8 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             email_verified: user.email_verified,
             role: user.role,
             amr: shared::domain::AuthMethods::password().amr(),
+            roles: Vec::new(),
+            permissions: Vec::new(),
             csrf: None,
             custom: Default::default(),
         };

@@ -1,25 +1,24 @@
 //! The API Gateway Lambda authorizer. By default a stateless check of the access token
-//! (signature, type, issuer, audience, expiry) and of the role each route requires, with no
+//! (signature, type, issuer, audience, expiry) and of what each route requires — a role for this
+//! service's own routes, a permission for the deployer's (`ROUTE_PERMISSIONS`) — with no
 //! DynamoDB call. With strict revocation on, one batch read also rejects tokens revoked by
 //! logout, global logout, a role change or a disable. It answers HTTP API (payload 2.0, simple
 //! responses) and REST API (TOKEN and REQUEST, IAM policy) events, choosing by the event's shape.
 
-use std::collections::HashMap;
-
 use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
+    ApiGatewayCustomAuthorizerResponse, ApiGatewayV2CustomAuthorizerSimpleResponse,
     ApiGatewayV2CustomAuthorizerV2Request,
 };
-use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
-use crate::domain::{Principal, Role};
-use crate::routes::{self, Access, ROUTES, Route};
+use crate::domain::Principal;
+use crate::routes::{self, Access, Route};
 use crate::store::{AccessTokenRef, RevocationCheck};
 use crate::time::UnixTime;
 use crate::tokens::{TokenError, TokenVerifier};
 use crate::transport::{self, ACCESS_COOKIE, bearer_token};
+pub use api_routes::{ApiRoute, ApiRoutes, DefaultAccess};
 
 /// Why a request was refused; logged, never sent to the client (API Gateway answers 403).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +31,17 @@ pub enum Denial {
     RevocationCheckFailed,
     UnknownRoute,
     InsufficientRole,
+    /// A route of the deployer's API whose permission the token's roles do not grant.
+    MissingPermission,
+}
+
+/// What a request reaches: one of this service's own routes, a route of the deployer's API
+/// (`ROUTE_PERMISSIONS`), or a route neither names (`ROUTE_PERMISSIONS_DEFAULT` decides).
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'r> {
+    Own(&'static Route),
+    Api(&'r ApiRoute),
+    Unlisted,
 }
 
 pub struct Authorizer<'a> {
@@ -41,6 +51,7 @@ pub struct Authorizer<'a> {
     /// Whether the access-token cookie stands in for a missing `Authorization` header
     /// (`TOKEN_TRANSPORT` `cookie` or `both`).
     accepts_cookie: bool,
+    api_routes: &'a ApiRoutes,
 }
 
 /// Where a request's access token may be: the `Authorization` header, or the cookies.
@@ -59,7 +70,12 @@ impl<'e> Credentials<'e> {
 
 impl<'a> Authorizer<'a> {
     pub fn new(verifier: &'a TokenVerifier, revocations: Option<&'a dyn RevocationCheck>) -> Self {
-        Self { verifier, revocations, accepts_cookie: false }
+        Self { verifier, revocations, accepts_cookie: false, api_routes: &api_routes::NO_API_ROUTES }
+    }
+
+    /// Also guards the routes of the deployer's API, by the permissions they require.
+    pub fn guarding(self, api_routes: &'a ApiRoutes) -> Self {
+        Self { api_routes, ..self }
     }
 
     /// Also reads the access token from its cookie when there is no `Authorization` header.
@@ -93,6 +109,8 @@ impl<'a> Authorizer<'a> {
             session_id: claims.sid,
             csrf: claims.csrf,
             amr: claims.amr,
+            roles: claims.roles,
+            permissions: claims.permissions,
             claims: claims.custom,
         };
         if let Some(store) = self.revocations {
@@ -132,6 +150,80 @@ impl<'a> Authorizer<'a> {
         Ok(principal)
     }
 
+    /// The decision for any target: this service's routes by role, the deployer's by
+    /// permission, any other by `ROUTE_PERMISSIONS_DEFAULT`.
+    pub async fn decide_target(
+        &self,
+        target: Target<'_>,
+        credentials: Credentials<'_>,
+        now: UnixTime,
+    ) -> Result<Principal, Denial> {
+        // A route nobody may call is refused before the token is looked at (strict mode
+        // spends no read on it).
+        if let Target::Own(Route { access: Access::Public, .. }) = target {
+            return Err(Denial::UnknownRoute);
+        }
+        if let (Target::Unlisted, DefaultAccess::Deny) = (target, self.api_routes.default) {
+            return Err(Denial::UnknownRoute);
+        }
+        let principal = self.authenticate(credentials, now).await?;
+        self.permits(target, &principal)?;
+        Ok(principal)
+    }
+
+    /// Whether an authenticated caller may call `target`.
+    fn permits(&self, target: Target<'_>, principal: &Principal) -> Result<(), Denial> {
+        match target {
+            Target::Own(Route { access: Access::Bearer(required), .. }) => match principal.role.satisfies(*required) {
+                true => Ok(()),
+                false => Err(Denial::InsufficientRole),
+            },
+            Target::Own(_) => Err(Denial::UnknownRoute),
+            Target::Api(route) => match principal.holds(&route.permission) {
+                true => Ok(()),
+                false => Err(Denial::MissingPermission),
+            },
+            Target::Unlisted => match self.api_routes.default {
+                DefaultAccess::Allow => Ok(()),
+                DefaultAccess::Deny => Err(Denial::UnknownRoute),
+            },
+        }
+    }
+
+    /// Whether the deployer's API is guarded too (a table, or a default that lets callers in).
+    fn guards_api(&self) -> bool {
+        !self.api_routes.is_empty() || self.api_routes.default == DefaultAccess::Allow
+    }
+
+    /// The target of an HTTP API request: by its route key, which names the API's route as
+    /// declared; under a catch-all route (`$default`, `ANY /{proxy+}`), by the request's own
+    /// method and path in the deployer's table. This service's routes are only ever matched by
+    /// their declared keys.
+    pub fn http_target(&self, event: &ApiGatewayV2CustomAuthorizerV2Request) -> Target<'_> {
+        let route_key = event.route_key.as_deref().or(event.request_context.route_key.as_deref()).unwrap_or_default();
+        if let Some(route) = routes::by_route_key(route_key) {
+            return Target::Own(route);
+        }
+        if self.api_routes.is_empty() {
+            return Target::Unlisted;
+        }
+        if let Some(route) = self.api_routes.route_by_key(route_key) {
+            return Target::Api(route);
+        }
+        let method = event.request_context.http.method.as_str();
+        let raw_path = event.raw_path.as_deref().unwrap_or("/");
+        // A named stage prefixes the raw path (`/prod/orders`); the route table does not.
+        let path = match event.request_context.stage.as_deref() {
+            Some(stage) if stage != "$default" => raw_path
+                .strip_prefix('/')
+                .and_then(|rest| rest.strip_prefix(stage))
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+                .map_or(raw_path, |rest| if rest.is_empty() { "/" } else { rest }),
+            _ => raw_path,
+        };
+        self.api_routes.route_for(method, path).map_or(Target::Unlisted, Target::Api)
+    }
+
     /// HTTP API (payload 2.0) REQUEST authorizer with simple responses. API Gateway caches the
     /// answer per identity source, which includes `$context.routeKey`, so it is per route.
     pub async fn http_api(
@@ -150,7 +242,7 @@ impl<'a> Authorizer<'a> {
         };
         let credentials = Credentials { authorization, cookies: &cookies };
         let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
-        match self.decide(route_key.and_then(routes::by_route_key), credentials, now).await {
+        match self.decide_target(self.http_target(event), credentials, now).await {
             Ok(principal) => {
                 tracing::info!(user_id = %principal.user_id, route = route_key.unwrap_or_default(), "authorized");
                 response.is_authorized = true;
@@ -161,45 +253,6 @@ impl<'a> Authorizer<'a> {
                 response.context = json!({});
             }
         }
-        response
-    }
-
-    /// REST API TOKEN or REQUEST authorizer. REST caches a policy per token (TOKEN) or per
-    /// identity source (REQUEST) and applies it to every method, so the policy never names the
-    /// route being called: it allows exactly the routes the token's role may use, all of them,
-    /// and nothing else. A refused token gets an explicit deny on the whole API.
-    pub async fn rest_api(
-        &self,
-        credentials: Credentials<'_>,
-        method_arn: &str,
-        now: UnixTime,
-    ) -> ApiGatewayCustomAuthorizerResponse {
-        let mut response = ApiGatewayCustomAuthorizerResponse::default();
-        let mut policy = ApiGatewayCustomAuthorizerPolicy::default();
-        policy.version = Some("2012-10-17".into());
-        let Some(stage_arn) = stage_arn(method_arn) else {
-            tracing::warn!("denied: malformed methodArn");
-            response.principal_id = Some("anonymous".into());
-            policy.statement = vec![statement(IamPolicyEffect::Deny, vec!["*".into()])];
-            response.policy_document = policy;
-            return response;
-        };
-        match self.authenticate(credentials, now).await {
-            Ok(principal) => {
-                tracing::info!(user_id = %principal.user_id, role = principal.role.as_str(), "authorized (REST policy)");
-                policy.statement =
-                    vec![statement(IamPolicyEffect::Allow, allowed_resources(stage_arn, principal.role))];
-                response.principal_id = Some(principal.user_id.clone());
-                response.context = principal_context(&principal);
-            }
-            Err(denial) => {
-                tracing::info!(?denial, "denied (REST policy)");
-                policy.statement = vec![statement(IamPolicyEffect::Deny, vec![format!("{stage_arn}/*")])];
-                response.principal_id = Some("anonymous".into());
-                response.context = json!({});
-            }
-        }
-        response.policy_document = policy;
         response
     }
 
@@ -234,81 +287,19 @@ pub enum AuthorizerResponse {
     RestApi(ApiGatewayCustomAuthorizerResponse),
 }
 
-/// The parts of a REST API TOKEN or REQUEST authorizer event the decision needs.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RestEvent {
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
-    #[serde(default)]
-    method_arn: Option<String>,
-    #[serde(default)]
-    authorization_token: Option<String>,
-    #[serde(default)]
-    headers: Option<HashMap<String, Option<String>>>,
-}
-
-impl RestEvent {
-    /// A header, whatever case the client used.
-    fn header(&self, name: &str) -> Option<&str> {
-        let headers = self.headers.as_ref()?;
-        headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).and_then(|(_, value)| value.as_deref())
-    }
-}
-
-/// `arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE` out of a method ARN
-/// (`.../STAGE/METHOD/resource/path`).
-fn stage_arn(method_arn: &str) -> Option<&str> {
-    let (api, rest) = method_arn.split_once('/')?;
-    if !api.starts_with("arn:") || api.split(':').count() != 6 {
-        return None;
-    }
-    let stage = rest.split('/').next().filter(|stage| !stage.is_empty())?;
-    Some(&method_arn[..api.len() + 1 + stage.len()])
-}
-
-/// Every protected route `role` may call, as execute-api resources (`{param}` → `*`).
-fn allowed_resources(stage_arn: &str, role: Role) -> Vec<String> {
-    ROUTES
-        .iter()
-        .filter(|route| matches!(route.access, Access::Bearer(required) if role.satisfies(required)))
-        .map(|route| {
-            let path: Vec<&str> = route
-                .path
-                .split('/')
-                .map(|segment| if segment.starts_with('{') && segment.ends_with('}') { "*" } else { segment })
-                .collect();
-            format!("{stage_arn}/{}{}", route.method, path.join("/"))
-        })
-        .collect()
-}
-
-fn statement(effect: IamPolicyEffect, resource: Vec<String>) -> IamPolicyStatement {
-    let mut statement = IamPolicyStatement::default();
-    statement.action = vec!["execute-api:Invoke".into()];
-    statement.effect = effect;
-    statement.resource = resource;
-    statement
-}
-
 /// The prefix of custom claims in the authorizer context (`claim_tenant_id`).
 pub const CLAIM_PREFIX: &str = "claim_";
 
+mod api_routes;
 mod context;
+mod rest;
 pub use context::{principal_context, principal_from_context};
+use rest::RestEvent;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ARN: &str = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/auth/me";
-
-    #[test]
-    fn stage_arn_is_cut_from_a_method_arn() {
-        assert_eq!(stage_arn(ARN), Some("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"));
-        assert_eq!(stage_arn("garbage"), None);
-        assert_eq!(stage_arn("arn:aws:execute-api:x/"), None);
-    }
+    use crate::domain::Role;
 
     #[test]
     fn the_context_carries_the_csrf_binding_when_there_is_one_and_the_methods() {
@@ -320,6 +311,8 @@ mod tests {
             session_id: "s".into(),
             csrf: Some("digest".into()),
             amr: vec!["pwd".into(), "otp".into()],
+            roles: vec!["support".into()],
+            permissions: vec![crate::domain::Permission::parse("orders:read").unwrap()],
             claims: serde_json::json!({ "tenant_id": "t-42", "seats": 5, "beta": true }).as_object().unwrap().clone(),
         };
         let nested = serde_json::json!({ "plan": { "tier": 2 } }).as_object().unwrap().clone();
@@ -332,36 +325,6 @@ mod tests {
             assert!(context.as_object().unwrap().values().all(flat), "flat values only: {context}");
             let fields = context.as_object().unwrap().clone().into_iter().collect();
             assert_eq!(principal_from_context(&fields), Some(principal));
-        }
-    }
-
-    #[test]
-    fn a_user_policy_never_reaches_admin_routes() {
-        let stage = stage_arn(ARN).unwrap();
-        let user = allowed_resources(stage, Role::User);
-        assert_eq!(
-            user,
-            [
-                format!("{stage}/GET/auth/me"),
-                format!("{stage}/POST/auth/password"),
-                format!("{stage}/POST/auth/email"),
-                format!("{stage}/GET/auth/sessions"),
-                format!("{stage}/DELETE/auth/sessions/*"),
-                format!("{stage}/POST/auth/mfa/totp"),
-                format!("{stage}/POST/auth/mfa/totp/confirm"),
-                format!("{stage}/DELETE/auth/mfa/totp"),
-            ]
-        );
-        assert!(!user.iter().any(|resource| resource.contains("/admin/")), "{user:?}");
-        let admin = allowed_resources(stage, Role::Admin);
-        assert!(admin.contains(&format!("{stage}/GET/admin/users")));
-        assert!(admin.contains(&format!("{stage}/PATCH/admin/users/*")));
-        assert!(admin.contains(&format!("{stage}/DELETE/admin/users/*/sessions")));
-        assert!(admin.contains(&format!("{stage}/DELETE/admin/users/*/mfa")));
-        assert!(admin.contains(&format!("{stage}/GET/auth/me")));
-        let public = ["POST/auth/login", "POST/auth/register", "POST/auth/refresh", "POST/auth/mfa/verify"];
-        for public in public.into_iter().chain(["GET/.well-known/jwks.json"]) {
-            assert!(!admin.iter().any(|resource| resource.ends_with(public)), "public routes need no grant: {public}");
         }
     }
 }

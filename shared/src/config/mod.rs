@@ -19,7 +19,7 @@ use secrecy::SecretString;
 use crate::domain::{Budget, LoginThrottle, PasswordHasher, PasswordParams, SessionPolicy};
 use crate::email::Mail;
 use crate::events::Events;
-use crate::service::{Accounts, Recovery};
+use crate::service::{Accounts, DEFAULT_ROLE_CACHE_SECS, Recovery, RoleCache};
 use crate::store::{DynamoStore, TableNames};
 use crate::tokens::{TokenIssuer, TokenSettings, TokenVerifier, VerifyingKeys};
 use crate::transport::{AllowedOrigins, TokenTransport};
@@ -192,7 +192,15 @@ impl Accounts {
     /// The bundle of the functions that sign tokens, on DynamoDB.
     pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let issuer = TokenIssuer::from_env(env).await?;
-        Ok(Self { recovery: Recovery::from_env(env).await?, sessions: SessionPolicy::from_env(env)?, issuer })
+        let roles = RoleCache::from_env(env)?;
+        Ok(Self { recovery: Recovery::from_env(env).await?, sessions: SessionPolicy::from_env(env)?, issuer, roles })
+    }
+}
+
+impl RoleCache {
+    /// `ROLE_CACHE_SECS`: how long a function keeps the role catalog it read (0 to 3600 s).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self::new(env.number("ROLE_CACHE_SECS", DEFAULT_ROLE_CACHE_SECS, 0..=3600)?))
     }
 }
 

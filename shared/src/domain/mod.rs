@@ -7,7 +7,9 @@ mod email;
 pub mod mfa;
 mod one_time;
 mod password;
+mod permission;
 mod principal;
+mod roles;
 mod throttle;
 mod user;
 
@@ -17,6 +19,11 @@ pub use clients::IntrospectionClients;
 pub use email::Email;
 pub use one_time::{OneTimeSecret, OneTimeToken, Purpose, presented_digest, sha256_hex};
 pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
+pub use permission::{Entitlements, InvalidPermission, MAX_PERMISSION_LEN, Permission};
 pub use principal::Principal;
+pub use roles::{
+    MAX_ENTITLEMENT_BYTES, MAX_PERMISSIONS_PER_ROLE, MAX_ROLES, MAX_ROLES_PER_USER, MAX_TOKEN_PERMISSIONS, RoleCatalog,
+    RoleDefinition, RoleError, RoleName,
+};
 pub use throttle::{Bucket, Budget, Client, LoginThrottle};
 pub use user::{MfaFactor, Role, SeenFrom, Session, SessionPolicy, User};

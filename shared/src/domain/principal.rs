@@ -1,4 +1,4 @@
-use super::Role;
+use super::{Permission, Role};
 
 /// The identity the authorizer established for a request, as handed to handlers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +13,17 @@ pub struct Principal {
     pub csrf: Option<String>,
     /// The access token's `amr` (RFC 8176): `pwd`, and `otp` after a second factor.
     pub amr: Vec<String>,
+    /// The access token's `roles` (names of the roles an administrator assigned).
+    pub roles: Vec<String>,
+    /// The access token's `permissions`: the union of its roles' permissions.
+    pub permissions: Vec<Permission>,
     /// The access token's custom claims (a tenant id, ...).
     pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Principal {
+    /// Whether the token's permissions grant `required`.
+    pub fn holds(&self, required: &Permission) -> bool {
+        self.permissions.iter().any(|held| held.grants(required))
+    }
 }

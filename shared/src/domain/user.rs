@@ -59,6 +59,8 @@ pub struct User {
     pub mfa: Option<MfaFactor>,
     /// What an administrator added to the account's access tokens.
     pub claims: CustomClaims,
+    /// The roles an administrator defined and assigned (ids, see `RoleCatalog`).
+    pub roles: Vec<String>,
     /// How many credential events the account has had (see [`User::credentials_changed`]).
     /// Every one-time token, pending MFA enrolment and `mfa_token` records the epoch it was
     /// issued in and is spent only while the account is still in it.
@@ -95,6 +97,7 @@ impl User {
             latest_reset_ms: None,
             mfa: None,
             claims: CustomClaims::default(),
+            roles: Vec::new(),
             credential_epoch: 0,
         }
     }

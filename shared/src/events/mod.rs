@@ -37,6 +37,7 @@ pub enum EventKind {
     UserMfaEnabled,
     UserMfaDisabled,
     UserUpdated,
+    RoleUpdated,
 }
 
 impl EventKind {
@@ -55,6 +56,7 @@ impl EventKind {
             EventKind::UserMfaEnabled => "user.mfa_enabled",
             EventKind::UserMfaDisabled => "user.mfa_disabled",
             EventKind::UserUpdated => "user.updated",
+            EventKind::RoleUpdated => "role.updated",
         }
     }
 }
@@ -79,7 +81,11 @@ pub struct EventDetail {
     /// Who did it, when not the account itself (an administrator's id).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
-    /// What an administrator changed (`role`, `disabled`, `claims`).
+    /// The role a `role.updated` is about (its name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// What an administrator changed (`role`, `disabled`, `claims`, `roles`; for a role
+    /// `created`, `permissions`, `deleted`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<&'static str>,
 }

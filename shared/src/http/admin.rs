@@ -10,7 +10,7 @@ use super::{ApiRequest, ApiResponse, json_response};
 use crate::domain::{CustomClaims, Role};
 use crate::error::ApiError;
 use crate::events::Events;
-use crate::service;
+use crate::service::{self, AdminChange};
 use crate::store::{Store, UserChanges};
 use crate::time::UnixTime;
 
@@ -20,9 +20,13 @@ struct UserChangesBody {
     role: Option<String>,
     disabled: Option<bool>,
     claims: Option<serde_json::Value>,
+    /// The names of the roles the account is to hold, all of them (`[]`: none).
+    roles: Option<Vec<String>>,
+    #[serde(default)]
+    revoke_sessions: bool,
 }
 
-fn parse_user_changes(request: &ApiRequest) -> Result<UserChanges, ApiError> {
+fn parse_user_changes(request: &ApiRequest) -> Result<AdminChange, ApiError> {
     let body: UserChangesBody = request.json()?;
     let role = body
         .role
@@ -30,10 +34,11 @@ fn parse_user_changes(request: &ApiRequest) -> Result<UserChanges, ApiError> {
         .transpose()?;
     let claims =
         body.claims.map(CustomClaims::parse).transpose().map_err(|message| ApiError::validation("claims", message))?;
-    if role.is_none() && body.disabled.is_none() && claims.is_none() {
-        return Err(ApiError::validation("body", "give role, disabled, claims, or any of them"));
+    if role.is_none() && body.disabled.is_none() && claims.is_none() && body.roles.is_none() && !body.revoke_sessions {
+        return Err(ApiError::validation("body", "give role, disabled, claims, roles, revoke_sessions, or several"));
     }
-    Ok(UserChanges { role, disabled: body.disabled, claims })
+    let changes = UserChanges { role, disabled: body.disabled, claims, roles: None };
+    Ok(AdminChange { changes, roles: body.roles, revoke_sessions: body.revoke_sessions })
 }
 
 pub async fn list_users(store: &dyn Store, request: ApiRequest) -> ApiResponse {

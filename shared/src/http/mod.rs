@@ -10,6 +10,7 @@ mod paging;
 pub mod recovery;
 mod request;
 mod response;
+pub mod roles;
 pub mod sessions;
 pub mod standards;
 pub mod views;

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::paging;
 use crate::domain::{Role, User};
-use crate::service::{Enrolment, SessionList, SignedIn};
+use crate::service::{Enrolment, ManagedUser, SessionList, SignedIn};
 use crate::store::UserSummary;
 use crate::time::UnixTime;
 
@@ -106,6 +106,25 @@ pub struct AdminUserView {
     /// The same: the custom claims its access tokens carry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The same: the roles an administrator assigned, and the permissions they grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+}
+
+impl From<ManagedUser> for AdminUserView {
+    fn from(user: ManagedUser) -> Self {
+        let view = Self::from(user.summary);
+        match user.entitlements {
+            Some(entitlements) => Self {
+                roles: Some(entitlements.roles),
+                permissions: Some(entitlements.permissions.into_iter().map(String::from).collect()),
+                ..view
+            },
+            None => view,
+        }
+    }
 }
 
 impl From<UserSummary> for AdminUserView {
@@ -119,6 +138,8 @@ impl From<UserSummary> for AdminUserView {
             email_verified: user.email_verified,
             mfa_enabled: user.mfa_enabled,
             claims: user.claims.map(|claims| claims.as_map().clone()),
+            roles: None,
+            permissions: None,
         }
     }
 }

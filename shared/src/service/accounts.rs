@@ -66,7 +66,10 @@ pub async fn register(
         }
     }
     match session {
-        Some(_) => Ok(Registration::SignedIn(Box::new(signed_in(&accounts.issuer, user, &grant, now)?))),
+        Some(_) => {
+            let entitlements = accounts.entitlements(&user).await?;
+            Ok(Registration::SignedIn(Box::new(signed_in(&accounts.issuer, user, &entitlements, &grant, now)?)))
+        }
         None => Ok(Registration::PendingVerification(Box::new(user))),
     }
 }
@@ -147,6 +150,7 @@ pub async fn login(
         returned?;
         return Err(challenge?);
     }
+    let entitlements = accounts.entitlements(&user).await?;
     let grant = accounts.issuer.next_refresh(new_session_id(), now).bound_to(csrf);
     // The session exists only if the account is still as the check saw it: a password change
     // (or any credential event) that committed meanwhile made the check stale. The attempts go
@@ -166,7 +170,7 @@ pub async fn login(
     let detail = EventDetail::ok(&user.id).session(&grant.session_id).from_ip(client.ip).method("pwd");
     accounts.events.emit(EventKind::UserLoggedIn, detail, now).await;
     let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
-    let signed_in = signed_in(&accounts.issuer, user, &grant, now)?;
+    let signed_in = signed_in(&accounts.issuer, user, &entitlements, &grant, now)?;
     Ok(SignedIn { device_token: Some(device_token), ..signed_in })
 }
 
@@ -185,6 +189,7 @@ pub async fn change_password(
     let store = accounts.store.as_ref();
     let (user, session) = proven_caller(accounts, principal, current, "password change", now).await?;
     let new_hash = accounts.hasher.hash(new).await.map_err(internal)?;
+    let entitlements = accounts.entitlements(&user).await?;
     let mut user = user;
     // The commit is conditional on the account being as read here, including its count of
     // sessions started: a login that slipped a session in since makes it retry, with a cutoff
@@ -211,7 +216,7 @@ pub async fn change_password(
                 credential_epoch: user.credential_epoch + 1,
                 ..user
             };
-            return signed_in(&accounts.issuer, user, &grant, commit);
+            return signed_in(&accounts.issuer, user, &entitlements, &grant, commit);
         }
         // Refused: another change won, the account or the session ended, or a login raced.
         let fresh = store.user_by_id(&user.id).await?;

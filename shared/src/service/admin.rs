@@ -1,9 +1,13 @@
 //! Administration: list, read, change and disable accounts. Every action writes an audit line.
 
-use crate::domain::{Principal, Role};
+use super::roles::assignable;
+use crate::domain::{Entitlements, Principal, Role, User};
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind, Events};
-use crate::store::{AccessTokenRef, AccountStore, RevocationCheck, UserChanges, UserPage, UserSummary};
+use crate::store::{
+    AccessTokenRef, AccountStore, RevocationCheck, RoleAssignment, RoleStore, StoreError, UserChanges, UserPage,
+    UserSummary,
+};
 use crate::time::UnixTime;
 
 /// The authorizer already refused other roles by the token's claim; the actor is read again
@@ -54,29 +58,59 @@ pub async fn list_users(
     Ok(page)
 }
 
+/// One account as administrators see it: with its roles' names and permissions where the
+/// whole account was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedUser {
+    pub summary: UserSummary,
+    pub entitlements: Option<Entitlements>,
+}
+
+impl ManagedUser {
+    async fn of(store: &(impl RoleStore + ?Sized), user: &User) -> Result<Self, ApiError> {
+        let entitlements = match user.roles.is_empty() {
+            true => Entitlements::default(),
+            false => store.role_catalog().await?.entitlements(&user.roles),
+        };
+        Ok(Self { summary: UserSummary::from(user), entitlements: Some(entitlements) })
+    }
+}
+
+/// An administrator's change to an account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdminChange {
+    pub changes: UserChanges,
+    /// The names of the roles the account is to hold (all of them; empty: none).
+    pub roles: Option<Vec<String>>,
+    /// End every session now, so the change reaches the account's tokens at once.
+    pub revoke_sessions: bool,
+}
+
 pub async fn get_user(
-    store: &(impl AccountStore + RevocationCheck + ?Sized),
+    store: &(impl AccountStore + RevocationCheck + RoleStore + ?Sized),
     principal: &Principal,
     user_id: &str,
-) -> Result<UserSummary, ApiError> {
+) -> Result<ManagedUser, ApiError> {
     require_admin(store, principal, "get_user").await?;
     known_shape(user_id)?;
     let user = store.user_by_id(user_id).await?;
     let outcome = if user.is_some() { "ok" } else { "not_found" };
     tracing::info!(target: "audit", actor = %principal.user_id, action = "get_user", target_user = %user_id, outcome);
-    user.map(|user| UserSummary::from(&user)).ok_or(ApiError::NotFound)
+    let user = user.ok_or(ApiError::NotFound)?;
+    ManagedUser::of(store, &user).await
 }
 
 pub async fn update_user(
-    store: &(impl AccountStore + RevocationCheck + ?Sized),
+    store: &(impl AccountStore + RevocationCheck + RoleStore + ?Sized),
     events: &Events,
     principal: &Principal,
     user_id: &str,
-    changes: UserChanges,
+    change: AdminChange,
     now: UnixTime,
-) -> Result<UserSummary, ApiError> {
+) -> Result<ManagedUser, ApiError> {
     require_admin(store, principal, "update_user").await?;
     known_shape(user_id)?;
+    let changes = &change.changes;
     let audit = |outcome: &str| {
         tracing::info!(
             target: "audit",
@@ -86,37 +120,51 @@ pub async fn update_user(
             role = ?changes.role.map(Role::as_str),
             disabled = ?changes.disabled,
             claims = ?changes.claims.as_ref().map(|claims| claims.as_map().keys().cloned().collect::<Vec<_>>()),
+            roles = ?change.roles,
+            revoke_sessions = change.revoke_sessions,
             outcome,
         );
     };
     let demotes_or_disables = changes.role.is_some_and(|role| role != Role::Admin) || changes.disabled == Some(true);
-    if user_id == principal.user_id && demotes_or_disables {
+    // Nobody changes their own roles: an administrator's power comes from another one.
+    if user_id == principal.user_id && (demotes_or_disables || change.roles.is_some()) {
         audit("conflict_self");
         return Err(ApiError::Conflict);
     }
     // A role change or a disable ends every session: the next refresh fails, and the next
-    // login carries the new role (or is refused).
-    let revoke = (changes.role.is_some() || changes.disabled == Some(true)).then_some(now);
-    match store.update_user(user_id, &changes, revoke).await? {
-        Some(user) => {
-            audit("ok");
-            let changed = [
-                ("role", changes.role.is_some()),
-                ("disabled", changes.disabled.is_some()),
-                ("claims", changes.claims.is_some()),
-            ];
-            let changed = changed.into_iter().filter_map(|(name, given)| given.then_some(name)).collect();
-            let detail = EventDetail {
-                actor: Some(principal.user_id.clone()),
-                changed,
-                ..EventDetail::ok(&user.id).method("admin")
-            };
-            events.emit(EventKind::UserUpdated, detail, now).await;
-            Ok(UserSummary::from(&user))
+    // login carries the new role (or is refused). Assigned roles reach the next refresh, or
+    // every token at once with `revoke_sessions`.
+    let revoke = (changes.role.is_some() || changes.disabled == Some(true) || change.revoke_sessions).then_some(now);
+    let mut attempts = 0;
+    let user = loop {
+        attempts += 1;
+        let mut changes = change.changes.clone();
+        if let Some(names) = &change.roles {
+            let catalog = store.role_catalog().await?;
+            let (ids, _) = assignable(&catalog, names).inspect_err(|_| audit("invalid_roles"))?;
+            let Some(user) = store.user_by_id(user_id).await? else { break None };
+            changes.roles = Some(RoleAssignment { previous: user.roles, new: ids });
         }
-        None => {
-            audit("not_found");
-            Err(ApiError::NotFound)
+        match store.update_user(user_id, &changes, revoke).await {
+            // The account's roles or the catalog changed since the read: read them again.
+            Err(StoreError::Conflict) if attempts < 3 => continue,
+            result => break result?,
         }
-    }
+    };
+    let Some(user) = user else {
+        audit("not_found");
+        return Err(ApiError::NotFound);
+    };
+    audit("ok");
+    let changed = [
+        ("role", changes.role.is_some()),
+        ("disabled", changes.disabled.is_some()),
+        ("claims", changes.claims.is_some()),
+        ("roles", change.roles.is_some()),
+    ];
+    let changed = changed.into_iter().filter_map(|(name, given)| given.then_some(name)).collect();
+    let detail =
+        EventDetail { actor: Some(principal.user_id.clone()), changed, ..EventDetail::ok(&user.id).method("admin") };
+    events.emit(EventKind::UserUpdated, detail, now).await;
+    ManagedUser::of(store, &user).await
 }

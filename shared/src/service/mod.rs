@@ -6,6 +6,7 @@ mod admin;
 mod devices;
 mod mfa;
 mod recovery;
+mod roles;
 mod sessions;
 mod standards;
 mod throttle;
@@ -15,17 +16,18 @@ use std::sync::Arc;
 
 pub use accounts::Registration;
 pub use accounts::{change_password, login, me, register};
-pub use admin::{get_user, list_users, update_user};
+pub use admin::{AdminChange, ManagedUser, get_user, list_users, update_user};
 pub use devices::{SessionList, end_session, end_user_sessions, list_sessions, list_user_sessions};
 pub use mfa::{Enrolment, MfaEnabled};
 pub use mfa::{MfaConfig, confirm_enrolment, disable as disable_mfa, remove_user_mfa, start_enrolment, verify_login};
 pub use recovery::{forgot_password, request_email_change, resend_verification, reset_password, verify_email};
+pub use roles::{DEFAULT_ROLE_CACHE_SECS, RoleCache, RoleView, define_role, delete_role, get_role, list_roles};
 pub use sessions::{LogoutScope, logout, refresh};
 pub use standards::{ActiveToken, INTROSPECTION_PER_CLIENT, TokenHint, introspect, revoke};
 
 use crate::domain::{
-    AuthMethods, Client, Email, LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal, SeenFrom, Session,
-    SessionPolicy, User,
+    AuthMethods, Client, Email, Entitlements, LoginThrottle, Password, PasswordCheck, PasswordHasher, Principal,
+    SeenFrom, Session, SessionPolicy, User,
 };
 use crate::email::Mail;
 use crate::error::ApiError;
@@ -53,6 +55,15 @@ pub struct Accounts {
     pub recovery: Recovery,
     pub sessions: SessionPolicy,
     pub issuer: TokenIssuer,
+    /// The role catalog as last read, for the tokens' `roles` and `permissions`.
+    pub roles: RoleCache,
+}
+
+impl Accounts {
+    /// What `user`'s tokens carry from its roles: no read for an account without any.
+    async fn entitlements(&self, user: &User) -> Result<Entitlements, ApiError> {
+        self.roles.entitlements(self.store.as_ref(), user).await
+    }
 }
 
 /// Accounts can do everything the recovery bundle can: a use case that takes `&Recovery` takes
@@ -122,9 +133,15 @@ fn session_for(user: &User, grant: &RefreshGrant, client: &ClientInfo, now: Unix
     Session { auth_time: grant.auth_time, seen_from: client.seen_from(), methods: grant.methods, ..session }
 }
 
-fn signed_in(issuer: &TokenIssuer, user: User, grant: &RefreshGrant, now: UnixTime) -> Result<SignedIn, ApiError> {
+fn signed_in(
+    issuer: &TokenIssuer,
+    user: User,
+    entitlements: &Entitlements,
+    grant: &RefreshGrant,
+    now: UnixTime,
+) -> Result<SignedIn, ApiError> {
     let IssuedTokens { access_token, access_claims, refresh_token, refresh_claims } =
-        issuer.issue(&user, grant, now).map_err(internal)?;
+        issuer.issue(&user, entitlements, grant, now).map_err(internal)?;
     Ok(SignedIn {
         user,
         access_token,

@@ -37,6 +37,8 @@ pub async fn refresh(
     if user.disabled {
         return Err(ApiError::TokenRevoked);
     }
+    // Before the rotation: a catalog that cannot be read must not cost the client its token.
+    let entitlements = accounts.entitlements(&user).await?;
     let grant = issuer
         .continue_session(claims.sid.clone(), claims.auth_time, now)
         .bound_to(csrf.clone())
@@ -57,7 +59,7 @@ pub async fn refresh(
         now,
     };
     match store.rotate_session(&rotation).await? {
-        RotationOutcome::Rotated => signed_in(issuer, user, &grant, now),
+        RotationOutcome::Rotated => signed_in(issuer, user, &entitlements, &grant, now),
         RotationOutcome::Grace { current_jti, expires_at } => {
             // A second presentation moments after a rotation (two tabs, a lost response): the
             // client gets the session's current refresh token, and nothing is revoked.
@@ -70,7 +72,7 @@ pub async fn refresh(
                 csrf,
                 methods: claims.methods(),
             };
-            signed_in(issuer, user, &current, now)
+            signed_in(issuer, user, &entitlements, &current, now)
         }
         RotationOutcome::Revoked => Err(ApiError::TokenRevoked),
         RotationOutcome::Reused => {

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{SessionRenewal, StoreError};
+use super::{RoleAssignment, SessionRenewal, StoreError};
 use crate::domain::{CustomClaims, Email, Role, Session, User};
 use crate::time::UnixTime;
 
@@ -25,6 +25,8 @@ pub struct UserChanges {
     pub disabled: Option<bool>,
     /// Replaces the custom claims (an empty set removes them).
     pub claims: Option<CustomClaims>,
+    /// Replaces the roles an administrator defined (by id).
+    pub roles: Option<RoleAssignment>,
 }
 
 /// An account as listed for administrators: no password hash (the index does not hold it).
@@ -41,6 +43,8 @@ pub struct UserSummary {
     pub mfa_enabled: Option<bool>,
     /// The same: the one-user views show them.
     pub claims: Option<CustomClaims>,
+    /// The ids of the roles an administrator assigned; the same.
+    pub roles: Option<Vec<String>>,
 }
 
 impl From<&User> for UserSummary {
@@ -54,6 +58,7 @@ impl From<&User> for UserSummary {
             email_verified: user.email_verified,
             mfa_enabled: Some(user.mfa.is_some()),
             claims: Some(user.claims.clone()),
+            roles: Some(user.roles.clone()),
         }
     }
 }
@@ -87,7 +92,9 @@ pub trait AccountStore: Send + Sync {
     /// account or the session is not as [`PasswordChange`] says.
     async fn change_password(&self, change: &PasswordChange) -> Result<bool, StoreError>;
 
-    /// Applies an administrator's change; `None` when there is no such user. With
+    /// Applies an administrator's change; `None` when there is no such user; `Conflict`,
+    /// writing nothing, when a role assignment no longer holds (the account's roles changed, or
+    /// a role was deleted, since they were read). With
     /// `revoke_sessions_at`, every session created up to that instant is revoked in the same
     /// write (the cutoff only ever rises), so a new role or a disable reaches every token from
     /// the next login on; and it is a credential event.

@@ -11,6 +11,7 @@ mod memory;
 mod mfa;
 mod one_time;
 mod revocation;
+mod roles;
 #[cfg(test)]
 mod rules_tests;
 pub mod schema;
@@ -24,6 +25,7 @@ pub use mfa::{ChallengeDraw, MfaActivation, MfaRemoval, MfaStore};
 pub use one_time::{Effect, OneTimeStore, Redeemed, Redemption};
 pub(crate) use revocation::judge_access;
 pub use revocation::{AccessTokenRef, RevocationCheck};
+pub use roles::{RoleAssignment, RoleStore};
 pub use sessions::{
     KeptSession, LoginProof, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing,
     SessionPage, SessionRenewal, SessionStore,
@@ -37,6 +39,9 @@ pub enum StoreError {
     #[error("an account with this email already exists")]
     EmailTaken,
     /// DynamoDB is unreachable, throttling or timing out: the caller may retry later.
+    /// A conditional write lost to a concurrent change the caller must look at again.
+    #[error("changed concurrently")]
+    Conflict,
     #[error("store unavailable: {0}")]
     Unavailable(String),
     /// Stored data this code cannot read, or a request DynamoDB refused as malformed.
@@ -46,14 +51,20 @@ pub enum StoreError {
 
 /// Everything a deployment's store does: every role, as one object. Use cases take the role they
 /// need; the functions' bundles hold this.
-pub trait Store: AccountStore + SessionStore + ThrottleStore + OneTimeStore + MfaStore + RevocationCheck {}
+pub trait Store:
+    AccountStore + SessionStore + ThrottleStore + OneTimeStore + MfaStore + RoleStore + RevocationCheck
+{
+}
 
-impl<T: AccountStore + SessionStore + ThrottleStore + OneTimeStore + MfaStore + RevocationCheck + ?Sized> Store for T {}
+impl<T> Store for T where
+    T: AccountStore + SessionStore + ThrottleStore + OneTimeStore + MfaStore + RoleStore + RevocationCheck + ?Sized
+{
+}
 
 /// The roles' methods in scope at once, for callers that hold a whole [`Store`] (tests, tools).
 pub mod prelude {
     pub use super::{
-        AccountStore as _, MfaStore as _, OneTimeStore as _, RevocationCheck as _, SessionStore as _,
+        AccountStore as _, MfaStore as _, OneTimeStore as _, RevocationCheck as _, RoleStore as _, SessionStore as _,
         ThrottleStore as _,
     };
 }

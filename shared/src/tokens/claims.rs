@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AuthMethods, Role};
+use crate::domain::{AuthMethods, Permission, Role};
 
 /// Claims of an access token (RFC 9068 §2.2, plus the user's role and email).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,12 @@ pub struct AccessClaims {
     /// second factor.
     #[serde(default)]
     pub amr: Vec<String>,
+    /// The roles an administrator assigned (names), and the union of their permissions: what
+    /// the authorizer checks a route of the deployer's API against (`ROUTE_PERMISSIONS`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
     /// The session's CSRF binding ([`CsrfBinding`]), checked on cookie-admitted changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,

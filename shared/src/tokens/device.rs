@@ -59,6 +59,7 @@ impl TokenVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Entitlements;
     use crate::tokens::ephemeral_ed25519;
 
     fn pair() -> (TokenIssuer, TokenVerifier) {
@@ -81,7 +82,7 @@ mod tests {
         // No other kind of token passes for a device token, nor the other way round.
         let user = crate::domain::User::new(alice.clone(), String::new(), crate::domain::Role::User, now);
         let grant = issuer.next_refresh("s".into(), now);
-        let tokens = issuer.issue(&user, &grant, now).unwrap();
+        let tokens = issuer.issue(&user, &Entitlements::default(), &grant, now).unwrap();
         assert!(verifier.device_id(&tokens.access_token, &alice, now).is_err());
         assert!(verifier.device_id(&tokens.refresh_token, &alice, now).is_err());
         assert!(verifier.verify_access(&token, now).is_err());

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::keys::{GeneratedKey, generate_ed25519};
 use super::tests::settings;
 use super::*;
-use crate::domain::{Email, Role, User};
+use crate::domain::{Email, Entitlements, Role, User};
 
 const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
@@ -26,7 +26,7 @@ fn forge(key: &SigningKey, header: Value, claims: &Value) -> String {
 fn access_claims(issuer: &TokenIssuer) -> Value {
     let user = User::new(Email::parse("alice@example.com").unwrap(), String::new(), Role::User, NOW);
     let grant = issuer.next_refresh("session-1".into(), NOW);
-    serde_json::to_value(issuer.issue(&user, &grant, NOW).unwrap().access_claims).unwrap()
+    serde_json::to_value(issuer.issue(&user, &Entitlements::default(), &grant, NOW).unwrap().access_claims).unwrap()
 }
 
 /// During a key rotation the set holds several keys: a token that names none of them (no `kid`)
@@ -97,7 +97,9 @@ fn a_token_whose_nbf_is_in_the_future_is_refused() {
     }
     let user = User::new(Email::parse("alice@example.com").unwrap(), String::new(), Role::User, NOW);
     let grant = issuer.next_refresh("session-1".into(), NOW);
-    let mut refresh = serde_json::to_value(issuer.issue(&user, &grant, NOW).unwrap().refresh_claims).unwrap();
+    let mut refresh =
+        serde_json::to_value(issuer.issue(&user, &Entitlements::default(), &grant, NOW).unwrap().refresh_claims)
+            .unwrap();
     refresh["nbf"] = json!(NOW.secs() + 60);
     let token = forge(&key, json!({ "alg": "EdDSA", "typ": "rt+jwt", "kid": "k1" }), &refresh);
     assert_eq!(verifier.verify_refresh(&token, NOW).err(), Some(TokenError::Invalid));

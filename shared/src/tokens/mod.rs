@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AuthMethods, User};
+use crate::domain::{AuthMethods, Entitlements, User};
 use crate::time::UnixTime;
 pub use algorithm::Algorithm;
 pub use binding::{CsrfBinding, CsrfMismatch, Rebinding};
@@ -146,7 +146,13 @@ impl TokenIssuer {
     }
 
     /// Signs a pair for `user`; the refresh token is the one `grant` describes.
-    pub fn issue(&self, user: &User, grant: &RefreshGrant, now: UnixTime) -> Result<IssuedTokens, SignError> {
+    pub fn issue(
+        &self,
+        user: &User,
+        entitlements: &Entitlements,
+        grant: &RefreshGrant,
+        now: UnixTime,
+    ) -> Result<IssuedTokens, SignError> {
         let settings = &self.settings;
         let csrf = grant.csrf.as_ref().map(|binding| binding.as_str().to_owned());
         let access_claims = AccessClaims {
@@ -162,6 +168,8 @@ impl TokenIssuer {
             email_verified: user.email_verified,
             role: user.role,
             amr: grant.methods.amr(),
+            roles: entitlements.roles.clone(),
+            permissions: entitlements.permissions.clone(),
             csrf: csrf.clone(),
             custom: user.claims.as_map().clone(),
         };

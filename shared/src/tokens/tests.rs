@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::keys::{GeneratedKey, generate_ed25519, generate_p256};
 use super::*;
-use crate::domain::{Email, Role, User};
+use crate::domain::{Email, Entitlements, Role, User};
 
 pub(super) const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
@@ -78,7 +78,7 @@ pub(super) fn issue(pair: &Pair) -> IssuedTokens {
 
 pub(super) fn issue_bound(pair: &Pair, csrf: Option<CsrfBinding>) -> IssuedTokens {
     let grant = pair.issuer.next_refresh("session-1".into(), NOW).bound_to(csrf);
-    pair.issuer.issue(&user(), &grant, NOW).unwrap()
+    pair.issuer.issue(&user(), &Entitlements::default(), &grant, NOW).unwrap()
 }
 
 fn header_of(token: &str) -> Value {
@@ -208,7 +208,7 @@ fn rotated_keys_keep_verifying_until_removed() {
     let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&both).unwrap());
     let old_issuer = TokenIssuer::new(settings(), SigningKey::from_pkcs8_pem(&old.private_pem, "old".into()).unwrap());
     let grant = old_issuer.next_refresh("s".into(), NOW);
-    let token = old_issuer.issue(&user(), &grant, NOW).unwrap().access_token;
+    let token = old_issuer.issue(&user(), &Entitlements::default(), &grant, NOW).unwrap().access_token;
     assert!(verifier.verify_access(&token, NOW).is_ok());
     let only_new = json!({ "keys": [new.public_jwk] }).to_string();
     let verifier = TokenVerifier::new(settings(), VerifyingKeys::from_public_jwks(&only_new).unwrap());

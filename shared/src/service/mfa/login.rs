@@ -126,6 +126,7 @@ pub async fn verify_login(
         accounts.events.emit(EventKind::UserLoginFailed, detail.method(factor.method()), now).await;
         return Err(ApiError::InvalidCode);
     };
+    let entitlements = accounts.entitlements(&user).await?;
     let grant = accounts
         .issuer
         .next_refresh(new_session_id(), now)
@@ -154,7 +155,7 @@ pub async fn verify_login(
     let device =
         client.device_token.as_deref().and_then(|token| accounts.verifier.device_id(token, &user.email, now).ok());
     let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
-    let signed_in = signed_in(&accounts.issuer, user, &grant, now)?;
+    let signed_in = signed_in(&accounts.issuer, user, &entitlements, &grant, now)?;
     Ok(SignedIn { device_token: Some(device_token), ..signed_in })
 }
 

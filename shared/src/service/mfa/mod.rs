@@ -132,6 +132,7 @@ pub async fn confirm_enrolment(
     };
     drawn.succeeded(store).await?;
     let codes = RecoveryCodes::generate().map_err(internal)?;
+    let entitlements = accounts.entitlements(&user).await?;
     // Conditional on the account as read (no session started since): a login that slipped a
     // session in makes it retry with a cutoff that covers it, as a password change does.
     for _ in 0..3 {
@@ -160,7 +161,7 @@ pub async fn confirm_enrolment(
                 last_used_step: Some(step),
                 recovery_digests: activation.recovery_digests,
             });
-            let signed_in = signed_in(&accounts.issuer, user, &grant, commit)?;
+            let signed_in = signed_in(&accounts.issuer, user, &entitlements, &grant, commit)?;
             return Ok(MfaEnabled { recovery_codes: codes, signed_in });
         }
         // Refused: another confirmation or a newer enrolment won, a credential event or the

@@ -108,6 +108,9 @@ impl AccountStore for DynamoStore {
         changes: &UserChanges,
         revoke_sessions_at: Option<UnixTime>,
     ) -> Result<Option<User>, StoreError> {
+        if let Some(assignment) = &changes.roles {
+            return self.update_user_with_roles(user_id, changes, assignment, revoke_sessions_at).await;
+        }
         let mut assignments = Vec::new();
         let mut request = self
             .client

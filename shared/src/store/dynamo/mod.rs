@@ -19,6 +19,7 @@ mod items;
 mod mfa;
 mod one_time;
 mod revocation;
+mod roles;
 mod rotation;
 mod sessions;
 #[cfg(test)]

@@ -35,6 +35,7 @@ fn alice() -> User {
         latest_reset_ms: Some(1_800_000_000_900),
         mfa: None,
         claims: Default::default(),
+        roles: vec!["0190f000-role".into()],
         credential_epoch: 3,
     }
 }
@@ -61,10 +62,16 @@ fn a_user_is_stored_as_before_and_reads_back() {
             ("sessions_started", n("0")),
             ("email_verified", AttributeValue::Bool(true)),
             ("latest_reset_ms", n("1800000000900")),
+            ("roles", AttributeValue::Ss(vec!["0190f000-role".into()])),
             ("credential_epoch", n("3")),
         ])
     );
     assert_eq!(items::read::<UserItem, User>(stored).unwrap(), alice());
+    let without_roles = User { roles: Vec::new(), ..alice() };
+    assert!(
+        !items::user(&without_roles).unwrap().contains_key("roles"),
+        "no roles, no attribute (a set is never empty)"
+    );
 }
 
 #[test]

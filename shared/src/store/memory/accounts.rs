@@ -65,7 +65,19 @@ impl AccountStore for MemoryStore {
         revoke_sessions_at: Option<UnixTime>,
     ) -> Result<Option<User>, StoreError> {
         let mut state = self.lock()?;
+        if !state.users.contains_key(user_id) {
+            return Ok(None);
+        }
+        if let Some(assignment) = &changes.roles {
+            if !state.assignable(user_id, assignment) {
+                return Err(StoreError::Conflict);
+            }
+            state.count_holders(assignment);
+        }
         let Some(user) = state.users.get_mut(user_id) else { return Ok(None) };
+        if let Some(assignment) = &changes.roles {
+            user.roles = assignment.new.clone();
+        }
         if let Some(role) = changes.role {
             user.role = role;
         }

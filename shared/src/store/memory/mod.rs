@@ -6,12 +6,13 @@ use std::sync::Mutex;
 
 use super::{SessionRenewal, StoreError, ThrottleRecord};
 use crate::domain::mfa::{MfaChallenge, PendingEnrolment};
-use crate::domain::{OneTimeToken, Session, User};
+use crate::domain::{OneTimeToken, RoleCatalog, Session, User};
 
 mod accounts;
 mod mfa;
 mod one_time;
 mod revocation;
+mod roles;
 mod sessions;
 mod throttle;
 
@@ -32,6 +33,7 @@ pub(super) struct State {
     one_time_tokens: HashMap<String, OneTimeToken>,
     mfa_enrolments: HashMap<String, PendingEnrolment>,
     mfa_challenges: HashMap<String, MfaChallenge>,
+    roles: RoleCatalog,
 }
 
 struct StoredSession {

@@ -14,12 +14,14 @@ use crate::store::StoreError;
 
 mod mfa;
 mod one_time;
+mod role;
 mod session;
 mod throttle;
 mod user;
 
 pub(super) use mfa::*;
 pub(super) use one_time::*;
+pub(super) use role::*;
 pub(super) use session::*;
 pub(super) use throttle::*;
 pub(super) use user::*;
@@ -77,6 +79,7 @@ pub(crate) enum Entity {
     OneTimeToken,
     MfaEnrolment,
     MfaChallenge,
+    RoleCatalog,
 }
 
 impl Entity {
@@ -90,6 +93,7 @@ impl Entity {
             Entity::OneTimeToken => "one_time_token",
             Entity::MfaEnrolment => "mfa_enrolment",
             Entity::MfaChallenge => "mfa_challenge",
+            Entity::RoleCatalog => "role_catalog",
         }
     }
 }

@@ -41,6 +41,9 @@ pub(crate) struct UserItem {
     /// The custom claims as JSON text (absent: none): a string keeps numbers exactly as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claims: Option<String>,
+    /// A string set (SS) of the ids of the roles an administrator assigned; absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "serde_dynamo::string_set")]
+    roles: Vec<String>,
     /// Raised by every credential event (`credentials.rs`); absent on accounts that never had one.
     #[serde(default)]
     credential_epoch: u64,
@@ -63,6 +66,7 @@ impl From<&User> for UserItem {
             mfa_last_step: user.mfa.as_ref().and_then(|factor| factor.last_used_step),
             mfa_recovery: user.mfa.as_ref().map(|factor| factor.recovery_digests.clone()).unwrap_or_default(),
             claims: (!user.claims.is_empty()).then(|| user.claims.to_json()),
+            roles: user.roles.clone(),
             credential_epoch: user.credential_epoch,
         }
     }
@@ -87,6 +91,7 @@ impl From<UserItem> for User {
                 recovery_digests: item.mfa_recovery,
             }),
             claims: item.claims.as_deref().map(CustomClaims::from_stored).unwrap_or_default(),
+            roles: item.roles,
             credential_epoch: item.credential_epoch,
         }
     }
@@ -120,6 +125,7 @@ impl From<UserSummaryItem> for UserSummary {
             email_verified: item.email_verified,
             mfa_enabled: None,
             claims: None,
+            roles: None,
         }
     }
 }
