@@ -15,7 +15,8 @@ use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use e2e::{accounts, unique_email};
 use shared::domain::{Email, Password, SessionPolicy};
 use shared::service::{self, Accounts, ClientInfo};
-use shared::store::{DynamoStore, TableNames, schema};
+use shared::store::AccountStore as _;
+use shared::store::{DynamoStore, RoleStore, TableNames, schema};
 use shared::time::UnixTime;
 use shared::tokens::{CsrfBinding, Rebinding};
 
@@ -288,4 +289,54 @@ async fn a_refresh_consumes_one_write_unit_and_none_on_the_session_index() {
         .filter_map(|index| index.capacity_units)
         .sum();
     assert!(index_units > 0.0, "{revocation:?}");
+}
+
+/// An account holding roles: the catalog is read once per cache period (here, the first
+/// refresh in a fresh function), and every refresh after that stays at two requests.
+#[tokio::test]
+async fn a_refresh_with_roles_reads_the_role_catalog_once_per_cache_period() {
+    let (store, log) = counted_store().await;
+    let store = Arc::new(store);
+    let accounts = accounts(store.clone());
+    let email = Email::parse(&unique_email()).unwrap();
+    let now = UnixTime::now();
+    let registered =
+        service::register(&accounts, email, password(), &ClientInfo::default(), None, now).await.expect("register");
+    let registered = registered.signed_in().expect("optional verification: registration signs in");
+    let role = shared::domain::RoleDefinition {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: shared::domain::RoleName::parse("support").unwrap(),
+        description: String::new(),
+        permissions: vec![shared::domain::Permission::parse("orders:read").unwrap()],
+        assigned: 0,
+        updated_ms: now.millis(),
+    };
+    assert!(store.define_role(0, &role).await.unwrap());
+    let assignment = shared::store::RoleAssignment { previous: Vec::new(), new: vec![role.id.clone()] };
+    let changes = shared::store::UserChanges { roles: Some(assignment), ..Default::default() };
+    store.update_user(&registered.user.id, &changes, None).await.unwrap().unwrap();
+    log.take();
+
+    let mut token = registered.refresh_token.clone();
+    let mut refresh_calls = Vec::new();
+    for _ in 0..3 {
+        let next = service::refresh(&accounts, &token, Rebinding::UNCHANGED, &ClientInfo::default(), UnixTime::now())
+            .await
+            .expect("refresh succeeds");
+        let claims = accounts.verifier.verify_access(&next.access_token, UnixTime::now()).unwrap();
+        assert_eq!(claims.permissions.len(), 1);
+        token = next.refresh_token;
+        refresh_calls.push(log.take());
+    }
+    println!("refresh with roles: {refresh_calls:?}");
+    assert_eq!(
+        refresh_calls[0],
+        ["GetItem", "GetItem", "UpdateItem"],
+        "the user, the catalog (first time), the rotation"
+    );
+    assert_eq!(
+        refresh_calls[1..],
+        [["GetItem", "UpdateItem"], ["GetItem", "UpdateItem"]],
+        "the catalog from the cache"
+    );
 }

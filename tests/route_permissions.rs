@@ -291,3 +291,40 @@ async fn the_guides_example_answers_as_its_table_says() {
         assert_eq!(allowed, row[2] == "allowed", "{row:?}");
     }
 }
+
+#[test]
+fn the_largest_roles_and_claims_keep_an_access_token_well_below_the_verifiers_limit() {
+    use shared::domain::{CustomClaims, MAX_CLAIMS_BYTES, MAX_ENTITLEMENT_BYTES, MAX_TOKEN_PERMISSIONS};
+    let keys = keys();
+    let now = UnixTime::now();
+    let issue = |user: &shared::domain::User, entitlements: &Entitlements| {
+        let grant = keys.issuer.next_refresh(uuid::Uuid::new_v4().to_string(), now);
+        keys.issuer.issue(user, entitlements, &grant, now).unwrap().access_token
+    };
+    let plain = e2e::fixed_user(Role::User);
+    for count in [0, 1, 10, 64] {
+        let names: Vec<String> = (0..count).map(|n| format!("orders:action{n:02}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let roles: &[&str] = if count == 0 { &[] } else { &["support"] };
+        println!("{count} permissions (orders:actionNN): {} bytes", issue(&plain, &entitled(roles, &names)).len());
+    }
+    // At the limits: the most permissions, or the longest, and custom claims filling the rest
+    // of the budget they share.
+    let many: Vec<String> = (0..MAX_TOKEN_PERMISSIONS).map(|n| format!("p{n:02}")).collect();
+    let long: Vec<String> = (0..(MAX_ENTITLEMENT_BYTES - 4) / 67).map(|n| format!("{n:0>64}")).collect();
+    for names in [many, long] {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let entitlements = entitled(&["r"], &names);
+        let used: usize = 4 + names.iter().map(|name| name.len() + 3).sum::<usize>();
+        let filler = "x".repeat(MAX_CLAIMS_BYTES - used - r#"{"note":""}"#.len());
+        let user =
+            shared::domain::User { claims: CustomClaims::parse(json!({ "note": filler })).unwrap(), ..plain.clone() };
+        entitlements.fit_with(&user.claims).expect("at the limits, not past them");
+        let token = issue(&user, &entitlements);
+        println!("{} permissions and claims at the shared limit: {} bytes", names.len(), token.len());
+        assert!(token.len() <= 3584, "{} bytes", token.len());
+        assert!(keys.verifier.verify_access(&token, now).is_ok());
+        let over = CustomClaims::parse(json!({ "note": format!("{filler}x") })).unwrap();
+        assert!(entitlements.fit_with(&over).is_err(), "one byte more is refused");
+    }
+}

@@ -4,17 +4,17 @@
 
 use std::collections::BTreeSet;
 
-use super::{Entitlements, Permission};
+use super::{CustomClaims, Entitlements, MAX_CLAIMS_BYTES, Permission};
 
 /// Per role, as the contract says.
 pub const MAX_PERMISSIONS_PER_ROLE: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 pub const MAX_ROLES_PER_USER: usize = 20;
 /// Permissions one account's tokens may carry (the union of its roles'), and the bytes their
-/// names and the roles' names may take together: with the largest custom claims the access
-/// token stays well below the verifier's 4 KiB (`tokens::jws::MAX_TOKEN_BYTES`).
+/// names and the roles' names may take together with the custom claims (a budget they share):
+/// the access token stays well below the verifier's 4 KiB (`tokens::jws::MAX_TOKEN_BYTES`).
 pub const MAX_TOKEN_PERMISSIONS: usize = 64;
-pub const MAX_ENTITLEMENT_BYTES: usize = 512;
+pub const MAX_ENTITLEMENT_BYTES: usize = MAX_CLAIMS_BYTES;
 /// Roles in one deployment: the catalog is read whole (one item), so it stays small.
 pub const MAX_ROLES: usize = 200;
 
@@ -40,7 +40,7 @@ pub enum RoleError {
     #[error("an account holds at most {MAX_ROLES_PER_USER} roles")]
     TooManyRoles,
     #[error(
-        "an account's roles may grant at most {MAX_TOKEN_PERMISSIONS} permissions, of at most {MAX_ENTITLEMENT_BYTES} bytes with the role names, so that its access tokens stay small"
+        "an account's roles may grant at most {MAX_TOKEN_PERMISSIONS} permissions, whose names with the roles' and the custom claims take at most {MAX_ENTITLEMENT_BYTES} bytes, so that its access tokens stay small"
     )]
     TokenLimit,
     #[error("no role is named {0:?}")]
@@ -154,13 +154,14 @@ impl RoleCatalog {
 }
 
 impl Entitlements {
-    /// Whether tokens carrying these stay within [`MAX_TOKEN_PERMISSIONS`] and
-    /// [`MAX_ENTITLEMENT_BYTES`].
-    pub fn check_size(&self) -> Result<(), RoleError> {
+    /// Whether tokens carrying these and `claims` stay within [`MAX_TOKEN_PERMISSIONS`] and the
+    /// [`MAX_ENTITLEMENT_BYTES`] they share.
+    pub fn fit_with(&self, claims: &CustomClaims) -> Result<(), RoleError> {
         // Each name as a JSON string with its separator: `"name",`.
         let bytes: usize = self.roles.iter().map(|role| role.len() + 3).sum::<usize>()
             + self.permissions.iter().map(|permission| permission.as_str().len() + 3).sum::<usize>();
-        if self.permissions.len() > MAX_TOKEN_PERMISSIONS || bytes > MAX_ENTITLEMENT_BYTES {
+        let claims_bytes = if claims.is_empty() { 0 } else { claims.to_json().len() };
+        if self.permissions.len() > MAX_TOKEN_PERMISSIONS || bytes + claims_bytes > MAX_ENTITLEMENT_BYTES {
             return Err(RoleError::TokenLimit);
         }
         Ok(())
@@ -230,11 +231,16 @@ mod tests {
         let names = |count: usize, len: usize| -> Vec<Permission> {
             (0..count).map(|n| Permission::parse(&format!("{n:0>len$}")).unwrap()).collect()
         };
+        let none = CustomClaims::default();
         let fits = Entitlements { roles: vec!["r".into()], permissions: names(MAX_TOKEN_PERMISSIONS, 4) };
-        assert_eq!(fits.check_size(), Ok(()));
+        assert_eq!(fits.fit_with(&none), Ok(()));
         let too_many = Entitlements { roles: vec![], permissions: names(MAX_TOKEN_PERMISSIONS + 1, 3) };
-        assert_eq!(too_many.check_size(), Err(RoleError::TokenLimit));
-        let too_long = Entitlements { roles: vec![], permissions: names(10, 60) };
-        assert_eq!(too_long.check_size(), Err(RoleError::TokenLimit));
+        assert_eq!(too_many.fit_with(&none), Err(RoleError::TokenLimit));
+        let too_long = Entitlements { roles: vec![], permissions: names(40, 60) };
+        assert_eq!(too_long.fit_with(&none), Err(RoleError::TokenLimit));
+        let filler = "x".repeat(MAX_CLAIMS_BYTES - 300);
+        let big = CustomClaims::parse(serde_json::json!({ "note": filler })).unwrap();
+        assert_eq!(fits.fit_with(&big), Err(RoleError::TokenLimit), "claims and permissions share a budget");
+        assert_eq!(Entitlements::default().fit_with(&big), Ok(()));
     }
 }

@@ -1,6 +1,6 @@
 //! Administration: list, read, change and disable accounts. Every action writes an audit line.
 
-use super::roles::assignable;
+use super::roles::{assignable, claims_fit};
 use crate::domain::{Entitlements, Principal, Role, User};
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind, Events};
@@ -139,11 +139,18 @@ pub async fn update_user(
     let user = loop {
         attempts += 1;
         let mut changes = change.changes.clone();
-        if let Some(names) = &change.roles {
-            let catalog = store.role_catalog().await?;
-            let (ids, _) = assignable(&catalog, names).inspect_err(|_| audit("invalid_roles"))?;
+        if change.roles.is_some() || changes.claims.is_some() {
+            // Roles and custom claims share the token's budget: checked against the account as read.
             let Some(user) = store.user_by_id(user_id).await? else { break None };
-            changes.roles = Some(RoleAssignment { previous: user.roles, new: ids });
+            let claims = changes.claims.as_ref().unwrap_or(&user.claims);
+            match &change.roles {
+                Some(names) => {
+                    let catalog = store.role_catalog().await?;
+                    let ids = assignable(&catalog, names, claims).inspect_err(|_| audit("invalid_roles"))?;
+                    changes.roles = Some(RoleAssignment { previous: user.roles.clone(), new: ids });
+                }
+                None => claims_fit(store, &user, claims).await.inspect_err(|_| audit("invalid_claims"))?,
+            }
         }
         match store.update_user(user_id, &changes, revoke).await {
             // The account's roles or the catalog changed since the read: read them again.

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::admin::require_admin;
-use crate::domain::{Entitlements, MAX_ROLES, Principal, RoleCatalog, RoleDefinition, RoleError, RoleName, User};
+use crate::domain::{
+    CustomClaims, Entitlements, MAX_ROLES, Principal, RoleCatalog, RoleDefinition, RoleError, RoleName, User,
+};
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind, Events};
 use crate::store::{AccountStore, RevocationCheck, RoleStore};
@@ -50,9 +52,12 @@ impl RoleCache {
             return Ok(Entitlements::default());
         }
         let mut entitlements = self.catalog(store).await?.entitlements(&user.roles);
-        while entitlements.check_size().is_err() && entitlements.permissions.pop().is_some() {}
-        if entitlements.check_size().is_err() {
-            entitlements.permissions.clear();
+        if entitlements.fit_with(&user.claims).is_err() {
+            tracing::warn!(user_id = %user.id, "the roles grant more than a token carries: permissions cut");
+            while entitlements.fit_with(&user.claims).is_err() && entitlements.permissions.pop().is_some() {}
+            if entitlements.fit_with(&user.claims).is_err() {
+                entitlements.roles.clear();
+            }
         }
         Ok(entitlements)
     }
@@ -179,10 +184,26 @@ pub async fn delete_role(
     Err(ApiError::Conflict)
 }
 
-/// The ids of the named roles, and the entitlements they give, checked against the token limits.
-pub(super) fn assignable(catalog: &RoleCatalog, names: &[String]) -> Result<(Vec<String>, Entitlements), ApiError> {
+/// The ids of the named roles, checked with the account's custom claims against the token limits.
+pub(super) fn assignable(
+    catalog: &RoleCatalog,
+    names: &[String],
+    claims: &CustomClaims,
+) -> Result<Vec<String>, ApiError> {
     let ids = catalog.ids_of(names).map_err(invalid)?;
-    let entitlements = catalog.entitlements(&ids);
-    entitlements.check_size().map_err(invalid)?;
-    Ok((ids, entitlements))
+    catalog.entitlements(&ids).fit_with(claims).map_err(invalid)?;
+    Ok(ids)
+}
+
+/// Whether new custom claims still fit beside the roles `user` holds.
+pub(super) async fn claims_fit(
+    store: &(impl RoleStore + ?Sized),
+    user: &User,
+    claims: &CustomClaims,
+) -> Result<(), ApiError> {
+    if user.roles.is_empty() {
+        return Ok(());
+    }
+    let entitlements = store.role_catalog().await?.entitlements(&user.roles);
+    entitlements.fit_with(claims).map_err(|_| ApiError::validation("claims", RoleError::TokenLimit.to_string()))
 }
