@@ -38,7 +38,7 @@ import uuid
 FUNCTIONS = [
     "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
     "admin-list-users", "admin-get-user", "admin-update-user", "admin-roles", "account-recovery", "change-email",
-    "sessions", "admin-user-sessions", "mfa", "mfa-verify", "revoke", "introspect",
+    "sessions", "admin-user-sessions", "mfa", "mfa-verify", "revoke", "introspect", "delete-account",
 ]
 # The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or "target"
@@ -536,6 +536,20 @@ def main():
         anonymous = invoke("introspect", "samples/introspect.json",
                            {"REPLACE_WITH_TOKEN": standard_user["access_token"], "REPLACE_WITH_CLIENT_CREDENTIALS": "bm9ib2R5Og=="})
         expect(anonymous["statusCode"] == 401 and code(anonymous) == "invalid_client", "introspect refuses an unknown client")
+
+        # Account deletion by its owner, moments after signing in: the address is free again.
+        doomed = f"smoke-doomed-{uuid.uuid4().hex[:12]}@example.com"
+        doomed_tokens = body(invoke("register", "samples/register.json", {original_email: doomed}))
+        doomed_context = invoke("authorizer", "samples/authorizer.json",
+                                {"REPLACE_WITH_ACCESS_TOKEN": doomed_tokens["access_token"]})["context"]
+        erased = invoke("delete-account", "samples/delete-account.json",
+                        {"REPLACE_WITH_ACCESS_TOKEN": doomed_tokens["access_token"]}, context=doomed_context)
+        expect(erased["statusCode"] == 204, f"delete-account deletes the caller's account ({status_and_code(erased)})")
+        after = invoke("login", "samples/login.json", {original_email: doomed})
+        expect(after["statusCode"] == 401 and code(after) == "invalid_credentials",
+               f"the deleted account signs in no more ({status_and_code(after)})")
+        reborn = invoke("register", "samples/register.json", {original_email: doomed})
+        expect(reborn["statusCode"] == 201, f"its address registers again ({status_and_code(reborn)})")
 
         never = [function for function in FUNCTIONS if function not in INVOKED]
         if never:

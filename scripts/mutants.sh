@@ -2,13 +2,15 @@
 # Mutation testing of the security core with cargo-mutants (docs/testing.md, "Mutation
 # testing"). Too slow for CI: run it by hand after changing the code it covers.
 #
-#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|decisions|service|all] [extra cargo-mutants args]
+#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|permissions|decisions|policy|credential-events|service|all] [extra cargo-mutants args]
 #
 # tokens/rules/throttle/password/csrf/authorizer mutate shared/src and run shared's own tests (unit tests and
 # the JWS vectors): about 15 s a mutant. service mutates the use cases and the authorizer and
 # also runs the end-to-end tests on the embedded store (the DynamoDB variants are skipped, so no
 # server is needed): about a minute a mutant. Results go to mutants.out/<area>/ (gitignored);
 # the summary (caught, missed, unviable, timeouts) is printed at the end, missed mutants listed.
+# policy and credential-events run chosen end-to-end suites on both stores, so they need DynamoDB
+# Local (AWS_ENDPOINT_URL_DYNAMODB, as scripts/test.sh sets it).
 # `--iterate` reruns only what was not caught last time. Install: cargo install cargo-mutants --locked
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,22 +55,40 @@ csrf | all)
     run csrf -p shared -f shared/src/transport.rs -f shared/src/transport/csrf.rs "$@"
     ;;&
 authorizer | all)
-    run authorizer -p shared -f shared/src/authorizer.rs "$@"
+    run authorizer -p shared -f shared/src/authorizer/mod.rs -f shared/src/authorizer/context.rs "$@"
+    ;;&
+permissions | all)
+    # The permission grammar and its wildcards, roles' limits, the deployer's route matching.
+    run permissions -p shared -f shared/src/domain/permission.rs -f shared/src/domain/roles.rs \
+        -f shared/src/authorizer/api_routes.rs "$@"
     ;;&
 decisions)
     # The part of `service` that decides who may do what: the authorizer's decision and policy,
     # the admin checks, logout's and refresh's session rules (about 70 mutants, under an hour).
-    run decisions --test-workspace=true -f shared/src/authorizer.rs \
+    run decisions --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
+policy)
+    # The authorizer's decisions on the deployer's routes and the REST policy builder, against
+    # the suites that check them (the generated route tables included).
+    run policy --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs "$@" \
+        -- -- route_permissions:: rest_authorizer:: authorizer::
+    ;;
+credential-events)
+    # The credential-event rule: the epoch raised by each event, every redemption conditioned on
+    # it, on both stores (DynamoDB Local needed).
+    run credential-events --test-workspace=true -f shared/src/store/dynamo/credentials.rs \
+        -f shared/src/domain/user.rs -f shared/src/store/memory/one_time.rs -f shared/src/store/memory/mfa.rs "$@" \
+        -- -- credential_events:: store_contract:: amr::
+    ;;
 service | all)
-    run service --test-workspace=true -f shared/src/authorizer.rs \
+    run service --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs -f shared/src/service/accounts.rs \
         -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
-tokens | rules | throttle | password | csrf | authorizer | decisions) ;;
+tokens | rules | throttle | password | csrf | authorizer | permissions | decisions | policy | credential-events) ;;
 *)
-    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, decisions, service, all)" >&2
+    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, permissions, decisions, policy, credential-events, service, all)" >&2
     exit 64
     ;;
 esac

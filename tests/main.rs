@@ -5,6 +5,7 @@ mod amr;
 mod cookies;
 mod credential_events;
 mod custom_claims;
+mod deletion;
 mod devices;
 mod documented_behaviour;
 mod dynamo_calls;

@@ -48,6 +48,7 @@ async fn rest_events_get_policies_that_never_exceed_the_role() {
                 format!("{STAGE}/POST/auth/mfa/totp"),
                 format!("{STAGE}/POST/auth/mfa/totp/confirm"),
                 format!("{STAGE}/DELETE/auth/mfa/totp"),
+                format!("{STAGE}/DELETE/auth/me"),
             ],
         ),
         (
@@ -71,6 +72,8 @@ async fn rest_events_get_policies_that_never_exceed_the_role() {
                 format!("{STAGE}/GET/admin/roles/*"),
                 format!("{STAGE}/PUT/admin/roles/*"),
                 format!("{STAGE}/DELETE/admin/roles/*"),
+                format!("{STAGE}/DELETE/admin/users/*"),
+                format!("{STAGE}/DELETE/auth/me"),
             ],
         ),
     ] {

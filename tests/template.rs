@@ -116,7 +116,10 @@ fn queries_are_granted_on_indexes_only_and_scans_not_at_all() {
         grants.push(resource.to_owned());
     }
     let on_sessions = grants.iter().filter(|resource| resource.ends_with("/index/sessions_by_user")).count();
-    assert_eq!(on_sessions, 2, "the two session-list functions query sessions_by_user: {grants:?}");
+    assert_eq!(
+        on_sessions, 3,
+        "the two session-list functions and account deletion query sessions_by_user: {grants:?}"
+    );
 }
 
 /// Events go to the configured bus only, from exactly the functions that emit them.
@@ -134,6 +137,7 @@ fn events_may_be_put_on_the_configured_bus_only() {
         "change-email",
         "admin-update-user",
         "admin-roles",
+        "delete-account",
         "mfa",
         "mfa-verify",
     ];

@@ -217,6 +217,58 @@ mod authorizer {
     fn garbage(bencher: Bencher, alg: Alg) {
         run(bencher, alg, |_| "not-a-jwt".to_owned(), false);
     }
+
+    /// A deployer's table of 200 routes (`ROUTE_PERMISSIONS`), as JSON.
+    fn route_table_200() -> String {
+        let routes: serde_json::Map<String, serde_json::Value> = (0..200)
+            .map(|n| {
+                let (method, path) = match n % 4 {
+                    0 => ("GET", format!("/resource{}", n / 4)),
+                    1 => ("POST", format!("/resource{}", n / 4)),
+                    2 => ("GET", format!("/resource{}/{{id}}", n / 4)),
+                    _ => ("DELETE", format!("/resource{}/{{id}}/items/{{proxy+}}", n / 4)),
+                };
+                (format!("{method} {path}"), format!("resource{}:{}", n / 4, method.to_lowercase()).into())
+            })
+            .collect();
+        serde_json::Value::Object(routes).to_string()
+    }
+
+    /// What a 200-route table adds to the authorizer's init: parsing and checking it.
+    #[divan::bench]
+    fn route_table_200_parse(bencher: Bencher) {
+        let table = route_table_200();
+        bencher.bench_local(|| {
+            let env = shared::config::Env::from_pairs([("ROUTE_PERMISSIONS", table.as_str())]);
+            shared::authorizer::ApiRoutes::from_env(black_box(&env)).unwrap()
+        });
+    }
+
+    /// A decision on the deployer's route behind a catch-all (`$default`), matched by path in
+    /// the 200-route table (its last resource), with the permission held: EdDSA, token repeated.
+    #[divan::bench]
+    fn route_table_200_decision(bencher: Bencher) {
+        let (issuer, verifier) = pair(Alg::EdDSA);
+        let env = shared::config::Env::from_pairs([("ROUTE_PERMISSIONS", route_table_200().as_str())]);
+        let routes = shared::authorizer::ApiRoutes::from_env(&env).unwrap();
+        let entitlements = shared::domain::Entitlements {
+            roles: vec!["reader".into()],
+            permissions: vec![shared::domain::Permission::parse("resource49:*").unwrap()],
+        };
+        let grant = issuer.next_refresh("bench-session".into(), NOW);
+        let token = issuer.issue(&user(), &entitlements, &grant, NOW).unwrap().access_token;
+        let event_json = EVENT
+            .replace("REPLACE_WITH_ACCESS_TOKEN", &token)
+            .replace("\"GET /auth/me\"", "\"$default\"")
+            .replace("\"/auth/me\"", "\"/resource49/7\"");
+        let authorizer = Authorizer::new(&verifier, None).guarding(&routes);
+        let answer = |event_json: &str| {
+            let event: Box<serde_json::value::RawValue> = serde_json::from_str(event_json).unwrap();
+            serde_json::to_string(&authorizer.handle(event.get(), NOW).now_or_never().unwrap().unwrap()).unwrap()
+        };
+        assert!(answer(&event_json).contains("\"isAuthorized\":true"), "{}", answer(&event_json));
+        bencher.bench_local(|| answer(black_box(&event_json)));
+    }
 }
 
 mod tokens {

@@ -10,7 +10,7 @@ use crate::authorizer::{Authorizer, principal_from_context};
 use crate::domain::IntrospectionClients;
 use crate::domain::Principal;
 use crate::http::discovery::Discovery;
-use crate::http::{self, ApiRequest, ApiResponse, admin, auth, mfa, recovery, roles, sessions, standards};
+use crate::http::{self, ApiRequest, ApiResponse, admin, auth, deletion, mfa, recovery, roles, sessions, standards};
 use crate::routes::{self, Access};
 use crate::service::{Accounts, MfaConfig};
 use crate::store::RevocationCheck;
@@ -62,6 +62,7 @@ impl Gateway {
             "admin-list-users" => admin::list_users(store, request).await,
             "admin-get-user" => admin::get_user(store, request).await,
             "admin-update-user" => admin::update_user(store, &accounts.events, request).await,
+            "delete-account" => deletion::delete_account_function(accounts, self.transport, request).await,
             "admin-roles" => roles::admin_roles_function(store, &accounts.events, request).await,
             "account-recovery" => recovery::account_recovery_function(accounts, request).await,
             "change-email" => recovery::change_email(accounts, request).await,

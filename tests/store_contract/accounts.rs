@@ -176,4 +176,28 @@ e2e::on_both_store_adapters!(
     an_admin_change_can_revoke_older_sessions,
     users_list_newest_first_in_pages,
     a_password_change_commits_only_over_what_it_read,
+    a_deletion_takes_the_account_as_read_with_its_guard,
 );
+
+async fn a_deletion_takes_the_account_as_read_with_its_guard(store: Arc<dyn Store>) {
+    use shared::store::AccountDeletion;
+    let email = unique_email();
+    let alice = user(&email);
+    let live = session(&alice, NOW);
+    store.create_user(&alice, Some(&live)).await.unwrap();
+    // A credential event since the read: refused, nothing written.
+    let stale = AccountDeletion { credential_epoch: alice.credential_epoch + 1, ..AccountDeletion::of(&alice) };
+    assert!(!store.delete_user(&stale).await.unwrap());
+    let other_roles = AccountDeletion { roles: vec!["01a2f000-role".into()], ..AccountDeletion::of(&alice) };
+    assert!(!store.delete_user(&other_roles).await.unwrap());
+    assert!(store.user_by_id(&alice.id).await.unwrap().is_some());
+    assert!(store.delete_user(&AccountDeletion::of(&alice)).await.unwrap());
+    assert_eq!(store.user_by_id(&alice.id).await.unwrap(), None);
+    assert!(!store.delete_user(&AccountDeletion::of(&alice)).await.unwrap(), "gone already");
+    // The live session's item goes on request; the address is free again.
+    assert_eq!(store.forget_sessions(&alice.id).await.unwrap(), 1);
+    assert_eq!(store.session(&live.id).await.unwrap(), None);
+    let again = user(&email);
+    store.create_user(&again, None).await.unwrap();
+    assert_eq!(store.user_by_email(&Email::parse(&email).unwrap()).await.unwrap().map(|user| user.id), Some(again.id));
+}

@@ -174,6 +174,7 @@ mod tests {
                 format!("{stage}/POST/auth/mfa/totp"),
                 format!("{stage}/POST/auth/mfa/totp/confirm"),
                 format!("{stage}/DELETE/auth/mfa/totp"),
+                format!("{stage}/DELETE/auth/me"),
             ]
         );
         assert!(!user.iter().any(|resource| resource.contains("/admin/")), "{user:?}");

@@ -31,6 +31,10 @@ pub enum Notice {
     /// The address was proved for the first time, and that removed a second factor set up
     /// before (which whoever registered the address first may have planted).
     MfaRemovedByFirstProof,
+    /// The account was deleted (`by_admin`: by an administrator).
+    AccountDeleted {
+        by_admin: bool,
+    },
 }
 
 const IF_NOT_YOU: &str = "If this was not you, reset your password now and sign out of every device: \
@@ -130,6 +134,15 @@ pub fn notice(to: &Email, notice: &Notice) -> Message {
                  left. Each works once."
             ),
         ),
+        Notice::AccountDeleted { by_admin } => (
+            "notice_account_deleted",
+            "Your account was deleted",
+            if *by_admin {
+                "An administrator deleted your account: it no longer exists, and every device was signed out.".into()
+            } else {
+                "Your account was deleted at your request: it no longer exists, and every device was signed out.".into()
+            },
+        ),
         Notice::MfaRemovedByFirstProof => (
             "notice_mfa_removed_first_proof",
             "Two-step sign-in was removed",
@@ -139,7 +152,12 @@ pub fn notice(to: &Email, notice: &Notice) -> Message {
                 .into(),
         ),
     };
-    compose(to.as_str(), kind, subject, &[what, IF_NOT_YOU.into()], None)
+    // A deleted account has no password left to reset.
+    let trailer = match notice {
+        Notice::AccountDeleted { .. } => "If you did not ask for this, contact the service's support.",
+        _ => IF_NOT_YOU,
+    };
+    compose(to.as_str(), kind, subject, &[what, trailer.into()], None)
 }
 
 fn lifetime(secs: u64) -> String {

@@ -38,6 +38,7 @@ pub enum EventKind {
     UserMfaDisabled,
     UserUpdated,
     RoleUpdated,
+    UserDeleted,
 }
 
 impl EventKind {
@@ -57,6 +58,7 @@ impl EventKind {
             EventKind::UserMfaDisabled => "user.mfa_disabled",
             EventKind::UserUpdated => "user.updated",
             EventKind::RoleUpdated => "role.updated",
+            EventKind::UserDeleted => "user.deleted",
         }
     }
 }

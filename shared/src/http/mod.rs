@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod deletion;
 pub mod discovery;
 pub mod mfa;
 mod paging;

@@ -18,6 +18,29 @@ pub struct PasswordChange {
     pub renewal: SessionRenewal,
 }
 
+/// An account's deletion, as one atomic write: the account as read (no credential event since,
+/// the roles it held), its email guard, its waiting MFA enrolment, and its roles' holder counts.
+/// Everything else of it is then unreachable: every session, token and second step names an
+/// account that is gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountDeletion {
+    pub user_id: String,
+    pub email: Email,
+    pub credential_epoch: u64,
+    pub roles: Vec<String>,
+}
+
+impl AccountDeletion {
+    pub fn of(user: &User) -> Self {
+        Self {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            credential_epoch: user.credential_epoch,
+            roles: user.roles.clone(),
+        }
+    }
+}
+
 /// What an administrator may change on an account.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserChanges {
@@ -104,6 +127,10 @@ pub trait AccountStore: Send + Sync {
         changes: &UserChanges,
         revoke_sessions_at: Option<UnixTime>,
     ) -> Result<Option<User>, StoreError>;
+
+    /// Deletes the account as [`AccountDeletion`] says; `false`, writing nothing, when it is not
+    /// as read (gone already, a credential event or a role change since).
+    async fn delete_user(&self, deletion: &AccountDeletion) -> Result<bool, StoreError>;
 
     /// One page of users, newest first, starting after the user id `after`. Returns the page
     /// and, when more may follow, the id to continue after.

@@ -18,7 +18,7 @@ pub mod schema;
 mod sessions;
 mod throttle;
 
-pub use accounts::{AccountStore, PasswordChange, UserChanges, UserPage, UserSummary};
+pub use accounts::{AccountDeletion, AccountStore, PasswordChange, UserChanges, UserPage, UserSummary};
 pub use dynamo::{DynamoStore, TableNames};
 pub use memory::MemoryStore;
 pub use mfa::{ChallengeDraw, MfaActivation, MfaRemoval, MfaStore};

@@ -228,4 +228,8 @@ pub trait SessionStore: Send + Sync {
 
     /// Blocks one access token until `expires_at` (epoch seconds), when its entry expires.
     async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError>;
+
+    /// Deletes the session items of a deleted account that were still live (where a device's
+    /// address and User-Agent sit); the count deleted.
+    async fn forget_sessions(&self, user_id: &str) -> Result<usize, StoreError>;
 }

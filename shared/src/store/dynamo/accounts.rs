@@ -11,7 +11,9 @@ use super::errors::{CONDITION_FAILED, TRANSACTION_CONFLICT, cancellation_reasons
 use super::items::{self, EmailGuardItem, UserItem, UserSummaryItem, email_key, n, s, user_key};
 use super::transactions::{build_failed, put};
 use crate::domain::{Email, Session, User};
-use crate::store::{AccountStore, PasswordChange, StoreError, UserChanges, UserPage, UserSummary, schema};
+use crate::store::{
+    AccountDeletion, AccountStore, PasswordChange, StoreError, UserChanges, UserPage, UserSummary, schema,
+};
 use crate::time::UnixTime;
 
 #[async_trait]
@@ -142,6 +144,10 @@ impl AccountStore for DynamoStore {
         let updated =
             unless_refused(request.update_expression(format!("SET {}", assignments.join(", "))).send().await)?;
         updated.and_then(|output| output.attributes).map(items::read::<UserItem, _>).transpose()
+    }
+
+    async fn delete_user(&self, deletion: &AccountDeletion) -> Result<bool, StoreError> {
+        self.delete_account(deletion).await
     }
 
     async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError> {

@@ -14,6 +14,7 @@
 
 mod accounts;
 mod credentials;
+mod deletion;
 mod errors;
 mod items;
 mod mfa;

@@ -177,7 +177,7 @@ impl DynamoStore {
 
     /// The catalog's holder counts for an assignment: one more for each role gained (which must
     /// still be defined), one fewer for each role lost.
-    fn holder_counts(&self, assignment: &RoleAssignment) -> Result<Option<TransactWriteItem>, StoreError> {
+    pub(super) fn holder_counts(&self, assignment: &RoleAssignment) -> Result<Option<TransactWriteItem>, StoreError> {
         let (gained, lost) = assignment.delta();
         if gained.is_empty() && lost.is_empty() {
             return Ok(None);

@@ -228,6 +228,10 @@ impl SessionStore for DynamoStore {
         Ok(SessionPage { sessions, next_after: after })
     }
 
+    async fn forget_sessions(&self, user_id: &str) -> Result<usize, StoreError> {
+        self.delete_live_sessions(user_id).await
+    }
+
     async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
         self.client
             .put_item()

@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 
+use super::roles::same_roles;
 use super::{MemoryStore, StoredSession};
 use crate::domain::{Email, Session, User};
-use crate::store::{AccountStore, PasswordChange, StoreError, UserChanges, UserPage, UserSummary};
+use crate::store::{
+    AccountDeletion, AccountStore, PasswordChange, RoleAssignment, StoreError, UserChanges, UserPage, UserSummary,
+};
 use crate::time::UnixTime;
 
 #[async_trait]
@@ -92,6 +95,21 @@ impl AccountStore for MemoryStore {
             user.credentials_changed();
         }
         Ok(Some(user.clone()))
+    }
+
+    async fn delete_user(&self, deletion: &AccountDeletion) -> Result<bool, StoreError> {
+        let mut state = self.lock()?;
+        let as_read = state.users.get(&deletion.user_id).is_some_and(|user| {
+            user.unchanged_since(deletion.credential_epoch) && same_roles(&user.roles, &deletion.roles)
+        });
+        if !as_read {
+            return Ok(false);
+        }
+        state.users.remove(&deletion.user_id);
+        state.user_id_by_email.remove(deletion.email.as_str());
+        state.mfa_enrolments.remove(&deletion.user_id);
+        state.count_holders(&RoleAssignment { previous: deletion.roles.clone(), new: Vec::new() });
+        Ok(true)
     }
 
     async fn list_users(&self, limit: u32, after: Option<&str>) -> Result<UserPage, StoreError> {

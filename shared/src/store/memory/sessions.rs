@@ -170,6 +170,13 @@ impl SessionStore for MemoryStore {
         Ok(SessionPage { sessions: live, next_after })
     }
 
+    async fn forget_sessions(&self, user_id: &str) -> Result<usize, StoreError> {
+        let mut state = self.lock()?;
+        let before = state.sessions.len();
+        state.sessions.retain(|_, stored| stored.revoked || stored.session.user_id != user_id);
+        Ok(before - state.sessions.len())
+    }
+
     async fn revoke_access_token(&self, jti: &str, expires_at: u64) -> Result<(), StoreError> {
         self.lock()?.revoked_access_tokens.insert(jti.to_owned(), expires_at);
         Ok(())
