@@ -2,7 +2,7 @@
 """Probe of an account takeover against a running local API: does an email-change link survive the
 owner's password reset?
 
-    cargo run --release -p local-api &            # http://127.0.0.1:3000, embedded store
+    cargo run -p local-api &                      # http://127.0.0.1:3000, embedded store
     python3 scripts/probe_email_change.py [--base http://127.0.0.1:3000]
 
 Step by step: the owner registers; someone who knows the password signs in and asks to move the

@@ -69,7 +69,7 @@ def main():
     with open(args.readme, encoding="utf-8") as handle:
         readme = handle.read()
     opening = first_block_commands(readme)
-    if opening != ["cargo run --release -p local-api", "scripts/test.sh"]:
+    if opening != ["cargo run -p local-api", "scripts/test.sh"]:
         sys.exit(f"readme_check: the README's first block should be the two commands, found {opening}")
     blocks = session_blocks(readme)
     port = free_port()

@@ -9,7 +9,7 @@
 # Deterministic: a fixed seed and one worker, so a failure reproduces with the same command.
 #
 # Identities (scripts/schemathesis_identities.py, before the run): an administrator, made by the
-# local API itself (--admin-email), for the admin routes (security scheme adminBearer); a user
+# local API itself (--admin), for the admin routes (security scheme adminBearer); a user
 # for the user routes (bearerAuth); an account with MFA on for DELETE /auth/mfa/totp, in a second,
 # short run (its codes are checked rather than answered 404). Fixed path parameters keep the run
 # honest: the admin routes act on a victim account only, DELETE /auth/sessions/{id} ends the
@@ -63,7 +63,7 @@ printf '%s\n' "$admin_password" |
   INTROSPECTION_CLIENTS="schemathesis:$(printf '%s' "$client_secret" | sha256sum | cut -d' ' -f1)" \
   ARGON2_MEMORY_KIB=1024 ARGON2_ITERATIONS=1 ARGON2_PARALLELISM=1 EMAIL_RESPONSE_FLOOR_MS=20 TOKEN_TRANSPORT=body \
   REGISTRATIONS_PER_IP_PER_HOUR=100000 MFA_UNKNOWN_TOKENS_PER_IP=100000 RUST_LOG=${RUST_LOG:-warn} \
-  target/debug/local-api --addr "127.0.0.1:$port" --admin-email "$admin_email" > "$log" 2>&1 &
+  target/debug/local-api --addr "127.0.0.1:$port" --admin "$admin_email" > "$log" 2>&1 &
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true' EXIT
 

@@ -13,8 +13,10 @@ use shared::store::{AccountStore, DynamoStore, StoreError, TableNames, UserChang
 use shared::time::UnixTime;
 use shared::tokens::keys::{generate_ed25519, generate_p256};
 
+mod accounts;
+
 #[derive(Parser)]
-#[command(about = "Operate the JWT auth service (DynamoDB from the standard AWS configuration)")]
+#[command(version, about = "Operate the JWT auth service (DynamoDB from the standard AWS configuration)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,6 +59,22 @@ enum Command {
         #[arg(long)]
         json: String,
     },
+    /// Accounts: list, show, disable, enable, delete, revoke-sessions.
+    #[command(subcommand)]
+    Users(accounts::Users),
+    /// Roles and the permissions they grant: put, list, delete.
+    #[command(subcommand)]
+    Roles(accounts::Roles),
+    /// Give an account exactly these roles (none without --role); with --revoke-sessions its
+    /// tokens carry them at once, else from its next refresh.
+    Assign {
+        #[arg(long)]
+        email: String,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        #[arg(long)]
+        revoke_sessions: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,6 +92,9 @@ async fn main() -> ExitCode {
         Command::GenKey { kid, alg, jwks } => gen_key(kid, alg, jwks),
         Command::CreateAdmin { email } => create_admin(&email).await,
         Command::SetClaims { email, json } => set_claims(&email, &json).await,
+        Command::Users(command) => accounts::users(command).await,
+        Command::Roles(command) => accounts::roles(command).await,
+        Command::Assign { email, roles, revoke_sessions } => accounts::assign(&email, roles, revoke_sessions).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -147,7 +168,7 @@ async fn create_admin(raw_email: &str) -> Result<(), String> {
     let now = UnixTime::now();
     if let Some(existing) = store.user_by_email(&email).await.map_err(describe)? {
         // Promotion keeps the user's password; the role reaches tokens at the next login.
-        let promote = UserChanges { role: Some(Role::Admin), disabled: None, claims: None, roles: None };
+        let promote = UserChanges { role: Some(Role::Admin), ..UserChanges::default() };
         store.update_user(&existing.id, &promote, Some(now)).await.map_err(describe)?;
         println!("promoted {email} (id {}) to admin; their existing sessions were revoked", existing.id);
         return Ok(());
@@ -180,7 +201,7 @@ fn read_password() -> Result<String, String> {
     Ok(password)
 }
 
-fn describe(error: StoreError) -> String {
+pub(crate) fn describe(error: StoreError) -> String {
     match error {
         StoreError::Unavailable(_) => {
             "DynamoDB is unreachable: check AWS_REGION, credentials and AWS_ENDPOINT_URL_DYNAMODB".into()

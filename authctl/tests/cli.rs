@@ -377,3 +377,64 @@ async fn set_claims_reaches_the_next_access_token() {
     assert_eq!(claims.custom.get("tenant_id"), Some(&serde_json::json!("t-42")));
     assert_eq!(claims.custom.get("seats"), Some(&serde_json::json!(5)));
 }
+
+/// The operator's commands: roles put and assigned reach the next login's token; users show,
+/// disable, enable, revoke-sessions and delete act as the admin routes do.
+#[tokio::test]
+async fn roles_and_users_commands_act_as_the_admin_routes_do() {
+    let deployment = Deployment::new().await;
+    let email = unique_email("operator");
+    let password = "correct horse battery staple";
+    succeeded(deployment.create_admin(&email, Some(&format!("{password}\n"))));
+    let env = [
+        ("USERS_TABLE", deployment.tables.users.as_str()),
+        ("REVOCATIONS_TABLE", deployment.tables.revocations.as_str()),
+    ];
+    let version = succeeded(authctl(&["--version"], None, &[]));
+    assert!(version.starts_with("authctl "), "{version}");
+
+    let refused = authctl(&["roles", "put", "Support", "--permission", "orders:read"], None, &env);
+    assert!(!refused.status.success() && stderr(&refused).contains("role name"), "{}", stderr(&refused));
+    let put = succeeded(authctl(
+        &["roles", "put", "support", "--permission", "orders:read", "--permission", "users:read"],
+        None,
+        &env,
+    ));
+    assert!(put.contains("support: orders:read users:read"), "{put}");
+    succeeded(authctl(&["assign", "--email", &email, "--role", "support"], None, &env));
+    let listed = succeeded(authctl(&["roles", "list"], None, &env));
+    assert!(listed.contains("support  (1 holders)"), "{listed}");
+    let shown = succeeded(authctl(&["users", "show", "--email", &email], None, &env));
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["roles"], serde_json::json!(["support"]));
+    let accounts = deployment.accounts();
+    let signed_in = login(&accounts, &email, password).await.unwrap();
+    let claims = accounts.verifier.verify_access(&signed_in.access_token, UnixTime::now()).unwrap();
+    assert_eq!(claims.roles, ["support"]);
+    let held = authctl(&["roles", "delete", "support"], None, &env);
+    assert!(!held.status.success(), "a held role stays");
+
+    succeeded(authctl(&["users", "disable", "--email", &email], None, &env));
+    assert_eq!(login(&accounts, &email, password).await.err(), Some(ApiError::AccountDisabled));
+    succeeded(authctl(&["users", "enable", "--email", &email], None, &env));
+    let again = login(&accounts, &email, password).await.unwrap();
+    succeeded(authctl(&["users", "revoke-sessions", "--email", &email], None, &env));
+    let refresh = service::refresh(
+        &accounts,
+        &again.refresh_token,
+        shared::tokens::Rebinding::UNCHANGED,
+        &ClientInfo::default(),
+        UnixTime::now(),
+    )
+    .await;
+    assert_eq!(refresh.err(), Some(ApiError::TokenRevoked));
+    let listed = succeeded(authctl(&["users", "list"], None, &env));
+    assert!(listed.contains(&email), "{listed}");
+
+    let unconfirmed = authctl(&["users", "delete", "--email", &email], None, &env);
+    assert!(!unconfirmed.status.success() && stderr(&unconfirmed).contains("--yes"));
+    succeeded(authctl(&["users", "delete", "--email", &email, "--yes"], None, &env));
+    assert_eq!(login(&accounts, &email, password).await.err(), Some(ApiError::InvalidCredentials));
+    succeeded(authctl(&["roles", "delete", "support"], None, &env));
+    assert!(!succeeded(authctl(&["roles", "list"], None, &env)).contains("support"));
+}

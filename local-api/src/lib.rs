@@ -292,12 +292,12 @@ fn ephemeral_keys(settings: TokenSettings) -> (TokenIssuer, TokenVerifier) {
     (TokenIssuer::new(settings.clone(), signing), TokenVerifier::new(settings, keys))
 }
 
-/// `--admin-email`: makes the account an administrator before the API listens, as `authctl
+/// `--admin`: makes the account an administrator before the API listens, as `authctl
 /// create-admin` does on DynamoDB: an existing account is promoted (its password and data kept,
 /// its sessions revoked); otherwise one is created with `password`. For local development and
 /// the conformance run, which need an administrator on the embedded store too.
 pub async fn bootstrap_admin(accounts: &Accounts, email: &str, password: Option<String>) -> Result<String, String> {
-    let email = Email::parse(email).map_err(|reason| format!("--admin-email {reason}"))?;
+    let email = Email::parse(email).map_err(|reason| format!("--admin {reason}"))?;
     let store = accounts.store.as_ref();
     let now = UnixTime::now();
     let describe = |error: shared::store::StoreError| error.to_string();
@@ -306,7 +306,7 @@ pub async fn bootstrap_admin(accounts: &Accounts, email: &str, password: Option<
         store.update_user(&existing.id, &promote, Some(now)).await.map_err(describe)?;
         return Ok(format!("promoted {email} (id {}) to admin", existing.id));
     }
-    let password = password.ok_or("--admin-email: no password on stdin for the new account")?;
+    let password = password.ok_or("--admin: no password (LOCAL_ADMIN_PASSWORD, or stdin) for the new account")?;
     let password = Password::parse_new(password).map_err(|reason| format!("the admin's password {reason}"))?;
     let password_hash = accounts.hasher.hash(password).await.map_err(|error| error.to_string())?;
     let user = User::new(email, password_hash, Role::Admin, now);

@@ -26,8 +26,9 @@ struct Args {
     #[arg(long = "allowed-host", value_name = "NAME")]
     allowed_hosts: Vec<String>,
     /// Make this account an administrator before listening, as `authctl create-admin` does: an
-    /// existing one is promoted, otherwise it is created with the password on stdin's first line.
-    #[arg(long, value_name = "EMAIL")]
+    /// existing one is promoted, otherwise it is created with the password in
+    /// LOCAL_ADMIN_PASSWORD, else on stdin's first line.
+    #[arg(long = "admin", visible_alias = "admin-email", value_name = "EMAIL")]
     admin_email: Option<String>,
 }
 
@@ -80,8 +81,12 @@ async fn main() {
     }
 }
 
-/// The first line of stdin when it is not a terminal (`--admin-email` for a new account).
+/// `LOCAL_ADMIN_PASSWORD`, else the first line of stdin when it is not a terminal (`--admin`
+/// for a new account).
 fn read_password() -> Option<String> {
+    if let Some(password) = std::env::var("LOCAL_ADMIN_PASSWORD").ok().filter(|password| !password.is_empty()) {
+        return Some(password);
+    }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         return None;

@@ -10,7 +10,7 @@ use super::{ApiRequest, ApiResponse, json_response};
 use crate::domain::{CustomClaims, Role};
 use crate::error::ApiError;
 use crate::events::Events;
-use crate::service::{self, AdminChange};
+use crate::service::{self, Actor, AdminChange};
 use crate::store::{Store, UserChanges};
 use crate::time::UnixTime;
 
@@ -44,7 +44,7 @@ fn parse_user_changes(request: &ApiRequest) -> Result<AdminChange, ApiError> {
 pub async fn list_users(store: &dyn Store, request: ApiRequest) -> ApiResponse {
     let result = async {
         let page = PageQuery::parse(&request.query, USERS_PAGE)?;
-        service::list_users(store, request.principal()?, page.limit, page.user_cursor()?).await
+        service::list_users(store, Actor::Admin(request.principal()?), page.limit, page.user_cursor()?).await
     };
     match result.await {
         Ok(page) => json_response(
@@ -59,7 +59,8 @@ pub async fn list_users(store: &dyn Store, request: ApiRequest) -> ApiResponse {
 }
 
 pub async fn get_user(store: &dyn Store, request: ApiRequest) -> ApiResponse {
-    let result = async { service::get_user(store, request.principal()?, request.last_path_segment()).await };
+    let result =
+        async { service::get_user(store, Actor::Admin(request.principal()?), request.last_path_segment()).await };
     respond::<_, AdminUserView>(StatusCode::OK, result.await)
 }
 
@@ -68,7 +69,15 @@ pub async fn update_user(store: &dyn Store, events: &Events, request: ApiRequest
         let principal = request.principal()?;
         request.check_csrf_unless_bearer()?;
         let changes = parse_user_changes(&request)?;
-        service::update_user(store, events, principal, request.last_path_segment(), changes, UnixTime::now()).await
+        service::update_user(
+            store,
+            events,
+            Actor::Admin(principal),
+            request.last_path_segment(),
+            changes,
+            UnixTime::now(),
+        )
+        .await
     };
     respond::<_, AdminUserView>(StatusCode::OK, result.await)
 }

@@ -11,7 +11,7 @@ use super::{ApiRequest, ApiResponse};
 use crate::domain::Password;
 use crate::error::ApiError;
 use crate::routes::{self, Endpoint, Route};
-use crate::service::{self, Recovery};
+use crate::service::{self, Actor, Recovery};
 use crate::time::UnixTime;
 use crate::transport::{self, TokenTransport};
 
@@ -43,7 +43,7 @@ async fn deletion(flows: &Recovery, transport: TokenTransport, route: &Route, re
             }
             Endpoint::DeleteUser => {
                 let user_id = route.parameter(&request.path).ok_or(ApiError::NotFound)?;
-                service::delete_user(flows, principal, user_id, now).await?;
+                service::delete_user(flows, Actor::Admin(principal), user_id, now).await?;
                 Ok(false)
             }
             _ => Err(ApiError::NotFound),

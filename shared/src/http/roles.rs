@@ -9,7 +9,7 @@ use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::events::Events;
 use crate::routes::{self, Endpoint, Route};
-use crate::service::{self, RoleView};
+use crate::service::{self, Actor, RoleView};
 use crate::store::Store;
 use crate::time::UnixTime;
 
@@ -55,27 +55,35 @@ async fn admin_roles(store: &dyn Store, events: &Events, route: &Route, request:
         let name = || route.parameter(&request.path).ok_or(ApiError::NotFound);
         match route.endpoint {
             Endpoint::ListRoles => {
-                let roles = service::list_roles(store, principal).await?;
+                let roles = service::list_roles(store, Actor::Admin(principal)).await?;
                 Ok(json_response(
                     StatusCode::OK,
                     &RoleListView { roles: roles.into_iter().map(RoleBodyView::from).collect() },
                 ))
             }
             Endpoint::GetRole => {
-                let role = service::get_role(store, principal, name()?).await?;
+                let role = service::get_role(store, Actor::Admin(principal), name()?).await?;
                 Ok(json_response(StatusCode::OK, &RoleBodyView::from(role)))
             }
             Endpoint::PutRole => {
                 request.check_csrf_unless_bearer()?;
                 let body: RoleBody = request.json()?;
-                let role =
-                    service::define_role(store, events, principal, name()?, &body.description, &body.permissions, now)
-                        .await?;
+                let (description, permissions) = (&body.description, &body.permissions);
+                let role = service::define_role(
+                    store,
+                    events,
+                    Actor::Admin(principal),
+                    name()?,
+                    description,
+                    permissions,
+                    now,
+                )
+                .await?;
                 Ok(json_response(StatusCode::OK, &RoleBodyView::from(role)))
             }
             Endpoint::DeleteRole => {
                 request.check_csrf_unless_bearer()?;
-                service::delete_role(store, events, principal, name()?, now).await?;
+                service::delete_role(store, events, Actor::Admin(principal), name()?, now).await?;
                 Ok(empty_response(StatusCode::NO_CONTENT))
             }
             _ => Err(ApiError::NotFound),

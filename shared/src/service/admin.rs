@@ -40,6 +40,41 @@ pub(super) async fn require_admin(
     Err(ApiError::Forbidden)
 }
 
+/// Who acts on accounts and roles: an administrator through the API (whose power is checked
+/// again in the store, [`require_admin`]), or the operator, with the deployment's own AWS
+/// credentials (`authctl`).
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    Admin(&'a Principal),
+    Operator,
+}
+
+impl Actor<'_> {
+    pub(super) async fn check(
+        self,
+        store: &(impl AccountStore + RevocationCheck + ?Sized),
+        action: &'static str,
+    ) -> Result<(), ApiError> {
+        match self {
+            Actor::Admin(principal) => require_admin(store, principal, action).await,
+            Actor::Operator => Ok(()),
+        }
+    }
+
+    /// As audit lines and events name it.
+    pub(super) fn id(&self) -> &str {
+        match self {
+            Actor::Admin(principal) => &principal.user_id,
+            Actor::Operator => "operator",
+        }
+    }
+
+    /// Whether the actor is the account `user_id` (an administrator acting on themself).
+    pub(super) fn is(&self, user_id: &str) -> bool {
+        matches!(self, Actor::Admin(principal) if principal.user_id == user_id)
+    }
+}
+
 /// Account and session ids are UUIDs: anything else names nothing, and never reaches the store (where
 /// an over-long key is a request error, not an absence).
 pub(super) fn known_shape(id: &str) -> Result<(), ApiError> {
@@ -48,13 +83,13 @@ pub(super) fn known_shape(id: &str) -> Result<(), ApiError> {
 
 pub async fn list_users(
     store: &(impl AccountStore + RevocationCheck + ?Sized),
-    principal: &Principal,
+    actor: Actor<'_>,
     limit: u32,
     after: Option<String>,
 ) -> Result<UserPage, ApiError> {
-    require_admin(store, principal, "list_users").await?;
+    actor.check(store, "list_users").await?;
     let page = store.list_users(limit, after.as_deref()).await?;
-    tracing::info!(target: "audit", actor = %principal.user_id, action = "list_users", count = page.users.len(), outcome = "ok");
+    tracing::info!(target: "audit", actor = %actor.id(), action = "list_users", count = page.users.len(), outcome = "ok");
     Ok(page)
 }
 
@@ -88,14 +123,14 @@ pub struct AdminChange {
 
 pub async fn get_user(
     store: &(impl AccountStore + RevocationCheck + RoleStore + ?Sized),
-    principal: &Principal,
+    actor: Actor<'_>,
     user_id: &str,
 ) -> Result<ManagedUser, ApiError> {
-    require_admin(store, principal, "get_user").await?;
+    actor.check(store, "get_user").await?;
     known_shape(user_id)?;
     let user = store.user_by_id(user_id).await?;
     let outcome = if user.is_some() { "ok" } else { "not_found" };
-    tracing::info!(target: "audit", actor = %principal.user_id, action = "get_user", target_user = %user_id, outcome);
+    tracing::info!(target: "audit", actor = %actor.id(), action = "get_user", target_user = %user_id, outcome);
     let user = user.ok_or(ApiError::NotFound)?;
     ManagedUser::of(store, &user).await
 }
@@ -103,18 +138,18 @@ pub async fn get_user(
 pub async fn update_user(
     store: &(impl AccountStore + RevocationCheck + RoleStore + ?Sized),
     events: &Events,
-    principal: &Principal,
+    actor: Actor<'_>,
     user_id: &str,
     change: AdminChange,
     now: UnixTime,
 ) -> Result<ManagedUser, ApiError> {
-    require_admin(store, principal, "update_user").await?;
+    actor.check(store, "update_user").await?;
     known_shape(user_id)?;
     let changes = &change.changes;
     let audit = |outcome: &str| {
         tracing::info!(
             target: "audit",
-            actor = %principal.user_id,
+            actor = %actor.id(),
             action = "update_user",
             target_user = %user_id,
             role = ?changes.role.map(Role::as_str),
@@ -127,7 +162,7 @@ pub async fn update_user(
     };
     let demotes_or_disables = changes.role.is_some_and(|role| role != Role::Admin) || changes.disabled == Some(true);
     // Nobody changes their own roles: an administrator's power comes from another one.
-    if user_id == principal.user_id && (demotes_or_disables || change.roles.is_some()) {
+    if actor.is(user_id) && (demotes_or_disables || change.roles.is_some()) {
         audit("conflict_self");
         return Err(ApiError::Conflict);
     }
@@ -171,7 +206,7 @@ pub async fn update_user(
     ];
     let changed = changed.into_iter().filter_map(|(name, given)| given.then_some(name)).collect();
     let detail =
-        EventDetail { actor: Some(principal.user_id.clone()), changed, ..EventDetail::ok(&user.id).method("admin") };
+        EventDetail { actor: Some(actor.id().to_owned()), changed, ..EventDetail::ok(&user.id).method("admin") };
     events.emit(EventKind::UserUpdated, detail, now).await;
     ManagedUser::of(store, &user).await
 }

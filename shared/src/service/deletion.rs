@@ -3,7 +3,7 @@
 //! it unreachable (`AccountStore::delete_user`); its live sessions' items go right after; a
 //! `user.deleted` event and a notice to the address follow.
 
-use super::admin::{known_shape, require_admin};
+use super::admin::{Actor, known_shape};
 use super::recovery::send_notice;
 use super::{Recovery, live_session, proven_caller};
 use crate::domain::{Password, Principal, User};
@@ -33,7 +33,7 @@ pub async fn delete_account(
             (user, session)
         }
     };
-    erase(flows.store.as_ref(), user.clone()).await?;
+    erase_account(flows.store.as_ref(), user.clone()).await?;
     tracing::info!(target: "audit", user_id = %user.id, action = "delete_account", outcome = "ok");
     let detail = EventDetail::ok(&user.id).session(&session.id);
     flows.events.emit(EventKind::UserDeleted, detail, now).await;
@@ -42,19 +42,14 @@ pub async fn delete_account(
 }
 
 /// An administrator deletes an account (never their own: `409 conflict`).
-pub async fn delete_user(
-    flows: &Recovery,
-    principal: &Principal,
-    user_id: &str,
-    now: UnixTime,
-) -> Result<(), ApiError> {
+pub async fn delete_user(flows: &Recovery, actor: Actor<'_>, user_id: &str, now: UnixTime) -> Result<(), ApiError> {
     let store = flows.store.as_ref();
-    require_admin(store, principal, "delete_user").await?;
+    actor.check(store, "delete_user").await?;
     known_shape(user_id)?;
     let audit = |outcome: &str| {
-        tracing::info!(target: "audit", actor = %principal.user_id, action = "delete_user", target_user = %user_id, outcome);
+        tracing::info!(target: "audit", actor = %actor.id(), action = "delete_user", target_user = %user_id, outcome);
     };
-    if user_id == principal.user_id {
+    if actor.is(user_id) {
         audit("conflict_self");
         return Err(ApiError::Conflict);
     }
@@ -62,9 +57,9 @@ pub async fn delete_user(
         audit("not_found");
         return Err(ApiError::NotFound);
     };
-    erase(store, user.clone()).await?;
+    erase_account(store, user.clone()).await?;
     audit("ok");
-    let detail = EventDetail { actor: Some(principal.user_id.clone()), ..EventDetail::ok(&user.id).method("admin") };
+    let detail = EventDetail { actor: Some(actor.id().to_owned()), ..EventDetail::ok(&user.id).method("admin") };
     flows.events.emit(EventKind::UserDeleted, detail, now).await;
     send_notice(flows, &user.email, Notice::AccountDeleted { by_admin: true }).await;
     Ok(())
@@ -72,7 +67,10 @@ pub async fn delete_user(
 
 /// Deletes `user` as read, reading it again when a credential event or a role change came
 /// between; then its live sessions' items (best-effort: the rest expires under its TTL).
-async fn erase(store: &(impl AccountStore + SessionStore + ?Sized), mut user: User) -> Result<(), ApiError> {
+pub async fn erase_account(
+    store: &(impl AccountStore + SessionStore + ?Sized),
+    mut user: User,
+) -> Result<(), ApiError> {
     for _ in 0..3 {
         if store.delete_user(&AccountDeletion::of(&user)).await? {
             match store.forget_sessions(&user.id).await {

@@ -5,10 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::admin::require_admin;
-use crate::domain::{
-    CustomClaims, Entitlements, MAX_ROLES, Principal, RoleCatalog, RoleDefinition, RoleError, RoleName, User,
-};
+use super::admin::Actor;
+use crate::domain::{CustomClaims, Entitlements, MAX_ROLES, RoleCatalog, RoleDefinition, RoleError, RoleName, User};
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind, Events};
 use crate::store::{AccountStore, RevocationCheck, RoleStore};
@@ -90,13 +88,13 @@ const ATTEMPTS: usize = 3;
 pub async fn define_role(
     store: &(impl AccountStore + RevocationCheck + RoleStore + ?Sized),
     events: &Events,
-    principal: &Principal,
+    actor: Actor<'_>,
     name: &str,
     description: &str,
     permissions: &[String],
     now: UnixTime,
 ) -> Result<RoleView, ApiError> {
-    require_admin(store, principal, "define_role").await?;
+    actor.check(store, "define_role").await?;
     let name = RoleName::parse(name).map_err(invalid)?;
     let permissions = RoleDefinition::validate(description, permissions).map_err(invalid)?;
     for _ in 0..ATTEMPTS {
@@ -114,10 +112,10 @@ pub async fn define_role(
             updated_ms: now.millis(),
         };
         if store.define_role(catalog.revision, &role).await? {
-            tracing::info!(target: "audit", actor = %principal.user_id, action = "define_role", role = %name.as_str(), permissions = role.permissions.len(), outcome = "ok");
+            tracing::info!(target: "audit", actor = %actor.id(), action = "define_role", role = %name.as_str(), permissions = role.permissions.len(), outcome = "ok");
             let changed = vec![if existing.is_some() { "permissions" } else { "created" }];
             let detail = EventDetail {
-                actor: Some(principal.user_id.clone()),
+                actor: Some(actor.id().to_owned()),
                 role: Some(name.as_str().to_owned()),
                 changed,
                 ..EventDetail::default()
@@ -131,18 +129,18 @@ pub async fn define_role(
 
 pub async fn list_roles(
     store: &(impl AccountStore + RevocationCheck + RoleStore + ?Sized),
-    principal: &Principal,
+    actor: Actor<'_>,
 ) -> Result<Vec<RoleView>, ApiError> {
-    require_admin(store, principal, "list_roles").await?;
+    actor.check(store, "list_roles").await?;
     Ok(store.role_catalog().await?.roles)
 }
 
 pub async fn get_role(
     store: &(impl AccountStore + RevocationCheck + RoleStore + ?Sized),
-    principal: &Principal,
+    actor: Actor<'_>,
     name: &str,
 ) -> Result<RoleView, ApiError> {
-    require_admin(store, principal, "get_role").await?;
+    actor.check(store, "get_role").await?;
     store.role_catalog().await?.by_name(name).cloned().ok_or(ApiError::NotFound)
 }
 
@@ -151,13 +149,13 @@ pub async fn get_role(
 pub async fn delete_role(
     store: &(impl AccountStore + RevocationCheck + RoleStore + ?Sized),
     events: &Events,
-    principal: &Principal,
+    actor: Actor<'_>,
     name: &str,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    require_admin(store, principal, "delete_role").await?;
+    actor.check(store, "delete_role").await?;
     let audit = |outcome: &str| {
-        tracing::info!(target: "audit", actor = %principal.user_id, action = "delete_role", role = %name, outcome);
+        tracing::info!(target: "audit", actor = %actor.id(), action = "delete_role", role = %name, outcome);
     };
     for _ in 0..ATTEMPTS {
         let catalog = store.role_catalog().await?;
@@ -172,7 +170,7 @@ pub async fn delete_role(
         if store.delete_role(catalog.revision, &role.id).await? {
             audit("ok");
             let detail = EventDetail {
-                actor: Some(principal.user_id.clone()),
+                actor: Some(actor.id().to_owned()),
                 role: Some(name.to_owned()),
                 changed: vec!["deleted"],
                 ..EventDetail::default()
