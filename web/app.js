@@ -71,70 +71,7 @@
   const linkToken = new URLSearchParams(window.location.hash.slice(1)).get('token') || '';
   if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
 
-  function csrfToken() {
-    for (const part of document.cookie.split(';')) {
-      const [name, ...rest] = part.trim().split('=');
-      if (name === '__Host-csrf_token') return decodeURIComponent(rest.join('='));
-    }
-    return '';
-  }
-
-  // One request to the API. Resolves to {status, ok, body}; never throws for HTTP errors.
-  async function call(method, path, { body, csrf = false } = {}) {
-    const headers = { Accept: 'application/json, application/problem+json' };
-    const init = { method, headers, credentials: 'same-origin', cache: 'no-store' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    if (csrf) {
-      const token = csrfToken();
-      if (token) headers['X-CSRF-Token'] = token;
-    }
-    const response = await fetch(path, init);
-    const text = await response.text();
-    let parsed = null;
-    if (text) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = { detail: text };
-      }
-    }
-    return { status: response.status, ok: response.ok, body: parsed };
-  }
-
-  // Silent refresh: one in flight at a time, shared by every caller that needs it.
-  let refreshing = null;
-  function refresh() {
-    if (!refreshing) {
-      refreshing = call('POST', '/auth/refresh', { body: {}, csrf: true })
-        .then((r) => r.ok)
-        .catch(() => false)
-        .finally(() => { refreshing = null; });
-    }
-    return refreshing;
-  }
-
-  // A call authenticated by the access cookie. The authorizer answers 401 (no token) or 403
-  // (token refused, e.g. expired); then, if a session may exist (the CSRF cookie lives as long as
-  // the refresh token), refresh once and retry once.
-  async function authed(method, path, options) {
-    const first = await call(method, path, options);
-    if ((first.status === 401 || first.status === 403) && csrfToken() && await refresh()) {
-      return call(method, path, options);
-    }
-    return first;
-  }
-
-  function describe(result) {
-    const p = result.body || {};
-    const text = [p.title, p.detail].filter(Boolean).join(': ') || p.message || `HTTP ${result.status}`;
-    const fields = Array.isArray(p.errors)
-      ? p.errors.map((e) => `${e.field} ${e.message}`).join('; ')
-      : '';
-    return `${text}${fields ? ` (${fields})` : ''}${p.code ? ` [${p.code}]` : ''}`;
-  }
+  const { csrfToken, call, authed, describe } = window.jwtAuth;
 
   function showError(message) {
     ui.error.textContent = message;

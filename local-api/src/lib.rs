@@ -32,6 +32,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
+const COMMON_JS: &str = include_str!("../../web/common.js");
+const ADMIN_HTML: &str = include_str!("../../web/admin.html");
+const ADMIN_JS: &str = include_str!("../../web/admin.js");
 /// The page loads only its own script and talks only to its own origin; no framing.
 /// Images may also be `data:` URLs: the MFA enrolment shows its QR code (an SVG) as one.
 const PAGE_CSP: &str =
@@ -71,7 +74,11 @@ pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, dev: DevViews, ho
         .route("/verify-email", get(index))
         .route("/reset-password", get(index))
         .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", APP_JS) }))
-        .route("/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }));
+        .route("/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }))
+        .route("/common.js", get(|| async { page("text/javascript; charset=utf-8", COMMON_JS) }))
+        // The administration page: the API behind it checks every call (admins only).
+        .route("/admin", get(|| async { page("text/html; charset=utf-8", ADMIN_HTML) }))
+        .route("/admin.js", get(|| async { page("text/javascript; charset=utf-8", ADMIN_JS) }));
     if let Some(events) = dev.events {
         router = router.route(
             "/_dev/events",

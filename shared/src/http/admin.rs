@@ -7,7 +7,7 @@ use super::paging::{self, PageQuery, USERS_PAGE};
 use super::response::{problem, respond};
 use super::views::{AdminUserView, UserListView};
 use super::{ApiRequest, ApiResponse, json_response};
-use crate::domain::{CustomClaims, Role};
+use crate::domain::{CustomClaims, Email, Role};
 use crate::error::ApiError;
 use crate::events::Events;
 use crate::service::{self, Actor, AdminChange};
@@ -41,10 +41,26 @@ fn parse_user_changes(request: &ApiRequest) -> Result<AdminChange, ApiError> {
     Ok(AdminChange { changes, roles: body.roles, revoke_sessions: body.revoke_sessions })
 }
 
+#[derive(Deserialize)]
+struct SearchQuery {
+    email: Option<String>,
+}
+
+/// `GET /admin/users`: a page of users, newest first; with `email=`, the account with that
+/// address (a page of one, or none).
 pub async fn list_users(store: &dyn Store, request: ApiRequest) -> ApiResponse {
     let result = async {
         let page = PageQuery::parse(&request.query, USERS_PAGE)?;
-        service::list_users(store, Actor::Admin(request.principal()?), page.limit, page.user_cursor()?).await
+        let search: SearchQuery = serde_urlencoded::from_str(&request.query)
+            .map_err(|_| ApiError::validation("query", "is not a valid query string"))?;
+        let actor = Actor::Admin(request.principal()?);
+        match search.email.filter(|email| !email.is_empty()) {
+            Some(raw) => {
+                let email = Email::parse(&raw).map_err(|reason| ApiError::validation("email", reason))?;
+                service::find_user(store, actor, &email).await
+            }
+            None => service::list_users(store, actor, page.limit, page.user_cursor()?).await,
+        }
     };
     match result.await {
         Ok(page) => json_response(

@@ -1,7 +1,7 @@
 //! Administration: list, read, change and disable accounts. Every action writes an audit line.
 
 use super::roles::{assignable, claims_fit};
-use crate::domain::{Entitlements, Principal, Role, User};
+use crate::domain::{Email, Entitlements, Principal, Role, User};
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind, Events};
 use crate::store::{
@@ -119,6 +119,18 @@ pub struct AdminChange {
     pub roles: Option<Vec<String>>,
     /// End every session now, so the change reaches the account's tokens at once.
     pub revoke_sessions: bool,
+}
+
+/// The account with this address, as a page of one (or none): the search by email.
+pub async fn find_user(
+    store: &(impl AccountStore + RevocationCheck + ?Sized),
+    actor: Actor<'_>,
+    email: &Email,
+) -> Result<UserPage, ApiError> {
+    actor.check(store, "find_user").await?;
+    let user = store.user_by_email(email).await?;
+    tracing::info!(target: "audit", actor = %actor.id(), action = "find_user", found = user.is_some(), outcome = "ok");
+    Ok(UserPage { users: user.iter().map(UserSummary::from).collect(), next_after: None })
 }
 
 pub async fn get_user(

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 pub use accounts::Registration;
 pub use accounts::{change_password, login, me, register};
-pub use admin::{Actor, AdminChange, ManagedUser, get_user, list_users, update_user};
+pub use admin::{Actor, AdminChange, ManagedUser, find_user, get_user, list_users, update_user};
 pub use deletion::{RECENT_SIGN_IN_SECS, delete_account, delete_user, erase_account};
 pub use devices::{SessionList, end_session, end_user_sessions, list_sessions, list_user_sessions};
 pub use mfa::{Enrolment, MfaEnabled};
