@@ -59,7 +59,7 @@ authorizer | all)
     ;;&
 permissions | all)
     # The permission grammar and its wildcards, roles' limits, the deployer's route matching.
-    run permissions -p shared -f shared/src/domain/permission.rs -f shared/src/domain/roles.rs \
+    run permissions -p shared -f shared/src/domain/permission.rs \
         -f shared/src/authorizer/api_routes.rs "$@"
     ;;&
 decisions)
