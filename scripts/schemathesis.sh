@@ -151,12 +151,14 @@ results = [
 sys.exit(0 if all(results) else 1)
 PY
 
-# Every operation but DELETE /auth/mfa/totp with the user's token; then that one with the MFA
-# account's (the user has no MFA to turn off).
+# Every operation but DELETE /auth/mfa/totp and the deletions with the user's token; then that
+# one with the MFA account's (the user has no MFA to turn off); last the deletions, DELETE
+# /auth/me with an account of its own and DELETE /admin/users/{id} on the victim, so that no
+# account the other runs use is deleted under them.
 rm -f target/schemathesis/*.har.json target/schemathesis/*.ndjson
 timeout 300 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathesis.toml run "$SPEC" \
   --url "http://127.0.0.1:$port" \
-  --exclude-operation-id disableMfa \
+  --exclude-operation-id disableMfa --exclude-operation-id deleteAccount --exclude-operation-id deleteUser \
   --checks "$CHECKS" \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "$EXAMPLES" \
@@ -180,6 +182,20 @@ timeout 120 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathe
   --generation-database none \
   --report junit,har,ndjson --report-dir target/schemathesis \
   --report-har-path target/schemathesis/mfa.har.json --report-ndjson-path target/schemathesis/mfa.ndjson \
+  --no-color \
+  "$@" || status=$?
+timeout 120 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathesis-delete.toml run "$SPEC" \
+  --url "http://127.0.0.1:$port" \
+  --include-operation-id deleteAccount --include-operation-id deleteUser \
+  --checks "$CHECKS" \
+  --phases examples,coverage,fuzzing \
+  --max-examples "$EXAMPLES" \
+  --seed "$SEED" \
+  --workers 1 \
+  --request-timeout 10 \
+  --generation-database none \
+  --report junit,har,ndjson --report-dir target/schemathesis \
+  --report-har-path target/schemathesis/delete.har.json --report-ndjson-path target/schemathesis/delete.ndjson \
   --no-color \
   "$@" || status=$?
 

@@ -90,6 +90,8 @@ def main():
     turn_mfa_on(victim_email, victim["access_token"])
     mfa_email, mfa_owner = register("mfa")
     mfa_token = turn_mfa_on(mfa_email, mfa_owner["access_token"])
+    # DELETE /auth/me acts on an account of its own, in a run of its own (after the others).
+    doomed_email, doomed = register("doomed")
 
     def config(bearer):
         return f"""[auth.openapi.bearerAuth]
@@ -117,7 +119,10 @@ parameters = {{ id = "{claims(second["access_token"])["sid"]}" }}
         out.write(config(user["access_token"]))
     with open(os.path.join(out_dir, "schemathesis-mfa.toml"), "w") as out:
         out.write(config(mfa_token))
-    print(f"identities: admin {admin_email}, user {user_email}, victim {victim_email} (MFA on), {mfa_email} (MFA on)")
+    with open(os.path.join(out_dir, "schemathesis-delete.toml"), "w") as out:
+        out.write(config(doomed["access_token"]))
+    print(f"identities: admin {admin_email}, user {user_email}, victim {victim_email} (MFA on), {mfa_email} (MFA on), "
+          f"{doomed_email} (to delete)")
 
 
 def claims(token):
