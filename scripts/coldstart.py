@@ -308,7 +308,11 @@ def main():
     env["JWT_KEY_ID"] = "bench"
     env["JWT_PUBLIC_JWKS"] = next(line.split("=", 1)[1] for line in key.splitlines()
                                   if line.startswith("JWT_PUBLIC_JWKS="))
-    env["JWT_PRIVATE_KEY"] = key[key.index("-----BEGIN"):key.index("-----END")] + "-----END PRIVATE KEY-----\n"
+    # The PEM block (its own lines; the secret's JSON line before it holds the same key, escaped).
+    lines = key.splitlines()
+    begin = next(i for i, line in enumerate(lines) if line.startswith("-----BEGIN"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("-----END"))
+    env["JWT_PRIVATE_KEY"] = "\n".join(lines[begin:end + 1]) + "\n"
 
     log_dir = os.path.join(ROOT, "target", "coldstart")
     shutil.rmtree(log_dir, ignore_errors=True)
