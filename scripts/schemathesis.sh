@@ -67,7 +67,7 @@ printf '%s\n' "$admin_password" |
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true' EXIT
 
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   grep -qs "listening on" "$log" && break
   if ! kill -0 "$api_pid" 2>/dev/null; then
     echo "local-api exited before listening:" >&2
@@ -76,7 +76,7 @@ for _ in $(seq 1 100); do
   fi
   sleep 0.1
 done
-grep -q "listening on" "$log" || { echo "local-api did not start listening within 10 s" >&2; cat "$log" >&2; exit 1; }
+grep -q "listening on" "$log" || { echo "local-api did not start listening within 30 s" >&2; cat "$log" >&2; exit 1; }
 echo "local-api listening on http://127.0.0.1:$port (log: $log)"
 
 "$VENV/bin/python" scripts/schemathesis_identities.py "http://127.0.0.1:$port" "$admin_email" "$admin_password" \
@@ -156,48 +156,29 @@ PY
 # /auth/me with an account of its own and DELETE /admin/users/{id} on the victim, so that no
 # account the other runs use is deleted under them.
 rm -f target/schemathesis/*.har.json target/schemathesis/*.ndjson
-timeout 300 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathesis.toml run "$SPEC" \
-  --url "http://127.0.0.1:$port" \
-  --exclude-operation-id disableMfa --exclude-operation-id deleteAccount --exclude-operation-id deleteUser \
-  --checks "$CHECKS" \
-  --phases examples,coverage,fuzzing,stateful \
-  --max-examples "$EXAMPLES" \
-  --seed "$SEED" \
-  --workers 1 \
-  --request-timeout 10 \
-  --generation-database none \
-  --report junit,har,ndjson --report-dir target/schemathesis \
-  --report-har-path target/schemathesis/main.har.json --report-ndjson-path target/schemathesis/main.ndjson \
-  --no-color \
-  "$@" || status=$?
-timeout 120 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathesis-mfa.toml run "$SPEC" \
-  --url "http://127.0.0.1:$port" \
-  --include-operation-id disableMfa \
-  --checks "$CHECKS" \
-  --phases examples,coverage,fuzzing \
-  --max-examples "$EXAMPLES" \
-  --seed "$SEED" \
-  --workers 1 \
-  --request-timeout 10 \
-  --generation-database none \
-  --report junit,har,ndjson --report-dir target/schemathesis \
-  --report-har-path target/schemathesis/mfa.har.json --report-ndjson-path target/schemathesis/mfa.ndjson \
-  --no-color \
-  "$@" || status=$?
-timeout 120 "$VENV/bin/schemathesis" --config-file target/schemathesis/schemathesis-delete.toml run "$SPEC" \
-  --url "http://127.0.0.1:$port" \
-  --include-operation-id deleteAccount --include-operation-id deleteUser \
-  --checks "$CHECKS" \
-  --phases examples,coverage,fuzzing \
-  --max-examples "$EXAMPLES" \
-  --seed "$SEED" \
-  --workers 1 \
-  --request-timeout 10 \
-  --generation-database none \
-  --report junit,har,ndjson --report-dir target/schemathesis \
-  --report-har-path target/schemathesis/delete.har.json --report-ndjson-path target/schemathesis/delete.ndjson \
-  --no-color \
-  "$@" || status=$?
+# One run: its identities (a config file), its report name, its phases, then which operations.
+run() {
+  local identities=$1 report=$2 phases=$3
+  shift 3
+  timeout 300 "$VENV/bin/schemathesis" --config-file "target/schemathesis/$identities.toml" run "$SPEC" \
+    --url "http://127.0.0.1:$port" \
+    --checks "$CHECKS" \
+    --phases "$phases" \
+    --max-examples "$EXAMPLES" \
+    --seed "$SEED" \
+    --workers 1 \
+    --request-timeout 10 \
+    --generation-database none \
+    --report junit,har,ndjson --report-dir target/schemathesis \
+    --report-har-path "target/schemathesis/$report.har.json" --report-ndjson-path "target/schemathesis/$report.ndjson" \
+    --no-color \
+    "$@" || status=$?
+}
+run schemathesis main examples,coverage,fuzzing,stateful \
+  --exclude-operation-id disableMfa --exclude-operation-id deleteAccount --exclude-operation-id deleteUser "$@"
+run schemathesis-mfa mfa examples,coverage,fuzzing --include-operation-id disableMfa "$@"
+run schemathesis-delete delete examples,coverage,fuzzing \
+  --include-operation-id deleteAccount --include-operation-id deleteUser "$@"
 
 echo
 "$VENV/bin/python" scripts/schemathesis_summary.py "$SPEC" target/schemathesis/*.har.json \

@@ -121,19 +121,13 @@ impl AccountStore for DynamoStore {
             .key("pk", s(user_key(user_id)))
             .condition_expression("attribute_exists(pk)")
             .return_values(ReturnValue::AllNew);
-        if let Some(role) = changes.role {
-            assignments.push("#role = :role");
-            request = request
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":role", s(role.as_str()));
+        let sets = AdminSets::of(changes);
+        assignments.extend(sets.actions);
+        for (name, attribute) in sets.names {
+            request = request.expression_attribute_names(name, attribute);
         }
-        if let Some(disabled) = changes.disabled {
-            assignments.push("disabled = :disabled");
-            request = request.expression_attribute_values(":disabled", AttributeValue::Bool(disabled));
-        }
-        if let Some(claims) = &changes.claims {
-            assignments.push("claims = :claims");
-            request = request.expression_attribute_values(":claims", s(claims.to_json()));
+        for (name, value) in sets.values {
+            request = request.expression_attribute_values(name, value);
         }
         if let Some(cutoff) = revoke_sessions_at {
             return self.update_user_revoking(request, assignments, cutoff).await;
@@ -231,6 +225,34 @@ impl DynamoStore {
             updated = unless_refused(kept.update_expression(expression(&assignments)).send().await)?;
         }
         updated.and_then(|output| output.attributes).map(items::read::<UserItem, _>).transpose()
+    }
+}
+
+/// The `SET` actions of an administrator's change (role, disabled, claims), with the names and
+/// values they use: the same in a single update and in a role assignment's transaction.
+pub(super) struct AdminSets {
+    pub(super) actions: Vec<&'static str>,
+    pub(super) names: Vec<(&'static str, &'static str)>,
+    pub(super) values: Vec<(&'static str, AttributeValue)>,
+}
+
+impl AdminSets {
+    pub(super) fn of(changes: &UserChanges) -> Self {
+        let mut sets = Self { actions: Vec::new(), names: Vec::new(), values: Vec::new() };
+        if let Some(role) = changes.role {
+            sets.actions.push("#role = :role");
+            sets.names.push(("#role", "role"));
+            sets.values.push((":role", s(role.as_str())));
+        }
+        if let Some(disabled) = changes.disabled {
+            sets.actions.push("disabled = :disabled");
+            sets.values.push((":disabled", AttributeValue::Bool(disabled)));
+        }
+        if let Some(claims) = &changes.claims {
+            sets.actions.push("claims = :claims");
+            sets.values.push((":claims", s(claims.to_json())));
+        }
+        sets
     }
 }
 

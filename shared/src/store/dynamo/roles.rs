@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::DynamoStore;
+use super::accounts::AdminSets;
 use super::credentials::{CREDENTIAL_EVENT, one};
 use super::errors::{classify, unless_refused};
 use super::items::{self, ROLE_CATALOG_KEY, RoleCatalogItem, n, s, user_key};
@@ -119,20 +120,13 @@ impl DynamoStore {
         raise_cutoff: Option<UnixTime>,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut update = Update::builder().table_name(&self.tables.users).key("pk", s(user_key(user_id)));
-        let (mut set, mut remove, mut conditions) = (Vec::new(), Vec::new(), vec!["attribute_exists(pk)"]);
-        if let Some(role) = changes.role {
-            set.push("#role = :role");
-            update = update
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_values(":role", s(role.as_str()));
+        let sets = AdminSets::of(changes);
+        let (mut set, mut remove, mut conditions) = (sets.actions, Vec::new(), vec!["attribute_exists(pk)"]);
+        for (name, attribute) in sets.names {
+            update = update.expression_attribute_names(name, attribute);
         }
-        if let Some(disabled) = changes.disabled {
-            set.push("disabled = :disabled");
-            update = update.expression_attribute_values(":disabled", AttributeValue::Bool(disabled));
-        }
-        if let Some(claims) = &changes.claims {
-            set.push("claims = :claims");
-            update = update.expression_attribute_values(":claims", s(claims.to_json()));
+        for (name, value) in sets.values {
+            update = update.expression_attribute_values(name, value);
         }
         match assignment.new.is_empty() {
             true => remove.push("#held"),
