@@ -179,10 +179,6 @@ impl ApiRoutes {
         self.routes.is_empty()
     }
 
-    pub fn routes(&self) -> &[ApiRoute] {
-        &self.routes
-    }
-
     /// The route a request reaches, if the table names one: the most specific match.
     pub fn route_for(&self, method: &str, path: &str) -> Option<&ApiRoute> {
         let parts: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
@@ -202,20 +198,26 @@ impl ApiRoutes {
 mod tests {
     use super::*;
 
+    const TABLE: [(&str, &str); 8] = [
+        ("GET /orders", "orders:read"),
+        ("POST /orders", "orders:write"),
+        ("GET /orders/{id}", "orders:read"),
+        ("GET /orders/export", "orders:export"),
+        ("ANY /files/{proxy+}", "files:use"),
+        ("DELETE /files/{proxy+}", "files:delete"),
+        ("GET /files/{name}", "files:read"),
+        ("GET /", "home:read"),
+    ];
+
     fn table(default: DefaultAccess) -> ApiRoutes {
-        ApiRoutes::new(
-            &[
-                ("GET /orders", "orders:read"),
-                ("POST /orders", "orders:write"),
-                ("GET /orders/{id}", "orders:read"),
-                ("GET /orders/export", "orders:export"),
-                ("ANY /files/{proxy+}", "files:use"),
-                ("DELETE /files/{proxy+}", "files:delete"),
-                ("GET /", "home:read"),
-            ],
-            default,
-        )
-        .unwrap()
+        ApiRoutes::new(&TABLE, default).unwrap()
+    }
+
+    /// The table in both orders: which route wins never depends on where it is listed.
+    fn both_orders() -> [ApiRoutes; 2] {
+        let mut reversed = TABLE;
+        reversed.reverse();
+        [table(DefaultAccess::Deny), ApiRoutes::new(&reversed, DefaultAccess::Deny).unwrap()]
     }
 
     fn permission_for(routes: &ApiRoutes, method: &str, path: &str) -> Option<String> {
@@ -224,17 +226,30 @@ mod tests {
 
     #[test]
     fn the_most_specific_route_wins_as_in_api_gateway() {
+        for routes in both_orders() {
+            assert_eq!(permission_for(&routes, "GET", "/orders").as_deref(), Some("orders:read"));
+            assert_eq!(permission_for(&routes, "POST", "/orders").as_deref(), Some("orders:write"));
+            assert_eq!(permission_for(&routes, "GET", "/orders/42").as_deref(), Some("orders:read"));
+            assert_eq!(permission_for(&routes, "GET", "/orders/export").as_deref(), Some("orders:export"));
+            assert_eq!(permission_for(&routes, "GET", "/orders/42/items"), None, "a parameter is one segment");
+            assert_eq!(permission_for(&routes, "PUT", "/orders"), None);
+            assert_eq!(permission_for(&routes, "GET", "/files/a/b/c").as_deref(), Some("files:use"));
+            assert_eq!(
+                permission_for(&routes, "GET", "/files/a").as_deref(),
+                Some("files:read"),
+                "a parameter beats greedy"
+            );
+            assert_eq!(permission_for(&routes, "POST", "/files/a").as_deref(), Some("files:use"));
+            assert_eq!(permission_for(&routes, "DELETE", "/files/a/b").as_deref(), Some("files:delete"));
+            assert_eq!(
+                permission_for(&routes, "DELETE", "/files/a").as_deref(),
+                Some("files:delete"),
+                "a method beats ANY"
+            );
+            assert_eq!(permission_for(&routes, "GET", "/files"), None, "a greedy parameter needs a segment");
+            assert_eq!(permission_for(&routes, "GET", "/").as_deref(), Some("home:read"));
+        }
         let routes = table(DefaultAccess::Deny);
-        assert_eq!(permission_for(&routes, "GET", "/orders").as_deref(), Some("orders:read"));
-        assert_eq!(permission_for(&routes, "POST", "/orders").as_deref(), Some("orders:write"));
-        assert_eq!(permission_for(&routes, "GET", "/orders/42").as_deref(), Some("orders:read"));
-        assert_eq!(permission_for(&routes, "GET", "/orders/export").as_deref(), Some("orders:export"));
-        assert_eq!(permission_for(&routes, "GET", "/orders/42/items"), None, "a parameter is one segment");
-        assert_eq!(permission_for(&routes, "PUT", "/orders"), None);
-        assert_eq!(permission_for(&routes, "GET", "/files/a/b/c").as_deref(), Some("files:use"));
-        assert_eq!(permission_for(&routes, "DELETE", "/files/a/b").as_deref(), Some("files:delete"));
-        assert_eq!(permission_for(&routes, "GET", "/files"), None, "a greedy parameter needs a segment");
-        assert_eq!(permission_for(&routes, "GET", "/").as_deref(), Some("home:read"));
         assert_eq!(routes.route_by_key("GET /orders/{id}").map(|route| route.permission.as_str()), Some("orders:read"));
         assert_eq!(
             routes.route_by_key("GET /orders/{orderId}").map(|route| route.permission.as_str()),
@@ -259,6 +274,13 @@ mod tests {
         assert!(refused(r#"{"GET /orders": "orders:*"}"#).contains("without '*'"));
         assert!(refused(r#"{"GET /orders": 3}"#).contains("string"));
         assert!(refused(r#"{"GET /a/{proxy+}/b": "a"}"#).contains("path"));
+        for fine in ["GET /o/{order_id}", "GET /o/{order-id}/x", "GET /o/{Id2}"] {
+            assert!(ApiRoutes::new(&[(fine, "a")], DefaultAccess::Deny).is_ok(), "{fine}");
+        }
+        for path in ["/orders/*", "/orders//x", "/a{b", "/a}b", "/or ders", "/{}", "/{a b}", "orders"] {
+            let table = format!(r#"{{"GET {path}": "a"}}"#);
+            assert!(refused(&table).contains("path"), "{path}");
+        }
         assert!(refused(r#"{"GET /auth/me": "a"}"#).contains("own routes"));
         assert!(refused(r#"{"GET /o/{id}": "a", "GET /o/{key}": "b"}"#).contains("twice"));
         let env = Env::from_pairs([("ROUTE_PERMISSIONS_DEFAULT", "maybe")]);

@@ -327,4 +327,54 @@ mod tests {
             assert_eq!(principal_from_context(&fields), Some(principal));
         }
     }
+
+    /// A deployer's table changes what the authorizer reaches (a catch-all by path) and what a
+    /// REST policy names (the call alone); without one, both are as they always were.
+    #[tokio::test]
+    async fn a_route_table_changes_the_catch_all_and_the_rest_policy() {
+        use crate::domain::{Email, Entitlements, Permission, User};
+        use crate::tokens::{TokenIssuer, ephemeral_ed25519};
+        use futures_util::FutureExt as _;
+        let now = UnixTime::now();
+        let settings = crate::tokens::tests::settings();
+        let (signing, keys) = ephemeral_ed25519("table").unwrap();
+        let (issuer, verifier) = (TokenIssuer::new(settings.clone(), signing), TokenVerifier::new(settings, keys));
+        let user = User::new(Email::parse("a@example.com").unwrap(), String::new(), Role::User, now);
+        let entitlements =
+            Entitlements { roles: vec!["reader".into()], permissions: vec![Permission::parse("orders:read").unwrap()] };
+        let grant = issuer.next_refresh("s".into(), now);
+        let token = issuer.issue(&user, &entitlements, &grant, now).unwrap().access_token;
+        let table = ApiRoutes::new(&[("GET /orders/{id}", "orders:read")], DefaultAccess::Deny).unwrap();
+        let none = ApiRoutes::default();
+        let http = |routes: &ApiRoutes| {
+            let event = serde_json::json!({
+                "version": "2.0", "type": "REQUEST", "routeKey": "$default", "rawPath": "/orders/7",
+                "headers": { "authorization": format!("Bearer {token}") },
+                "requestContext": { "routeKey": "$default", "stage": "$default",
+                    "http": { "method": "GET", "path": "/orders/7" } }
+            });
+            let event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_value(event).unwrap();
+            let authorizer = Authorizer::new(&verifier, None).guarding(routes);
+            let target = authorizer.http_target(&event);
+            matches!(target, Target::Api(_))
+        };
+        assert!(http(&table), "behind a catch-all, the table's route is found by path");
+        assert!(!http(&none), "without a table, nothing is");
+        let rest = |routes: &ApiRoutes| {
+            let event = serde_json::json!({ "type": "TOKEN", "authorizationToken": format!("Bearer {token}"),
+                "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders/7" });
+            let authorizer = Authorizer::new(&verifier, None).guarding(routes);
+            let answer = authorizer.handle(&event.to_string(), now).now_or_never().unwrap().unwrap();
+            let answer = serde_json::to_value(answer).unwrap();
+            answer["policyDocument"]["Statement"].clone()
+        };
+        let named = rest(&table);
+        assert_eq!(named[0]["Effect"], "Allow");
+        assert_eq!(
+            named[0]["Resource"],
+            serde_json::json!(["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders/7"])
+        );
+        let listed = rest(&none);
+        assert!(listed[0]["Resource"].as_array().unwrap().len() > 1, "the service's routes, listed: {listed}");
+    }
 }

@@ -123,6 +123,9 @@ mod tests {
             assert!(Permission::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Permission::parse(&"a".repeat(MAX_PERMISSION_LEN)).is_ok());
+        // The refusal quotes enough of the name to recognise it, never a whole oversized input.
+        let quoted = Permission::parse(&"a".repeat(10_000)).unwrap_err().0;
+        assert!((MAX_PERMISSION_LEN..=MAX_PERMISSION_LEN + 8).contains(&quoted.len()), "{}", quoted.len());
     }
 
     #[test]
@@ -143,5 +146,16 @@ mod tests {
         assert!(!p("x:*:read").grants(&p("x:a:write")));
         assert!(!p("x:*:read").grants(&p("x:a:b:read")));
         assert!(!p("orders:*").is_concrete() && p("orders:read").is_concrete());
+        assert!(p("x:re*d").grants(&p("x:read")));
+        assert!(!p("x:re*d").grants(&p("x:rex")), "what follows a `*` must match too");
+        assert!(p("x:*a*").grants(&p("x:bab")));
+        assert!(!p("x:*a*").grants(&p("x:bbb")));
+    }
+
+    #[test]
+    fn a_permission_travels_as_its_name_and_is_checked_when_read() {
+        assert_eq!(serde_json::to_string(&p("orders:read")).unwrap(), r#""orders:read""#);
+        assert_eq!(serde_json::from_str::<Permission>(r#""orders:*""#).unwrap(), p("orders:*"));
+        assert!(serde_json::from_str::<Permission>(r#""Orders""#).is_err());
     }
 }
