@@ -85,7 +85,12 @@ pub fn gateway() -> &'static Gateway {
             },
             events: shared::events::Events::disabled(),
         };
-        let accounts = shared::service::Accounts { recovery, sessions: Default::default(), issuer };
+        let accounts = shared::service::Accounts {
+            recovery,
+            sessions: Default::default(),
+            issuer,
+            roles: shared::service::RoleCache::default(),
+        };
         Gateway {
             accounts,
             mfa: shared::service::MfaConfig::with_generated_key("fuzz").expect("key generation works"),
