@@ -10,6 +10,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod federation;
 pub mod gateway;
 pub mod http;
 pub mod lambda;

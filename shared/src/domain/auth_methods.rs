@@ -8,16 +8,20 @@ pub enum AuthMethod {
     Password,
     /// A one-time code: TOTP or a recovery code (`otp`).
     OneTimeCode,
+    /// Another provider's sign-in (`fed`, as Microsoft Entra names a federated one; RFC 8176
+    /// registers no value for it). The token's `idp` claim names the provider.
+    Federated,
 }
 
 impl AuthMethod {
     /// In the order `amr` lists them.
-    const ALL: [AuthMethod; 2] = [AuthMethod::Password, AuthMethod::OneTimeCode];
+    const ALL: [AuthMethod; 3] = [AuthMethod::Password, AuthMethod::Federated, AuthMethod::OneTimeCode];
 
     pub fn amr(self) -> &'static str {
         match self {
             AuthMethod::Password => "pwd",
             AuthMethod::OneTimeCode => "otp",
+            AuthMethod::Federated => "fed",
         }
     }
 
@@ -34,6 +38,11 @@ impl AuthMethods {
     /// A password alone.
     pub fn password() -> Self {
         Self::default().with(AuthMethod::Password)
+    }
+
+    /// Another provider's sign-in alone.
+    pub fn federated() -> Self {
+        Self::default().with(AuthMethod::Federated)
     }
 
     /// A password and a one-time code: a login's second step.
@@ -79,5 +88,8 @@ mod tests {
         assert!(!AuthMethods::password().multi_factor() && AuthMethods::password_and_code().multi_factor());
         assert_eq!(AuthMethods::from_amr(&["otp", "pwd", "otp", "hwk"]), AuthMethods::password_and_code());
         assert_eq!(AuthMethods::from_amr::<&str>(&[]), AuthMethods::default());
+        let federated_mfa = AuthMethods::federated().with(AuthMethod::OneTimeCode);
+        assert_eq!(federated_mfa.amr(), ["fed", "otp"]);
+        assert_eq!(AuthMethods::from_amr(&federated_mfa.amr()), federated_mfa);
     }
 }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{AuthMethods, CustomClaims, Email};
+use super::{AuthMethods, CustomClaims, Email, LinkedIdentity};
 use crate::time::UnixTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -65,6 +65,8 @@ pub struct User {
     /// Every one-time token, pending MFA enrolment and `mfa_token` records the epoch it was
     /// issued in and is spent only while the account is still in it.
     pub credential_epoch: u64,
+    /// The upstream accounts (one per provider) that sign in to this one.
+    pub identities: Vec<LinkedIdentity>,
 }
 
 /// An account's TOTP factor as stored: the key sealed (never in the clear), the newest step a
@@ -99,6 +101,7 @@ impl User {
             claims: CustomClaims::default(),
             roles: Vec::new(),
             credential_epoch: 0,
+            identities: Vec::new(),
         }
     }
 

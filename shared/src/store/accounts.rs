@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{RoleAssignment, SessionRenewal, StoreError};
-use crate::domain::{CustomClaims, Email, Role, Session, User};
+use crate::domain::{CustomClaims, Email, LinkedIdentity, Role, Session, User};
 use crate::time::UnixTime;
 
 /// A password change, as one atomic write: the account still in the credential epoch in which
@@ -19,7 +19,8 @@ pub struct PasswordChange {
 }
 
 /// An account's deletion, as one atomic write: the account as read (no credential event since,
-/// the roles it held), its email guard, its waiting MFA enrolment, and its roles' holder counts.
+/// the roles it held), its email guard, its identities' guards, its waiting MFA enrolment, and its
+/// roles' holder counts.
 /// Everything else of it is then unreachable: every session, token and second step names an
 /// account that is gone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub struct AccountDeletion {
     pub email: Email,
     pub credential_epoch: u64,
     pub roles: Vec<String>,
+    /// As read: linking or unlinking one is a credential event, which the epoch check catches.
+    pub identities: Vec<LinkedIdentity>,
 }
 
 impl AccountDeletion {
@@ -37,6 +40,7 @@ impl AccountDeletion {
             email: user.email.clone(),
             credential_epoch: user.credential_epoch,
             roles: user.roles.clone(),
+            identities: user.identities.clone(),
         }
     }
 }
@@ -96,8 +100,9 @@ pub struct UserPage {
 /// The accounts: one item each, with the guard that keeps an address unique.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    /// Creates the account, and its first session when given, in one atomic write;
-    /// `EmailTaken` if the email is in use, even when two registrations race.
+    /// Creates the account, its identities' guards and its first session when given, in one
+    /// atomic write; `EmailTaken` if the email is in use, even when two registrations race;
+    /// `Conflict` if another account has one of its identities.
     async fn create_user(&self, user: &User, first_session: Option<&Session>) -> Result<(), StoreError>;
 
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;

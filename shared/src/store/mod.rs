@@ -7,6 +7,7 @@
 
 mod accounts;
 mod dynamo;
+mod federation;
 mod memory;
 mod mfa;
 mod one_time;
@@ -20,6 +21,7 @@ mod throttle;
 
 pub use accounts::{AccountDeletion, AccountStore, PasswordChange, UserChanges, UserPage, UserSummary};
 pub use dynamo::{DynamoStore, TableNames};
+pub use federation::{FederationStore, IdentityLink, Linked};
 pub use memory::MemoryStore;
 pub use mfa::{ChallengeDraw, MfaActivation, MfaRemoval, MfaStore};
 pub use one_time::{Effect, OneTimeStore, Redeemed, Redemption};
@@ -52,19 +54,27 @@ pub enum StoreError {
 /// Everything a deployment's store does: every role, as one object. Use cases take the role they
 /// need; the functions' bundles hold this.
 pub trait Store:
-    AccountStore + SessionStore + ThrottleStore + OneTimeStore + MfaStore + RoleStore + RevocationCheck
+    AccountStore + SessionStore + ThrottleStore + OneTimeStore + MfaStore + RoleStore + FederationStore + RevocationCheck
 {
 }
 
 impl<T> Store for T where
-    T: AccountStore + SessionStore + ThrottleStore + OneTimeStore + MfaStore + RoleStore + RevocationCheck + ?Sized
+    T: AccountStore
+        + SessionStore
+        + ThrottleStore
+        + OneTimeStore
+        + MfaStore
+        + RoleStore
+        + FederationStore
+        + RevocationCheck
+        + ?Sized
 {
 }
 
 /// The roles' methods in scope at once, for callers that hold a whole [`Store`] (tests, tools).
 pub mod prelude {
     pub use super::{
-        AccountStore as _, MfaStore as _, OneTimeStore as _, RevocationCheck as _, RoleStore as _, SessionStore as _,
-        ThrottleStore as _,
+        AccountStore as _, FederationStore as _, MfaStore as _, OneTimeStore as _, RevocationCheck as _,
+        RoleStore as _, SessionStore as _, ThrottleStore as _,
     };
 }

@@ -176,14 +176,16 @@ pub enum LoginProof {
     /// A login's second step: its challenge spent, and the factor — the account's key as read,
     /// a fresh step or an unused recovery code — spent.
     SecondFactor { challenge_digest: String, sealed_key: String, spent: SpentFactor, credential_epoch: u64 },
+    /// Another provider's sign-in, its login code already spent: the account as resolved.
+    Federated { credential_epoch: u64 },
 }
 
 impl LoginProof {
     pub fn credential_epoch(&self) -> u64 {
         match self {
-            LoginProof::Password { credential_epoch } | LoginProof::SecondFactor { credential_epoch, .. } => {
-                *credential_epoch
-            }
+            LoginProof::Password { credential_epoch }
+            | LoginProof::Federated { credential_epoch }
+            | LoginProof::SecondFactor { credential_epoch, .. } => *credential_epoch,
         }
     }
 }

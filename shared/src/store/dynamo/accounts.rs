@@ -179,15 +179,26 @@ impl DynamoStore {
         if let Some(session) = first_session {
             writes.push(put(&self.tables.revocations, items::session(session)?)?);
         }
+        let identities_from = writes.len();
+        for identity in &user.identities {
+            let guard = items::identity_guard(&identity.provider, &identity.subject, &user.id)?;
+            writes.push(put(&self.tables.users, guard)?);
+        }
         let error = match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => return Ok(()),
             Err(error) => error,
         };
         let reasons = error.as_service_error().map(cancellation_reasons).unwrap_or_default();
-        // Reasons come in the order of the items: 0 user, 1 email guard, 2 session. Only the
-        // guard's condition means the email is taken; a user or session id collision is a fault.
+        // Reasons come in the order of the items: 0 user, 1 email guard, 2 session, then the
+        // identities' guards. Only the email guard's condition means the email is taken; a user
+        // or session id collision is a fault.
         if reasons.get(1).and_then(|reason| reason.code()) == Some(CONDITION_FAILED) {
             return Err(CreateUserFailure::Store(StoreError::EmailTaken));
+        }
+        // An identity's guard: another account has it (a sign-in that raced this one).
+        let identity_taken = reasons.iter().skip(identities_from).any(|reason| reason.code() == Some(CONDITION_FAILED));
+        if identity_taken {
+            return Err(CreateUserFailure::Store(StoreError::Conflict));
         }
         if reasons.iter().any(|reason| reason.code() == Some(TRANSACTION_CONFLICT)) {
             return Err(CreateUserFailure::Conflict);

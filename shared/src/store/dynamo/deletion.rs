@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{Delete, DeleteRequest, TransactWriteItem, WriteReq
 use super::DynamoStore;
 use super::credentials::unchanged_since;
 use super::errors::classify;
-use super::items::{email_key, mfa_enrolment_key, s, user_key};
+use super::items::{email_key, identity_key, mfa_enrolment_key, s, user_key};
 use super::transactions::build_failed;
 use crate::store::{AccountDeletion, RoleAssignment, StoreError, schema};
 
@@ -55,6 +55,16 @@ impl DynamoStore {
             TransactWriteItem::builder().delete(guard).build(),
             TransactWriteItem::builder().delete(enrolment).build(),
         ];
+        for identity in &deletion.identities {
+            let guard = Delete::builder()
+                .table_name(&self.tables.users)
+                .key("pk", s(identity_key(&identity.provider, &identity.subject)))
+                .condition_expression("user_id = :user_id")
+                .expression_attribute_values(":user_id", s(&deletion.user_id))
+                .build()
+                .map_err(build_failed)?;
+            writes.push(TransactWriteItem::builder().delete(guard).build());
+        }
         let released = RoleAssignment { previous: deletion.roles.clone(), new: Vec::new() };
         writes.extend(self.holder_counts(&released)?);
         self.all_or_nothing(writes).await

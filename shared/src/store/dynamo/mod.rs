@@ -16,6 +16,7 @@ mod accounts;
 mod credentials;
 mod deletion;
 mod errors;
+mod federation;
 mod items;
 mod mfa;
 mod one_time;

@@ -46,7 +46,7 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(epoch, epoch_value);
         let mut writes = Vec::with_capacity(3);
         let account = match proof {
-            LoginProof::Password { .. } => {
+            LoginProof::Password { .. } | LoginProof::Federated { .. } => {
                 account.update_expression("ADD sessions_started :one").condition_expression(as_seen)
             }
             LoginProof::SecondFactor { challenge_digest, sealed_key, spent, .. } => {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::items::{self, AccessTokenItem, EmailGuardItem, Item, SessionItem, ThrottleItem, UserItem};
-use crate::domain::{AuthMethods, Email, MfaFactor, OneTimeToken, Purpose, Role, Session, User};
+use crate::domain::{AuthMethods, Email, LinkedIdentity, MfaFactor, OneTimeToken, Purpose, Role, Session, User};
 use crate::store::ThrottleRecord;
 
 fn item(attributes: &[(&str, AttributeValue)]) -> Item {
@@ -37,6 +37,12 @@ fn alice() -> User {
         claims: Default::default(),
         roles: vec!["0190f000-role".into()],
         credential_epoch: 3,
+        identities: vec![LinkedIdentity {
+            provider: "google".into(),
+            subject: "10769150350006150715113082367".into(),
+            email: Some("alice@example.com".into()),
+            linked_at: 1_800_000_100,
+        }],
     }
 }
 
@@ -64,6 +70,17 @@ fn a_user_is_stored_as_before_and_reads_back() {
             ("latest_reset_ms", n("1800000000900")),
             ("roles", AttributeValue::Ss(vec!["0190f000-role".into()])),
             ("credential_epoch", n("3")),
+            (
+                "identities",
+                AttributeValue::M(HashMap::from([(
+                    "google".to_owned(),
+                    AttributeValue::M(HashMap::from([
+                        ("subject".to_owned(), s("10769150350006150715113082367")),
+                        ("email".to_owned(), s("alice@example.com")),
+                        ("linked_at".to_owned(), n("1800000100")),
+                    ])),
+                )])),
+            ),
         ])
     );
     assert_eq!(items::read::<UserItem, User>(stored).unwrap(), alice());
@@ -72,6 +89,8 @@ fn a_user_is_stored_as_before_and_reads_back() {
         !items::user(&without_roles).unwrap().contains_key("roles"),
         "no roles, no attribute (a set is never empty)"
     );
+    let without_identities = User { identities: Vec::new(), ..alice() };
+    assert!(!items::user(&without_identities).unwrap().contains_key("identities"));
 }
 
 #[test]

@@ -17,6 +17,14 @@ impl AccountStore for MemoryStore {
         if state.user_id_by_email.contains_key(user.email.as_str()) {
             return Err(StoreError::EmailTaken);
         }
+        let identities: Vec<(String, String)> =
+            user.identities.iter().map(|identity| (identity.provider.clone(), identity.subject.clone())).collect();
+        if identities.iter().any(|key| state.user_id_by_identity.contains_key(key)) {
+            return Err(StoreError::Conflict);
+        }
+        for key in identities {
+            state.user_id_by_identity.insert(key, user.id.clone());
+        }
         state.user_id_by_email.insert(user.email.as_str().to_owned(), user.id.clone());
         state.users.insert(user.id.clone(), user.clone());
         if let Some(session) = first_session {
@@ -107,6 +115,9 @@ impl AccountStore for MemoryStore {
         }
         state.users.remove(&deletion.user_id);
         state.user_id_by_email.remove(deletion.email.as_str());
+        for identity in &deletion.identities {
+            state.user_id_by_identity.remove(&(identity.provider.clone(), identity.subject.clone()));
+        }
         state.mfa_enrolments.remove(&deletion.user_id);
         state.count_holders(&RoleAssignment { previous: deletion.roles.clone(), new: Vec::new() });
         Ok(true)

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::{SessionRenewal, StoreError, ThrottleRecord};
+use crate::domain::federation::{LoginCode, UpstreamLogin};
 use crate::domain::mfa::{MfaChallenge, PendingEnrolment};
 use crate::domain::{OneTimeToken, RoleCatalog, Session, User};
 
 mod accounts;
+mod federation;
 mod mfa;
 mod one_time;
 mod revocation;
@@ -34,6 +36,10 @@ pub(super) struct State {
     mfa_enrolments: HashMap<String, PendingEnrolment>,
     mfa_challenges: HashMap<String, MfaChallenge>,
     roles: RoleCatalog,
+    /// (provider, subject) → user id: the identities' guards.
+    user_id_by_identity: HashMap<(String, String), String>,
+    upstream_logins: HashMap<String, UpstreamLogin>,
+    login_codes: HashMap<String, LoginCode>,
 }
 
 struct StoredSession {

@@ -20,7 +20,7 @@ impl SessionStore for MemoryStore {
             return Err(StoreError::Internal("session id collision".into()));
         }
         let challenge_stands = match proof {
-            LoginProof::Password { .. } => true,
+            LoginProof::Password { .. } | LoginProof::Federated { .. } => true,
             LoginProof::SecondFactor { challenge_digest, .. } => {
                 state.mfa_challenges.get(challenge_digest).is_some_and(|challenge| {
                     challenge.user_id == session.user_id && challenge.attempts <= CHALLENGE_ATTEMPTS
@@ -32,7 +32,7 @@ impl SessionStore for MemoryStore {
                 && !user.disabled
                 && user.unchanged_since(proof.credential_epoch())
                 && match proof {
-                    LoginProof::Password { .. } => true,
+                    LoginProof::Password { .. } | LoginProof::Federated { .. } => true,
                     LoginProof::SecondFactor { sealed_key, spent, .. } => user
                         .mfa
                         .as_ref()

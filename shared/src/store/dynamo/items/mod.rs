@@ -12,6 +12,7 @@ use serde::{Serialize, Serializer};
 use crate::domain::Email;
 use crate::store::StoreError;
 
+mod federation;
 mod mfa;
 mod one_time;
 mod role;
@@ -19,6 +20,7 @@ mod session;
 mod throttle;
 mod user;
 
+pub(super) use federation::*;
 pub(super) use mfa::*;
 pub(super) use one_time::*;
 pub(super) use role::*;
@@ -80,6 +82,9 @@ pub(crate) enum Entity {
     MfaEnrolment,
     MfaChallenge,
     RoleCatalog,
+    UpstreamLogin,
+    LoginCode,
+    IdentityGuard,
 }
 
 impl Entity {
@@ -94,6 +99,9 @@ impl Entity {
             Entity::MfaEnrolment => "mfa_enrolment",
             Entity::MfaChallenge => "mfa_challenge",
             Entity::RoleCatalog => "role_catalog",
+            Entity::UpstreamLogin => "upstream_login",
+            Entity::LoginCode => "login_code",
+            Entity::IdentityGuard => "identity",
         }
     }
 }

@@ -1,11 +1,11 @@
 //! The account (`user#<id>`), its summary as the user list's index projects it, and the guard
 //! that keeps an address unique (`email#<address>`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entity, Item, email_key, s, user_key, write};
+use super::{Entity, Item, LinkedIdentityItem, email_key, identities_from_map, identities_map, s, user_key, write};
 use crate::domain::{CustomClaims, Email, MfaFactor, Role, User};
 use crate::store::{StoreError, UserSummary};
 
@@ -47,6 +47,9 @@ pub(crate) struct UserItem {
     /// Raised by every credential event (`credentials.rs`); absent on accounts that never had one.
     #[serde(default)]
     credential_epoch: u64,
+    /// The linked identities, a map (M) by provider; absent: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    identities: BTreeMap<String, LinkedIdentityItem>,
 }
 
 impl From<&User> for UserItem {
@@ -68,6 +71,7 @@ impl From<&User> for UserItem {
             claims: (!user.claims.is_empty()).then(|| user.claims.to_json()),
             roles: user.roles.clone(),
             credential_epoch: user.credential_epoch,
+            identities: identities_map(&user.identities),
         }
     }
 }
@@ -93,6 +97,7 @@ impl From<UserItem> for User {
             claims: item.claims.as_deref().map(CustomClaims::from_stored).unwrap_or_default(),
             roles: item.roles,
             credential_epoch: item.credential_epoch,
+            identities: identities_from_map(item.identities),
         }
     }
 }
