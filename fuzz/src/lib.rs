@@ -98,6 +98,13 @@ pub fn gateway() -> &'static Gateway {
             introspection_clients: Default::default(),
             strict_revocation: false,
             transport: shared::transport::TokenTransport::Both,
+            federation: shared::federation::Federation::new(
+                Vec::new(),
+                Default::default(),
+                Default::default(),
+                "https://fuzz.test",
+            )
+            .expect("an HTTP client without providers"),
         }
     })
 }

@@ -19,6 +19,7 @@ use shared::domain::{Email, IntrospectionClients, LoginThrottle, Password, Passw
 use shared::email::{LogSender, Mail, Outbox};
 use shared::error::ApiError;
 use shared::events::{Events, MemoryEvents};
+use shared::federation::Federation;
 use shared::gateway::Gateway;
 use shared::http::discovery::Discovery;
 use shared::http::{ApiRequest, MAX_BODY_BYTES, json_response, problem};
@@ -275,6 +276,7 @@ pub async fn build_gateway(
         introspection_clients,
         strict_revocation: strict_revocation(&env)?,
         transport: TokenTransport::from_env(&env)?,
+        federation: Federation::from_env(&env).await?,
     };
     Ok((gateway, DevViews { outbox, events: kept_events }))
 }

@@ -76,6 +76,12 @@ pub enum ApiError {
     Conflict,
     #[error("a dependency is unavailable; retry shortly")]
     Unavailable,
+    /// Federation: the app's `redirect_uri` is not on `OAUTH_REDIRECT_URIS`.
+    #[error("redirect_uri is not one of this service's registered redirect URIs")]
+    InvalidRedirectUri,
+    /// Federation: the upstream provider did not answer in time, or failed.
+    #[error("the identity provider is unavailable; retry shortly")]
+    ProviderUnavailable,
     #[error("internal error")]
     Internal,
 }
@@ -105,13 +111,15 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::Conflict => "conflict",
             ApiError::Unavailable => "unavailable",
+            ApiError::InvalidRedirectUri => "invalid_redirect_uri",
+            ApiError::ProviderUnavailable => "provider_unavailable",
             ApiError::Internal => "internal",
         }
     }
 
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::MalformedJson | ApiError::Validation(_) => 400,
+            ApiError::MalformedJson | ApiError::Validation(_) | ApiError::InvalidRedirectUri => 400,
             ApiError::InvalidCredentials
             | ApiError::MfaRequired(_)
             | ApiError::InvalidCode
@@ -128,7 +136,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => 415,
             ApiError::TooManyAttempts { .. } => 429,
             ApiError::Internal => 500,
-            ApiError::Unavailable => 503,
+            ApiError::Unavailable | ApiError::ProviderUnavailable => 503,
         }
     }
 
@@ -150,7 +158,7 @@ impl ApiError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::TooManyAttempts { retry_after_secs } => Some(*retry_after_secs),
-            ApiError::Unavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ApiError::Unavailable | ApiError::ProviderUnavailable => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         }
     }

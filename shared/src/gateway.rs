@@ -9,8 +9,11 @@ use serde_json::json;
 use crate::authorizer::{Authorizer, principal_from_context};
 use crate::domain::IntrospectionClients;
 use crate::domain::Principal;
+use crate::federation::Federation;
 use crate::http::discovery::Discovery;
-use crate::http::{self, ApiRequest, ApiResponse, admin, auth, deletion, mfa, recovery, roles, sessions, standards};
+use crate::http::{
+    self, ApiRequest, ApiResponse, admin, auth, deletion, federation, mfa, recovery, roles, sessions, standards,
+};
 use crate::routes::{self, Access};
 use crate::service::{Accounts, MfaConfig};
 use crate::store::RevocationCheck;
@@ -30,6 +33,8 @@ pub struct Gateway {
     pub strict_revocation: bool,
     /// Tokens in the body, in cookies, or both (`TOKEN_TRANSPORT`).
     pub transport: TokenTransport,
+    /// The upstream identity providers (`OAUTH_PROVIDERS`): the `oauth` function's.
+    pub federation: Federation,
 }
 
 impl Gateway {
@@ -70,6 +75,8 @@ impl Gateway {
                 sessions::session_list_function(store, function, request).await
             }
             "mfa" => mfa::mfa_function(accounts, &self.mfa, request).await,
+            "oauth" => federation::oauth_function(&self.federation, accounts, request).await,
+            "oauth-token" => federation::oauth_token_function(accounts, transport, request).await,
             "mfa-verify" => mfa::mfa_verify_function(accounts, &self.mfa, transport, request).await,
             "jwks" => http::jwks_function(accounts.verifier.keys(), self.discovery.as_ref(), &request),
             "revoke" => standards::revoke(store, &accounts.verifier, transport, request).await,

@@ -38,6 +38,13 @@ pub enum Endpoint {
     Discovery,
     Revoke,
     Introspect,
+    OAuthProviders,
+    OAuthAuthorize,
+    OAuthCallback,
+    OAuthToken,
+    ListIdentities,
+    LinkIdentity,
+    UnlinkIdentity,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +294,65 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::Introspect,
         access: Access::Public,
         function: "introspect",
+    },
+    // Federation: the redirect to a provider and its callback, in the `oauth` function with the
+    // providers' secrets; the login code's trade, which signs, in `oauth-token` without them.
+    Route {
+        method: "GET",
+        path: "/auth/oauth/providers",
+        endpoint: Endpoint::OAuthProviders,
+        access: Access::Public,
+        function: "oauth",
+    },
+    Route {
+        method: "GET",
+        path: "/auth/oauth/{provider}/authorize",
+        endpoint: Endpoint::OAuthAuthorize,
+        access: Access::Public,
+        function: "oauth",
+    },
+    Route {
+        method: "GET",
+        path: "/auth/oauth/{provider}/callback",
+        endpoint: Endpoint::OAuthCallback,
+        access: Access::Public,
+        function: "oauth",
+    },
+    // Apple answers with `response_mode=form_post`.
+    Route {
+        method: "POST",
+        path: "/auth/oauth/{provider}/callback",
+        endpoint: Endpoint::OAuthCallback,
+        access: Access::Public,
+        function: "oauth",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/oauth/token",
+        endpoint: Endpoint::OAuthToken,
+        access: Access::Public,
+        function: "oauth-token",
+    },
+    Route {
+        method: "GET",
+        path: "/auth/identities",
+        endpoint: Endpoint::ListIdentities,
+        access: Access::Bearer(Role::User),
+        function: "oauth",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/identities/{provider}",
+        endpoint: Endpoint::LinkIdentity,
+        access: Access::Bearer(Role::User),
+        function: "oauth",
+    },
+    Route {
+        method: "DELETE",
+        path: "/auth/identities/{provider}",
+        endpoint: Endpoint::UnlinkIdentity,
+        access: Access::Bearer(Role::User),
+        function: "oauth",
     },
 ];
 

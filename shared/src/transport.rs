@@ -152,6 +152,15 @@ fn set_cookie(name: &str, value: &str, path: &str, same_site: SameSite, http_onl
     HeaderValue::from_str(&cookie.to_string()).expect("cookie characters are header-safe")
 }
 
+/// Binds an upstream login to the browser that started it: the provider's callback must come
+/// with it. `SameSite=None`: Apple's answer is a cross-site POST, which a Lax cookie would miss
+/// (the cookie is no credential, only half of a pair whose other half, `state`, is single use).
+pub const UPSTREAM_LOGIN_COOKIE: &str = "__Host-upstream_login";
+
+pub fn upstream_login_cookie(value: &str, max_age: u64) -> HeaderValue {
+    set_cookie(UPSTREAM_LOGIN_COOKIE, value, "/", SameSite::None, true, max_age)
+}
+
 /// The device cookie (OWASP's "device cookies"): set on every successful login, in every token
 /// transport, so that this client keeps a login-throttle budget of its own for that account.
 /// Only /auth/login reads it; `__Host-`: only this host can have set it.

@@ -74,6 +74,7 @@ fn challenge(user: &User) -> MfaChallenge {
         expires_at: NOW.secs() + 300,
         credential_epoch: user.credential_epoch,
         device_id: None,
+        idp: None,
     }
 }
 

@@ -13,6 +13,7 @@ use shared::domain::IntrospectionClients;
 use shared::domain::{Email, LoginThrottle, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
 use shared::email::{Mail, Outbox, OutboxMessage};
 use shared::events::{Events, MemoryEvents};
+use shared::federation::Federation;
 use shared::gateway::Gateway;
 use shared::http::ApiRequest;
 use shared::http::discovery::Discovery;
@@ -111,6 +112,8 @@ pub fn spawn_app_with(store: Arc<dyn Store>, strict_revocation: bool) -> TestApp
         introspection_clients,
         strict_revocation,
         transport: TokenTransport::default(),
+        federation: Federation::new(Vec::new(), Default::default(), Default::default(), PUBLIC_BASE_URL)
+            .expect("an HTTP client without providers"),
     };
     TestApp { gateway: Arc::new(gateway), outbox, events }
 }
@@ -191,6 +194,12 @@ impl TestApp {
         let recovery = Recovery { hasher, ..gateway.accounts.recovery };
         let accounts = Accounts { recovery, ..gateway.accounts };
         TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
+    }
+
+    /// The same app with upstream identity providers (`OAUTH_PROVIDERS` and the rest).
+    pub fn with_federation(self, federation: Federation) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        TestApp { gateway: Arc::new(Gateway { federation, ..gateway }), outbox: self.outbox, events: self.events }
     }
 
     /// The same app delivering tokens in cookies, the body, or both (`TOKEN_TRANSPORT`).

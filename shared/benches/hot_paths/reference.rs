@@ -101,6 +101,7 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             amr: shared::domain::AuthMethods::password().amr(),
             roles: Vec::new(),
             permissions: Vec::new(),
+            idp: None,
             csrf: None,
             custom: Default::default(),
         };
@@ -114,6 +115,7 @@ fn issue_pair_jsonwebtoken(bencher: Bencher, alg: Alg) {
             sid: grant.session_id.clone(),
             auth_time: grant.auth_time,
             amr: shared::domain::AuthMethods::password().amr(),
+            idp: None,
             csrf: None,
         };
         let access = jsonwebtoken::encode(&header(ACCESS_TOKEN_TYPE), &access_claims, &oracle.encoding);

@@ -230,6 +230,11 @@ impl RedirectAllowlist {
         Ok(Self(uris))
     }
 
+    /// The first registered URI: where a link started from the page returns by default.
+    pub fn first(&self) -> Option<&str> {
+        self.0.first().map(String::as_str)
+    }
+
     pub fn allows(&self, uri: &str) -> bool {
         self.0.iter().any(|allowed| allowed == uri)
     }

@@ -144,6 +144,8 @@ pub struct Session {
     pub seen_from: SeenFrom,
     /// How its sign-in proved who it was: every token of the session says so (`amr`).
     pub methods: AuthMethods,
+    /// The provider, when the session signed in with another's account.
+    pub idp: Option<String>,
 }
 
 /// The client a session was last used from, as the owner sees it in the session list.
@@ -192,6 +194,7 @@ impl Session {
             last_used_ms: created_ms,
             seen_from: SeenFrom::default(),
             methods: AuthMethods::password(),
+            idp: None,
         }
     }
 }

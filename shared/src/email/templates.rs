@@ -35,6 +35,13 @@ pub enum Notice {
     AccountDeleted {
         by_admin: bool,
     },
+    /// Another provider's account can now sign in to this one.
+    IdentityLinked {
+        provider: String,
+    },
+    IdentityUnlinked {
+        provider: String,
+    },
 }
 
 const IF_NOT_YOU: &str = "If this was not you, reset your password now and sign out of every device: \
@@ -142,6 +149,16 @@ pub fn notice(to: &Email, notice: &Notice) -> Message {
             } else {
                 "Your account was deleted at your request: it no longer exists, and every device was signed out.".into()
             },
+        ),
+        Notice::IdentityLinked { provider } => (
+            "notice_identity_linked",
+            "A sign-in method was added",
+            format!("Your {provider} account was linked: it can now sign in to this account."),
+        ),
+        Notice::IdentityUnlinked { provider } => (
+            "notice_identity_unlinked",
+            "A sign-in method was removed",
+            format!("Your {provider} account was unlinked: it can no longer sign in to this account."),
         ),
         Notice::MfaRemovedByFirstProof => (
             "notice_mfa_removed_first_proof",

@@ -39,6 +39,8 @@ pub enum EventKind {
     UserUpdated,
     RoleUpdated,
     UserDeleted,
+    UserIdentityLinked,
+    UserIdentityUnlinked,
 }
 
 impl EventKind {
@@ -59,6 +61,8 @@ impl EventKind {
             EventKind::UserUpdated => "user.updated",
             EventKind::RoleUpdated => "role.updated",
             EventKind::UserDeleted => "user.deleted",
+            EventKind::UserIdentityLinked => "user.identity_linked",
+            EventKind::UserIdentityUnlinked => "user.identity_unlinked",
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod auth;
 pub mod deletion;
 pub mod discovery;
+pub mod federation;
 pub mod mfa;
 mod paging;
 pub mod recovery;

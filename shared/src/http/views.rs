@@ -212,7 +212,7 @@ pub struct RecoveryCodesView {
     pub recovery_codes: Vec<String>,
 }
 
-fn rfc3339(time: UnixTime) -> String {
+pub(super) fn rfc3339(time: UnixTime) -> String {
     let instant = std::time::UNIX_EPOCH + std::time::Duration::from_secs(time.secs());
     humantime::format_rfc3339_seconds(instant).to_string()
 }

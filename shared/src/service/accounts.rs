@@ -146,7 +146,7 @@ pub async fn login(
             false => user,
         };
         let (returned, challenge) =
-            tokio::join!(drawn.succeeded(store), mfa::challenge(store, &user, client, device, now));
+            tokio::join!(drawn.succeeded(store), mfa::challenge(store, &user, client, device, None, now));
         returned?;
         return Err(challenge?);
     }

@@ -5,16 +5,13 @@
 
 use super::admin::{Actor, known_shape};
 use super::recovery::send_notice;
-use super::{Recovery, live_session, proven_caller};
+use super::{Recovery, recently_proven_caller};
 use crate::domain::{Password, Principal, User};
 use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind};
 use crate::store::{AccountDeletion, AccountStore, SessionStore};
 use crate::time::UnixTime;
-
-/// A sign-in this recent stands in for the current password.
-pub const RECENT_SIGN_IN_SECS: u64 = 300;
 
 /// The caller deletes their own account.
 pub async fn delete_account(
@@ -23,16 +20,7 @@ pub async fn delete_account(
     current: Option<Password>,
     now: UnixTime,
 ) -> Result<(), ApiError> {
-    let (user, session) = match current {
-        Some(current) => proven_caller(flows, principal, current, "account deletion", now).await?,
-        None => {
-            let (user, session) = live_session(flows.store.as_ref(), principal, now).await?;
-            if now.secs().saturating_sub(session.auth_time) > RECENT_SIGN_IN_SECS {
-                return Err(ApiError::ReauthenticationRequired);
-            }
-            (user, session)
-        }
-    };
+    let (user, session) = recently_proven_caller(flows, principal, current, "account deletion", now).await?;
     erase_account(flows.store.as_ref(), user.clone()).await?;
     tracing::info!(target: "audit", user_id = %user.id, action = "delete_account", outcome = "ok");
     let detail = EventDetail::ok(&user.id).session(&session.id);

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod deletion;
 mod devices;
+pub mod federation;
 mod mfa;
 mod recovery;
 mod roles;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 pub use accounts::Registration;
 pub use accounts::{change_password, login, me, register};
 pub use admin::{Actor, AdminChange, ManagedUser, find_user, get_user, list_users, update_user};
-pub use deletion::{RECENT_SIGN_IN_SECS, delete_account, delete_user, erase_account};
+pub use deletion::{delete_account, delete_user, erase_account};
 pub use devices::{SessionList, end_session, end_user_sessions, list_sessions, list_user_sessions};
 pub use mfa::{Enrolment, MfaEnabled};
 pub use mfa::{MfaConfig, confirm_enrolment, disable as disable_mfa, remove_user_mfa, start_enrolment, verify_login};
@@ -132,7 +133,13 @@ fn session_for(user: &User, grant: &RefreshGrant, client: &ClientInfo, now: Unix
         now.millis().max(user.sessions_valid_after_ms + 1),
         grant.expires_at,
     );
-    Session { auth_time: grant.auth_time, seen_from: client.seen_from(), methods: grant.methods, ..session }
+    Session {
+        auth_time: grant.auth_time,
+        seen_from: client.seen_from(),
+        methods: grant.methods,
+        idp: grant.idp.clone(),
+        ..session
+    }
 }
 
 fn signed_in(
@@ -165,8 +172,11 @@ fn renewed(
     methods: AuthMethods,
     commit: UnixTime,
 ) -> (RefreshGrant, SessionRenewal) {
-    let grant =
-        issuer.continue_session(session.id.clone(), session.auth_time, commit).bound_to(csrf).with_methods(methods);
+    let grant = issuer
+        .continue_session(session.id.clone(), session.auth_time, commit)
+        .bound_to(csrf)
+        .with_methods(methods)
+        .with_idp(session.idp.clone());
     let renewal = SessionRenewal {
         session_id: session.id.clone(),
         session_created_ms: session.created_ms,
@@ -217,6 +227,31 @@ async fn proven_caller(
             tracing::info!(user_id = %user.id, action, "refused: wrong current password");
             return Err(ApiError::InvalidCredentials);
         }
+    }
+    if user.disabled {
+        return Err(ApiError::AccountDisabled);
+    }
+    Ok((user, session))
+}
+
+/// A sign-in this recent stands in for the current password.
+pub const RECENT_SIGN_IN_SECS: u64 = 300;
+
+/// The caller's live account and session for a change a stolen access token must not make: the
+/// current password shown (as [`proven_caller`]), or a sign-in within [`RECENT_SIGN_IN_SECS`].
+async fn recently_proven_caller(
+    flows: &Recovery,
+    principal: &Principal,
+    current: Option<Password>,
+    action: &'static str,
+    now: UnixTime,
+) -> Result<(User, Session), ApiError> {
+    if let Some(current) = current {
+        return proven_caller(flows, principal, current, action, now).await;
+    }
+    let (user, session) = live_session(flows.store.as_ref(), principal, now).await?;
+    if now.secs().saturating_sub(session.auth_time) > RECENT_SIGN_IN_SECS {
+        return Err(ApiError::ReauthenticationRequired);
     }
     if user.disabled {
         return Err(ApiError::AccountDisabled);

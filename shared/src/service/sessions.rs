@@ -42,7 +42,8 @@ pub async fn refresh(
     let grant = issuer
         .continue_session(claims.sid.clone(), claims.auth_time, now)
         .bound_to(csrf.clone())
-        .with_methods(claims.methods());
+        .with_methods(claims.methods())
+        .with_idp(claims.idp.clone());
     if grant.expires_at <= now.secs() {
         // The session reached its absolute lifetime: only a new login starts another.
         return Err(ApiError::TokenExpired);
@@ -71,6 +72,7 @@ pub async fn refresh(
                 auth_time: claims.auth_time,
                 csrf,
                 methods: claims.methods(),
+                idp: claims.idp.clone(),
             };
             signed_in(issuer, user, &entitlements, &current, now)
         }

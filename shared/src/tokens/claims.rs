@@ -32,6 +32,9 @@ pub struct AccessClaims {
     pub roles: Vec<String>,
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    /// The provider the session signed in with (`OAUTH_PROVIDERS` id), when it was another's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     /// The session's CSRF binding ([`CsrfBinding`]), checked on cookie-admitted changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,
@@ -57,6 +60,9 @@ pub struct RefreshClaims {
     /// As in [`AccessClaims::amr`]; absent on tokens from before MFA, which took a password only.
     #[serde(default)]
     pub amr: Vec<String>,
+    /// As in [`AccessClaims::idp`]: rotations keep saying so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
     /// As in [`AccessClaims::csrf`]: checked when the refresh cookie presents this token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf: Option<String>,

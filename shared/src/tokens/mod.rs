@@ -79,6 +79,8 @@ pub struct RefreshGrant {
     pub csrf: Option<CsrfBinding>,
     /// How the session's sign-in proved who it was (the tokens' `amr`).
     pub methods: AuthMethods,
+    /// The provider of a federated sign-in (the tokens' `idp`).
+    pub idp: Option<String>,
 }
 
 impl RefreshGrant {
@@ -90,6 +92,11 @@ impl RefreshGrant {
     /// The same grant, for a session whose sign-in used `methods`.
     pub fn with_methods(self, methods: AuthMethods) -> Self {
         Self { methods, ..self }
+    }
+
+    /// The same grant, for a session that signed in with provider `idp`.
+    pub fn with_idp(self, idp: Option<String>) -> Self {
+        Self { idp, ..self }
     }
 }
 
@@ -142,6 +149,7 @@ impl TokenIssuer {
             auth_time,
             csrf: None,
             methods: AuthMethods::password(),
+            idp: None,
         }
     }
 
@@ -170,6 +178,7 @@ impl TokenIssuer {
             amr: grant.methods.amr(),
             roles: entitlements.roles.clone(),
             permissions: entitlements.permissions.clone(),
+            idp: grant.idp.clone(),
             csrf: csrf.clone(),
             custom: user.claims.as_map().clone(),
         };
@@ -183,6 +192,7 @@ impl TokenIssuer {
             sid: grant.session_id.clone(),
             auth_time: grant.auth_time,
             amr: grant.methods.amr(),
+            idp: grant.idp.clone(),
             csrf,
         };
         Ok(IssuedTokens {

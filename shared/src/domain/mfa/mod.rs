@@ -47,6 +47,8 @@ pub struct MfaChallenge {
     /// The device a valid device cookie named at the login, if any: its codes draw from that
     /// device's own budget, so strangers with the password cannot lock the owner out.
     pub device_id: Option<String>,
+    /// The provider, when the first step was a federated sign-in (else it was a password).
+    pub idp: Option<String>,
 }
 
 /// A second factor as the client presents it.

@@ -7,7 +7,7 @@ use super::super::recovery::send_notice;
 use super::super::{Accounts, ClientInfo, SignedIn, internal, new_session_id, session_for, signed_in, throttle};
 use super::{MfaConfig, check_factor};
 use crate::domain::mfa::{CHALLENGE_TTL_SECS, MfaChallenge, SecondFactor, SpentFactor};
-use crate::domain::{AuthMethods, Client, OneTimeSecret, User, presented_digest, sha256_hex};
+use crate::domain::{AuthMethod, AuthMethods, Client, OneTimeSecret, User, presented_digest, sha256_hex};
 use crate::email::templates::Notice;
 use crate::error::{ApiError, MfaTicket};
 use crate::events::{EventDetail, EventKind};
@@ -15,13 +15,15 @@ use crate::store::{ChallengeDraw, LoginProof, MfaStore};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
 
-/// A login's password was right and the account has MFA: no session yet, but a challenge the
-/// client answers with a code, as the `mfa_token` of a `401 mfa_required`.
+/// A login's first step (a password, or provider `idp`'s sign-in) was right and the account has
+/// MFA: no session yet, but a challenge the client answers with a code, as the `mfa_token` of a
+/// `401 mfa_required`.
 pub(in crate::service) async fn challenge(
     store: &dyn MfaStore,
     user: &User,
     client: &ClientInfo,
     device_id: Option<String>,
+    idp: Option<&str>,
     now: UnixTime,
 ) -> Result<ApiError, ApiError> {
     let ticket = OneTimeSecret::generate().map_err(internal)?;
@@ -33,9 +35,10 @@ pub(in crate::service) async fn challenge(
         expires_at: now.secs() + CHALLENGE_TTL_SECS,
         credential_epoch: user.credential_epoch,
         device_id,
+        idp: idp.map(str::to_owned),
     };
     store.put_mfa_challenge(&challenge).await?;
-    tracing::info!(user_id = %user.id, "password accepted; second factor required");
+    tracing::info!(user_id = %user.id, "first step accepted; second factor required");
     Ok(ApiError::MfaRequired(MfaTicket { token: ticket.expose().to_owned(), methods: second_steps(user) }))
 }
 
@@ -131,7 +134,8 @@ pub async fn verify_login(
         .issuer
         .next_refresh(new_session_id(), now)
         .bound_to(csrf)
-        .with_methods(AuthMethods::password_and_code());
+        .with_methods(first_step(&challenge).with(AuthMethod::OneTimeCode))
+        .with_idp(challenge.idp.clone());
     let proof = LoginProof::SecondFactor {
         challenge_digest: digest,
         sealed_key: user.mfa.as_ref().map(|factor| factor.sealed_key.clone()).unwrap_or_default(),
@@ -157,6 +161,14 @@ pub async fn verify_login(
     let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
     let signed_in = signed_in(&accounts.issuer, user, &entitlements, &grant, now)?;
     Ok(SignedIn { device_token: Some(device_token), ..signed_in })
+}
+
+/// What the login's first step proved.
+fn first_step(challenge: &MfaChallenge) -> AuthMethods {
+    match challenge.idp {
+        Some(_) => AuthMethods::federated(),
+        None => AuthMethods::password(),
+    }
 }
 
 /// What an `mfa_token` is bound to: the client's `User-Agent`, as a digest.

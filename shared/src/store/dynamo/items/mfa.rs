@@ -52,6 +52,8 @@ pub(crate) struct MfaChallengeItem {
     credential_epoch: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     device_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idp: Option<String>,
 }
 
 pub(crate) fn mfa_challenge(challenge: &MfaChallenge) -> Result<Item, StoreError> {
@@ -62,6 +64,7 @@ pub(crate) fn mfa_challenge(challenge: &MfaChallenge) -> Result<Item, StoreError
         expires_at: challenge.expires_at,
         credential_epoch: challenge.credential_epoch,
         device_id: challenge.device_id.clone(),
+        idp: challenge.idp.clone(),
     };
     write(mfa_challenge_key(&challenge.digest), Entity::MfaChallenge, record)
 }
@@ -76,5 +79,6 @@ pub(crate) fn read_mfa_challenge(digest: &str, item: Item) -> Result<MfaChalleng
         expires_at: record.expires_at,
         credential_epoch: record.credential_epoch,
         device_id: record.device_id,
+        idp: record.idp,
     })
 }

@@ -41,6 +41,9 @@ pub(crate) struct SessionItem {
     amr: Vec<String>,
     #[serde(default, skip_serializing)]
     mfa: bool,
+    /// The provider of a federated sign-in; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idp: Option<String>,
 }
 
 impl From<&Session> for SessionItem {
@@ -63,6 +66,7 @@ impl From<&Session> for SessionItem {
             live_user_id: Some(session.user_id.clone()),
             amr: session.methods.amr(),
             mfa: false,
+            idp: session.idp.clone(),
         }
     }
 }
@@ -87,6 +91,7 @@ impl From<SessionItem> for (Session, bool) {
                 (true, true) => AuthMethods::password_and_code(),
                 (true, false) => AuthMethods::password(),
             },
+            idp: item.idp,
         };
         (session, item.revoked)
     }
