@@ -5,29 +5,13 @@
 use e2e::{PASSWORD, TestApp, TestResponse, request, unique_email};
 use http::Method;
 use serde_json::{Value, json};
-use shared::domain::{Password, Principal};
+use shared::domain::Password;
 use shared::error::ApiError;
 use shared::service;
 use shared::time::UnixTime;
 
 async fn delete_me(app: &TestApp, token: &str, body: Option<Value>) -> TestResponse {
     app.send(request(Method::DELETE, "/auth/me", body, Some(token))).await
-}
-
-fn principal(app: &TestApp, access_token: &str) -> Principal {
-    let claims = app.gateway.accounts.verifier.verify_access(access_token, UnixTime::now()).unwrap();
-    Principal {
-        user_id: claims.sub,
-        email: claims.email,
-        role: claims.role,
-        token_id: claims.jti,
-        session_id: claims.sid,
-        csrf: None,
-        amr: claims.amr,
-        roles: claims.roles,
-        permissions: claims.permissions,
-        claims: Default::default(),
-    }
 }
 
 async fn the_owner_deletes_the_account_and_nothing_of_it_works_afterwards(app: TestApp) {
@@ -63,7 +47,7 @@ async fn the_owner_deletes_the_account_and_nothing_of_it_works_afterwards(app: T
 async fn an_old_sign_in_needs_the_current_password(app: TestApp) {
     let email = unique_email();
     let registered = app.register(&email, PASSWORD).await;
-    let owner = principal(&app, &registered.text("access_token"));
+    let owner = e2e::principal_of(&app, &registered.text("access_token"));
     let accounts = &app.gateway.accounts;
     let later = UnixTime::now().plus_secs(service::RECENT_SIGN_IN_SECS + 5);
     let refused = service::delete_account(accounts, &owner, None, later).await;

@@ -9,6 +9,7 @@ mod deletion;
 mod devices;
 mod documented_behaviour;
 mod dynamo_calls;
+mod federation;
 mod flow;
 mod hardening;
 mod lifecycle_events;

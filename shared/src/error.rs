@@ -76,6 +76,10 @@ pub enum ApiError {
     Conflict,
     #[error("a dependency is unavailable; retry shortly")]
     Unavailable,
+    /// Federation: the provider's callback names a `state` that is unknown, spent, expired or
+    /// another browser's (a 400: no token was presented, and no app to send anyone back to).
+    #[error("the sign-in's state is unknown, used, expired or another browser's")]
+    InvalidState,
     /// Federation: the app's `redirect_uri` is not on `OAUTH_REDIRECT_URIS`.
     #[error("redirect_uri is not one of this service's registered redirect URIs")]
     InvalidRedirectUri,
@@ -112,6 +116,7 @@ impl ApiError {
             ApiError::Conflict => "conflict",
             ApiError::Unavailable => "unavailable",
             ApiError::InvalidRedirectUri => "invalid_redirect_uri",
+            ApiError::InvalidState => "invalid_token",
             ApiError::ProviderUnavailable => "provider_unavailable",
             ApiError::Internal => "internal",
         }
@@ -119,7 +124,10 @@ impl ApiError {
 
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::MalformedJson | ApiError::Validation(_) | ApiError::InvalidRedirectUri => 400,
+            ApiError::MalformedJson
+            | ApiError::Validation(_)
+            | ApiError::InvalidRedirectUri
+            | ApiError::InvalidState => 400,
             ApiError::InvalidCredentials
             | ApiError::MfaRequired(_)
             | ApiError::InvalidCode

@@ -3,14 +3,15 @@
 //! DynamoDB-compatible server: `scripts/test.sh` starts one.
 
 pub mod proxy;
+pub mod upstream;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
-use shared::domain::IntrospectionClients;
 use shared::domain::{Email, LoginThrottle, PasswordHasher, PasswordParams, Role, SessionPolicy, User};
+use shared::domain::{IntrospectionClients, Principal};
 use shared::email::{Mail, Outbox, OutboxMessage};
 use shared::events::{Events, MemoryEvents};
 use shared::federation::Federation;
@@ -398,4 +399,21 @@ macro_rules! on_both_store_adapters {
             })*
         }
     };
+}
+
+/// The principal the authorizer would hand a handler for `access_token`.
+pub fn principal_of(app: &TestApp, access_token: &str) -> Principal {
+    let claims = app.gateway.accounts.verifier.verify_access(access_token, UnixTime::now()).unwrap();
+    Principal {
+        user_id: claims.sub,
+        email: claims.email,
+        role: claims.role,
+        token_id: claims.jti,
+        session_id: claims.sid,
+        csrf: None,
+        amr: claims.amr,
+        roles: claims.roles,
+        permissions: claims.permissions,
+        claims: Default::default(),
+    }
 }

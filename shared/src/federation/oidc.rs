@@ -24,6 +24,8 @@ pub(super) struct Metadata {
     token_endpoint: String,
     jwks_uri: String,
     #[serde(default)]
+    userinfo_endpoint: Option<String>,
+    #[serde(default)]
     token_endpoint_auth_methods_supported: Vec<String>,
 }
 
@@ -56,6 +58,9 @@ impl MetadataCache {
         }
         for endpoint in [&metadata.authorization_endpoint, &metadata.token_endpoint, &metadata.jwks_uri] {
             check_url(endpoint)?;
+        }
+        if let Some(userinfo) = &metadata.userinfo_endpoint {
+            check_url(userinfo)?;
         }
         if let Ok(mut cache) = self.metadata.lock() {
             cache.insert(provider.to_owned(), (Instant::now(), metadata.clone()));
@@ -137,7 +142,7 @@ pub(super) async fn identity(
         body["id_token"].as_str().ok_or_else(|| UpstreamError::Invalid("no id_token in the token response".into()))?;
     let expected = Expected { issuer: &metadata.issuer, client_id: &provider.client_id, nonce, now };
     let keys = cache.keys(http, id, &metadata.jwks_uri, false).await?;
-    match id_token::verify(token, &keys, &expected) {
+    let claims = match id_token::verify(token, &keys, &expected) {
         // The provider may have rotated its keys since they were fetched.
         Err(IdTokenError::UnknownKey(_)) => {
             let keys = cache.keys(http, id, &metadata.jwks_uri, true).await?;
@@ -145,5 +150,26 @@ pub(super) async fn identity(
         }
         verified => verified,
     }
-    .map_err(|error| UpstreamError::Invalid(format!("ID token: {error}")))
+    .map_err(|error| UpstreamError::Invalid(format!("ID token: {error}")))?;
+    if claims.email.is_some() {
+        return Ok(claims);
+    }
+    // Some providers (oidc-provider, Okta) keep scope claims out of an ID token issued with an
+    // access token: the UserInfo endpoint has them, for the same subject (Core §5.3.2).
+    match (&metadata.userinfo_endpoint, body["access_token"].as_str()) {
+        (Some(endpoint), Some(access_token)) => {
+            let access_token = SecretString::from(access_token.to_owned());
+            let info: serde_json::Value = http.get_json(endpoint, Credentials::Bearer(&access_token)).await?;
+            if info["sub"].as_str() != Some(claims.subject.as_str()) {
+                return Err(UpstreamError::Invalid("UserInfo is about another subject".into()));
+            }
+            let email_verified = match &info["email_verified"] {
+                serde_json::Value::Bool(verified) => *verified,
+                serde_json::Value::String(text) => text == "true",
+                _ => false,
+            };
+            Ok(IdTokenClaims { email: info["email"].as_str().map(str::to_owned), email_verified, ..claims })
+        }
+        _ => Ok(claims),
+    }
 }

@@ -37,11 +37,11 @@ pub async fn callback(
     now: UnixTime,
 ) -> Result<String, ApiError> {
     let store = flows.store.as_ref();
-    let digest = params.state.and_then(presented_digest).ok_or(ApiError::InvalidToken)?;
-    let login = store.take_upstream_login(&digest, now).await?.ok_or(ApiError::InvalidToken)?;
+    let digest = params.state.and_then(presented_digest).ok_or(ApiError::InvalidState)?;
+    let login = store.take_upstream_login(&digest, now).await?.ok_or(ApiError::InvalidState)?;
     if login.provider != params.provider || !binds_browser(&login, params.browser_binding) {
         tracing::info!(provider = params.provider, "federation callback refused: another provider or browser");
-        return Err(ApiError::InvalidToken);
+        return Err(ApiError::InvalidState);
     }
     let back = |fragment: String| format!("{}#{fragment}", login.redirect_uri);
     let provider = federation.provider(&login.provider).ok_or(ApiError::NotFound)?;

@@ -11,12 +11,15 @@ use secrecy::ExposeSecret;
 
 use super::admin::{known_shape, require_admin};
 use super::recovery::send_notice;
-use super::{Accounts, Recovery, SignedIn, internal, live_session, proven_caller, renewed, signed_in, throttle};
+use super::{
+    Accounts, Recovery, SignedIn, internal, live_session, proven_caller, recently_proven_caller, renewed, signed_in,
+    throttle,
+};
 use crate::domain::mfa::{
     ENROLMENT_TTL_SECS, MfaSealingKey, PendingEnrolment, RecoveryCodes, SecondFactor, SpentFactor, TotpKey,
     recovery_code_digest,
 };
-use crate::domain::{AuthMethods, MfaFactor, Password, Principal, Session, User};
+use crate::domain::{AuthMethod, MfaFactor, Password, Principal, Session, User};
 use crate::email::Verification;
 use crate::email::templates::Notice;
 use crate::error::ApiError;
@@ -111,8 +114,14 @@ pub async fn confirm_enrolment(
     now: UnixTime,
 ) -> Result<MfaEnabled, ApiError> {
     let store = accounts.store.as_ref();
-    let current = current.ok_or(ApiError::ReauthenticationRequired)?;
-    let (mut user, session) = proven_caller(accounts, principal, current, "mfa enrolment", now).await?;
+    let (mut user, session) = match current {
+        Some(current) => proven_caller(accounts, principal, current, "mfa enrolment", now).await?,
+        // Only an account without a password (a provider's) may stand on a recent sign-in.
+        None => match live_session(store, principal, now).await?.0.password_hash {
+            Some(_) => return Err(ApiError::ReauthenticationRequired),
+            None => recently_proven_caller(accounts, principal, None, "mfa enrolment", now).await?,
+        },
+    };
     may_enrol(accounts, &user)?;
     let pending = store
         .mfa_enrolment(&user.id)
@@ -138,7 +147,7 @@ pub async fn confirm_enrolment(
     for _ in 0..3 {
         let commit = UnixTime::now().max(now);
         let (grant, renewal) =
-            renewed(&accounts.issuer, &session, csrf.clone(), AuthMethods::password_and_code(), commit);
+            renewed(&accounts.issuer, &session, csrf.clone(), session.methods.with(AuthMethod::OneTimeCode), commit);
         let activation = MfaActivation {
             user_id: user.id.clone(),
             sealed_key: pending.sealed_key.clone(),

@@ -1,0 +1,313 @@
+//! Federation on both stores, against a real OpenID provider (panva's oidc-provider, RS256): a
+//! first sign-in makes an account, a linked identity signs in again, an address match links only
+//! when both sides verified it, linking and unlinking while signed in, the MFA step after a
+//! provider, and every refusal the issue lists.
+
+use e2e::upstream::{self, APP_REDIRECT, Browser, PROVIDER, fragment, location};
+use e2e::{PASSWORD, TestApp, request, unique_email};
+use http::Method;
+use serde_json::json;
+use shared::domain::mfa::TotpKey;
+use shared::domain::sha256_hex;
+use shared::service::{ClientInfo, federation};
+use shared::time::UnixTime;
+
+async fn with_provider(app: TestApp, auto_link: &str) -> TestApp {
+    app.with_federation(upstream::federation(auto_link).await)
+}
+
+fn claims(app: &TestApp, access_token: &str) -> shared::tokens::AccessClaims {
+    app.gateway.accounts.verifier.verify_access(access_token, UnixTime::now()).unwrap()
+}
+
+/// Signs in through the provider as `login` and trades the code: the token response.
+async fn federated_sign_in(app: &TestApp, login: &str) -> e2e::TestResponse {
+    let mut browser = Browser::default();
+    let back = browser.sign_in(app, login).await;
+    let code = fragment(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
+    browser.exchange(app, &code).await
+}
+
+async fn a_first_sign_in_makes_an_account_and_the_identity_signs_in_again(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    let mut browser = Browser::default();
+    let back = browser.sign_in(&app, &email).await;
+    assert!(back.starts_with(&format!("{APP_REDIRECT}#code=")), "{back}");
+    let signed_in = browser.exchange(&app, &fragment(&back, "code").unwrap()).await;
+    assert_eq!(signed_in.status, 200, "{:?}", signed_in.body);
+    assert_eq!(signed_in.body["user"]["email"], email.as_str());
+    assert_eq!(signed_in.body["user"]["email_verified"], true, "the provider asserted it");
+    let access = claims(&app, &signed_in.text("access_token"));
+    assert_eq!(access.amr, ["fed"], "no password was used");
+    assert_eq!(access.idp.as_deref(), Some(PROVIDER));
+    // Everything else works as after a password login; the refresh keeps how it signed in.
+    let refreshed = app.refresh(&signed_in.text("refresh_token")).await;
+    assert_eq!(refreshed.status, 200);
+    let access = claims(&app, &refreshed.text("access_token"));
+    assert_eq!((access.amr, access.idp.as_deref()), (vec!["fed".to_owned()], Some(PROVIDER)));
+    let identities = app.get("/auth/identities", Some(&refreshed.text("access_token"))).await;
+    assert_eq!(identities.body["identities"][0]["provider"], PROVIDER);
+    assert_eq!(identities.body["identities"][0]["subject"], email.as_str());
+    assert_eq!(identities.body["identities"][0]["email"], email.as_str());
+    // No password: a password login does not get in, and "forgot password" can set one.
+    assert_eq!(app.login(&email, PASSWORD).await.code(), "invalid_credentials");
+    // The same identity again: the same account.
+    let again = federated_sign_in(&app, &email).await;
+    assert_eq!(again.body["user"]["id"], signed_in.body["user"]["id"]);
+    let registered = app.events.events().into_iter().filter(|event| event.kind.name() == "user.registered").count();
+    assert_eq!(registered, 1);
+}
+
+async fn an_address_match_links_only_when_both_sides_verified_it(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    // A verified account: the provider's verified address links to it, with a notice.
+    let email = unique_email();
+    let registered = app.register(&email, PASSWORD).await;
+    let token = app.mailed_token(&email, "/verify-email");
+    assert_eq!(app.post("/auth/email/verify", json!({ "token": token })).await.status, 200);
+    let linked = federated_sign_in(&app, &email).await;
+    assert_eq!(linked.status, 200, "{:?}", linked.body);
+    assert_eq!(linked.body["user"]["id"], registered.body["user"]["id"]);
+    assert!(app.mail_to(&email).last().unwrap().subject.contains("sign-in method was added"));
+
+    // An unverified provider address never reaches an account (anyone can type one).
+    let mut browser = Browser::default();
+    let back = browser.sign_in(&app, &format!("unverified:{email}")).await;
+    assert_eq!(fragment(&back, "error").as_deref(), Some("account_exists"), "{back}");
+    // An account that never proved its address may be someone's placeholder (pre-hijacking).
+    let unproved = unique_email();
+    app.register(&unproved, PASSWORD).await;
+    let back = Browser::default().sign_in(&app, &unproved).await;
+    assert_eq!(fragment(&back, "error").as_deref(), Some("account_exists"), "{back}");
+    // Another subject with the same (verified) address cannot join the one already linked.
+    let back = Browser::default().sign_in(&app, &format!("other:{email}")).await;
+    assert_eq!(fragment(&back, "error").as_deref(), Some("account_exists"), "{back}");
+
+    // OAUTH_AUTO_LINK=never: never by address.
+    let never = with_provider(e2e::spawn_app(app.gateway.accounts.store.clone()), "never").await;
+    let verified = unique_email();
+    never.register(&verified, PASSWORD).await;
+    let token = never.mailed_token(&verified, "/verify-email");
+    never.post("/auth/email/verify", json!({ "token": token })).await;
+    let back = Browser::default().sign_in(&never, &verified).await;
+    assert_eq!(fragment(&back, "error").as_deref(), Some("account_exists"));
+}
+
+async fn refusals_of_the_state_the_browser_and_the_redirect(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    // A redirect_uri not on the list: 400 and no redirect at all.
+    let browser = Browser::default();
+    let evil = browser.authorize_path().replace(&upstream::urlencode(APP_REDIRECT), "https%3A%2F%2Fevil.example%2F");
+    let refused = app.send(request(Method::GET, &evil, None, None)).await;
+    assert_eq!((refused.status, refused.code()), (400, "invalid_redirect_uri"));
+    assert!(refused.headers.get("location").is_none());
+    let unknown = app.get("/auth/oauth/nope/authorize?redirect_uri=x", None).await;
+    assert_eq!((unknown.status, unknown.code()), (404, "not_found"));
+    let plain = browser.authorize_path().replace("S256", "plain");
+    assert_eq!(app.send(request(Method::GET, &plain, None, None)).await.code(), "validation_failed");
+
+    // A callback in another browser than the one that started: refused, and the state is spent.
+    let mut started = Browser::default();
+    let authorize = started.authorize(&app, &email).await;
+    let callback = Browser::at_provider(location(&authorize)).await;
+    let elsewhere =
+        Browser { cookie: Some("another-browsers-cookie-value-0000000000000".into()), ..Browser::default() };
+    let refused = elsewhere.callback(&app, &callback).await;
+    assert_eq!((refused.status, refused.code()), (400, "invalid_token"));
+    let replayed = started.callback(&app, &callback).await;
+    assert_eq!((replayed.status, replayed.code()), (400, "invalid_token"), "a state works once");
+
+    // A replayed state after a good callback; an unknown one.
+    let mut browser = Browser::default();
+    let authorize = browser.authorize(&app, &email).await;
+    let callback = Browser::at_provider(location(&authorize)).await;
+    assert_eq!(browser.callback(&app, &callback).await.status, 302);
+    assert_eq!(browser.callback(&app, &callback).await.code(), "invalid_token");
+    let made_up = callback.replace("state=", "state=x");
+    assert_eq!(browser.callback(&app, &made_up).await.code(), "invalid_token");
+
+    // The user declines at the provider.
+    let back = Browser::default().sign_in(&app, &format!("deny:{email}")).await;
+    assert_eq!(fragment(&back, "error").as_deref(), Some("access_denied"));
+    // No address from the provider: no account to make.
+    let back = Browser::default().sign_in(&app, "noemail:someone").await;
+    assert_eq!(fragment(&back, "error").as_deref(), Some("access_denied"));
+}
+
+async fn a_wrong_nonce_is_refused(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let store = app.gateway.accounts.store.clone();
+    let mut browser = Browser::default();
+    let authorize = browser.authorize(&app, &unique_email()).await;
+    let callback = Browser::at_provider(location(&authorize)).await;
+    // The stored login expects another nonce than the one the provider put in the ID token.
+    let state = callback.split("state=").nth(1).unwrap().split('&').next().unwrap();
+    let mut login = store.take_upstream_login(&sha256_hex(state), UnixTime::now()).await.unwrap().unwrap();
+    login.nonce = "not-the-nonce-the-provider-signed".into();
+    store.put_upstream_login(&login).await.unwrap();
+    let back = browser.callback(&app, &callback).await;
+    assert_eq!(fragment(location(&back), "error").as_deref(), Some("invalid_token"));
+}
+
+async fn a_login_code_works_once_within_60_seconds_with_its_verifier(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    let mut browser = Browser::default();
+    let code = fragment(&browser.sign_in(&app, &email).await, "code").unwrap();
+    let wrong = Browser { verifier: "w".repeat(43), cookie: None };
+    assert_eq!(wrong.exchange(&app, &code).await.code(), "invalid_token");
+    assert_eq!(browser.exchange(&app, &code).await.code(), "invalid_token", "a wrong verifier spent it");
+
+    let code = fragment(&browser.sign_in(&app, &email).await, "code").unwrap();
+    assert_eq!(browser.exchange(&app, &code).await.status, 200);
+    assert_eq!(browser.exchange(&app, &code).await.code(), "invalid_token", "used twice");
+
+    let code = fragment(&browser.sign_in(&app, &email).await, "code").unwrap();
+    let later = UnixTime::now().plus_secs(61);
+    let expired = federation::exchange_login_code(
+        &app.gateway.accounts,
+        &code,
+        &browser.verifier,
+        &ClientInfo::default(),
+        None,
+        later,
+    )
+    .await;
+    assert_eq!(expired.unwrap_err().code(), "invalid_token");
+}
+
+async fn a_disabled_account_is_refused_at_the_callback(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    let signed_in = federated_sign_in(&app, &email).await;
+    let user_id = signed_in.body["user"]["id"].as_str().unwrap().to_owned();
+    let admin = app.sign_in_admin().await.text("access_token");
+    let path = format!("/admin/users/{user_id}");
+    app.send(request(Method::PATCH, &path, Some(json!({ "disabled": true })), Some(&admin))).await;
+    let back = Browser::default().sign_in(&app, &email).await;
+    assert_eq!(fragment(&back, "error").as_deref(), Some("account_disabled"));
+}
+
+async fn an_account_with_mfa_takes_its_second_step_after_the_provider(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    let first = federated_sign_in(&app, &email).await;
+    // No password: the sign-in moments ago stands in for it.
+    let access = first.text("access_token");
+    let started = app.send(request(Method::POST, "/auth/mfa/totp", None, Some(&access))).await;
+    let key = TotpKey::from_base32(&started.text("secret")).unwrap();
+    let confirm = json!({ "code": key.code_at(UnixTime::now().secs()) });
+    let confirmed = app.send(request(Method::POST, "/auth/mfa/totp/confirm", Some(confirm), Some(&access))).await;
+    assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+    let step = federated_sign_in(&app, &email).await;
+    assert_eq!((step.status, step.code()), (401, "mfa_required"), "{:?}", step.body);
+    let verified = app
+        .post(
+            "/auth/mfa/verify",
+            json!({ "mfa_token": step.text("mfa_token"), "code": key.code_at(UnixTime::now().secs() + 30) }),
+        )
+        .await;
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    let access = claims(&app, &verified.text("access_token"));
+    assert_eq!((access.amr, access.idp.as_deref()), (vec!["fed".to_owned(), "otp".to_owned()], Some(PROVIDER)));
+}
+
+async fn linking_while_signed_in_and_unlinking(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    let registered = app.register(&email, PASSWORD).await;
+    let access = registered.text("access_token");
+    // A reset link mailed before the link is voided by it (a credential event).
+    app.post("/auth/password/forgot", json!({ "email": email })).await;
+    let reset = app.mailed_token(&email, "/reset-password");
+    let started =
+        app.send(request(Method::POST, &format!("/auth/identities/{PROVIDER}"), Some(json!({})), Some(&access))).await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    let mut browser =
+        Browser { cookie: started.cookie(shared::transport::UPSTREAM_LOGIN_COOKIE), ..Browser::default() };
+    // The provider's account has another address: linking while signed in needs no match.
+    let upstream_login = format!("linked-{}", unique_email());
+    let url = format!("{}&login_hint={}", started.text("authorize_url"), upstream::urlencode(&upstream_login));
+    let back = browser.callback(&app, &Browser::at_provider(&url).await).await;
+    assert_eq!(fragment(location(&back), "linked").as_deref(), Some(PROVIDER), "{:?}", back.headers);
+    let reset_after =
+        app.post("/auth/password/reset", json!({ "token": reset, "new_password": "another long password" })).await;
+    assert_eq!(reset_after.code(), "invalid_token");
+    // The identity now signs in to this account.
+    let signed_in = federated_sign_in(&app, &upstream_login).await;
+    assert_eq!(signed_in.body["user"]["id"], registered.body["user"]["id"]);
+    browser.cookie = None;
+
+    // Unlink: a password remains, so it may go; then the identity is a stranger again.
+    let unlinked =
+        app.send(request(Method::DELETE, &format!("/auth/identities/{PROVIDER}"), None, Some(&access))).await;
+    assert_eq!(unlinked.status, 204, "{:?}", unlinked.body);
+    assert!(app.mail_to(&email).last().unwrap().subject.contains("sign-in method was removed"));
+    let missing = app.send(request(Method::DELETE, &format!("/auth/identities/{PROVIDER}"), None, Some(&access))).await;
+    assert_eq!((missing.status, missing.code()), (404, "not_found"));
+
+    // The last way to sign in stays.
+    let only = federated_sign_in(&app, &unique_email()).await;
+    let last = app
+        .send(request(Method::DELETE, &format!("/auth/identities/{PROVIDER}"), None, Some(&only.text("access_token"))))
+        .await;
+    assert_eq!((last.status, last.code()), (409, "conflict"));
+}
+
+async fn linking_needs_a_recent_sign_in_or_the_password(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    let access = app.register(&email, PASSWORD).await.text("access_token");
+    let principal = e2e::principal_of(&app, &access);
+    let later = UnixTime::now().plus_secs(shared::service::RECENT_SIGN_IN_SECS + 5);
+    let federation = &app.gateway.federation;
+    let recovery = &app.gateway.accounts.recovery;
+    let stale =
+        federation::begin_link(federation, recovery, &principal, PROVIDER, Some(APP_REDIRECT), None, later).await;
+    assert_eq!(stale.unwrap_err().code(), "reauthentication_required");
+    let password = shared::domain::Password::parse_presented(PASSWORD.to_owned()).unwrap();
+    let proven =
+        federation::begin_link(federation, recovery, &principal, PROVIDER, Some(APP_REDIRECT), Some(password), later)
+            .await;
+    assert!(proven.is_ok(), "{proven:?}");
+}
+
+async fn an_unreachable_provider_answers_503(app: TestApp) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let app = app.with_federation(upstream::federation_at(&issuer, "verified").await);
+    let browser = Browser::default();
+    let refused = app.send(request(Method::GET, &browser.authorize_path(), None, None)).await;
+    assert_eq!((refused.status, refused.code()), (503, "provider_unavailable"), "{:?}", refused.body);
+    assert_eq!(refused.headers["content-type"], "application/problem+json");
+}
+
+async fn deleting_an_account_frees_its_identity(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    let first = federated_sign_in(&app, &email).await;
+    let deleted = app.send(request(Method::DELETE, "/auth/me", None, Some(&first.text("access_token")))).await;
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    let store = app.gateway.accounts.store.clone();
+    assert_eq!(store.user_by_identity(PROVIDER, &email).await.unwrap(), None);
+    let again = federated_sign_in(&app, &email).await;
+    assert_eq!(again.status, 200);
+    assert_ne!(again.body["user"]["id"], first.body["user"]["id"], "a new account");
+}
+
+e2e::on_both_stores!(
+    a_first_sign_in_makes_an_account_and_the_identity_signs_in_again,
+    an_address_match_links_only_when_both_sides_verified_it,
+    refusals_of_the_state_the_browser_and_the_redirect,
+    a_wrong_nonce_is_refused,
+    a_login_code_works_once_within_60_seconds_with_its_verifier,
+    a_disabled_account_is_refused_at_the_callback,
+    an_account_with_mfa_takes_its_second_step_after_the_provider,
+    linking_while_signed_in_and_unlinking,
+    linking_needs_a_recent_sign_in_or_the_password,
+    an_unreachable_provider_answers_503,
+    deleting_an_account_frees_its_identity,
+);
