@@ -298,6 +298,61 @@ async fn deleting_an_account_frees_its_identity(app: TestApp) {
     assert_ne!(again.body["user"]["id"], first.body["user"]["id"], "a new account");
 }
 
+/// GitHub (its stand-in, after GitHub's published shapes): OAuth 2 without an ID token; the
+/// numeric user id is the subject, the primary address counts only if GitHub verified it.
+async fn github_signs_in_with_its_primary_verified_address(app: TestApp) {
+    let app = app.with_federation(upstream::standin_federation().await);
+    let email = unique_email();
+    let mut browser = Browser::default();
+    let authorize = browser.authorize_with(&app, "github", &email).await;
+    assert_eq!(authorize.status, 302, "{:?}", authorize.body);
+    assert!(location(&authorize).contains("code_challenge_method=S256") && !location(&authorize).contains("nonce="));
+    let back = browser.callback(&app, &Browser::at_provider(location(&authorize)).await).await;
+    let code = fragment(location(&back), "code").unwrap_or_else(|| panic!("{:?}", back.headers));
+    let signed_in = browser.exchange(&app, &code).await;
+    assert_eq!(signed_in.status, 200, "{:?}", signed_in.body);
+    assert_eq!(signed_in.body["user"]["email"], email.as_str());
+    assert_eq!(signed_in.body["user"]["email_verified"], true);
+    let access = claims(&app, &signed_in.text("access_token"));
+    assert_eq!(access.idp.as_deref(), Some("github"));
+    let identities = app.get("/auth/identities", Some(&signed_in.text("access_token"))).await;
+    let subject = identities.body["identities"][0]["subject"].as_str().unwrap().to_owned();
+    assert!(subject.bytes().all(|byte| byte.is_ascii_digit()), "GitHub's numeric id: {subject}");
+
+    // An unverified primary address joins no existing account.
+    let verified = unique_email();
+    app.register(&verified, PASSWORD).await;
+    let token = app.mailed_token(&verified, "/verify-email");
+    app.post("/auth/email/verify", json!({ "token": token })).await;
+    let mut browser = Browser::default();
+    let authorize = browser.authorize_with(&app, "github", &format!("unverified:{verified}")).await;
+    let back = browser.callback(&app, &Browser::at_provider(location(&authorize)).await).await;
+    assert_eq!(fragment(location(&back), "error").as_deref(), Some("account_exists"));
+}
+
+/// Apple (its stand-in, after Apple's published shapes): the answer comes by `form_post` (a
+/// cross-site POST the binding cookie still reaches), the client secret is an ES256 JWT the
+/// stand-in verifies, and `email_verified` is the string "true".
+async fn apple_answers_by_form_post_and_takes_a_signed_client_secret(app: TestApp) {
+    let app = app.with_federation(upstream::standin_federation().await);
+    let email = unique_email();
+    let mut browser = Browser::default();
+    let authorize = browser.authorize_with(&app, "apple", &email).await;
+    assert!(location(&authorize).contains("response_mode=form_post"), "{}", location(&authorize));
+    let answer = Browser::provider_answer(location(&authorize)).await;
+    let back = browser.form_post(&app, answer["form_post"].as_str().unwrap(), &answer["fields"]).await;
+    assert_eq!(back.status, 302, "{:?}", back.body);
+    let code = fragment(location(&back), "code").unwrap_or_else(|| panic!("{:?}", back.headers));
+    let signed_in = browser.exchange(&app, &code).await;
+    assert_eq!(signed_in.status, 200, "{:?}", signed_in.body);
+    assert_eq!(signed_in.body["user"]["email_verified"], true, "Apple's \"true\"");
+    let access = claims(&app, &signed_in.text("access_token"));
+    assert_eq!((access.amr, access.idp.as_deref()), (vec!["fed".to_owned()], Some("apple")));
+    // The same POST again: the state was spent.
+    let replayed = browser.form_post(&app, answer["form_post"].as_str().unwrap(), &answer["fields"]).await;
+    assert_eq!((replayed.status, replayed.code()), (400, "invalid_token"));
+}
+
 e2e::on_both_stores!(
     a_first_sign_in_makes_an_account_and_the_identity_signs_in_again,
     an_address_match_links_only_when_both_sides_verified_it,
@@ -310,4 +365,6 @@ e2e::on_both_stores!(
     linking_needs_a_recent_sign_in_or_the_password,
     an_unreachable_provider_answers_503,
     deleting_an_account_frees_its_identity,
+    github_signs_in_with_its_primary_verified_address,
+    apple_answers_by_form_post_and_takes_a_signed_client_secret,
 );

@@ -97,8 +97,7 @@ fn no_secret_sits_in_a_function_environment() {
         count("- secretsmanager:GetSecretValue\n                Resource: !Ref IntrospectionClientsSecretArn\n");
     assert_eq!(clients, 1);
     // The providers' client secrets, for the oauth function only (which signs nothing).
-    let providers =
-        count("- secretsmanager:GetSecretValue\n                Resource: !Ref OAuthProvidersSecretArn\n");
+    let providers = count("- secretsmanager:GetSecretValue\n                Resource: !Ref OAuthProvidersSecretArn\n");
     assert_eq!(providers, 1);
     let oauth = &text[text.find("Binary: oauth\n").unwrap()..text.find("Binary: oauth-token\n").unwrap()];
     assert!(!oauth.contains("SigningKeySecretArn"), "the function holding provider secrets signs nothing");

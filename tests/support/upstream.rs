@@ -26,26 +26,67 @@ pub const APP_REDIRECT: &str = "https://app.test/signed-in";
 pub fn issuer() -> &'static str {
     static ISSUER: OnceLock<String> = OnceLock::new();
     ISSUER.get_or_init(|| {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/upstream/provider.mjs");
-        let mut child = Command::new("node")
-            .arg(script)
-            .env("PORT", "0")
-            .env("CLIENT_ID", CLIENT_ID)
-            .env("CLIENT_SECRET", CLIENT_SECRET)
-            .env("REDIRECT_URIS", format!("{PUBLIC_BASE_URL}/auth/oauth/{PROVIDER}/callback"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs tests/upstream/provider.mjs (npm ci in tests/upstream)");
-        let stdout = child.stdout.take().expect("piped");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("the provider prints its issuer");
-        let started: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("provider said {line:?}"));
-        // Kept open (and the child alive) for the process's lifetime.
-        std::mem::forget(child);
-        started["issuer"].as_str().expect("an issuer").to_owned()
+        let redirect = format!("{PUBLIC_BASE_URL}/auth/oauth/{PROVIDER}/callback");
+        let vars = [("CLIENT_ID", CLIENT_ID), ("CLIENT_SECRET", CLIENT_SECRET), ("REDIRECT_URIS", redirect.as_str())];
+        start_node("provider.mjs", &vars)["issuer"].as_str().expect("an issuer").to_owned()
     })
+}
+
+/// The GitHub and Apple stand-ins (`tests/upstream/standins.mjs`): their base URL and the Apple
+/// team key (PKCS#8 PEM) the service signs its client secret with.
+pub fn standins() -> &'static Value {
+    static STARTED: OnceLock<Value> = OnceLock::new();
+    STARTED.get_or_init(|| start_node("standins.mjs", &[("CLIENT_ID", CLIENT_ID), ("CLIENT_SECRET", STANDIN_SECRET)]))
+}
+
+pub const STANDIN_SECRET: &str = "standin-client-secret";
+
+/// Federation with GitHub's and Apple's stand-ins as providers `github` and `apple`.
+pub async fn standin_federation() -> Federation {
+    let started = standins();
+    let base = started["base"].as_str().unwrap();
+    let providers = serde_json::json!([
+        {
+            "id": "github", "kind": "github", "client_id": CLIENT_ID, "client_secret": STANDIN_SECRET,
+            "authorize_url": format!("{base}/github/login/oauth/authorize"),
+            "token_url": format!("{base}/github/login/oauth/access_token"),
+            "api_url": format!("{base}/github/api"),
+        },
+        {
+            "id": "apple", "kind": "apple", "issuer": format!("{base}/apple"), "client_id": CLIENT_ID,
+            "team_id": started["apple_team_id"], "key_id": started["apple_key_id"],
+            "private_key": started["apple_private_key"],
+        },
+    ])
+    .to_string();
+    let env = shared::config::Env::from_pairs([
+        ("OAUTH_PROVIDERS", providers.as_str()),
+        ("OAUTH_REDIRECT_URIS", APP_REDIRECT),
+        ("PUBLIC_BASE_URL", PUBLIC_BASE_URL),
+    ]);
+    Federation::from_env(&env).await.expect("federation configures")
+}
+
+/// Starts `tests/upstream/<script>` and reads the JSON line it prints once it listens; it runs
+/// until this process ends (it exits when its stdin closes).
+fn start_node(script: &str, vars: &[(&str, &str)]) -> Value {
+    let path = format!("{}/upstream/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("node")
+        .arg(&path)
+        .env("PORT", "0")
+        .envs(vars.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("node {path}: {error} (npm ci in tests/upstream)"));
+    let stdout = child.stdout.take().expect("piped");
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("it prints one line");
+    std::mem::forget(reader);
+    std::mem::forget(child);
+    serde_json::from_str(&line).unwrap_or_else(|_| panic!("{script} said {line:?}"))
 }
 
 pub fn providers_json(issuer: &str) -> String {
@@ -86,8 +127,12 @@ impl Default for Browser {
 
 impl Browser {
     pub fn authorize_path(&self) -> String {
+        self.authorize_path_of(PROVIDER)
+    }
+
+    pub fn authorize_path_of(&self, provider: &str) -> String {
         format!(
-            "/auth/oauth/{PROVIDER}/authorize?redirect_uri={}&code_challenge={}&code_challenge_method=S256",
+            "/auth/oauth/{provider}/authorize?redirect_uri={}&code_challenge={}&code_challenge_method=S256",
             urlencode(APP_REDIRECT),
             pkce_challenge(&self.verifier)
         )
@@ -95,7 +140,11 @@ impl Browser {
 
     /// `GET …/authorize` (with `login_hint`): the redirect to the provider; keeps the cookie.
     pub async fn authorize(&mut self, app: &TestApp, login: &str) -> TestResponse {
-        let path = format!("{}&login_hint={}", self.authorize_path(), urlencode(login));
+        self.authorize_with(app, PROVIDER, login).await
+    }
+
+    pub async fn authorize_with(&mut self, app: &TestApp, provider: &str, login: &str) -> TestResponse {
+        let path = format!("{}&login_hint={}", self.authorize_path_of(provider), urlencode(login));
         let response = app.send(request(Method::GET, &path, None, None)).await;
         if let Some(cookie) = response.cookie(UPSTREAM_LOGIN_COOKIE) {
             self.cookie = Some(cookie);
@@ -105,10 +154,33 @@ impl Browser {
 
     /// The provider's part, as a browser would go through it: the URL it sends the browser back to.
     pub async fn at_provider(location: &str) -> String {
+        let answer = Self::provider_answer(location).await;
+        answer["callback"].as_str().unwrap_or_else(|| panic!("no callback: {answer}")).to_owned()
+    }
+
+    /// What the provider (or a stand-in) answers its `/_test/complete` with.
+    pub async fn provider_answer(location: &str) -> Value {
         let client = HttpClient::new().unwrap();
         let url = format!("{}/_test/complete?url={}", issuer_of(location), urlencode(location));
-        let answer: Value = client.get_json(&url, Credentials::None).await.expect("the provider answers");
-        answer["callback"].as_str().unwrap_or_else(|| panic!("no callback: {answer}")).to_owned()
+        client.get_json(&url, Credentials::None).await.expect("the provider answers")
+    }
+
+    /// A `form_post` answer (Apple's): the form POSTed to the service's callback, with the cookie.
+    pub async fn form_post(&self, app: &TestApp, url: &str, fields: &Value) -> TestResponse {
+        let path = url.strip_prefix(PUBLIC_BASE_URL).expect("the service's callback");
+        let fields: Vec<(String, String)> = fields
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned()))
+            .collect();
+        let mut post = request(Method::POST, path, None, None);
+        post.body = serde_urlencoded::to_string(&fields).unwrap().into();
+        post.headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+        if let Some(cookie) = &self.cookie {
+            post.headers.insert("cookie", format!("{UPSTREAM_LOGIN_COOKIE}={cookie}").parse().unwrap());
+        }
+        app.send(post).await
     }
 
     /// The provider's redirect back to the service, with this browser's cookie.
