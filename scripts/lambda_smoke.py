@@ -8,7 +8,8 @@ from what SES (moto, AWS_ENDPOINT_URL_SESV2) was asked to send; the session list
 the admin's list and end-all); MFA (enrol, confirm with a TOTP code computed here, the login's
 second step, a refused disable, the admin's removal); the discovery document, RFC 7662
 introspection with the client of INTROSPECTION_CLIENTS (SMOKE_CLIENT_SECRET) and RFC 7009
-revocation. Every directory under functions/ must be started and invoked: a new function without a
+revocation; a sign-in through an upstream OpenID provider (panva's oidc-provider from
+tests/upstream, started here) and the login code's trade. Every directory under functions/ must be started and invoked: a new function without a
 smoke step fails the run.
 
 Needs: cargo-lambda on PATH, a DynamoDB endpoint with the tables (AWS_ENDPOINT_URL_DYNAMODB,
@@ -27,6 +28,7 @@ import hmac
 import json
 import re
 import struct
+import urllib.parse
 import urllib.request
 import os
 import socket
@@ -39,6 +41,7 @@ FUNCTIONS = [
     "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
     "admin-list-users", "admin-get-user", "admin-update-user", "admin-roles", "account-recovery", "change-email",
     "sessions", "admin-user-sessions", "mfa", "mfa-verify", "revoke", "introspect", "delete-account",
+    "oauth", "oauth-token",
 ]
 # The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or "target"
@@ -182,6 +185,28 @@ def status_and_code(response):
     return f"{response.get('statusCode')} {code(response)}"
 
 
+def start_upstream_provider():
+    """panva's oidc-provider (tests/upstream/provider.mjs) for the federation step: its issuer,
+    and OAUTH_PROVIDERS / OAUTH_REDIRECT_URIS set for the functions started after it."""
+    callback = os.environ["JWT_ISSUER"].rstrip("/") + "/auth/oauth/op/callback"
+    env = dict(os.environ, PORT="0", CLIENT_ID="smoke-service", CLIENT_SECRET="smoke-upstream-secret",
+               REDIRECT_URIS=callback)
+    process = subprocess.Popen(["node", "tests/upstream/provider.mjs"], env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    PROCESSES["upstream-provider"] = process
+    issuer = json.loads(process.stdout.readline())["issuer"]
+    os.environ["OAUTH_PROVIDERS"] = json.dumps([{
+        "id": "op", "kind": "oidc", "issuer": issuer, "client_id": "smoke-service",
+        "client_secret": "smoke-upstream-secret"}])
+    os.environ["OAUTH_REDIRECT_URIS"] = "https://app.smoke.test/signed-in"
+    return issuer
+
+
+def jwt_claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 def check_function_list():
     """The smoke covers every function binary: the list above is the directories in functions/."""
     present = sorted(entry for entry in os.listdir("functions") if os.path.isdir(os.path.join("functions", entry)))
@@ -219,6 +244,7 @@ def main():
         else:
             fail(f"the Runtime API did not listen on port {PORT} within 20 s", logs=["runtime-api"])
         ses_create_identity("smoke.example.com")
+        upstream_issuer = start_upstream_provider()
         for function in FUNCTIONS:
             start_function(function)
 
@@ -550,6 +576,45 @@ def main():
                f"the deleted account signs in no more ({status_and_code(after)})")
         reborn = invoke("register", "samples/register.json", {original_email: doomed})
         expect(reborn["statusCode"] == 201, f"its address registers again ({status_and_code(reborn)})")
+
+        # Federation: the browser's part at oidc-provider (its /_test/complete plays it), the
+        # functions' parts here: the redirect, the callback, the login code's trade.
+        verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        federated = f"smoke-fed-{uuid.uuid4().hex[:12]}@example.com"
+        started = invoke("oauth", "samples/oauth-authorize.json",
+                         {"REPLACE_WITH_CODE_CHALLENGE": challenge,
+                          "REPLACE_WITH_LOGIN_HINT": urllib.parse.quote(federated, safe="")})
+        to_provider = (started.get("headers") or {}).get("location", "")
+        expect(started["statusCode"] == 302 and to_provider.startswith(upstream_issuer),
+               f"oauth redirects to the provider ({started['statusCode']})")
+        binding = re.search(r"__Host-upstream_login=([^;]+)", " ".join(started.get("cookies") or []))
+        expect(binding is not None, "oauth binds the sign-in to the browser with a __Host- cookie")
+        answer = json.load(urllib.request.urlopen(
+            f"{upstream_issuer}/_test/complete?url={urllib.parse.quote(to_provider, safe='')}", timeout=30))
+        back = invoke("oauth", "samples/oauth-callback.json",
+                      {"REPLACE_WITH_CALLBACK_QUERY": answer["callback"].split("?", 1)[1],
+                       "REPLACE_WITH_BINDING": binding.group(1)})
+        to_app = (back.get("headers") or {}).get("location", "")
+        expect(back["statusCode"] == 302 and to_app.startswith("https://app.smoke.test/signed-in#code="),
+               f"the callback sends the browser back with a login code ({back['statusCode']} {to_app[:60]})")
+        traded = invoke("oauth-token", "samples/oauth-token.json",
+                        {"REPLACE_WITH_LOGIN_CODE": to_app.split("#code=", 1)[1], "REPLACE_WITH_CODE_VERIFIER": verifier})
+        federated_tokens = body(traded) or {}
+        expect(traded["statusCode"] == 200 and federated_tokens.get("user", {}).get("email") == federated,
+               f"oauth-token trades the code for the session ({status_and_code(traded)})")
+        federated_claims = jwt_claims(federated_tokens["access_token"])
+        expect(federated_claims.get("amr") == ["fed"] and federated_claims.get("idp") == "op",
+               f"its access token says how it signed in ({federated_claims.get('amr')}, {federated_claims.get('idp')})")
+        again = invoke("oauth-token", "samples/oauth-token.json",
+                       {"REPLACE_WITH_LOGIN_CODE": to_app.split("#code=", 1)[1], "REPLACE_WITH_CODE_VERIFIER": verifier})
+        expect(again["statusCode"] == 401 and code(again) == "invalid_token", "a login code works once")
+        federated_context = invoke("authorizer", "samples/authorizer.json",
+                                   {"REPLACE_WITH_ACCESS_TOKEN": federated_tokens["access_token"]})["context"]
+        listed = invoke("oauth", "samples/identities.json", context=federated_context)
+        identities = (body(listed) or {}).get("identities", [])
+        expect(listed["statusCode"] == 200 and [identity["provider"] for identity in identities] == ["op"],
+               f"oauth lists the linked identity ({status_and_code(listed)})")
 
         never = [function for function in FUNCTIONS if function not in INVOKED]
         if never:

@@ -77,6 +77,9 @@ done
 curl -fsS "http://127.0.0.1:$moto_port/moto-api/" > /dev/null || { cat target/moto.log; exit 1; }
 echo "moto $("$VENV/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p') at http://127.0.0.1:$moto_port"
 
+step "upstream identity providers for the federation tests (tests/upstream: oidc-provider, stand-ins)"
+(cd tests/upstream && npm ci --no-audit --no-fund --loglevel=error)
+
 step "cargo test"
 cargo test --workspace --all-targets "$@"
 

@@ -128,6 +128,15 @@ async fn refusals_of_the_state_the_browser_and_the_redirect(app: TestApp) {
     let made_up = callback.replace("state=", "state=x");
     assert_eq!(browser.callback(&app, &made_up).await.code(), "invalid_token");
 
+    // RFC 9207: the callback names another issuer than the provider's (a mix-up).
+    let mut browser = Browser::default();
+    let authorize = browser.authorize(&app, &email).await;
+    let callback = Browser::at_provider(location(&authorize)).await;
+    assert!(callback.contains("iss="), "oidc-provider sends RFC 9207's iss: {callback}");
+    let mixed_up = format!("{}&iss=https%3A%2F%2Fevil.example", callback.split("&iss=").next().unwrap());
+    let back = browser.callback(&app, &mixed_up).await;
+    assert_eq!(fragment(location(&back), "error").as_deref(), Some("invalid_token"));
+
     // The user declines at the provider.
     let back = Browser::default().sign_in(&app, &format!("deny:{email}")).await;
     assert_eq!(fragment(&back, "error").as_deref(), Some("access_denied"));

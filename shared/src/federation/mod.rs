@@ -63,6 +63,16 @@ pub struct Provider {
     pub scopes: Vec<String>,
 }
 
+impl Provider {
+    /// The issuer an OpenID provider names itself with (GitHub has none).
+    pub fn issuer(&self) -> Option<&str> {
+        match &self.kind {
+            ProviderKind::Oidc { issuer } | ProviderKind::Apple { issuer, .. } => Some(issuer),
+            ProviderKind::Github { .. } => None,
+        }
+    }
+}
+
 /// The parameters of the redirect to the provider.
 pub struct AuthorizeRequest<'a> {
     pub state: &'a str,

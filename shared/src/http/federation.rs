@@ -35,6 +35,7 @@ struct CallbackFields {
     state: Option<String>,
     code: Option<String>,
     error: Option<String>,
+    iss: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -99,6 +100,7 @@ async fn oauth(federation: &Federation, recovery: &Recovery, route: &Route, requ
                     state: fields.state.as_deref(),
                     code: fields.code.as_deref(),
                     error: fields.error.as_deref(),
+                    issuer: fields.iss.as_deref(),
                     browser_binding: transport::cookie_value(&request.headers, UPSTREAM_LOGIN_COOKIE),
                 };
                 let location = flows::callback(federation, recovery, &params, now).await?;

@@ -24,6 +24,9 @@ pub struct CallbackParams<'a> {
     pub code: Option<&'a str>,
     /// The provider's own error (the user declined, …).
     pub error: Option<&'a str>,
+    /// RFC 9207's `iss`, from providers that send it: it must be the provider's own (a mix-up
+    /// attack answers one provider's request with another's code).
+    pub issuer: Option<&'a str>,
     pub browser_binding: Option<&'a str>,
 }
 
@@ -45,6 +48,10 @@ pub async fn callback(
     }
     let back = |fragment: String| format!("{}#{fragment}", login.redirect_uri);
     let provider = federation.provider(&login.provider).ok_or(ApiError::NotFound)?;
+    if params.issuer.is_some_and(|issuer| Some(issuer.trim_end_matches('/')) != provider.issuer()) {
+        tracing::info!(provider = %provider.id, "federation callback refused: another issuer (RFC 9207)");
+        return Ok(back("error=invalid_token".into()));
+    }
     let code = match (params.error, params.code) {
         (None, Some(code)) if !code.is_empty() && code.len() <= 2048 => code,
         _ => return Ok(back("error=access_denied".into())),
