@@ -21,6 +21,10 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
+# The federation test's upstream provider (oidc-provider).
+if [ ! -d tests/upstream/node_modules/oidc-provider ]; then
+  npm ci --prefix tests/upstream --no-audit --no-fund --loglevel=error
+fi
 
 if [ "${1:-}" = "--install-only" ]; then
   exit 0
@@ -35,4 +39,4 @@ fi
 mkdir -p target/browser-artifacts
 # One at a time: two Chromiums and two servers on a small CI machine only slow each other down.
 node --test --test-reporter=spec --test-concurrency=1 tests/browser/browser.test.mjs tests/browser/readme.test.mjs \
-  tests/browser/admin.test.mjs
+  tests/browser/admin.test.mjs tests/browser/federation.test.mjs

@@ -62,16 +62,24 @@
     recoveryCodes: $('recovery-codes'),
     mfaDisableForm: $('mfa-disable-form'),
     mfaDisableCode: $('mfa-disable-code'),
+    providers: $('providers'),
+    identitiesPart: $('identities-part'),
+    identities: $('identities'),
+    linkProviders: $('link-providers'),
   };
   let currentEmail = '';
   // The second step of a login in progress: the API's single-use mfa_token, kept in memory only.
   let mfaToken = '';
 
-  // The token of a mailed link, taken out of the address bar at once.
-  const linkToken = new URLSearchParams(window.location.hash.slice(1)).get('token') || '';
+  // The token of a mailed link, or what a provider's sign-in came back with (#code=, #error=,
+  // #linked=), taken out of the address bar at once.
+  const fragment = new URLSearchParams(window.location.hash.slice(1));
+  const linkToken = fragment.get('token') || '';
   if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
 
   const { csrfToken, call, authed, describe } = window.jwtAuth;
+  const federation = window.jwtAuthFederation;
+  let configuredProviders = [];
 
   function showError(message) {
     ui.error.textContent = message;
@@ -169,11 +177,64 @@
     ui.sessions.replaceChildren(...result.body.sessions.map(sessionItem));
   }
 
+  async function loadIdentities() {
+    ui.identitiesPart.hidden = configuredProviders.length === 0;
+    if (ui.identitiesPart.hidden) return;
+    const result = await federation.identities();
+    const linked = result.ok ? result.body.identities : [];
+    ui.identities.replaceChildren(...linked.map((identity) => {
+      const item = document.createElement('li');
+      item.textContent = `${identity.provider}: ${identity.email || identity.subject} `;
+      const unlink = document.createElement('button');
+      unlink.type = 'button';
+      unlink.className = 'secondary';
+      unlink.textContent = 'Unlink';
+      unlink.addEventListener('click', () => guarded(async () => {
+        const done = await federation.unlink(identity.provider);
+        if (done.ok) setStatus(`${identity.provider} unlinked.`, true);
+        else showError(done.status === 409 ? 'It is your only way to sign in: set a password first.' : describe(done));
+        await loadIdentities();
+      }));
+      item.append(unlink);
+      return item;
+    }));
+    const unlinked = configuredProviders.filter((provider) => !linked.some((identity) => identity.provider === provider.id));
+    ui.linkProviders.replaceChildren(...unlinked.map((provider) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'secondary';
+      button.textContent = `Link ${provider.name}`;
+      button.addEventListener('click', () => guarded(async () => {
+        let result = await federation.link(provider.id);
+        if (result.body?.code === 'reauthentication_required') {
+          const password = window.prompt('Your current password, to link another sign-in:');
+          if (password) result = await federation.link(provider.id, password);
+        }
+        if (!result.ok) showError(describe(result));
+      }));
+      return button;
+    }));
+  }
+
+  async function showProviders() {
+    configuredProviders = await federation.providers().catch(() => []);
+    ui.providers.hidden = configuredProviders.length === 0;
+    ui.providers.replaceChildren(...configuredProviders.map((provider) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'secondary';
+      button.textContent = `Sign in with ${provider.name}`;
+      button.addEventListener('click', () => guarded(() => federation.signIn(provider.id)));
+      return button;
+    }));
+  }
+
   async function loadMe() {
     const me = await authed('GET', '/auth/me');
     if (me.ok && me.body) {
       showSignedIn(me.body);
       await loadSessions();
+      await loadIdentities();
     } else {
       showSignedOut('Not signed in.');
       if (me.status !== 401 && me.status !== 403) showError(describe(me));
@@ -216,26 +277,31 @@
         setStatus('Account created. Open the link we emailed you, then sign in.', true);
         return;
       }
-      if (result.body?.code === 'mfa_required') {
-        mfaToken = result.body.mfa_token;
-        ui.mfaCode.value = '';
-        ui.mfaRecovery.value = '';
-        show('mfaStep');
-        setStatus('Enter your code to finish signing in.');
-        ui.mfaCode.focus();
-        return;
-      }
-      if (!result.ok) {
-        setStatus('Not signed in.');
-        showError(result.body?.code === 'email_not_verified'
-          ? 'Confirm your email address first: open the link we emailed you.'
-          : describe(result));
-        ui.password.focus();
-        return;
-      }
-      if (!await loadMe()) showError(noSessionCookie(result));
+      await afterSignIn(result);
     });
   });
+
+  // A login's (or a provider sign-in's) answer: the session, the second step, or why not.
+  async function afterSignIn(result) {
+    if (result.body?.code === 'mfa_required') {
+      mfaToken = result.body.mfa_token;
+      ui.mfaCode.value = '';
+      ui.mfaRecovery.value = '';
+      show('mfaStep');
+      setStatus('Enter your code to finish signing in.');
+      ui.mfaCode.focus();
+      return;
+    }
+    if (!result.ok) {
+      setStatus('Not signed in.');
+      showError(result.body?.code === 'email_not_verified'
+        ? 'Confirm your email address first: open the link we emailed you.'
+        : describe(result));
+      ui.password.focus();
+      return;
+    }
+    if (!await loadMe()) showError(noSessionCookie(result));
+  }
 
   ui.mfaStepForm.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -443,7 +509,23 @@
   } else if (linkPage) {
     show(linkPage, { focus: false });
     setStatus(linkPage === 'reset' ? 'Choose a new password for your account.' : 'Confirm your address.');
+  } else if (fragment.get('code')) {
+    guarded(async () => {
+      await showProviders();
+      setStatus('Signing in…');
+      const result = await federation.exchange(fragment.get('code'));
+      if (!result.ok && result.body?.code !== 'mfa_required') showSignedOut('Not signed in.');
+      await afterSignIn(result);
+    });
   } else {
-    guarded(loadMe);
+    guarded(async () => {
+      await showProviders();
+      if (fragment.get('error')) {
+        await loadMe();
+        showError(federation.describeError(fragment.get('error')));
+      } else if (await loadMe() && fragment.get('linked')) {
+        setStatus(`${fragment.get('linked')} is linked: you can sign in with it.`, true);
+      }
+    });
   }
 })();

@@ -34,6 +34,7 @@ const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
 const COMMON_JS: &str = include_str!("../../web/common.js");
+const FEDERATION_JS: &str = include_str!("../../web/federation.js");
 const ADMIN_HTML: &str = include_str!("../../web/admin.html");
 const ADMIN_JS: &str = include_str!("../../web/admin.js");
 /// The page loads only its own script and talks only to its own origin; no framing.
@@ -77,6 +78,7 @@ pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, dev: DevViews, ho
         .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", APP_JS) }))
         .route("/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }))
         .route("/common.js", get(|| async { page("text/javascript; charset=utf-8", COMMON_JS) }))
+        .route("/federation.js", get(|| async { page("text/javascript; charset=utf-8", FEDERATION_JS) }))
         // The administration page: the API behind it checks every call (admins only).
         .route("/admin", get(|| async { page("text/html; charset=utf-8", ADMIN_HTML) }))
         .route("/admin.js", get(|| async { page("text/javascript; charset=utf-8", ADMIN_JS) }));
@@ -214,6 +216,8 @@ pub async fn build_gateway(
     env.set_default("JWT_AUDIENCE", &origin);
     env.set_default("APP_URL", &origin);
     env.set_default("PUBLIC_BASE_URL", &origin);
+    // A provider's sign-in comes back to the page at `/`.
+    env.set_default("OAUTH_REDIRECT_URIS", &format!("{origin}/"));
     env.set_default("EMAIL_SENDER", "log");
     env.set_default("USERS_TABLE", "users");
     env.set_default("REVOCATIONS_TABLE", "revocations");

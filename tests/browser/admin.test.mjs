@@ -5,17 +5,10 @@
 //   node tests/browser/admin.test.mjs        (scripts/browser-test.sh installs and builds first)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const artifacts = path.join(repo, 'target', 'browser-artifacts');
-const localApiBin = path.resolve(repo, process.env.LOCAL_API_BIN || 'target/debug/local-api');
-const chromiumBin = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+import { artifacts, chromiumBin, freePort, localApiBin, startLocalApi } from './support.mjs';
 const PASSWORD = 'correct horse battery staple';
 const ADMIN = `admin-${Date.now()}@example.com`;
 const USER = `member-${Date.now()}@example.com`;
@@ -25,41 +18,12 @@ let apiPort;
 let browser;
 const problems = []; // console errors and uncaught exceptions on our pages
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function startLocalApi() {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^(JWT_|TOKEN_TRANSPORT$|CORS_|EMAIL_|APP_URL$)/.test(k)) continue;
-    env[k] = v;
-  }
-  env.LOCAL_ADMIN_PASSWORD = PASSWORD;
-  const log = fs.createWriteStream(path.join(artifacts, 'local-api-admin.log'));
-  api = spawn(localApiBin, ['--addr', `127.0.0.1:${apiPort}`, '--admin', ADMIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`local-api did not start:\n${seen}`)), 60_000);
-    const onData = (chunk) => {
-      log.write(chunk);
-      seen += chunk;
-      if (seen.includes('listening on http://')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    api.stdout.on('data', onData);
-    api.stderr.on('data', onData);
-    api.on('exit', (code) => reject(new Error(`local-api exited (${code}):\n${seen}`)));
+async function startAdminApi() {
+  api = await startLocalApi({
+    port: apiPort,
+    args: ['--admin', ADMIN],
+    env: { LOCAL_ADMIN_PASSWORD: PASSWORD },
+    log: 'local-api-admin.log',
   });
 }
 
@@ -95,7 +59,7 @@ before(async () => {
   fs.mkdirSync(artifacts, { recursive: true });
   assert.ok(fs.existsSync(localApiBin), `${localApiBin} not found: cargo build -p local-api`);
   apiPort = await freePort();
-  await startLocalApi();
+  await startAdminApi();
   const registered = await fetch(`${origin()}/auth/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
