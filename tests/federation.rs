@@ -52,6 +52,11 @@ async fn a_first_sign_in_makes_an_account_and_the_identity_signs_in_again(app: T
     assert_eq!(identities.body["identities"][0]["email"], email.as_str());
     // No password: a password login does not get in, and "forgot password" can set one.
     assert_eq!(app.login(&email, PASSWORD).await.code(), "invalid_credentials");
+    app.post("/auth/password/forgot", json!({ "email": email })).await;
+    let reset = app.mailed_token(&email, "/reset-password");
+    let set = app.post("/auth/password/reset", json!({ "token": reset, "new_password": PASSWORD })).await;
+    assert_eq!(set.status, 204, "{:?}", set.body);
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
     // The same identity again: the same account.
     let again = federated_sign_in(&app, &email).await;
     assert_eq!(again.body["user"]["id"], signed_in.body["user"]["id"]);
