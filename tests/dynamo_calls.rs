@@ -340,3 +340,45 @@ async fn a_refresh_with_roles_reads_the_role_catalog_once_per_cache_period() {
         "the catalog from the cache"
     );
 }
+
+/// A federated sign-in through oidc-provider, counted: what each step sends to DynamoDB (the
+/// provider's own calls are HTTP to it, not counted here). A first sign-in makes the account; a
+/// returning one finds it by its identity's guard.
+#[tokio::test]
+async fn a_federated_sign_in_sends_these_requests() {
+    use e2e::upstream::{self, Browser, fragment, location};
+    let (store, log) = counted_store().await;
+    let app = e2e::spawn_app(Arc::new(store)).with_federation(upstream::federation("verified").await);
+    let email = unique_email();
+    let mut steps = Vec::new();
+    for round in ["first", "returning"] {
+        let mut browser = Browser::default();
+        log.take();
+        let authorize = browser.authorize(&app, &email).await;
+        steps.push((round, "authorize", log.take()));
+        let callback = Browser::at_provider(location(&authorize)).await;
+        let back = browser.callback(&app, &callback).await;
+        steps.push((round, "callback", log.take()));
+        let code = fragment(location(&back), "code").expect("a login code");
+        let signed_in = browser.exchange(&app, &code).await;
+        assert_eq!(signed_in.status, 200, "{:?}", signed_in.body);
+        steps.push((round, "token", log.take()));
+    }
+    for (round, step, calls) in &steps {
+        println!("federated sign-in ({round}) {step}: {} request(s) {calls:?}", calls.len());
+    }
+    let calls = |round: &str, step: &str| steps.iter().find(|s| s.0 == round && s.1 == step).unwrap().2.clone();
+    assert_eq!(calls("returning", "authorize"), ["PutItem"], "the upstream login's state");
+    assert_eq!(
+        calls("returning", "callback"),
+        ["DeleteItem", "GetItem", "GetItem", "PutItem"],
+        "state taken, identity guard, account, login code"
+    );
+    assert_eq!(
+        calls("returning", "token"),
+        ["DeleteItem", "GetItem", "TransactWriteItems"],
+        "code taken, account, session"
+    );
+    let first = calls("first", "callback");
+    assert!(first.len() <= 7 && first.contains(&"TransactWriteItems".to_owned()), "{first:?}");
+}

@@ -56,7 +56,13 @@ pub async fn callback(
         (None, Some(code)) if !code.is_empty() && code.len() <= 2048 => code,
         _ => return Ok(back("error=access_denied".into())),
     };
-    let identity = match federation.identity(provider, code, &login.upstream_verifier, &login.nonce, now.secs()).await {
+    let asked = std::time::Instant::now();
+    let answered = federation.identity(provider, code, &login.upstream_verifier, &login.nonce, now.secs()).await;
+    // How long the provider took (its token endpoint, and its keys when not cached): what a
+    // slow provider adds to every sign-in, apart from this service's own work.
+    let upstream_ms = u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(provider = %provider.id, upstream_ms, ok = answered.is_ok(), "provider answered");
+    let identity = match answered {
         Ok(identity) => identity,
         Err(error) => {
             let code = match upstream_failure(error) {
