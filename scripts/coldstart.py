@@ -314,6 +314,20 @@ def main():
     end = next(i for i, line in enumerate(lines) if line.startswith("-----END"))
     env["JWT_PRIVATE_KEY"] = "\n".join(lines[begin:end + 1]) + "\n"
 
+    upstream = None
+    if "oauth" in functions:
+        # The federation function's provider: panva's oidc-provider (tests/upstream), so its
+        # first invocation fetches a real discovery document over loopback.
+        callback = env["JWT_ISSUER"] + "/auth/oauth/op/callback"
+        upstream = subprocess.Popen(
+            ["node", os.path.join(ROOT, "tests", "upstream", "provider.mjs")],
+            env=dict(env, PORT="0", CLIENT_ID="bench", CLIENT_SECRET="bench-secret", REDIRECT_URIS=callback),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        issuer = json.loads(upstream.stdout.readline())["issuer"]
+        env["OAUTH_PROVIDERS"] = json.dumps([{"id": "op", "kind": "oidc", "issuer": issuer,
+                                              "client_id": "bench", "client_secret": "bench-secret"}])
+        env["OAUTH_REDIRECT_URIS"] = "https://app.smoke.test/signed-in"  # the sample's
+
     log_dir = os.path.join(ROOT, "target", "coldstart")
     shutil.rmtree(log_dir, ignore_errors=True)
     os.makedirs(log_dir)
@@ -391,6 +405,15 @@ def main():
                                               path_parameters={"id": main_user["id"]}), None),
         "admin-update-user": (lambda: http_event("admin-update-user", context=admin_context,
                                                  path_parameters={"id": victim["id"]}), None),
+        # The redirect to the provider: the first one fetches its discovery document (each new
+        # instance does, then keeps it an hour).
+        "oauth": (lambda: http_event("oauth-authorize", replace={
+            "REPLACE_WITH_CODE_CHALLENGE": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "REPLACE_WITH_LOGIN_HINT": "cold%40example.com"}), None),
+        # A login code's trade: an unknown code (401) still takes the code from the table.
+        "oauth-token": (lambda: http_event("oauth-token", replace={
+            "REPLACE_WITH_LOGIN_CODE": uuid.uuid4().hex + uuid.uuid4().hex,
+            "REPLACE_WITH_CODE_VERIFIER": "v" * 43}), None),
     }
     results = {}
     for name in functions:
@@ -442,6 +465,8 @@ def main():
     if dynamodb:
         dynamodb.kill()
         dynamodb.wait()
+    if upstream:
+        upstream.kill()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 # Mutation testing of the security core with cargo-mutants (docs/testing.md, "Mutation
 # testing"). Too slow for CI: run it by hand after changing the code it covers.
 #
-#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|permissions|decisions|policy|credential-events|service|all] [extra cargo-mutants args]
+#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|permissions|id-token|decisions|policy|credential-events|federation|service|all] [extra cargo-mutants args]
 #
 # tokens/rules/throttle/password/csrf/authorizer mutate shared/src and run shared's own tests (unit tests and
 # the JWS vectors): about 15 s a mutant. service mutates the use cases and the authorizer and
@@ -62,6 +62,12 @@ permissions | all)
     run permissions -p shared -f shared/src/domain/permission.rs \
         -f shared/src/authorizer/api_routes.rs "$@"
     ;;&
+id-token | all)
+    # Federation's checks that need no server: the ID token's signature and claims, the
+    # account-resolution rules, PKCE, the redirect allowlist, the https-only provider URLs.
+    run id-token -p shared -f shared/src/federation/id_token.rs -f shared/src/domain/federation.rs \
+        -f shared/src/federation/http.rs "$@"
+    ;;&
 decisions)
     # The part of `service` that decides who may do what: the authorizer's decision and policy,
     # the admin checks, logout's and refresh's session rules (about 70 mutants, under an hour).
@@ -81,14 +87,22 @@ credential-events)
         -f shared/src/domain/user.rs -f shared/src/store/memory/one_time.rs -f shared/src/store/memory/mfa.rs "$@" \
         -- -- credential_events:: store_contract:: amr::
     ;;
+federation)
+    # The federation callback's checks (state, browser, issuer, nonce through the real provider),
+    # account resolution and linking, the login code's trade, against oidc-provider on both
+    # stores (DynamoDB Local and tests/upstream's npm packages needed).
+    run federation --test-workspace=true -f shared/src/service/federation/callback.rs \
+        -f shared/src/service/federation/exchange.rs -f shared/src/service/federation/mod.rs "$@" \
+        -- -- federation::
+    ;;
 service | all)
     run service --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs -f shared/src/service/accounts.rs \
         -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
-tokens | rules | throttle | password | csrf | authorizer | permissions | decisions | policy | credential-events) ;;
+tokens | rules | throttle | password | csrf | authorizer | permissions | id-token | decisions | policy | credential-events | federation) ;;
 *)
-    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, permissions, decisions, policy, credential-events, service, all)" >&2
+    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, permissions, id-token, decisions, policy, credential-events, federation, service, all)" >&2
     exit 64
     ;;
 esac

@@ -367,6 +367,33 @@ async fn apple_answers_by_form_post_and_takes_a_signed_client_secret(app: TestAp
     assert_eq!((replayed.status, replayed.code()), (400, "invalid_token"));
 }
 
+/// Pre-hijacking through a provider that does not verify addresses: someone makes an account
+/// with the victim's address that way; the victim's password reset, the first proof of the
+/// address, unlinks that identity, so its maker has no way in afterwards.
+async fn the_first_reset_unlinks_an_identity_planted_before_the_address_was_proved(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let victim = unique_email();
+    let planted = format!("unverified:{victim}");
+    let attackers = federated_sign_in(&app, &planted).await;
+    assert_eq!(attackers.status, 200, "{:?}", attackers.body);
+    assert_eq!(attackers.body["user"]["email_verified"], false);
+
+    app.post("/auth/password/forgot", json!({ "email": victim })).await;
+    let reset = app.mailed_token(&victim, "/reset-password");
+    let done = app.post("/auth/password/reset", json!({ "token": reset, "new_password": PASSWORD })).await;
+    assert_eq!(done.status, 204, "{:?}", done.body);
+    assert!(app.mail_to(&victim).iter().any(|mail| mail.subject.contains("sign-in method was removed")));
+    // The planted identity reaches the account no more (an unverified address links nothing).
+    let back = Browser::default().sign_in(&app, &planted).await;
+    assert_eq!(fragment(&back, "error").as_deref(), Some("account_exists"), "{back}");
+    let owner = app.login(&victim, PASSWORD).await;
+    assert_eq!(owner.status, 200);
+    let identities = app.get("/auth/identities", Some(&owner.text("access_token"))).await;
+    assert_eq!(identities.body["identities"], json!([]));
+    // The attacker's old session ended with the reset.
+    assert_eq!(app.refresh(&attackers.text("refresh_token")).await.code(), "token_revoked");
+}
+
 e2e::on_both_stores!(
     a_first_sign_in_makes_an_account_and_the_identity_signs_in_again,
     an_address_match_links_only_when_both_sides_verified_it,
@@ -381,4 +408,5 @@ e2e::on_both_stores!(
     deleting_an_account_frees_its_identity,
     github_signs_in_with_its_primary_verified_address,
     apple_answers_by_form_post_and_takes_a_signed_client_secret,
+    the_first_reset_unlinks_an_identity_planted_before_the_address_was_proved,
 );

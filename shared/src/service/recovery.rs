@@ -136,11 +136,14 @@ pub async fn reset_password(flows: &Recovery, token: &str, new: Password, now: U
         // since the read: every session a login could have made before it is revoked.
         let cutoff = UnixTime::now().max(now);
         let remove_factor = first_proof_removes_factor(&user);
+        // The first proof of the address: an identity linked before it may be a planted one.
+        let remove_identities = if user.email_verified { Vec::new() } else { user.identities.clone() };
         let effect = Effect::ResetPassword {
             new_hash: new_hash.clone(),
             sessions_started: user.sessions_started,
             cutoff,
             remove_factor,
+            remove_identities: remove_identities.clone(),
         };
         match store.redeem(&Redemption { token: record.clone(), effect, now: cutoff }).await? {
             Redeemed::Done => {
@@ -149,6 +152,13 @@ pub async fn reset_password(flows: &Recovery, token: &str, new: Password, now: U
                 send_notice(flows, &user.email, Notice::PasswordReset).await;
                 if remove_factor {
                     factor_removed_by_first_proof(flows, &user, cutoff).await;
+                }
+                for identity in remove_identities {
+                    let provider = identity.provider;
+                    tracing::info!(target: "audit", user_id = %user.id, action = "identity_unlinked", provider = %provider, method = "first_proof", outcome = "ok");
+                    let detail = EventDetail::ok(&user.id).method("first_proof");
+                    flows.events.emit(EventKind::UserIdentityUnlinked, detail, cutoff).await;
+                    send_notice(flows, &user.email, Notice::IdentityUnlinked { provider }).await;
                 }
                 return Ok(());
             }

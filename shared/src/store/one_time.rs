@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{Email, OneTimeToken};
+use crate::domain::{Email, LinkedIdentity, OneTimeToken};
 use crate::time::UnixTime;
 
 /// Spending a one-time token, and what it does, as one atomic write: the token must still be
@@ -27,8 +27,16 @@ pub enum Effect {
     /// The token is the account's newest reset token, the account still has the address it was
     /// mailed to, no login started a session since the account was read, and the account is
     /// enabled: the new hash, every session revoked (`cutoff`, only ever raised), the address
-    /// verified (and, as its first proof, a second factor removed when `remove_factor`).
-    ResetPassword { new_hash: String, sessions_started: u64, cutoff: UnixTime, remove_factor: bool },
+    /// verified (and, as its first proof, a second factor removed when `remove_factor`, and
+    /// `remove_identities` — the identities as read — unlinked: whoever made a placeholder account
+    /// with the address through a provider that did not verify it must not keep a way in).
+    ResetPassword {
+        new_hash: String,
+        sessions_started: u64,
+        cutoff: UnixTime,
+        remove_factor: bool,
+        remove_identities: Vec<LinkedIdentity>,
+    },
     /// The account still has `old_email` and is enabled: the token's address becomes the
     /// account's (its guard moves) unless another account holds it.
     ChangeEmail { old_email: Email },

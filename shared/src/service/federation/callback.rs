@@ -60,7 +60,7 @@ pub async fn callback(
     let answered = federation.identity(provider, code, &login.upstream_verifier, &login.nonce, now.secs()).await;
     // How long the provider took (its token endpoint, and its keys when not cached): what a
     // slow provider adds to every sign-in, apart from this service's own work.
-    let upstream_ms = u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let upstream_ms = asked.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(provider = %provider.id, upstream_ms, ok = answered.is_ok(), "provider answered");
     let identity = match answered {
         Ok(identity) => identity,

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update}
 use super::DynamoStore;
 use super::credentials::{CREDENTIAL_EVENT, one, unchanged_since};
 use super::errors::{CONDITION_FAILED, cancellation_reasons, classify};
-use super::items::{self, email_key, n, one_time_key, s, user_key};
+use super::items::{self, email_key, identity_key, n, one_time_key, s, user_key};
 use super::transactions::{build_failed, put};
 use crate::domain::{OneTimeToken, Purpose};
 use crate::store::{Effect, OneTimeStore, Redeemed, Redemption, StoreError};
@@ -76,11 +76,12 @@ impl OneTimeStore for DynamoStore {
                 .condition_expression(format!("email = :email AND {guard}"))
                 .expression_attribute_values(":email", s(token.email.as_str()))
                 .expression_attribute_values(one, one_value),
-            Effect::ResetPassword { new_hash, sessions_started, cutoff, remove_factor } => account
+            Effect::ResetPassword { new_hash, sessions_started, cutoff, remove_factor, remove_identities } => account
                 .update_expression(format!(
                     "SET password_hash = :hash, sessions_valid_after_ms = :cutoff, email_verified = :true \
-                     ADD {CREDENTIAL_EVENT} REMOVE latest_reset_ms{}",
-                    if *remove_factor { ", mfa_totp, mfa_last_step, mfa_recovery" } else { "" }
+                     ADD {CREDENTIAL_EVENT} REMOVE latest_reset_ms{}{}",
+                    if *remove_factor { ", mfa_totp, mfa_last_step, mfa_recovery" } else { "" },
+                    if remove_identities.is_empty() { "" } else { ", identities" }
                 ))
                 // The newest reset token, mailed to the address the account still has, no
                 // session started since the account was read (so the cutoff covers every login
@@ -115,6 +116,18 @@ impl OneTimeStore for DynamoStore {
             }
         };
         writes.push(TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build());
+        if let Effect::ResetPassword { remove_identities, .. } = &redemption.effect {
+            for identity in remove_identities {
+                let guard = Delete::builder()
+                    .table_name(&self.tables.users)
+                    .key("pk", s(identity_key(&identity.provider, &identity.subject)))
+                    .condition_expression("user_id = :user_id")
+                    .expression_attribute_values(":user_id", s(&token.user_id))
+                    .build()
+                    .map_err(build_failed)?;
+                writes.push(TransactWriteItem::builder().delete(guard).build());
+            }
+        }
         let is_change = matches!(redemption.effect, Effect::ChangeEmail { .. });
         let error = match self.client.transact_write_items().set_transact_items(Some(writes)).send().await {
             Ok(_) => return Ok(Redeemed::Done),

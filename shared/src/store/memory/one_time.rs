@@ -66,13 +66,17 @@ impl OneTimeStore for MemoryStore {
                 user.mfa = None;
                 user.credentials_changed();
             }
-            Effect::ResetPassword { new_hash, cutoff, remove_factor, .. } => {
+            Effect::ResetPassword { new_hash, cutoff, remove_factor, remove_identities, .. } => {
                 user.credentials_changed();
                 user.password_hash = Some(new_hash.clone());
                 user.sessions_valid_after_ms = cutoff.millis();
                 user.latest_reset_ms = None;
                 if *remove_factor {
                     user.mfa = None;
+                }
+                user.identities.retain(|identity| !remove_identities.contains(identity));
+                for identity in remove_identities {
+                    state.user_id_by_identity.remove(&(identity.provider.clone(), identity.subject.clone()));
                 }
             }
             Effect::ChangeEmail { .. } => {
