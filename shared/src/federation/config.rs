@@ -126,7 +126,8 @@ impl Federation {
             _ => return Err(invalid("OAUTH_AUTO_LINK", "must be verified or never")),
         };
         let base = env.get("PUBLIC_BASE_URL").or(env.get("JWT_ISSUER")).unwrap_or_default();
-        if !providers.is_empty() && !(base.starts_with("https://") || base.starts_with("http://")) {
+        let absolute = base.starts_with("https://") || base.starts_with("http://");
+        if !providers.is_empty() && !absolute {
             return Err(invalid(
                 "PUBLIC_BASE_URL",
                 "federation needs the API's public http(s) URL (or an http(s) JWT_ISSUER)",
