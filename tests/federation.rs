@@ -46,6 +46,11 @@ async fn a_first_sign_in_makes_an_account_and_the_identity_signs_in_again(app: T
     assert_eq!(refreshed.status, 200);
     let access = claims(&app, &refreshed.text("access_token"));
     assert_eq!((access.amr, access.idp.as_deref()), (vec!["fed".to_owned()], Some(PROVIDER)));
+    // The grace answer (the spent token again, moments later) says the same.
+    let grace = app.refresh(&signed_in.text("refresh_token")).await;
+    assert_eq!(grace.status, 200, "{:?}", grace.body);
+    let access = claims(&app, &grace.text("access_token"));
+    assert_eq!((access.amr, access.idp.as_deref()), (vec!["fed".to_owned()], Some(PROVIDER)));
     let identities = app.get("/auth/identities", Some(&refreshed.text("access_token"))).await;
     assert_eq!(identities.body["identities"][0]["provider"], PROVIDER);
     assert_eq!(identities.body["identities"][0]["subject"], email.as_str());

@@ -175,6 +175,9 @@ mod tests {
                 format!("{stage}/POST/auth/mfa/totp/confirm"),
                 format!("{stage}/DELETE/auth/mfa/totp"),
                 format!("{stage}/DELETE/auth/me"),
+                format!("{stage}/GET/auth/identities"),
+                format!("{stage}/POST/auth/identities/*"),
+                format!("{stage}/DELETE/auth/identities/*"),
             ]
         );
         assert!(!user.iter().any(|resource| resource.contains("/admin/")), "{user:?}");
