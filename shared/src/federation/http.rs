@@ -193,4 +193,113 @@ mod tests {
         }
         assert_eq!(form_encoded("a b:c&"), "a+b%3Ac%26");
     }
+
+    /// A real HTTP/1.1 server on loopback answering each connection with the next canned
+    /// response; it hands back the requests it read.
+    async fn server(responses: Vec<(u16, Vec<u8>)>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let mut requests = Vec::new();
+            for (status, body) in responses {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                loop {
+                    let read = socket.read(&mut buffer).await.unwrap();
+                    request.extend_from_slice(&buffer[..read]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|line| {
+                                line.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned)
+                            })
+                            .and_then(|length| length.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break;
+                        }
+                    }
+                    if read == 0 {
+                        break;
+                    }
+                }
+                requests.push(String::from_utf8_lossy(&request).to_string());
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                socket.write_all(head.as_bytes()).await.unwrap();
+                socket.write_all(&body).await.unwrap();
+            }
+            requests
+        });
+        (url, served)
+    }
+
+    #[tokio::test]
+    async fn json_gets_are_bounded_and_their_failures_classified() {
+        let big = format!("{{\"pad\":\"{}\"}}", "p".repeat(512 * 1024)).into_bytes();
+        let too_big = format!("{{\"pad\":\"{}\"}}", "p".repeat(1 << 20)).into_bytes();
+        let (url, served) = server(vec![
+            (200, br#"{"ok":true}"#.to_vec()),
+            (200, big),
+            (200, too_big),
+            (500, b"{}".to_vec()),
+            (429, b"{}".to_vec()),
+            (404, b"{}".to_vec()),
+            (200, b"not json".to_vec()),
+        ])
+        .await;
+        let client = HttpClient::new().unwrap();
+        let token = SecretString::from("t0ken".to_owned());
+        let ok: serde_json::Value = client.get_json(&url, Credentials::Bearer(&token)).await.unwrap();
+        assert_eq!(ok, serde_json::json!({"ok": true}));
+        let half_a_mib: Result<serde_json::Value, _> = client.get_json(&url, Credentials::None).await;
+        assert!(half_a_mib.is_ok(), "a 512 KiB document is read");
+        let outcomes = [
+            client.get_json::<serde_json::Value>(&url, Credentials::None).await,
+            client.get_json::<serde_json::Value>(&url, Credentials::None).await,
+            client.get_json::<serde_json::Value>(&url, Credentials::None).await,
+            client.get_json::<serde_json::Value>(&url, Credentials::None).await,
+            client.get_json::<serde_json::Value>(&url, Credentials::None).await,
+        ];
+        assert!(matches!(outcomes[0], Err(UpstreamError::Unavailable(_))), "over 1 MiB: {:?}", outcomes[0]);
+        assert!(matches!(outcomes[1], Err(UpstreamError::Unavailable(_))), "500: {:?}", outcomes[1]);
+        assert!(matches!(outcomes[2], Err(UpstreamError::Unavailable(_))), "429: {:?}", outcomes[2]);
+        assert!(matches!(outcomes[3], Err(UpstreamError::Refused(_))), "404: {:?}", outcomes[3]);
+        assert!(matches!(outcomes[4], Err(UpstreamError::Invalid(_))), "not JSON: {:?}", outcomes[4]);
+        let requests = served.await.unwrap();
+        let first = requests[0].to_ascii_lowercase();
+        assert!(first.starts_with("get / http/1.1"), "{first}");
+        assert!(first.contains("authorization: bearer t0ken") && first.contains("accept: application/json"), "{first}");
+        assert!(first.contains("user-agent: jwt-auth-service"), "{first}");
+    }
+
+    #[tokio::test]
+    async fn a_form_post_sends_basic_credentials_and_answers_any_json_status() {
+        let (url, served) = server(vec![
+            (400, br#"{"error":"invalid_grant"}"#.to_vec()),
+            (503, b"{}".to_vec()),
+            (200, b"<html>".to_vec()),
+        ])
+        .await;
+        let client = HttpClient::new().unwrap();
+        let secret = SecretString::from("s3:cr+t".to_owned());
+        let credentials = || Credentials::Basic { client_id: "my client", secret: &secret };
+        let form = [("grant_type", "authorization_code"), ("code", "a b&c")];
+        let (status, body) = client.post_form(&url, credentials(), &form).await.unwrap();
+        assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_grant")));
+        let unavailable = client.post_form(&url, credentials(), &form).await;
+        assert!(matches!(unavailable, Err(UpstreamError::Unavailable(_))), "{unavailable:?}");
+        let html = client.post_form(&url, credentials(), &form).await;
+        assert!(matches!(html, Err(UpstreamError::Invalid(_))), "{html:?}");
+        let request = served.await.unwrap().remove(0);
+        let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "my+client:s3%3Acr%2Bt");
+        assert!(request.contains(&format!("authorization: Basic {basic}")), "{request}");
+        assert!(request.to_ascii_lowercase().contains("content-type: application/x-www-form-urlencoded"));
+        assert!(request.ends_with("grant_type=authorization_code&code=a+b%26c"), "{request}");
+    }
 }

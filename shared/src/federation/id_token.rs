@@ -67,10 +67,6 @@ impl Jwks {
             .collect();
         Self { keys }
     }
-
-    pub fn has_key(&self, kid: Option<&str>) -> bool {
-        self.keys.iter().any(|key| key.kid.as_deref() == kid || kid.is_none())
-    }
 }
 
 #[derive(Deserialize)]
@@ -156,45 +152,51 @@ fn verify_signature(header: &Header, keys: &Jwks, signed: &[u8], signature: &[u8
         "EdDSA" => "OKP",
         other => return Err(IdTokenError::Algorithm(other.to_owned())),
     };
+    // The provider's keys of the token's type (and its kid, when it names one): a signature by
+    // any of them is the provider's.
     let candidates: Vec<&Jwk> = keys
         .keys
         .iter()
         .filter(|key| key.kty == kty)
         .filter(|key| key.alg.as_deref().is_none_or(|alg| alg == header.alg))
         .filter(|key| header.kid.is_none() || key.kid == header.kid)
+        .filter(|key| match kty {
+            "EC" => key.crv.as_deref() == Some("P-256"),
+            "OKP" => key.crv.as_deref() == Some("Ed25519"),
+            _ => true,
+        })
         .collect();
-    // Without a kid, only a set with one such key says which key it is.
-    let key = match (header.kid.is_some(), candidates.as_slice()) {
-        (_, [key]) => *key,
-        (true, [key, ..]) => *key,
-        _ => return Err(IdTokenError::UnknownKey(header.kid.clone())),
-    };
-    let decode = |part: &Option<String>| {
-        part.as_deref()
-            .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
-            .ok_or(IdTokenError::UnknownKey(header.kid.clone()))
-    };
-    let verified = match kty {
-        "RSA" => {
-            let (n, e) = (decode(&key.n)?, decode(&key.e)?);
-            RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.verify(
+    if candidates.is_empty() {
+        return Err(IdTokenError::UnknownKey(header.kid.clone()));
+    }
+    if candidates.iter().any(|key| signed_by(key, signed, signature)) { Ok(()) } else { Err(IdTokenError::Signature) }
+}
+
+/// Whether `key` (its type and curve already checked) made `signature` over `signed`.
+fn signed_by(key: &Jwk, signed: &[u8], signature: &[u8]) -> bool {
+    let decode = |part: &Option<String>| part.as_deref().and_then(|part| URL_SAFE_NO_PAD.decode(part).ok());
+    let verified = match key.kty.as_str() {
+        "RSA" => match (decode(&key.n), decode(&key.e)) {
+            (Some(n), Some(e)) => RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.verify(
                 &signature::RSA_PKCS1_2048_8192_SHA256,
                 signed,
                 signature,
-            )
-        }
-        "EC" if key.crv.as_deref() == Some("P-256") => {
-            let mut point = vec![0x04];
-            point.extend(decode(&key.x)?);
-            point.extend(decode(&key.y)?);
-            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(signed, signature)
-        }
-        "OKP" if key.crv.as_deref() == Some("Ed25519") => {
-            UnparsedPublicKey::new(&signature::ED25519, decode(&key.x)?).verify(signed, signature)
-        }
-        _ => return Err(IdTokenError::UnknownKey(header.kid.clone())),
+            ),
+            _ => return false,
+        },
+        "EC" => match (decode(&key.x), decode(&key.y)) {
+            (Some(x), Some(y)) => {
+                let point = [&[0x04][..], &x, &y].concat();
+                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(signed, signature)
+            }
+            _ => return false,
+        },
+        _ => match decode(&key.x) {
+            Some(x) => UnparsedPublicKey::new(&signature::ED25519, x).verify(signed, signature),
+            None => return false,
+        },
     };
-    verified.map_err(|_| IdTokenError::Signature)
+    verified.is_ok()
 }
 
 fn check_claims(claims: RawClaims, expected: &Expected<'_>) -> Result<IdTokenClaims, IdTokenError> {

@@ -153,3 +153,95 @@ fn microsofts_tenant_issuer_is_filled_from_the_tokens_tid() {
     claims["iss"] = json!("https://login.microsoftonline.com/another-tenant/v2.0");
     assert_eq!(verify(&rsa.sign(&claims), &keys, &expected), Err(IdTokenError::Claim("iss")));
 }
+
+#[test]
+fn without_a_kid_any_key_of_the_set_that_signed_it_verifies() {
+    let (first, second) = (rsa("r1"), rsa("r2"));
+    let unnamed = |rsa: &Rsa| {
+        compact(&json!({"alg": "RS256"}), &claims(), |message| {
+            let mut signature = vec![0; rsa.pair.public_modulus_len()];
+            rsa.pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature).unwrap();
+            signature
+        })
+    };
+    let both = set(&[&first.jwk, &second.jwk]);
+    assert!(verify(&unnamed(&first), &both, &expected()).is_ok());
+    assert!(verify(&unnamed(&second), &both, &expected()).is_ok(), "not only the first key of the set");
+    assert!(verify(&unnamed(&second), &set(&[&second.jwk]), &expected()).is_ok(), "a set of one");
+    assert_eq!(verify(&unnamed(&second), &set(&[&first.jwk]), &expected()), Err(IdTokenError::Signature));
+}
+
+#[test]
+fn a_key_of_another_curve_is_never_used() {
+    for (generated, other_curve) in
+        [(generate_p256("e1").unwrap(), "P-384"), (generate_ed25519("o1").unwrap(), "Ed448")]
+    {
+        let (key, _) = generated.key_pair().unwrap();
+        let header = json!({"alg": generated.public_jwk["alg"], "kid": generated.kid});
+        let token = compact(&header, &claims(), |message| key.sign(message).unwrap().as_ref().to_vec());
+        let mut mislabelled = generated.public_jwk.clone();
+        mislabelled["crv"] = json!(other_curve);
+        let refused = verify(&token, &set(&[&mislabelled]), &expected());
+        assert!(matches!(refused, Err(IdTokenError::UnknownKey(_))), "{other_curve}: {refused:?}");
+    }
+}
+
+#[test]
+fn a_token_up_to_16_kib_is_read_and_a_byte_more_is_not() {
+    let rsa = rsa("r1");
+    let keys = set(&[&rsa.jwk]);
+    // A token of exactly `bytes`: base64url lengths skip some values, so the header's length
+    // varies too until the total lands on it.
+    let sized = |bytes: usize| {
+        for extra in 0..4 {
+            let header = json!({"alg": "RS256", "kid": "r1", "x": "h".repeat(extra)});
+            let sign = |claims: &Value| {
+                compact(&header, claims, |message| {
+                    let mut signature = vec![0; rsa.pair.public_modulus_len()];
+                    rsa.pair.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature).unwrap();
+                    signature
+                })
+            };
+            let mut claims = claims();
+            claims["pad"] = json!("");
+            let base = sign(&claims).len();
+            let mut pad = (bytes - base) / 4 * 3;
+            loop {
+                claims["pad"] = json!("p".repeat(pad));
+                let token = sign(&claims);
+                if token.len() == bytes {
+                    return token;
+                }
+                if token.len() > bytes {
+                    break;
+                }
+                pad += 1;
+            }
+        }
+        panic!("no token of {bytes} bytes");
+    };
+    let at_limit = sized(16 * 1024);
+    assert_eq!(at_limit.len(), 16 * 1024);
+    assert!(verify(&at_limit, &keys, &expected()).is_ok());
+    assert!(verify(&sized(2 * 1024), &keys, &expected()).is_ok());
+    let over = sized(16 * 1024 + 1);
+    assert_eq!(over.len(), 16 * 1024 + 1);
+    assert_eq!(verify(&over, &keys, &expected()), Err(IdTokenError::Malformed));
+}
+
+#[test]
+fn the_leeway_and_the_subjects_length_hold_at_their_edges() {
+    let rsa = rsa("r1");
+    let keys = set(&[&rsa.jwk]);
+    let with = |name: &str, value: Value| {
+        let mut claims = claims();
+        claims[name] = value;
+        verify(&rsa.sign(&claims), &keys, &expected())
+    };
+    assert!(with("iat", json!(NOW + 60)).is_ok(), "issued at the edge of the leeway");
+    assert_eq!(with("iat", json!(NOW + 61)), Err(IdTokenError::Claim("iat")));
+    assert!(with("sub", json!("s".repeat(255))).is_ok());
+    assert_eq!(with("sub", json!("s".repeat(256))), Err(IdTokenError::Claim("sub")));
+    assert!(with("exp", json!(NOW - 59)).is_ok());
+    assert_eq!(with("exp", json!(NOW - 60)), Err(IdTokenError::Expired));
+}
