@@ -332,5 +332,35 @@ mod tests {
                 && ProviderId::parse("Google").is_err()
                 && ProviderId::parse("").is_err()
         );
+        assert_eq!(list.first(), Some("https://app.example.com/cb"));
+        assert_eq!(RedirectAllowlist::default().first(), None);
+    }
+
+    #[test]
+    fn provider_ids_are_path_safe_and_print_as_given() {
+        let longest = "x".repeat(32);
+        for good in ["a", "9", "entra-id", "google_workspace", "a-b_c9", longest.as_str()] {
+            let id = ProviderId::parse(good).unwrap_or_else(|reason| panic!("{good}: {reason}"));
+            assert_eq!((id.as_str(), id.to_string().as_str()), (good, good));
+        }
+        let too_long = "x".repeat(33);
+        for bad in ["-a", "_a", "a.b", "a b", "a/b", "é", too_long.as_str()] {
+            assert!(ProviderId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_the_contracts_fragment_codes() {
+        let codes =
+            [FederationRefusal::AccountExists, FederationRefusal::AccountDisabled, FederationRefusal::AccessDenied]
+                .map(FederationRefusal::code);
+        assert_eq!(codes, ["account_exists", "account_disabled", "access_denied"]);
+    }
+
+    #[test]
+    fn an_s256_challenge_is_43_base64url_characters() {
+        assert!(is_s256_challenge(&format!("{}-_", "A".repeat(41))));
+        assert!(!is_s256_challenge(&format!("{}+/", "A".repeat(41))), "base64, not base64url");
+        assert!(!is_s256_challenge(&"A".repeat(42)) && !is_s256_challenge(&"A".repeat(44)));
     }
 }
