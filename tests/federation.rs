@@ -9,6 +9,7 @@ use http::Method;
 use serde_json::json;
 use shared::domain::mfa::TotpKey;
 use shared::domain::sha256_hex;
+use shared::email::{Mail, Verification};
 use shared::service::{ClientInfo, federation};
 use shared::time::UnixTime;
 
@@ -399,6 +400,106 @@ async fn the_first_reset_unlinks_an_identity_planted_before_the_address_was_prov
     assert_eq!(app.refresh(&attackers.text("refresh_token")).await.code(), "token_revoked");
 }
 
+/// What the callback refuses before asking the provider anything, and a provider that stops
+/// answering between the redirect and the callback.
+async fn an_empty_or_oversized_code_and_a_provider_gone_at_the_callback(app: TestApp) {
+    let (issuer, mut provider) = upstream::own_provider();
+    let app = app.with_federation(upstream::federation_at(&issuer, "verified").await);
+    let email = unique_email();
+    for code in [String::new(), "c".repeat(2049)] {
+        let mut browser = Browser::default();
+        let authorize = browser.authorize(&app, &email).await;
+        let callback = Browser::at_provider(location(&authorize)).await;
+        let (before, after) = callback.split_once("code=").unwrap();
+        let after = after.split_once('&').map_or(String::new(), |(_, rest)| format!("&{rest}"));
+        let back = browser.callback(&app, &format!("{before}code={code}{after}")).await;
+        assert_eq!(fragment(location(&back), "error").as_deref(), Some("access_denied"), "{} bytes", code.len());
+    }
+    let mut browser = Browser::default();
+    let authorize = browser.authorize(&app, &email).await;
+    let callback = Browser::at_provider(location(&authorize)).await;
+    provider.kill().unwrap();
+    provider.wait().unwrap();
+    let back = browser.callback(&app, &callback).await;
+    assert_eq!(fragment(location(&back), "error").as_deref(), Some("provider_unavailable"));
+}
+
+/// Link mode's own rules: the identity already here (linked again: fine), another account's
+/// (`account_exists`), a second subject of a provider the account has, and a credential event
+/// between the start and the callback.
+async fn linking_an_identity_that_is_taken_or_after_a_credential_event_is_refused(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let email = unique_email();
+    let access = app.register(&email, PASSWORD).await.text("access_token");
+    let link = |login: String| {
+        let app = &app;
+        let access = access.clone();
+        async move {
+            let path = format!("/auth/identities/{PROVIDER}");
+            let started = app.send(request(Method::POST, &path, Some(json!({})), Some(&access))).await;
+            assert_eq!(started.status, 200, "{:?}", started.body);
+            let browser =
+                Browser { cookie: started.cookie(shared::transport::UPSTREAM_LOGIN_COOKIE), ..Browser::default() };
+            let url = format!("{}&login_hint={}", started.text("authorize_url"), upstream::urlencode(&login));
+            (browser, Browser::at_provider(&url).await)
+        }
+    };
+    let linked_fragment = |back: &e2e::TestResponse, name: &str| fragment(location(back), name);
+    let mine = format!("mine-{}", unique_email());
+    let (browser, callback) = link(mine.clone()).await;
+    assert_eq!(linked_fragment(&browser.callback(&app, &callback).await, "linked").as_deref(), Some(PROVIDER));
+    // Again the same identity: already this account's.
+    let (browser, callback) = link(mine).await;
+    assert_eq!(linked_fragment(&browser.callback(&app, &callback).await, "linked").as_deref(), Some(PROVIDER));
+    // Another subject of the same provider: one per provider.
+    let (browser, callback) = link(format!("second-{}", unique_email())).await;
+    assert_eq!(linked_fragment(&browser.callback(&app, &callback).await, "error").as_deref(), Some("account_exists"));
+    // Someone else's identity.
+    let others = unique_email();
+    federated_sign_in(&app, &others).await;
+    let unlinked =
+        app.send(request(Method::DELETE, &format!("/auth/identities/{PROVIDER}"), None, Some(&access))).await;
+    assert_eq!(unlinked.status, 204);
+    let access = app.login(&email, PASSWORD).await.text("access_token");
+    let path = format!("/auth/identities/{PROVIDER}");
+    let started = app.send(request(Method::POST, &path, Some(json!({})), Some(&access))).await;
+    let browser = Browser { cookie: started.cookie(shared::transport::UPSTREAM_LOGIN_COOKIE), ..Browser::default() };
+    let url = format!("{}&login_hint={}", started.text("authorize_url"), upstream::urlencode(&others));
+    let back = browser.callback(&app, &Browser::at_provider(&url).await).await;
+    assert_eq!(linked_fragment(&back, "error").as_deref(), Some("account_exists"));
+    // A credential event (here a sign-out everywhere) between the start and the callback.
+    let started = app.send(request(Method::POST, &path, Some(json!({})), Some(&access))).await;
+    let browser = Browser { cookie: started.cookie(shared::transport::UPSTREAM_LOGIN_COOKIE), ..Browser::default() };
+    let url = format!("{}&login_hint={}", started.text("authorize_url"), upstream::urlencode(&unique_email()));
+    let callback = Browser::at_provider(&url).await;
+    let session = app.login(&email, PASSWORD).await;
+    assert_eq!(app.logout(&session.text("refresh_token"), "global", None).await.status, 204);
+    let back = browser.callback(&app, &callback).await;
+    assert_eq!(linked_fragment(&back, "error").as_deref(), Some("invalid_token"));
+}
+
+/// A provider that did not verify the address: the new account is unverified and gets the
+/// verification mail (a verified one gets none); with EMAIL_VERIFICATION=required it cannot
+/// sign in until the link is used.
+async fn an_unverified_provider_address_gets_the_verification_mail(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let verified = unique_email();
+    federated_sign_in(&app, &verified).await;
+    assert!(app.mail_to(&verified).is_empty(), "nothing to verify: {:?}", app.mail_to(&verified));
+    let unverified = unique_email();
+    let signed_in = federated_sign_in(&app, &format!("unverified:{unverified}")).await;
+    assert_eq!(signed_in.body["user"]["email_verified"], false);
+    app.mailed_token(&unverified, "/verify-email");
+
+    let required = app.with_mail(|mail| Mail { verification: Verification::Required, ..mail });
+    let pending = unique_email();
+    let refused = federated_sign_in(&required, &format!("unverified:{pending}")).await;
+    assert_eq!((refused.status, refused.code()), (403, "email_not_verified"));
+    let token = required.mailed_token(&pending, "/verify-email");
+    assert_eq!(required.post("/auth/email/verify", json!({ "token": token })).await.status, 200);
+    assert_eq!(federated_sign_in(&required, &format!("unverified:{pending}")).await.status, 200);
+}
+
 e2e::on_both_stores!(
     a_first_sign_in_makes_an_account_and_the_identity_signs_in_again,
     an_address_match_links_only_when_both_sides_verified_it,
@@ -414,4 +515,7 @@ e2e::on_both_stores!(
     github_signs_in_with_its_primary_verified_address,
     apple_answers_by_form_post_and_takes_a_signed_client_secret,
     the_first_reset_unlinks_an_identity_planted_before_the_address_was_proved,
+    an_empty_or_oversized_code_and_a_provider_gone_at_the_callback,
+    linking_an_identity_that_is_taken_or_after_a_credential_event_is_refused,
+    an_unverified_provider_address_gets_the_verification_mail,
 );

@@ -67,9 +67,23 @@ pub async fn standin_federation() -> Federation {
     Federation::from_env(&env).await.expect("federation configures")
 }
 
+/// A provider of its own (oidc-provider), for a test that stops it: its issuer and its process.
+pub fn own_provider() -> (String, std::process::Child) {
+    let redirect = format!("{PUBLIC_BASE_URL}/auth/oauth/{PROVIDER}/callback");
+    let vars = [("CLIENT_ID", CLIENT_ID), ("CLIENT_SECRET", CLIENT_SECRET), ("REDIRECT_URIS", redirect.as_str())];
+    let (started, child) = spawn_node("provider.mjs", &vars);
+    (started["issuer"].as_str().expect("an issuer").to_owned(), child)
+}
+
 /// Starts `tests/upstream/<script>` and reads the JSON line it prints once it listens; it runs
 /// until this process ends (it exits when its stdin closes).
 fn start_node(script: &str, vars: &[(&str, &str)]) -> Value {
+    let (started, child) = spawn_node(script, vars);
+    std::mem::forget(child);
+    started
+}
+
+fn spawn_node(script: &str, vars: &[(&str, &str)]) -> (Value, std::process::Child) {
     let path = format!("{}/upstream/{script}", env!("CARGO_MANIFEST_DIR"));
     let mut child = Command::new("node")
         .arg(&path)
@@ -85,8 +99,7 @@ fn start_node(script: &str, vars: &[(&str, &str)]) -> Value {
     let mut line = String::new();
     reader.read_line(&mut line).expect("it prints one line");
     std::mem::forget(reader);
-    std::mem::forget(child);
-    serde_json::from_str(&line).unwrap_or_else(|_| panic!("{script} said {line:?}"))
+    (serde_json::from_str(&line).unwrap_or_else(|_| panic!("{script} said {line:?}")), child)
 }
 
 pub fn providers_json(issuer: &str) -> String {
