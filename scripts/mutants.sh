@@ -92,7 +92,7 @@ federation)
     # account resolution and linking, the login code's trade, against oidc-provider (tests/upstream's
     # npm packages needed). The mutated use cases are the same over either store, whose adapters
     # have their own contract tests: the embedded store's run halves the time of a mutant.
-    run federation --test-workspace=true -f shared/src/service/federation/callback.rs \
+    run federation --test-package=e2e -f shared/src/service/federation/callback.rs \
         -f shared/src/service/federation/exchange.rs -f shared/src/service/federation/mod.rs "$@" \
         -- -- federation::embedded
     ;;

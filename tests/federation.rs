@@ -117,7 +117,17 @@ async fn refusals_of_the_state_the_browser_and_the_redirect(app: TestApp) {
     let unknown = app.get("/auth/oauth/nope/authorize?redirect_uri=x", None).await;
     assert_eq!((unknown.status, unknown.code()), (404, "not_found"));
     let plain = browser.authorize_path().replace("S256", "plain");
-    assert_eq!(app.send(request(Method::GET, &plain, None, None)).await.code(), "validation_failed");
+    let refused = app.send(request(Method::GET, &plain, None, None)).await;
+    assert_eq!(
+        (refused.code(), &refused.body["errors"][0]["field"]),
+        ("validation_failed", &json!("code_challenge_method"))
+    );
+    let base = format!("/auth/oauth/{PROVIDER}/authorize?redirect_uri={}", upstream::urlencode(APP_REDIRECT));
+    for challenge in ["", "&code_challenge=short", "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"] {
+        let refused = app.send(request(Method::GET, &format!("{base}{challenge}"), None, None)).await;
+        assert_eq!(refused.status, 400, "{challenge}: {:?}", refused.body);
+        assert_eq!(refused.body["errors"][0]["field"], "code_challenge", "{challenge}");
+    }
 
     // A callback in another browser than the one that started: refused, and the state is spent.
     let mut started = Browser::default();
@@ -451,6 +461,13 @@ async fn linking_an_identity_that_is_taken_or_after_a_credential_event_is_refuse
     // Again the same identity: already this account's.
     let (browser, callback) = link(mine).await;
     assert_eq!(linked_fragment(&browser.callback(&app, &callback).await, "linked").as_deref(), Some(PROVIDER));
+    // A second provider joins the first: one identity per provider, not one in all.
+    let second = format!("/auth/identities/{}", upstream::SECOND_PROVIDER);
+    let started = app.send(request(Method::POST, &second, Some(json!({})), Some(&access))).await;
+    let browser = Browser { cookie: started.cookie(shared::transport::UPSTREAM_LOGIN_COOKIE), ..Browser::default() };
+    let url = format!("{}&login_hint={}", started.text("authorize_url"), upstream::urlencode(&unique_email()));
+    let back = browser.callback(&app, &Browser::at_provider(&url).await).await;
+    assert_eq!(linked_fragment(&back, "linked").as_deref(), Some(upstream::SECOND_PROVIDER), "{:?}", back.headers);
     // Another subject of the same provider: one per provider.
     let (browser, callback) = link(format!("second-{}", unique_email())).await;
     assert_eq!(linked_fragment(&browser.callback(&app, &callback).await, "error").as_deref(), Some("account_exists"));
@@ -500,6 +517,29 @@ async fn an_unverified_provider_address_gets_the_verification_mail(app: TestApp)
     assert_eq!(federated_sign_in(&required, &format!("unverified:{pending}")).await.status, 200);
 }
 
+/// The upstream login lives 10 minutes: a callback after that finds no state.
+async fn a_callback_after_ten_minutes_finds_no_state(app: TestApp) {
+    let app = with_provider(app, "verified").await;
+    let mut browser = Browser::default();
+    let authorize = browser.authorize(&app, &unique_email()).await;
+    let callback = Browser::at_provider(location(&authorize)).await;
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(callback.split_once('?').unwrap().1).unwrap();
+    let param = |name: &str| query.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let (state, code) = (param("state"), param("code"));
+    let params = federation::CallbackParams {
+        provider: PROVIDER,
+        state: state.as_deref(),
+        code: code.as_deref(),
+        error: None,
+        issuer: None,
+        browser_binding: browser.cookie.as_deref(),
+    };
+    let (flows, federation) = (&app.gateway.accounts.recovery, &app.gateway.federation);
+    let late = UnixTime::now().plus_secs(shared::domain::federation::UPSTREAM_LOGIN_TTL_SECS + 1);
+    let refused = federation::callback(federation, flows, &params, late).await;
+    assert_eq!(refused.unwrap_err(), shared::error::ApiError::InvalidState);
+}
+
 e2e::on_both_stores!(
     a_first_sign_in_makes_an_account_and_the_identity_signs_in_again,
     an_address_match_links_only_when_both_sides_verified_it,
@@ -518,4 +558,5 @@ e2e::on_both_stores!(
     an_empty_or_oversized_code_and_a_provider_gone_at_the_callback,
     linking_an_identity_that_is_taken_or_after_a_credential_event_is_refused,
     an_unverified_provider_address_gets_the_verification_mail,
+    a_callback_after_ten_minutes_finds_no_state,
 );

@@ -21,12 +21,17 @@ pub const CLIENT_ID: &str = "jwt-auth-service";
 pub const CLIENT_SECRET: &str = "upstream-client-secret";
 /// Where the app wants the browser back.
 pub const APP_REDIRECT: &str = "https://app.test/signed-in";
+/// The same provider configured a second time, under another id.
+pub const SECOND_PROVIDER: &str = "op2";
 
 /// The provider's issuer; it runs until the test process ends (it exits when its stdin closes).
 pub fn issuer() -> &'static str {
     static ISSUER: OnceLock<String> = OnceLock::new();
     ISSUER.get_or_init(|| {
-        let redirect = format!("{PUBLIC_BASE_URL}/auth/oauth/{PROVIDER}/callback");
+        // Registered for two provider ids of the service: an account may link both.
+        let redirect = format!(
+            "{PUBLIC_BASE_URL}/auth/oauth/{PROVIDER}/callback,{PUBLIC_BASE_URL}/auth/oauth/{SECOND_PROVIDER}/callback"
+        );
         let vars = [("CLIENT_ID", CLIENT_ID), ("CLIENT_SECRET", CLIENT_SECRET), ("REDIRECT_URIS", redirect.as_str())];
         start_node("provider.mjs", &vars)["issuer"].as_str().expect("an issuer").to_owned()
     })
@@ -103,11 +108,13 @@ fn spawn_node(script: &str, vars: &[(&str, &str)]) -> (Value, std::process::Chil
 }
 
 pub fn providers_json(issuer: &str) -> String {
-    serde_json::json!([{
-        "id": PROVIDER, "name": "Test OP", "kind": "oidc", "issuer": issuer,
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-    }])
-    .to_string()
+    let provider = |id: &str| {
+        serde_json::json!({
+            "id": id, "name": "Test OP", "kind": "oidc", "issuer": issuer,
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        })
+    };
+    serde_json::json!([provider(PROVIDER), provider(SECOND_PROVIDER)]).to_string()
 }
 
 /// Federation with the test provider, as `OAUTH_PROVIDERS` and friends configure it.
