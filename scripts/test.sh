@@ -121,6 +121,7 @@ scripts/browser-test.sh
 
 step "fuzz smoke (cargo-fuzz, ${FUZZ_SECONDS:-30} s per target)"
 # Bounded: cargo-fuzz install (first run only), the instrumented build, then every target.
+echo "disk before the fuzz build: $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 fuzz_started=$SECONDS
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz-smoke.sh
 echo "fuzz smoke took $((SECONDS - fuzz_started)) s"
