@@ -84,6 +84,7 @@ pub fn gateway() -> &'static Gateway {
                 ..shared::email::Mail::to_outbox("https://app.fuzz", shared::email::Outbox::default())
             },
             events: shared::events::Events::disabled(),
+            passkeys: std::sync::Arc::new(shared::passkeys::RelyingParty::off()),
         };
         let accounts = shared::service::Accounts {
             recovery,

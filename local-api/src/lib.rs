@@ -23,6 +23,7 @@ use shared::federation::Federation;
 use shared::gateway::Gateway;
 use shared::http::discovery::Discovery;
 use shared::http::{ApiRequest, MAX_BODY_BYTES, json_response, problem};
+use shared::passkeys::RelyingParty;
 use shared::service::{Accounts, MfaConfig, Recovery, RoleCache};
 use shared::store::{DynamoStore, MemoryStore, Store, UserChanges};
 use shared::time::UnixTime;
@@ -216,6 +217,9 @@ pub async fn build_gateway(
     env.set_default("JWT_AUDIENCE", &origin);
     env.set_default("APP_URL", &origin);
     env.set_default("PUBLIC_BASE_URL", &origin);
+    // Passkeys on the page at `http://localhost:<port>/` (an IP address cannot be an RP ID).
+    env.set_default("WEBAUTHN_RP_ID", "localhost");
+    env.set_default("WEBAUTHN_ORIGINS", &format!("http://localhost:{}", addr.port()));
     // A provider's sign-in comes back to the page at `/`.
     env.set_default("OAUTH_REDIRECT_URIS", &format!("{origin}/"));
     env.set_default("EMAIL_SENDER", "log");
@@ -260,6 +264,7 @@ pub async fn build_gateway(
         throttle: LoginThrottle::from_env(&env)?,
         verifier,
         events,
+        passkeys: Arc::new(RelyingParty::from_env(&env)?),
     };
     let accounts =
         Accounts { recovery, sessions: SessionPolicy::from_env(&env)?, issuer, roles: RoleCache::from_env(&env)? };

@@ -109,7 +109,8 @@ fn accounts_on_memory(
     let throttle = LoginThrottle::default();
     let mail = shared::email::Mail::to_outbox("https://app.bench", shared::email::Outbox::default());
     let events = shared::events::Events::disabled();
-    let recovery = Recovery { store: Arc::new(store), hasher, throttle, verifier, mail, events };
+    let passkeys = Arc::new(shared::passkeys::RelyingParty::off());
+    let recovery = Recovery { store: Arc::new(store), hasher, throttle, verifier, mail, events, passkeys };
     Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: shared::service::RoleCache::default() }
 }
 

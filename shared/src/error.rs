@@ -22,6 +22,8 @@ pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 pub struct MfaTicket {
     pub token: String,
     pub methods: Vec<&'static str>,
+    /// `{"publicKey": …}` for a second step with one of the account's passkeys, if it has any.
+    pub passkey: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for MfaTicket {

@@ -12,7 +12,8 @@ use crate::domain::Principal;
 use crate::federation::Federation;
 use crate::http::discovery::Discovery;
 use crate::http::{
-    self, ApiRequest, ApiResponse, admin, auth, deletion, federation, mfa, recovery, roles, sessions, standards,
+    self, ApiRequest, ApiResponse, admin, auth, deletion, federation, mfa, passkeys, recovery, roles, sessions,
+    standards,
 };
 use crate::routes::{self, Access};
 use crate::service::{Accounts, MfaConfig};
@@ -77,6 +78,8 @@ impl Gateway {
             "mfa" => mfa::mfa_function(accounts, &self.mfa, request).await,
             "oauth" => federation::oauth_function(&self.federation, accounts, request).await,
             "oauth-token" => federation::oauth_token_function(accounts, transport, request).await,
+            "passkeys" => passkeys::passkeys_function(accounts, request).await,
+            "passkey-login" => passkeys::passkey_login_function(accounts, transport, request).await,
             "mfa-verify" => mfa::mfa_verify_function(accounts, &self.mfa, transport, request).await,
             "jwks" => http::jwks_function(accounts.verifier.keys(), self.discovery.as_ref(), &request),
             "revoke" => standards::revoke(store, &accounts.verifier, transport, request).await,

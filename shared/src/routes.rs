@@ -45,6 +45,15 @@ pub enum Endpoint {
     ListIdentities,
     LinkIdentity,
     UnlinkIdentity,
+    PasskeyRegistrationOptions,
+    RegisterPasskey,
+    PasskeyLoginOptions,
+    PasskeyLogin,
+    ListPasskeys,
+    RenamePasskey,
+    DeletePasskey,
+    ListUserPasskeys,
+    DeleteUserPasskey,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -354,6 +363,69 @@ pub const ROUTES: &[Route] = &[
         access: Access::Bearer(Role::User),
         function: "oauth",
     },
+    Route {
+        method: "POST",
+        path: "/auth/passkeys/register/options",
+        endpoint: Endpoint::PasskeyRegistrationOptions,
+        access: Access::Bearer(Role::User),
+        function: "passkeys",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/passkeys/register",
+        endpoint: Endpoint::RegisterPasskey,
+        access: Access::Bearer(Role::User),
+        function: "passkeys",
+    },
+    Route {
+        method: "GET",
+        path: "/auth/passkeys",
+        endpoint: Endpoint::ListPasskeys,
+        access: Access::Bearer(Role::User),
+        function: "passkeys",
+    },
+    Route {
+        method: "PATCH",
+        path: "/auth/passkeys/{id}",
+        endpoint: Endpoint::RenamePasskey,
+        access: Access::Bearer(Role::User),
+        function: "passkeys",
+    },
+    Route {
+        method: "DELETE",
+        path: "/auth/passkeys/{id}",
+        endpoint: Endpoint::DeletePasskey,
+        access: Access::Bearer(Role::User),
+        function: "passkeys",
+    },
+    Route {
+        method: "GET",
+        path: "/admin/users/{id}/passkeys",
+        endpoint: Endpoint::ListUserPasskeys,
+        access: Access::Bearer(Role::Admin),
+        function: "passkeys",
+    },
+    Route {
+        method: "DELETE",
+        path: "/admin/users/{id}/passkeys/{passkey_id}",
+        endpoint: Endpoint::DeleteUserPasskey,
+        access: Access::Bearer(Role::Admin),
+        function: "passkeys",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/passkeys/login/options",
+        endpoint: Endpoint::PasskeyLoginOptions,
+        access: Access::Public,
+        function: "passkey-login",
+    },
+    Route {
+        method: "POST",
+        path: "/auth/passkeys/login",
+        endpoint: Endpoint::PasskeyLogin,
+        access: Access::Public,
+        function: "passkey-login",
+    },
 ];
 
 impl Route {
@@ -388,6 +460,22 @@ impl Route {
             .find(|(expected, _)| is_parameter(expected))
             .map(|(_, segment)| segment)
             .filter(|segment| !segment.is_empty())
+    }
+}
+
+impl Route {
+    /// The values of every `{parameter}` of the path, in the template's order, read from the
+    /// end of the path as [`Route::parameter`] reads one.
+    pub fn parameters<'a>(&self, path: &'a str) -> Vec<&'a str> {
+        let mut values: Vec<&str> = self
+            .path
+            .rsplit('/')
+            .zip(path.rsplit('/'))
+            .filter(|(expected, _)| is_parameter(expected))
+            .map(|(_, segment)| segment)
+            .collect();
+        values.reverse();
+        values
     }
 }
 

@@ -75,6 +75,7 @@ fn challenge(user: &User) -> MfaChallenge {
         credential_epoch: user.credential_epoch,
         device_id: None,
         idp: None,
+        passkey_state: None,
     }
 }
 

@@ -143,6 +143,14 @@ pub fn test_throttle() -> LoginThrottle {
     }
 }
 
+/// Where the tests' passkeys live: the app's origin, and the RP ID its host is.
+pub const RP_ID: &str = "app.test";
+
+pub fn test_relying_party() -> shared::passkeys::RelyingParty {
+    let origin = shared::passkeys::Url::parse(APP_URL).expect("the app's URL parses");
+    shared::passkeys::RelyingParty::new(RP_ID, "jwt-auth tests", &[origin]).expect("the app's origin can use its host")
+}
+
 /// The signing functions' bundle on `store`, with a fresh key pair and cheap Argon2id.
 pub fn accounts(store: Arc<dyn Store>) -> Accounts {
     let Keys { issuer, verifier } = keys();
@@ -153,6 +161,7 @@ pub fn accounts(store: Arc<dyn Store>) -> Accounts {
         verifier,
         mail: test_mail(Outbox::default()),
         events: Events::disabled(),
+        passkeys: Arc::new(test_relying_party()),
     };
     Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: RoleCache::default() }
 }

@@ -8,10 +8,12 @@ mod events;
 mod keys;
 mod mail;
 mod mfa;
+mod passkeys;
 mod standards;
 
 pub use keys::SIGNING_KEY_SECRET;
 pub use mfa::{MFA_KEY, MFA_KEY_SECRET, issuer_name as mfa_issuer_name};
+pub use passkeys::{ORIGINS as WEBAUTHN_ORIGINS, RP_ID as WEBAUTHN_RP_ID};
 pub use standards::{INTROSPECTION_CLIENTS, INTROSPECTION_CLIENTS_SECRET};
 
 use secrecy::SecretString;
@@ -214,6 +216,7 @@ impl Recovery {
             mail: Mail::from_env(env).await?,
             events: Events::from_env(env).await?,
             store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
+            passkeys: std::sync::Arc::new(crate::passkeys::RelyingParty::from_env(env)?),
         })
     }
 }

@@ -11,17 +11,34 @@ pub enum AuthMethod {
     /// Another provider's sign-in (`fed`, as Microsoft Entra names a federated one; RFC 8176
     /// registers no value for it). The token's `idp` claim names the provider.
     Federated,
+    /// A key held in hardware, not exportable (`hwk`): a device-bound passkey.
+    HardwareKey,
+    /// A key held in software (`swk`): a synced passkey, which lives on more than one device.
+    SoftwareKey,
+    /// The authenticator verified its user (`user`: RFC 8176's user presence test, as the
+    /// WebAuthn relying parties that report it name user verification).
+    UserVerified,
 }
 
 impl AuthMethod {
     /// In the order `amr` lists them.
-    const ALL: [AuthMethod; 3] = [AuthMethod::Password, AuthMethod::Federated, AuthMethod::OneTimeCode];
+    const ALL: [AuthMethod; 6] = [
+        AuthMethod::Password,
+        AuthMethod::Federated,
+        AuthMethod::HardwareKey,
+        AuthMethod::SoftwareKey,
+        AuthMethod::UserVerified,
+        AuthMethod::OneTimeCode,
+    ];
 
     pub fn amr(self) -> &'static str {
         match self {
             AuthMethod::Password => "pwd",
             AuthMethod::OneTimeCode => "otp",
             AuthMethod::Federated => "fed",
+            AuthMethod::HardwareKey => "hwk",
+            AuthMethod::SoftwareKey => "swk",
+            AuthMethod::UserVerified => "user",
         }
     }
 
@@ -43,6 +60,18 @@ impl AuthMethods {
     /// Another provider's sign-in alone.
     pub fn federated() -> Self {
         Self::default().with(AuthMethod::Federated)
+    }
+
+    /// A passkey with user verification: the key (held in hardware unless it syncs) and the
+    /// PIN or biometric that unlocked it, two factors.
+    pub fn passkey(synced: bool) -> Self {
+        Self::default().with_passkey(synced)
+    }
+
+    /// These methods and a passkey's (a login's second step with a passkey).
+    pub fn with_passkey(self, synced: bool) -> Self {
+        let key = if synced { AuthMethod::SoftwareKey } else { AuthMethod::HardwareKey };
+        self.with(key).with(AuthMethod::UserVerified)
     }
 
     /// A password and a one-time code: a login's second step.
@@ -91,5 +120,10 @@ mod tests {
         let federated_mfa = AuthMethods::federated().with(AuthMethod::OneTimeCode);
         assert_eq!(federated_mfa.amr(), ["fed", "otp"]);
         assert_eq!(AuthMethods::from_amr(&federated_mfa.amr()), federated_mfa);
+        assert_eq!(AuthMethods::passkey(false).amr(), ["hwk", "user"]);
+        assert_eq!(AuthMethods::passkey(true).amr(), ["swk", "user"]);
+        assert!(AuthMethods::passkey(false).multi_factor());
+        assert_eq!(AuthMethods::password().with_passkey(true).amr(), ["pwd", "swk", "user"]);
+        assert_eq!(AuthMethods::from_amr(&["user", "hwk"]), AuthMethods::passkey(false));
     }
 }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{AuthMethods, CustomClaims, Email, LinkedIdentity};
+use super::{AuthMethods, CustomClaims, Email, LinkedIdentity, StoredPasskey};
 use crate::time::UnixTime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -67,6 +67,8 @@ pub struct User {
     pub credential_epoch: u64,
     /// The upstream accounts (one per provider) that sign in to this one.
     pub identities: Vec<LinkedIdentity>,
+    /// The passkeys that sign in to it (at most `MAX_PASSKEYS`).
+    pub passkeys: Vec<StoredPasskey>,
 }
 
 /// An account's TOTP factor as stored: the key sealed (never in the clear), the newest step a
@@ -102,7 +104,18 @@ impl User {
             roles: Vec::new(),
             credential_epoch: 0,
             identities: Vec::new(),
+            passkeys: Vec::new(),
         }
+    }
+
+    /// How many ways in the account has: a password, each linked identity, each passkey. The
+    /// last one may not be removed.
+    pub fn ways_to_sign_in(&self) -> usize {
+        usize::from(self.password_hash.is_some()) + self.identities.len() + self.passkeys.len()
+    }
+
+    pub fn passkey(&self, id: &super::PasskeyId) -> Option<&StoredPasskey> {
+        self.passkeys.iter().find(|passkey| &passkey.id == id)
     }
 
     /// A credential event: a password change or reset, an email change, MFA turned on or off,

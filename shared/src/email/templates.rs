@@ -42,6 +42,13 @@ pub enum Notice {
     IdentityUnlinked {
         provider: String,
     },
+    PasskeyAdded {
+        name: String,
+    },
+    PasskeyRemoved {
+        name: String,
+        by_admin: bool,
+    },
 }
 
 const IF_NOT_YOU: &str = "If this was not you, reset your password now and sign out of every device: \
@@ -159,6 +166,22 @@ pub fn notice(to: &Email, notice: &Notice) -> Message {
             "notice_identity_unlinked",
             "A sign-in method was removed",
             format!("Your {provider} account was unlinked: it can no longer sign in to this account."),
+        ),
+        Notice::PasskeyAdded { name } => (
+            "notice_passkey_added",
+            "A passkey was added",
+            format!("A passkey named \"{name}\" was added to your account: it can now sign in to it."),
+        ),
+        Notice::PasskeyRemoved { name, by_admin } => (
+            "notice_passkey_removed",
+            "A passkey was removed",
+            if *by_admin {
+                format!(
+                    "An administrator removed the passkey named \"{name}\": it can no longer sign in to your account."
+                )
+            } else {
+                format!("The passkey named \"{name}\" was removed: it can no longer sign in to your account.")
+            },
         ),
         Notice::MfaRemovedByFirstProof => (
             "notice_mfa_removed_first_proof",

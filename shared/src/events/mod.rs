@@ -41,6 +41,8 @@ pub enum EventKind {
     UserDeleted,
     UserIdentityLinked,
     UserIdentityUnlinked,
+    UserPasskeyAdded,
+    UserPasskeyRemoved,
 }
 
 impl EventKind {
@@ -63,6 +65,8 @@ impl EventKind {
             EventKind::UserDeleted => "user.deleted",
             EventKind::UserIdentityLinked => "user.identity_linked",
             EventKind::UserIdentityUnlinked => "user.identity_unlinked",
+            EventKind::UserPasskeyAdded => "user.passkey_added",
+            EventKind::UserPasskeyRemoved => "user.passkey_removed",
         }
     }
 }

@@ -33,6 +33,9 @@ struct VerifyBody {
     mfa_token: Option<String>,
     code: Option<String>,
     recovery_code: Option<String>,
+    /// A passkey's assertion (`AuthenticationResponseJSON`) for the `mfa_required` answer's
+    /// `passkey` options, in place of a code.
+    passkey: Option<serde_json::Value>,
 }
 
 /// Exactly one of `code` and `recovery_code`; a code is no longer than any real one, so garbage
@@ -117,8 +120,20 @@ async fn verify(accounts: &Accounts, mfa: &MfaConfig, transport: TokenTransport,
         let body: VerifyBody = request.json()?;
         let mut fields = Fields::default();
         let token = fields.required("mfa_token", body.mfa_token);
-        let token = fields.finish(token)?;
-        let factor = parse_factor(body.code, body.recovery_code)?;
+        let factor = match body.passkey {
+            Some(assertion) if body.code.is_none() && body.recovery_code.is_none() => {
+                let assertion = super::passkeys::credential(&mut fields, Some(assertion));
+                fields
+                    .finish(token.zip(assertion))
+                    .map(|(token, assertion)| (token, SecondFactor::Passkey(Box::new(assertion))))?
+            }
+            Some(_) => return Err(ApiError::validation("passkey", "give a passkey, a code or a recovery code: one")),
+            None => {
+                let token = fields.finish(token)?;
+                (token, parse_factor(body.code, body.recovery_code)?)
+            }
+        };
+        let (token, factor) = factor;
         service::verify_login(accounts, mfa, &token, &factor, &request.client(), csrf.binding(), UnixTime::now()).await
     };
     token_response(StatusCode::OK, result.await, transport, &csrf)

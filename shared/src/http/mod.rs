@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod federation;
 pub mod mfa;
 mod paging;
+pub mod passkeys;
 pub mod recovery;
 mod request;
 mod response;

@@ -45,6 +45,9 @@ pub fn problem(error: &ApiError) -> ApiResponse {
     if let ApiError::MfaRequired(ticket) = error {
         body["mfa_token"] = json!(ticket.token);
         body["methods"] = json!(ticket.methods);
+        if let Some(options) = &ticket.passkey {
+            body["passkey"] = options.clone();
+        }
     }
     let mut response = json_response(status, &body);
     let headers = response.headers_mut();

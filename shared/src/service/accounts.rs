@@ -145,8 +145,10 @@ pub async fn login(
             },
             false => user,
         };
-        let (returned, challenge) =
-            tokio::join!(drawn.succeeded(store), mfa::challenge(store, &user, client, device, None, now));
+        let (returned, challenge) = tokio::join!(
+            drawn.succeeded(store),
+            mfa::challenge(store, &accounts.passkeys, &user, client, device, None, now)
+        );
         returned?;
         return Err(challenge?);
     }

@@ -7,6 +7,7 @@ mod deletion;
 mod devices;
 pub mod federation;
 mod mfa;
+pub mod passkeys;
 mod recovery;
 mod roles;
 mod sessions;
@@ -35,6 +36,7 @@ use crate::domain::{
 use crate::email::Mail;
 use crate::error::ApiError;
 use crate::events::Events;
+use crate::passkeys::RelyingParty;
 use crate::store::{AccountStore, SessionRenewal, SessionStore, Store, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, IssuedTokens, RefreshGrant, TokenIssuer, TokenVerifier};
@@ -49,6 +51,8 @@ pub struct Recovery {
     pub verifier: TokenVerifier,
     pub mail: Mail,
     pub events: Events,
+    /// The WebAuthn relying party (no secret: its state lives with each ceremony).
+    pub passkeys: Arc<RelyingParty>,
 }
 
 /// What the functions that sign tokens (register, login, refresh, password change, MFA) work

@@ -138,12 +138,14 @@ pub async fn reset_password(flows: &Recovery, token: &str, new: Password, now: U
         let remove_factor = first_proof_removes_factor(&user);
         // The first proof of the address: an identity linked before it may be a planted one.
         let remove_identities = if user.email_verified { Vec::new() } else { user.identities.clone() };
+        let remove_passkeys = if user.email_verified { Vec::new() } else { user.passkeys.clone() };
         let effect = Effect::ResetPassword {
             new_hash: new_hash.clone(),
             sessions_started: user.sessions_started,
             cutoff,
             remove_factor,
             remove_identities: remove_identities.clone(),
+            remove_passkeys: !remove_passkeys.is_empty(),
         };
         match store.redeem(&Redemption { token: record.clone(), effect, now: cutoff }).await? {
             Redeemed::Done => {
@@ -159,6 +161,13 @@ pub async fn reset_password(flows: &Recovery, token: &str, new: Password, now: U
                     let detail = EventDetail::ok(&user.id).method("first_proof");
                     flows.events.emit(EventKind::UserIdentityUnlinked, detail, cutoff).await;
                     send_notice(flows, &user.email, Notice::IdentityUnlinked { provider }).await;
+                }
+                for passkey in remove_passkeys {
+                    tracing::info!(target: "audit", user_id = %user.id, action = "passkey_removed", passkey_id = %passkey.id.as_str(), method = "first_proof", outcome = "ok");
+                    let detail = EventDetail::ok(&user.id).method("first_proof");
+                    flows.events.emit(EventKind::UserPasskeyRemoved, detail, cutoff).await;
+                    send_notice(flows, &user.email, Notice::PasskeyRemoved { name: passkey.name, by_admin: false })
+                        .await;
                 }
                 return Ok(());
             }

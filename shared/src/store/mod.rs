@@ -11,6 +11,7 @@ mod federation;
 mod memory;
 mod mfa;
 mod one_time;
+mod passkeys;
 mod revocation;
 mod roles;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub use federation::{FederationStore, IdentityLink, Linked};
 pub use memory::MemoryStore;
 pub use mfa::{ChallengeDraw, MfaActivation, MfaRemoval, MfaStore};
 pub use one_time::{Effect, OneTimeStore, Redeemed, Redemption};
+pub use passkeys::{PasskeyChange, PasskeyStore};
 pub(crate) use revocation::judge_access;
 pub use revocation::{AccessTokenRef, RevocationCheck};
 pub use roles::{RoleAssignment, RoleStore};
@@ -54,7 +56,15 @@ pub enum StoreError {
 /// Everything a deployment's store does: every role, as one object. Use cases take the role they
 /// need; the functions' bundles hold this.
 pub trait Store:
-    AccountStore + SessionStore + ThrottleStore + OneTimeStore + MfaStore + RoleStore + FederationStore + RevocationCheck
+    AccountStore
+    + SessionStore
+    + ThrottleStore
+    + OneTimeStore
+    + MfaStore
+    + RoleStore
+    + FederationStore
+    + PasskeyStore
+    + RevocationCheck
 {
 }
 
@@ -66,6 +76,7 @@ impl<T> Store for T where
         + MfaStore
         + RoleStore
         + FederationStore
+        + PasskeyStore
         + RevocationCheck
         + ?Sized
 {
@@ -74,7 +85,7 @@ impl<T> Store for T where
 /// The roles' methods in scope at once, for callers that hold a whole [`Store`] (tests, tools).
 pub mod prelude {
     pub use super::{
-        AccountStore as _, FederationStore as _, MfaStore as _, OneTimeStore as _, RevocationCheck as _,
-        RoleStore as _, SessionStore as _, ThrottleStore as _,
+        AccountStore as _, FederationStore as _, MfaStore as _, OneTimeStore as _, PasskeyStore as _,
+        RevocationCheck as _, RoleStore as _, SessionStore as _, ThrottleStore as _,
     };
 }

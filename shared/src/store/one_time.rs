@@ -29,13 +29,15 @@ pub enum Effect {
     /// enabled: the new hash, every session revoked (`cutoff`, only ever raised), the address
     /// verified (and, as its first proof, a second factor removed when `remove_factor`, and
     /// `remove_identities` — the identities as read — unlinked: whoever made a placeholder account
-    /// with the address through a provider that did not verify it must not keep a way in).
+    /// with the address through a provider that did not verify it must not keep a way in; and,
+    /// when `remove_passkeys`, every passkey, for the same reason).
     ResetPassword {
         new_hash: String,
         sessions_started: u64,
         cutoff: UnixTime,
         remove_factor: bool,
         remove_identities: Vec<LinkedIdentity>,
+        remove_passkeys: bool,
     },
     /// The account still has `old_email` and is enabled: the token's address becomes the
     /// account's (its guard moves) unless another account holds it.

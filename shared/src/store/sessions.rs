@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::domain::mfa::SpentFactor;
+use crate::domain::passkeys::PasskeyUse;
 use crate::domain::{AuthMethods, SeenFrom, Session};
 use crate::time::UnixTime;
 
@@ -178,6 +179,9 @@ pub enum LoginProof {
     SecondFactor { challenge_digest: String, sealed_key: String, spent: SpentFactor, credential_epoch: u64 },
     /// Another provider's sign-in, its login code already spent: the account as resolved.
     Federated { credential_epoch: u64 },
+    /// A passkey's assertion, its ceremony already taken: the credential rewritten (counter,
+    /// backup flags, last use) only if still as read.
+    Passkey { credential_epoch: u64, used: PasskeyUse },
 }
 
 impl LoginProof {
@@ -185,6 +189,7 @@ impl LoginProof {
         match self {
             LoginProof::Password { credential_epoch }
             | LoginProof::Federated { credential_epoch }
+            | LoginProof::Passkey { credential_epoch, .. }
             | LoginProof::SecondFactor { credential_epoch, .. } => *credential_epoch,
         }
     }

@@ -49,6 +49,9 @@ pub struct MfaChallenge {
     pub device_id: Option<String>,
     /// The provider, when the first step was a federated sign-in (else it was a password).
     pub idp: Option<String>,
+    /// The passkey ceremony's state (JSON), when the account has passkeys: the second step may
+    /// be an assertion for the challenge the `mfa_required` answer carried.
+    pub passkey_state: Option<String>,
 }
 
 /// A second factor as the client presents it.
@@ -57,6 +60,8 @@ pub enum SecondFactor {
     /// A 6-digit TOTP code.
     Totp(secrecy::SecretString),
     RecoveryCode(secrecy::SecretString),
+    /// A passkey's assertion (`AuthenticationResponseJSON`).
+    Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
 }
 
 impl SecondFactor {
@@ -65,6 +70,7 @@ impl SecondFactor {
         match self {
             SecondFactor::Totp(_) => "totp",
             SecondFactor::RecoveryCode(_) => "recovery_code",
+            SecondFactor::Passkey(_) => "passkey",
         }
     }
 }
@@ -75,4 +81,6 @@ impl SecondFactor {
 pub enum SpentFactor {
     TotpStep(u64),
     RecoveryCode(String),
+    /// A passkey's use: its credential rewritten (counter, backup flags) only if still as read.
+    Passkey(super::passkeys::PasskeyUse),
 }

@@ -40,7 +40,7 @@ pub async fn exchange_login_code(
         return Err(ApiError::EmailNotVerified);
     }
     if user.mfa.is_some() {
-        return Err(challenge(store, &user, client, None, Some(&code.provider), now).await?);
+        return Err(challenge(store, &accounts.passkeys, &user, client, None, Some(&code.provider), now).await?);
     }
     let entitlements = accounts.entitlements(&user).await?;
     let grant = accounts

@@ -7,19 +7,24 @@ use super::super::recovery::send_notice;
 use super::super::{Accounts, ClientInfo, SignedIn, internal, new_session_id, session_for, signed_in, throttle};
 use super::{MfaConfig, check_factor};
 use crate::domain::mfa::{CHALLENGE_TTL_SECS, MfaChallenge, SecondFactor, SpentFactor};
-use crate::domain::{AuthMethod, AuthMethods, Client, OneTimeSecret, User, presented_digest, sha256_hex};
+use crate::domain::{
+    AuthMethod, AuthMethods, Client, OneTimeSecret, PasskeyId, StoredPasskey, User, presented_digest, sha256_hex,
+};
 use crate::email::templates::Notice;
 use crate::error::{ApiError, MfaTicket};
 use crate::events::{EventDetail, EventKind};
+use crate::passkeys::RelyingParty;
 use crate::store::{ChallengeDraw, LoginProof, MfaStore};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
+use webauthn_rs::prelude::PublicKeyCredential;
 
 /// A login's first step (a password, or provider `idp`'s sign-in) was right and the account has
 /// MFA: no session yet, but a challenge the client answers with a code, as the `mfa_token` of a
 /// `401 mfa_required`.
 pub(in crate::service) async fn challenge(
     store: &dyn MfaStore,
+    passkeys: &RelyingParty,
     user: &User,
     client: &ClientInfo,
     device_id: Option<String>,
@@ -27,6 +32,11 @@ pub(in crate::service) async fn challenge(
     now: UnixTime,
 ) -> Result<ApiError, ApiError> {
     let ticket = OneTimeSecret::generate().map_err(internal)?;
+    // The account's passkeys may answer instead of a code: their challenge rides with this one.
+    let passkey = match user.passkeys.is_empty() || !passkeys.is_on() {
+        true => None,
+        false => Some(passkeys.second_factor_options(&user.passkeys)?),
+    };
     let challenge = MfaChallenge {
         digest: ticket.digest(),
         user_id: user.id.clone(),
@@ -36,10 +46,16 @@ pub(in crate::service) async fn challenge(
         credential_epoch: user.credential_epoch,
         device_id,
         idp: idp.map(str::to_owned),
+        passkey_state: passkey.as_ref().map(|start| start.state.clone()),
     };
     store.put_mfa_challenge(&challenge).await?;
     tracing::info!(user_id = %user.id, "first step accepted; second factor required");
-    Ok(ApiError::MfaRequired(MfaTicket { token: ticket.expose().to_owned(), methods: second_steps(user) }))
+    let mut methods = second_steps(user);
+    if passkey.is_some() {
+        methods.push("passkey");
+    }
+    let passkey = passkey.map(|start| start.options);
+    Ok(ApiError::MfaRequired(MfaTicket { token: ticket.expose().to_owned(), methods, passkey }))
 }
 
 /// The second steps the account's factors allow, as `mfa_required` lists them: a TOTP code, and
@@ -122,7 +138,11 @@ pub async fn verify_login(
         drawn.succeeded(store).await?;
         return Err(ApiError::AccountDisabled);
     }
-    let Some(spent) = check_factor(&mfa.sealing_key, &user, factor, now)? else {
+    let checked = match factor {
+        SecondFactor::Passkey(assertion) => check_passkey(accounts, &challenge, &user, assertion, now),
+        _ => check_factor(&mfa.sealing_key, &user, factor, now)?,
+    };
+    let Some(spent) = checked else {
         drawn.failed(store, now).await?;
         tracing::info!(user_id = %user.id, method = factor.method(), attempts = challenge.attempts, "mfa refused: wrong code");
         let detail = EventDetail { outcome: "invalid_code", ..EventDetail::ok(&user.id) }.from_ip(client.ip);
@@ -134,7 +154,7 @@ pub async fn verify_login(
         .issuer
         .next_refresh(new_session_id(), now)
         .bound_to(csrf)
-        .with_methods(first_step(&challenge).with(AuthMethod::OneTimeCode))
+        .with_methods(second_step(first_step(&challenge), &user, &spent))
         .with_idp(challenge.idp.clone());
     let proof = LoginProof::SecondFactor {
         challenge_digest: digest,
@@ -161,6 +181,37 @@ pub async fn verify_login(
     let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
     let signed_in = signed_in(&accounts.issuer, user, &entitlements, &grant, now)?;
     Ok(SignedIn { device_token: Some(device_token), ..signed_in })
+}
+
+/// A passkey's assertion for the challenge the `mfa_required` answer carried, with the account's
+/// passkey it names; the use to spend, or `None` (counted as a wrong code).
+fn check_passkey(
+    accounts: &Accounts,
+    challenge: &MfaChallenge,
+    user: &User,
+    assertion: &PublicKeyCredential,
+    now: UnixTime,
+) -> Option<SpentFactor> {
+    let state = challenge.passkey_state.as_deref()?;
+    let passkey = user.passkey(&PasskeyId::of_credential(assertion.get_credential_id()))?;
+    match accounts.passkeys.finish_second_factor(assertion, state, passkey, now.secs()) {
+        Ok(used) => Some(SpentFactor::Passkey(used)),
+        Err(refusal) => {
+            tracing::info!(user_id = %user.id, reason = %refusal, "mfa refused: the passkey's assertion");
+            None
+        }
+    }
+}
+
+/// What the whole login proved: its first step and the factor of the second.
+fn second_step(first: AuthMethods, user: &User, spent: &SpentFactor) -> AuthMethods {
+    match spent {
+        SpentFactor::Passkey(used) => {
+            let synced = user.passkey(&used.passkey_id).is_some_and(StoredPasskey::backup_eligible);
+            first.with_passkey(synced)
+        }
+        SpentFactor::TotpStep(_) | SpentFactor::RecoveryCode(_) => first.with(AuthMethod::OneTimeCode),
+    }
 }
 
 /// What the login's first step proved.

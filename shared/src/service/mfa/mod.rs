@@ -132,7 +132,7 @@ pub async fn confirm_enrolment(
     let key = mfa.sealing_key.open(&pending.sealed_key, &user.id).map_err(internal)?;
     let step = match code {
         SecondFactor::Totp(code) => key.verify(code.expose_secret(), now.secs(), None),
-        SecondFactor::RecoveryCode(_) => None,
+        SecondFactor::RecoveryCode(_) | SecondFactor::Passkey(_) => None,
     };
     let Some(step) = step else {
         drawn.failed(store, now).await?;
@@ -299,5 +299,7 @@ pub(super) fn check_factor(
             }
             Ok(found.then_some(SpentFactor::RecoveryCode(presented)))
         }
+        // A passkey answers a login's challenge (`login.rs`), never a change to the factor.
+        SecondFactor::Passkey(_) => Ok(None),
     }
 }

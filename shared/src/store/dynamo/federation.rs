@@ -16,7 +16,7 @@ use crate::time::UnixTime;
 
 impl DynamoStore {
     /// Deletes the item at `pk` and returns it, when it exists and its TTL has not passed.
-    async fn take(&self, pk: String, now: UnixTime) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn take(&self, pk: String, now: UnixTime) -> Result<Option<Item>, StoreError> {
         let result = self
             .client
             .delete_item()
@@ -30,7 +30,7 @@ impl DynamoStore {
         Ok(unless_refused(result)?.and_then(|output| output.attributes))
     }
 
-    async fn put_unique(&self, item: Item) -> Result<(), StoreError> {
+    pub(super) async fn put_unique(&self, item: Item) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&self.tables.revocations)

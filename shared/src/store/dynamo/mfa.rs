@@ -14,6 +14,7 @@ use super::items::{self, UserItem, mfa_challenge_key, mfa_enrolment_key, n, s, u
 use super::transactions::{build_failed, put};
 use crate::domain::User;
 use crate::domain::mfa::{CHALLENGE_ATTEMPTS, MfaChallenge, PendingEnrolment, SpentFactor};
+use crate::domain::passkeys::PasskeyUse;
 use crate::store::{ChallengeDraw, MfaActivation, MfaRemoval, MfaStore, StoreError};
 use crate::time::UnixTime;
 
@@ -21,6 +22,7 @@ use crate::time::UnixTime;
 pub(super) struct FactorSpend {
     pub(super) update: &'static str,
     pub(super) condition: &'static str,
+    pub(super) names: Vec<(&'static str, String)>,
     pub(super) values: Vec<(&'static str, AttributeValue)>,
 }
 
@@ -30,13 +32,39 @@ pub(super) fn factor_spend(sealed_key: &str, spent: &SpentFactor) -> FactorSpend
         SpentFactor::TotpStep(step) => FactorSpend {
             update: "SET mfa_last_step = :step",
             condition: "mfa_totp = :sealed AND (attribute_not_exists(mfa_last_step) OR mfa_last_step < :step)",
+            names: Vec::new(),
             values: vec![sealed, (":step", n(*step))],
         },
         SpentFactor::RecoveryCode(digest) => FactorSpend {
             update: "DELETE mfa_recovery :spent",
             condition: "mfa_totp = :sealed AND contains(mfa_recovery, :digest)",
+            names: Vec::new(),
             values: vec![sealed, (":digest", s(digest)), (":spent", AttributeValue::Ss(vec![digest.clone()]))],
         },
+        SpentFactor::Passkey(used) => {
+            let spend = passkey_spend(used);
+            FactorSpend {
+                update: spend.update,
+                condition: "mfa_totp = :sealed AND passkeys.#passkey.credential = :key_as_read",
+                values: spend.values.into_iter().chain([sealed]).collect(),
+                ..spend
+            }
+        }
+    }
+}
+
+/// A passkey's use: its credential rewritten (counter, backup flags) and its last use, only if
+/// the credential is still as read — of two assertions with one counter value, one passes.
+pub(super) fn passkey_spend(used: &PasskeyUse) -> FactorSpend {
+    FactorSpend {
+        update: "SET passkeys.#passkey.credential = :key_after, passkeys.#passkey.last_used_at = :used_at",
+        condition: "passkeys.#passkey.credential = :key_as_read",
+        names: vec![("#passkey", used.passkey_id.as_str().to_owned())],
+        values: vec![
+            (":key_as_read", s(&used.key_as_read)),
+            (":key_after", s(&used.key_after)),
+            (":used_at", n(used.used_at)),
+        ],
     }
 }
 
@@ -166,7 +194,11 @@ impl MfaStore for DynamoStore {
         if let Some((sealed_key, spent)) = &removal.proof {
             let spend = factor_spend(sealed_key, spent);
             let mut update = request().update_expression(&remove).condition_expression(spend.condition);
-            for (name, value) in spend.values.into_iter().filter(|(name, _)| *name != ":spent") {
+            // The condition alone: the spend's update is not made, so its values go unused.
+            for (name, value) in spend.names.into_iter().filter(|(name, _)| spend.condition.contains(name)) {
+                update = update.expression_attribute_names(name, value);
+            }
+            for (name, value) in spend.values.into_iter().filter(|(name, _)| spend.condition.contains(name)) {
                 update = update.expression_attribute_values(name, value);
             }
             return updated_user(update).await;

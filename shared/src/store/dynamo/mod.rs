@@ -20,6 +20,7 @@ mod federation;
 mod items;
 mod mfa;
 mod one_time;
+mod passkeys;
 mod revocation;
 mod roles;
 mod rotation;

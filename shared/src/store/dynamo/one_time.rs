@@ -76,12 +76,20 @@ impl OneTimeStore for DynamoStore {
                 .condition_expression(format!("email = :email AND {guard}"))
                 .expression_attribute_values(":email", s(token.email.as_str()))
                 .expression_attribute_values(one, one_value),
-            Effect::ResetPassword { new_hash, sessions_started, cutoff, remove_factor, remove_identities } => account
+            Effect::ResetPassword {
+                new_hash,
+                sessions_started,
+                cutoff,
+                remove_factor,
+                remove_identities,
+                remove_passkeys,
+            } => account
                 .update_expression(format!(
                     "SET password_hash = :hash, sessions_valid_after_ms = :cutoff, email_verified = :true \
-                     ADD {CREDENTIAL_EVENT} REMOVE latest_reset_ms{}{}",
+                     ADD {CREDENTIAL_EVENT} REMOVE latest_reset_ms{}{}{}",
                     if *remove_factor { ", mfa_totp, mfa_last_step, mfa_recovery" } else { "" },
-                    if remove_identities.is_empty() { "" } else { ", identities" }
+                    if remove_identities.is_empty() { "" } else { ", identities" },
+                    if *remove_passkeys { ", passkeys" } else { "" }
                 ))
                 // The newest reset token, mailed to the address the account still has, no
                 // session started since the account was read (so the cutoff covers every login

@@ -7,13 +7,14 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, ReturnValue, TransactWriteItem, Update};
 
 use super::DynamoStore;
 use super::credentials::{CREDENTIAL_EVENT, unchanged_since};
 use super::errors::{classify, unless_refused};
 use super::items::{self, Item, SessionItem, mfa_challenge_key, n, s, session_key, user_key};
-use super::mfa::factor_spend;
+use super::mfa::{FactorSpend, factor_spend, passkey_spend};
 use super::transactions::{build_failed, put};
 use crate::domain::Session;
 use crate::domain::mfa::CHALLENGE_ATTEMPTS;
@@ -28,6 +29,20 @@ use crate::time::UnixTime;
 const MAX_QUERIES_PER_PAGE: usize = 4;
 /// BatchGetItem may hand back keys it did not process (throttling): retried this often.
 const MAX_BATCH_ROUNDS: usize = 4;
+
+/// The account's update in a sign-in's transaction, spending the proof's factor besides.
+fn spending(account: UpdateBuilder, spend: FactorSpend, as_seen: &str) -> UpdateBuilder {
+    let mut account = account
+        .update_expression(format!("{} ADD sessions_started :one", spend.update))
+        .condition_expression(format!("{as_seen} AND {}", spend.condition));
+    for (name, value) in spend.names {
+        account = account.expression_attribute_names(name, value);
+    }
+    for (name, value) in spend.values {
+        account = account.expression_attribute_values(name, value);
+    }
+    account
+}
 
 #[async_trait]
 impl SessionStore for DynamoStore {
@@ -59,15 +74,9 @@ impl SessionStore for DynamoStore {
                     .build()
                     .map_err(build_failed)?;
                 writes.push(TransactWriteItem::builder().delete(challenge).build());
-                let spend = factor_spend(sealed_key, spent);
-                let mut account = account
-                    .update_expression(format!("{} ADD sessions_started :one", spend.update))
-                    .condition_expression(format!("{as_seen} AND {}", spend.condition));
-                for (name, value) in spend.values {
-                    account = account.expression_attribute_values(name, value);
-                }
-                account
+                spending(account, factor_spend(sealed_key, spent), &as_seen)
             }
+            LoginProof::Passkey { used, .. } => spending(account, passkey_spend(used), &as_seen),
         };
         writes.push(TransactWriteItem::builder().update(account.build().map_err(build_failed)?).build());
         writes.push(put(&self.tables.revocations, items::session(session)?)?);

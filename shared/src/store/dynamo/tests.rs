@@ -43,6 +43,7 @@ fn alice() -> User {
             email: Some("alice@example.com".into()),
             linked_at: 1_800_000_100,
         }],
+        passkeys: Vec::new(),
     }
 }
 

@@ -89,6 +89,8 @@ pub(super) fn unspent(factor: &MfaFactor, spent: &SpentFactor) -> bool {
     match spent {
         SpentFactor::TotpStep(step) => factor.last_used_step.is_none_or(|used| *step > used),
         SpentFactor::RecoveryCode(digest) => factor.recovery_digests.contains(digest),
+        // A passkey is the account's, not the factor's: `passkeys::unspent` judges it.
+        SpentFactor::Passkey(_) => true,
     }
 }
 
@@ -96,5 +98,6 @@ pub(super) fn spend(factor: &mut MfaFactor, spent: &SpentFactor) {
     match spent {
         SpentFactor::TotpStep(step) => factor.last_used_step = Some(*step),
         SpentFactor::RecoveryCode(digest) => factor.recovery_digests.retain(|kept| kept != digest),
+        SpentFactor::Passkey(_) => {}
     }
 }

@@ -7,12 +7,14 @@ use std::sync::Mutex;
 use super::{SessionRenewal, StoreError, ThrottleRecord};
 use crate::domain::federation::{LoginCode, UpstreamLogin};
 use crate::domain::mfa::{MfaChallenge, PendingEnrolment};
+use crate::domain::passkeys::Ceremony;
 use crate::domain::{OneTimeToken, RoleCatalog, Session, User};
 
 mod accounts;
 mod federation;
 mod mfa;
 mod one_time;
+mod passkeys;
 mod revocation;
 mod roles;
 mod sessions;
@@ -40,6 +42,8 @@ pub(super) struct State {
     user_id_by_identity: HashMap<(String, String), String>,
     upstream_logins: HashMap<String, UpstreamLogin>,
     login_codes: HashMap<String, LoginCode>,
+    /// Passkey ceremonies by challenge digest.
+    ceremonies: HashMap<String, Ceremony>,
 }
 
 struct StoredSession {

@@ -66,7 +66,10 @@ impl OneTimeStore for MemoryStore {
                 user.mfa = None;
                 user.credentials_changed();
             }
-            Effect::ResetPassword { new_hash, cutoff, remove_factor, remove_identities, .. } => {
+            Effect::ResetPassword { new_hash, cutoff, remove_factor, remove_identities, remove_passkeys, .. } => {
+                if *remove_passkeys {
+                    user.passkeys.clear();
+                }
                 user.credentials_changed();
                 user.password_hash = Some(new_hash.clone());
                 user.sessions_valid_after_ms = cutoff.millis();

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 
 use super::mfa::{spend, unspent};
+use super::passkeys;
 use super::{MemoryStore, StoredSession};
-use crate::domain::mfa::CHALLENGE_ATTEMPTS;
+use crate::domain::mfa::{CHALLENGE_ATTEMPTS, SpentFactor};
 use crate::domain::{SeenFrom, Session};
 use crate::store::{
     KeptSession, LoginProof, OwnedSession, Rotation, RotationOutcome, SessionCursor, SessionEnd, SessionListing,
@@ -20,19 +21,26 @@ impl SessionStore for MemoryStore {
             return Err(StoreError::Internal("session id collision".into()));
         }
         let challenge_stands = match proof {
-            LoginProof::Password { .. } | LoginProof::Federated { .. } => true,
+            LoginProof::Password { .. } | LoginProof::Federated { .. } | LoginProof::Passkey { .. } => true,
             LoginProof::SecondFactor { challenge_digest, .. } => {
                 state.mfa_challenges.get(challenge_digest).is_some_and(|challenge| {
                     challenge.user_id == session.user_id && challenge.attempts <= CHALLENGE_ATTEMPTS
                 })
             }
         };
+        let passkey_use = match proof {
+            LoginProof::Passkey { used, .. } | LoginProof::SecondFactor { spent: SpentFactor::Passkey(used), .. } => {
+                Some(used)
+            }
+            _ => None,
+        };
         let Some(user) = state.users.get_mut(&session.user_id).filter(|user| {
             challenge_stands
                 && !user.disabled
                 && user.unchanged_since(proof.credential_epoch())
+                && passkey_use.is_none_or(|used| passkeys::unspent(user, used))
                 && match proof {
-                    LoginProof::Password { .. } | LoginProof::Federated { .. } => true,
+                    LoginProof::Password { .. } | LoginProof::Federated { .. } | LoginProof::Passkey { .. } => true,
                     LoginProof::SecondFactor { sealed_key, spent, .. } => user
                         .mfa
                         .as_ref()
@@ -41,14 +49,15 @@ impl SessionStore for MemoryStore {
         }) else {
             return Ok(false);
         };
+        if let Some(used) = passkey_use {
+            passkeys::spend(user, used);
+        }
+        user.sessions_started += 1;
         if let LoginProof::SecondFactor { challenge_digest, spent, .. } = proof {
             if let Some(factor) = user.mfa.as_mut() {
                 spend(factor, spent);
             }
-            user.sessions_started += 1;
             state.mfa_challenges.remove(challenge_digest);
-        } else {
-            user.sessions_started += 1;
         }
         state.sessions.insert(session.id.clone(), StoredSession { session: session.clone(), revoked: false });
         Ok(true)

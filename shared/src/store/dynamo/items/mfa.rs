@@ -54,6 +54,9 @@ pub(crate) struct MfaChallengeItem {
     device_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     idp: Option<String>,
+    /// The passkey ceremony's state (JSON) for a second step with a passkey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    passkey_state: Option<String>,
 }
 
 pub(crate) fn mfa_challenge(challenge: &MfaChallenge) -> Result<Item, StoreError> {
@@ -65,6 +68,7 @@ pub(crate) fn mfa_challenge(challenge: &MfaChallenge) -> Result<Item, StoreError
         credential_epoch: challenge.credential_epoch,
         device_id: challenge.device_id.clone(),
         idp: challenge.idp.clone(),
+        passkey_state: challenge.passkey_state.clone(),
     };
     write(mfa_challenge_key(&challenge.digest), Entity::MfaChallenge, record)
 }
@@ -80,5 +84,6 @@ pub(crate) fn read_mfa_challenge(digest: &str, item: Item) -> Result<MfaChalleng
         credential_epoch: record.credential_epoch,
         device_id: record.device_id,
         idp: record.idp,
+        passkey_state: record.passkey_state,
     })
 }

@@ -15,6 +15,7 @@ use crate::store::StoreError;
 mod federation;
 mod mfa;
 mod one_time;
+mod passkey;
 mod role;
 mod session;
 mod throttle;
@@ -23,6 +24,7 @@ mod user;
 pub(super) use federation::*;
 pub(super) use mfa::*;
 pub(super) use one_time::*;
+pub(super) use passkey::*;
 pub(super) use role::*;
 pub(super) use session::*;
 pub(super) use throttle::*;
@@ -85,6 +87,7 @@ pub(crate) enum Entity {
     UpstreamLogin,
     LoginCode,
     IdentityGuard,
+    PasskeyCeremony,
 }
 
 impl Entity {
@@ -102,6 +105,7 @@ impl Entity {
             Entity::UpstreamLogin => "upstream_login",
             Entity::LoginCode => "login_code",
             Entity::IdentityGuard => "identity",
+            Entity::PasskeyCeremony => "passkey_ceremony",
         }
     }
 }

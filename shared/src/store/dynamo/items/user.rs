@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entity, Item, LinkedIdentityItem, email_key, identities_from_map, identities_map, s, user_key, write};
+use super::{
+    Entity, Item, LinkedIdentityItem, PasskeyItem, email_key, identities_from_map, identities_map, passkeys_from_map,
+    passkeys_map, s, user_key, write,
+};
 use crate::domain::{CustomClaims, Email, MfaFactor, Role, User};
 use crate::store::{StoreError, UserSummary};
 
@@ -50,6 +53,9 @@ pub(crate) struct UserItem {
     /// The linked identities, a map (M) by provider; absent: none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     identities: BTreeMap<String, LinkedIdentityItem>,
+    /// The passkeys, a map (M) by passkey id; absent: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    passkeys: BTreeMap<String, PasskeyItem>,
 }
 
 impl From<&User> for UserItem {
@@ -72,6 +78,7 @@ impl From<&User> for UserItem {
             roles: user.roles.clone(),
             credential_epoch: user.credential_epoch,
             identities: identities_map(&user.identities),
+            passkeys: passkeys_map(&user.passkeys),
         }
     }
 }
@@ -98,6 +105,7 @@ impl From<UserItem> for User {
             roles: item.roles,
             credential_epoch: item.credential_epoch,
             identities: identities_from_map(item.identities),
+            passkeys: passkeys_from_map(item.passkeys),
         }
     }
 }
