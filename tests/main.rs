@@ -17,6 +17,7 @@ mod mfa;
 mod mutation_kills;
 mod openapi_routes;
 mod outage;
+mod passkeys;
 mod passwordless;
 mod races;
 mod recovery;

@@ -2,6 +2,7 @@
 //! request helpers. DynamoDB tests need `AWS_ENDPOINT_URL_DYNAMODB` pointing at a local
 //! DynamoDB-compatible server: `scripts/test.sh` starts one.
 
+pub mod authenticator;
 pub mod proxy;
 pub mod upstream;
 

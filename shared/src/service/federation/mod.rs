@@ -134,7 +134,7 @@ pub async fn list_identities(
 }
 
 /// Unlinks the caller's identity of `provider`, unless it is the last way to sign in (no
-/// password, no other identity): `409`. A credential event.
+/// password, no other identity, no passkey): `409`. A credential event.
 pub async fn unlink_identity(
     flows: &Recovery,
     principal: &Principal,
@@ -146,7 +146,7 @@ pub async fn unlink_identity(
         let (user, session) = live_session(store, principal, now).await?;
         let identity =
             user.identities.iter().find(|identity| identity.provider == provider).ok_or(ApiError::NotFound)?;
-        if user.password_hash.is_none() && user.identities.len() == 1 {
+        if user.ways_to_sign_in() <= 1 {
             return Err(ApiError::Conflict);
         }
         let link = IdentityLink {
