@@ -82,16 +82,16 @@ fn no_secret_sits_in_a_function_environment() {
     let count = |pattern: &str| text.matches(pattern).count();
     let signers = count("JWT_SIGNING_KEY_SECRET_ARN: !Ref SigningKeySecretArn");
     let mfa_readers = count("MFA_ENCRYPTION_KEY_SECRET_ARN: !Ref MfaKeySecretArn");
-    assert_eq!((signers, mfa_readers), (6, 2), "the signers and the MFA functions");
+    assert_eq!((signers, mfa_readers), (7, 2), "the signers and the MFA functions");
     let grant = "- secretsmanager:GetSecretValue\n              Resource:";
     let signing_only = count(&format!("{grant} !Ref SigningKeySecretArn\n"));
     let mfa_only = count(&format!("{grant} !Ref MfaKeySecretArn\n"));
     let both = count(&format!(
         "{grant}\n                - !Ref SigningKeySecretArn\n                - !Ref MfaKeySecretArn\n   "
     ));
-    // Each function may read exactly the secrets it reads: the signing key (five signers), the
+    // Each function may read exactly the secrets it reads: the signing key (six signers), the
     // MFA data key (the mfa function), both (mfa-verify, which signs), and nothing else.
-    assert_eq!((signing_only, mfa_only, both), (5, 1, 1), "a secret granted beyond its readers");
+    assert_eq!((signing_only, mfa_only, both), (6, 1, 1), "a secret granted beyond its readers");
     // And the introspection clients' secret, for the introspect function only, when configured.
     let clients =
         count("- secretsmanager:GetSecretValue\n                Resource: !Ref IntrospectionClientsSecretArn\n");
@@ -101,7 +101,7 @@ fn no_secret_sits_in_a_function_environment() {
     assert_eq!(providers, 1);
     let oauth = &text[text.find("Binary: oauth\n").unwrap()..text.find("Binary: oauth-token\n").unwrap()];
     assert!(!oauth.contains("SigningKeySecretArn"), "the function holding provider secrets signs nothing");
-    assert_eq!(count("- secretsmanager:GetSecretValue"), 9);
+    assert_eq!(count("- secretsmanager:GetSecretValue"), 10);
 }
 
 /// Lists are queries on an index: no function may scan, and none may query a table itself.
@@ -147,6 +147,8 @@ fn events_may_be_put_on_the_configured_bus_only() {
         "mfa-verify",
         "oauth",
         "oauth-token",
+        "passkeys",
+        "passkey-login",
     ];
     assert_eq!(text.matches(grant).count(), emitters.len());
     for function in emitters {

@@ -178,6 +178,11 @@ mod tests {
                 format!("{stage}/GET/auth/identities"),
                 format!("{stage}/POST/auth/identities/*"),
                 format!("{stage}/DELETE/auth/identities/*"),
+                format!("{stage}/POST/auth/passkeys/register/options"),
+                format!("{stage}/POST/auth/passkeys/register"),
+                format!("{stage}/GET/auth/passkeys"),
+                format!("{stage}/PATCH/auth/passkeys/*"),
+                format!("{stage}/DELETE/auth/passkeys/*"),
             ]
         );
         assert!(!user.iter().any(|resource| resource.contains("/admin/")), "{user:?}");
@@ -186,8 +191,15 @@ mod tests {
         assert!(admin.contains(&format!("{stage}/PATCH/admin/users/*")));
         assert!(admin.contains(&format!("{stage}/DELETE/admin/users/*/sessions")));
         assert!(admin.contains(&format!("{stage}/DELETE/admin/users/*/mfa")));
+        assert!(admin.contains(&format!("{stage}/DELETE/admin/users/*/passkeys/*")));
         assert!(admin.contains(&format!("{stage}/GET/auth/me")));
-        let public = ["POST/auth/login", "POST/auth/register", "POST/auth/refresh", "POST/auth/mfa/verify"];
+        let public = [
+            "POST/auth/login",
+            "POST/auth/register",
+            "POST/auth/refresh",
+            "POST/auth/mfa/verify",
+            "POST/auth/passkeys/login",
+        ];
         for public in public.into_iter().chain(["GET/.well-known/jwks.json"]) {
             assert!(!admin.iter().any(|resource| resource.ends_with(public)), "public routes need no grant: {public}");
         }

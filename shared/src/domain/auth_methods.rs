@@ -115,7 +115,7 @@ mod tests {
         assert_eq!(AuthMethods::password().amr(), ["pwd"]);
         assert_eq!(AuthMethods::password_and_code().amr(), ["pwd", "otp"]);
         assert!(!AuthMethods::password().multi_factor() && AuthMethods::password_and_code().multi_factor());
-        assert_eq!(AuthMethods::from_amr(&["otp", "pwd", "otp", "hwk"]), AuthMethods::password_and_code());
+        assert_eq!(AuthMethods::from_amr(&["otp", "pwd", "otp", "mfa"]), AuthMethods::password_and_code());
         assert_eq!(AuthMethods::from_amr::<&str>(&[]), AuthMethods::default());
         let federated_mfa = AuthMethods::federated().with(AuthMethod::OneTimeCode);
         assert_eq!(federated_mfa.amr(), ["fed", "otp"]);
