@@ -39,4 +39,4 @@ fi
 mkdir -p target/browser-artifacts
 # One at a time: two Chromiums and two servers on a small CI machine only slow each other down.
 node --test --test-reporter=spec --test-concurrency=1 tests/browser/browser.test.mjs tests/browser/readme.test.mjs \
-  tests/browser/admin.test.mjs tests/browser/federation.test.mjs
+  tests/browser/admin.test.mjs tests/browser/federation.test.mjs tests/browser/passkeys.test.mjs

@@ -9,7 +9,8 @@ the admin's list and end-all); MFA (enrol, confirm with a TOTP code computed her
 second step, a refused disable, the admin's removal); the discovery document, RFC 7662
 introspection with the client of INTROSPECTION_CLIENTS (SMOKE_CLIENT_SECRET) and RFC 7009
 revocation; a sign-in through an upstream OpenID provider (panva's oidc-provider from
-tests/upstream, started here) and the login code's trade. Every directory under functions/ must be started and invoked: a new function without a
+tests/upstream, started here) and the login code's trade; a passkey added and signed in with
+(a software authenticator, scripts/soft_passkey.py). Every directory under functions/ must be started and invoked: a new function without a
 smoke step fails the run.
 
 Needs: cargo-lambda on PATH, a DynamoDB endpoint with the tables (AWS_ENDPOINT_URL_DYNAMODB,
@@ -37,11 +38,13 @@ import sys
 import time
 import uuid
 
+from soft_passkey import SoftPasskey
+
 FUNCTIONS = [
     "register", "login", "authorizer", "me", "jwks", "refresh", "logout", "change-password",
     "admin-list-users", "admin-get-user", "admin-update-user", "admin-roles", "account-recovery", "change-email",
     "sessions", "admin-user-sessions", "mfa", "mfa-verify", "revoke", "introspect", "delete-account",
-    "oauth", "oauth-token",
+    "oauth", "oauth-token", "passkeys", "passkey-login",
 ]
 # The binaries cargo built: CARGO_TARGET_DIR when set, as for cargo itself.
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or "target"
@@ -615,6 +618,35 @@ def main():
         identities = (body(listed) or {}).get("identities", [])
         expect(listed["statusCode"] == 200 and [identity["provider"] for identity in identities] == ["op"],
                f"oauth lists the linked identity ({status_and_code(listed)})")
+
+        # Passkeys: added moments after registering, then the sign-in with it alone.
+        holder = f"smoke-passkey-{uuid.uuid4().hex[:12]}@example.com"
+        holder_tokens = body(invoke("register", "samples/register.json", {original_email: holder}))
+        holder_context = invoke("authorizer", "samples/authorizer.json",
+                                {"REPLACE_WITH_ACCESS_TOKEN": holder_tokens["access_token"]})["context"]
+        options = invoke("passkeys", "samples/passkey-register-options.json", context=holder_context)
+        expect(options["statusCode"] == 200 and "challenge" in (body(options) or {}).get("publicKey", {}),
+               f"passkeys gives registration options ({status_and_code(options)})")
+        passkey = SoftPasskey(os.environ["APP_URL"], os.environ["WEBAUTHN_RP_ID"])
+        as_text = lambda value: json.dumps(json.dumps(value))[1:-1]
+        added = invoke("passkeys", "samples/passkey-register.json",
+                       {"REPLACE_WITH_CREDENTIAL": as_text(passkey.create(body(options)))}, context=holder_context)
+        expect(added["statusCode"] == 201 and (body(added) or {}).get("name") == "Smoke key",
+               f"passkeys adds the passkey ({status_and_code(added)})")
+        listed = invoke("passkeys", "samples/passkeys.json", context=holder_context)
+        expect(listed["statusCode"] == 200 and len((body(listed) or {}).get("passkeys", [])) == 1,
+               f"passkeys lists it ({status_and_code(listed)})")
+        options = invoke("passkey-login", "samples/passkey-login-options.json")
+        expect(options["statusCode"] == 200, f"passkey-login gives sign-in options ({status_and_code(options)})")
+        assertion = as_text(passkey.assert_(body(options)))
+        signed_in = invoke("passkey-login", "samples/passkey-login.json", {"REPLACE_WITH_CREDENTIAL": assertion})
+        passkey_tokens = body(signed_in) or {}
+        expect(signed_in["statusCode"] == 200 and passkey_tokens.get("user", {}).get("email") == holder,
+               f"passkey-login signs in with it ({status_and_code(signed_in)})")
+        expect(jwt_claims(passkey_tokens["access_token"]).get("amr") == ["hwk", "user"],
+               "its access token says a device-bound key with its user verified")
+        replayed = invoke("passkey-login", "samples/passkey-login.json", {"REPLACE_WITH_CREDENTIAL": assertion})
+        expect(replayed["statusCode"] == 401 and code(replayed) == "invalid_credentials", "an assertion works once")
 
         never = [function for function in FUNCTIONS if function not in INVOKED]
         if never:

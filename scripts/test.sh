@@ -100,6 +100,8 @@ export USERS_TABLE=smoke-users REVOCATIONS_TABLE=smoke-revocations
 export JWT_ISSUER=https://auth.smoke.test JWT_AUDIENCE=https://api.smoke.test
 # Mail goes to SES (moto): the smoke reads the links back from what SES was asked to send.
 export EMAIL_SENDER=ses EMAIL_FROM=no-reply@smoke.example.com APP_URL=https://app.smoke.test
+# Passkeys for pages on app.smoke.test: the RP ID is the domain both hosts share.
+export WEBAUTHN_RP_ID=smoke.test
 bin="${CARGO_TARGET_DIR:-target}/debug"
 "$bin/authctl" create-tables > /dev/null
 key=$("$bin/authctl" gen-key --kid smoke)

@@ -80,6 +80,10 @@
   const { csrfToken, call, authed, describe } = window.jwtAuth;
   const federation = window.jwtAuthFederation;
   let configuredProviders = [];
+  // Function declarations below are hoisted: the passkey parts call back into them.
+  const passkeys = window.jwtAuthPasskeys.attach({
+    guarded, afterSignIn, afterSecondStep, setStatus, showError, describe, mfaToken: () => mfaToken,
+  });
 
   function showError(message) {
     ui.error.textContent = message;
@@ -234,6 +238,7 @@
     if (me.ok && me.body) {
       showSignedIn(me.body);
       await loadSessions();
+      await passkeys.load();
       await loadIdentities();
     } else {
       showSignedOut('Not signed in.');
@@ -285,6 +290,7 @@
   async function afterSignIn(result) {
     if (result.body?.code === 'mfa_required') {
       mfaToken = result.body.mfa_token;
+      passkeys.offerForSecondStep(result.body.passkey);
       ui.mfaCode.value = '';
       ui.mfaRecovery.value = '';
       show('mfaStep');
@@ -316,22 +322,28 @@
       const result = await call('POST', '/auth/mfa/verify', { body });
       ui.mfaCode.value = '';
       ui.mfaRecovery.value = '';
-      if (result.ok) {
-        mfaToken = '';
-        if (!await loadMe()) showError(noSessionCookie(result));
-        return;
-      }
-      if (result.body?.code === 'invalid_code') {
-        showError('That code is wrong or already used. Try the next one your app shows.');
-        ui.mfaCode.focus();
-      } else {
-        // The mfa_token ended (used, expired or too many wrong codes): sign in again.
-        mfaToken = '';
-        showSignedOut('Not signed in.');
-        showError(`${describe(result)}. Sign in again.`);
-      }
+      await afterSecondStep(result);
     });
   });
+
+  // The second step's answer (a code's or a passkey's): the session, or why not.
+  async function afterSecondStep(result) {
+    if (result.ok) {
+      mfaToken = '';
+      if (!await loadMe()) showError(noSessionCookie(result));
+      return;
+    }
+    if (result.body?.code === 'invalid_code') {
+      showError('That code (or passkey) was not accepted. Try the next code your app shows.');
+      ui.mfaCode.focus();
+    } else {
+      // The mfa_token ended (used, expired or too many wrong codes): sign in again.
+      mfaToken = '';
+      showSignedOut('Not signed in.');
+      showError(`${describe(result)}. Sign in again.`);
+    }
+  }
+
   ui.mfaBack.addEventListener('click', () => {
     mfaToken = '';
     showSignedOut('');

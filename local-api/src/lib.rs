@@ -36,6 +36,7 @@ const APP_JS: &str = include_str!("../../web/app.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
 const COMMON_JS: &str = include_str!("../../web/common.js");
 const FEDERATION_JS: &str = include_str!("../../web/federation.js");
+const PASSKEYS_JS: &str = include_str!("../../web/passkeys.js");
 const ADMIN_HTML: &str = include_str!("../../web/admin.html");
 const ADMIN_JS: &str = include_str!("../../web/admin.js");
 /// The page loads only its own script and talks only to its own origin; no framing.
@@ -80,6 +81,7 @@ pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, dev: DevViews, ho
         .route("/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }))
         .route("/common.js", get(|| async { page("text/javascript; charset=utf-8", COMMON_JS) }))
         .route("/federation.js", get(|| async { page("text/javascript; charset=utf-8", FEDERATION_JS) }))
+        .route("/passkeys.js", get(|| async { page("text/javascript; charset=utf-8", PASSKEYS_JS) }))
         // The administration page: the API behind it checks every call (admins only).
         .route("/admin", get(|| async { page("text/html; charset=utf-8", ADMIN_HTML) }))
         .route("/admin.js", get(|| async { page("text/javascript; charset=utf-8", ADMIN_JS) }));

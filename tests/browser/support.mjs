@@ -1,6 +1,7 @@
 // What the browser tests share: a free port, the local API started (and its log kept) with an
 // environment of the test's own, and an upstream OpenID provider (tests/upstream/provider.mjs).
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -68,4 +69,17 @@ export function startUpstreamProvider({ redirectUri, login }) {
     });
     child.on('exit', (code) => reject(new Error(`the provider exited (${code}): npm ci in tests/upstream`)));
   });
+}
+
+// RFC 6238 (SHA-1, 6 digits, 30 s), as an authenticator app computes it from the page's key.
+export function totp(secret, at = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const digest = crypto.createHmac('sha1', key).update(counter).digest();
+  const offset = digest[digest.length - 1] & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
