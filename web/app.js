@@ -334,7 +334,7 @@
       return;
     }
     if (result.body?.code === 'invalid_code') {
-      showError('That code (or passkey) was not accepted. Try the next code your app shows.');
+      showError('That code is wrong or already used. Try the next one your app shows.');
       ui.mfaCode.focus();
     } else {
       // The mfa_token ended (used, expired or too many wrong codes): sign in again.

@@ -75,6 +75,7 @@ window.jwtAuthPasskeys = (() => {
       if (!credential) return;
       const result = await call('POST', '/auth/mfa/verify', { body: { mfa_token: page.mfaToken(), passkey: credential } });
       await page.afterSecondStep(result);
+      if (result.body?.code === 'invalid_code') page.showError('That passkey was not accepted: try it again, or enter a code.');
     }));
 
     function item(passkey) {
