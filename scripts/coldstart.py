@@ -295,6 +295,9 @@ def main():
         "REVOCATIONS_TABLE": f"cold-revocations-{suffix}",
         "JWT_ISSUER": "https://auth.bench.test",
         "JWT_AUDIENCE": "https://api.bench.test",
+        # Passkeys on for pages at app.bench.test.
+        "WEBAUTHN_RP_ID": "bench.test",
+        "WEBAUTHN_ORIGINS": "https://app.bench.test",
         # What the Lambda service sets for every function (lambda_runtime requires these).
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -414,6 +417,9 @@ def main():
         "oauth-token": (lambda: http_event("oauth-token", replace={
             "REPLACE_WITH_LOGIN_CODE": uuid.uuid4().hex + uuid.uuid4().hex,
             "REPLACE_WITH_CODE_VERIFIER": "v" * 43}), None),
+        # Passkeys: a sign-in's options (a ceremony stored), and the caller's list.
+        "passkey-login": (lambda: http_event("passkey-login-options"), None),
+        "passkeys": (lambda: http_event("passkeys", context=context), None),
     }
     results = {}
     for name in functions:
