@@ -2,7 +2,7 @@
 # Mutation testing of the security core with cargo-mutants (docs/testing.md, "Mutation
 # testing"). Too slow for CI: run it by hand after changing the code it covers.
 #
-#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|permissions|id-token|decisions|policy|credential-events|federation|service|all] [extra cargo-mutants args]
+#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|permissions|id-token|decisions|policy|credential-events|federation|passkeys|service|all] [extra cargo-mutants args]
 #
 # tokens/rules/throttle/password/csrf/authorizer mutate shared/src and run shared's own tests (unit tests and
 # the JWS vectors): about 15 s a mutant. service mutates the use cases and the authorizer and
@@ -96,14 +96,24 @@ federation)
         -f shared/src/service/federation/exchange.rs -f shared/src/service/federation/mod.rs "$@" \
         -- -- federation::embedded
     ;;
+passkeys)
+    # The relying party's options and checks (challenge, origin, RP ID, user verification, the
+    # counter), the ceremonies' use cases (the challenge's owner and epoch, the last way in) and
+    # the embedded store's counter rule, with shared's unit tests and the passkey end-to-end tests
+    # on the embedded store (a software authenticator in the test process; no server needed).
+    run passkeys --test-package=shared --test-package=e2e -f shared/src/passkeys.rs \
+        -f shared/src/domain/passkeys.rs -f shared/src/service/passkeys/mod.rs \
+        -f shared/src/service/passkeys/sign_in.rs -f shared/src/store/memory/passkeys.rs "$@" \
+        -- -- passkeys --skip dynamodb
+    ;;
 service | all)
     run service --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs -f shared/src/service/accounts.rs \
         -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
-tokens | rules | throttle | password | csrf | authorizer | permissions | id-token | decisions | policy | credential-events | federation) ;;
+tokens | rules | throttle | password | csrf | authorizer | permissions | id-token | decisions | policy | credential-events | federation | passkeys) ;;
 *)
-    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, permissions, id-token, decisions, policy, credential-events, federation, service, all)" >&2
+    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, permissions, id-token, decisions, policy, credential-events, federation, passkeys, service, all)" >&2
     exit 64
     ;;
 esac

@@ -382,3 +382,51 @@ async fn a_federated_sign_in_sends_these_requests() {
     let first = calls("first", "callback");
     assert!(first.len() <= 7 && first.contains(&"TransactWriteItems".to_owned()), "{first:?}");
 }
+
+/// A passkey added and signed in with, counted: what each ceremony's step sends to DynamoDB.
+#[tokio::test]
+async fn passkey_ceremonies_send_these_requests() {
+    use e2e::authenticator::{Ceremony, SoftPasskey};
+    let (store, log) = counted_store().await;
+    let app = e2e::spawn_app(Arc::new(store));
+    let registered = app.register(&unique_email(), e2e::PASSWORD).await;
+    let access = registered.text("access_token");
+    let ceremony = Ceremony::at(e2e::APP_URL, e2e::RP_ID);
+    let send = |path: &str, body: Option<serde_json::Value>, bearer: Option<&str>| {
+        app.send(e2e::request(http::Method::POST, path, body, bearer))
+    };
+    log.take();
+    let options = send("/auth/passkeys/register/options", None, Some(&access)).await;
+    let register_options = log.take();
+    let (mut passkey, credential) = SoftPasskey::create(&options.body, &ceremony);
+    let added =
+        send("/auth/passkeys/register", Some(serde_json::json!({ "credential": credential })), Some(&access)).await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    let register = log.take();
+    let options = send("/auth/passkeys/login/options", Some(serde_json::json!({})), None).await;
+    let login_options = log.take();
+    let credential = passkey.assert(&options.body, &ceremony);
+    let signed_in = send("/auth/passkeys/login", Some(serde_json::json!({ "credential": credential })), None).await;
+    assert_eq!(signed_in.status, 200, "{:?}", signed_in.body);
+    let login = log.take();
+    for (step, calls) in [
+        ("register options", &register_options),
+        ("register", &register),
+        ("login options", &login_options),
+        ("login", &login),
+    ] {
+        println!("passkey {step}: {} request(s) {calls:?}", calls.len());
+    }
+    assert_eq!(register_options, ["GetItem", "GetItem", "PutItem"], "the session, the account, the ceremony");
+    assert_eq!(
+        register,
+        ["GetItem", "GetItem", "DeleteItem", "UpdateItem"],
+        "session, account, ceremony taken, passkeys written"
+    );
+    assert_eq!(login_options, ["PutItem"], "the ceremony");
+    assert_eq!(
+        login,
+        ["DeleteItem", "GetItem", "TransactWriteItems"],
+        "ceremony taken, account, session with the counter"
+    );
+}
