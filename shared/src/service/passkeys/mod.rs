@@ -157,7 +157,7 @@ pub async fn remove_for_admin(
         let passkey = user.passkey(&id).cloned().ok_or(ApiError::NotFound)?;
         if removed(flows, &user, &passkey, true).await? {
             tracing::info!(target: "audit", actor = %actor.id(), user_id = %user.id, action = "passkey_removed", outcome = "ok");
-            let detail = EventDetail::ok(&user.id).method("passkey");
+            let detail = EventDetail { actor: Some(actor.id().to_owned()), ..EventDetail::ok(&user.id).method("admin") };
             flows.events.emit(EventKind::UserPasskeyRemoved, detail, now).await;
             return Ok(());
         }
