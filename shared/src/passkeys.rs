@@ -99,8 +99,12 @@ impl RelyingParty {
 
     pub fn finish_registration(&self, response: &RegisterPublicKeyCredential, state: &str) -> Result<Passkey, Refusal> {
         let state: PasskeyRegistration = read_state(state)?;
-        let webauthn = self.webauthn.as_ref().ok_or(Refusal::Invalid(WebauthnError::Configuration))?;
-        Ok(webauthn.finish_passkey_registration(response, &state)?)
+        Ok(self.checker()?.finish_passkey_registration(response, &state)?)
+    }
+
+    /// The relying party for checking an answer (whose options it gave, so it is on).
+    fn checker(&self) -> Result<&Webauthn, Refusal> {
+        self.webauthn.as_ref().ok_or(Refusal::Invalid(WebauthnError::Configuration))
     }
 
     /// Signing in with any of the browser's passkeys for this site (autofill included).
@@ -129,8 +133,7 @@ impl RelyingParty {
         now_secs: u64,
     ) -> Result<PasskeyUse, Refusal> {
         let state: DiscoverableAuthentication = read_state(state)?;
-        let webauthn = self.webauthn.as_ref().ok_or(Refusal::Invalid(WebauthnError::Configuration))?;
-        let result = webauthn.finish_discoverable_authentication_v2(response, state, &passkey.key)?;
+        let result = self.checker()?.finish_discoverable_authentication_v2(response, state, &passkey.key)?;
         used(passkey, &result, now_secs)
     }
 
@@ -143,8 +146,7 @@ impl RelyingParty {
         now_secs: u64,
     ) -> Result<PasskeyUse, Refusal> {
         let state: PasskeyAuthentication = read_state(state)?;
-        let webauthn = self.webauthn.as_ref().ok_or(Refusal::Invalid(WebauthnError::Configuration))?;
-        let result = webauthn.finish_passkey_authentication(response, &state)?;
+        let result = self.checker()?.finish_passkey_authentication(response, &state)?;
         if result.cred_id() != passkey.key.cred_id() {
             return Err(Refusal::Invalid(WebauthnError::CredentialNotFound));
         }

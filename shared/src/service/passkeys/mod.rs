@@ -15,8 +15,8 @@ use crate::domain::{PasskeyId, PasskeyName, Password, Principal, StoredPasskey, 
 use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind};
-use crate::passkeys::answered_challenge;
-use crate::store::PasskeyChange;
+use crate::passkeys::{CeremonyStart, answered_challenge};
+use crate::store::{PasskeyChange, PasskeyStore};
 use crate::time::UnixTime;
 
 /// `POST /auth/passkeys/register/options`: for a caller who signed in moments ago or shows the
@@ -33,13 +33,23 @@ pub async fn registration_options(
     }
     let start = flows.passkeys.registration_options(&user)?;
     let purpose = CeremonyPurpose::Registration { user_id: user.id.clone(), credential_epoch: user.credential_epoch };
+    kept(flows.store.as_ref(), start, purpose, now).await
+}
+
+/// Keeps a ceremony's state until its answer (five minutes at most): the options to send.
+async fn kept(
+    store: &dyn PasskeyStore,
+    start: CeremonyStart,
+    purpose: CeremonyPurpose,
+    now: UnixTime,
+) -> Result<serde_json::Value, ApiError> {
     let ceremony = Ceremony {
         challenge_digest: start.challenge_digest,
         purpose,
         state: start.state,
         expires_at: now.secs() + CEREMONY_TTL_SECS,
     };
-    flows.store.put_ceremony(&ceremony).await?;
+    store.put_ceremony(&ceremony).await?;
     Ok(start.options)
 }
 
@@ -157,7 +167,8 @@ pub async fn remove_for_admin(
         let passkey = user.passkey(&id).cloned().ok_or(ApiError::NotFound)?;
         if removed(flows, &user, &passkey, true).await? {
             tracing::info!(target: "audit", actor = %actor.id(), user_id = %user.id, action = "passkey_removed", outcome = "ok");
-            let detail = EventDetail { actor: Some(actor.id().to_owned()), ..EventDetail::ok(&user.id).method("admin") };
+            let detail =
+                EventDetail { actor: Some(actor.id().to_owned()), ..EventDetail::ok(&user.id).method("admin") };
             flows.events.emit(EventKind::UserPasskeyRemoved, detail, now).await;
             return Ok(());
         }

@@ -8,7 +8,7 @@ use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::super::{Accounts, ClientInfo, SignedIn, new_session_id, session_for, signed_in};
 use crate::domain::AuthMethods;
-use crate::domain::passkeys::{CEREMONY_TTL_SECS, Ceremony, CeremonyPurpose};
+use crate::domain::passkeys::CeremonyPurpose;
 use crate::email::Verification;
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind};
@@ -20,14 +20,7 @@ use crate::tokens::CsrfBinding;
 /// `POST /auth/passkeys/login/options`.
 pub async fn sign_in_options(accounts: &Accounts, now: UnixTime) -> Result<serde_json::Value, ApiError> {
     let start = accounts.passkeys.sign_in_options()?;
-    let ceremony = Ceremony {
-        challenge_digest: start.challenge_digest,
-        purpose: CeremonyPurpose::SignIn,
-        state: start.state,
-        expires_at: now.secs() + CEREMONY_TTL_SECS,
-    };
-    accounts.store.put_ceremony(&ceremony).await?;
-    Ok(start.options)
+    super::kept(accounts.store.as_ref(), start, CeremonyPurpose::SignIn, now).await
 }
 
 /// `POST /auth/passkeys/login`. Every refusal before the account is known is the same `401
