@@ -90,7 +90,12 @@ async fn a_passkey_added_after_a_recent_sign_in_signs_in_without_a_password(app:
     let listed = app.get("/auth/passkeys", Some(&access)).await;
     assert!(listed.body["passkeys"][0]["last_used_at"].is_string(), "{:?}", listed.body);
     // Each sign-in moves the counter on: a second one works.
-    assert_eq!(sign_in_with(&app, &mut passkey, &ceremony()).await.status, 200);
+    let again = sign_in_with(&app, &mut passkey, &ceremony()).await;
+    assert_eq!(again.status, 200);
+    // A password change renews the passkey session's tokens: they still say how it signed in.
+    let change = json!({ "current_password": PASSWORD, "new_password": "another long password" });
+    let changed = send(&app, Method::POST, "/auth/password", Some(change), &again.text("access_token")).await;
+    assert_eq!((changed.status, amr(&app, &changed)), (200, json!(["hwk", "user"])), "{:?}", changed.body);
 }
 
 async fn packed_attestation_and_a_synced_passkey(app: TestApp) {
