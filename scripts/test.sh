@@ -123,6 +123,11 @@ scripts/browser-test.sh
 
 step "fuzz smoke (cargo-fuzz, ${FUZZ_SECONDS:-30} s per target)"
 # Bounded: cargo-fuzz install (first run only), the instrumented build, then every target.
+# CI (.ci/run) sets this: nothing after this step uses the debug build, and a small CI disk
+# cannot hold it beside the instrumented one. Locally the build stays for the next run.
+if [ "${PRUNE_DEBUG_BUILD_BEFORE_FUZZ:-0}" = 1 ]; then
+  rm -rf "${CARGO_TARGET_DIR:-target}/debug"
+fi
 echo "disk before the fuzz build: $(df -h --output=avail . | tail -1 | tr -d ' ') free"
 fuzz_started=$SECONDS
 FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz-smoke.sh
