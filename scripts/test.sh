@@ -100,8 +100,6 @@ export USERS_TABLE=smoke-users REVOCATIONS_TABLE=smoke-revocations
 export JWT_ISSUER=https://auth.smoke.test JWT_AUDIENCE=https://api.smoke.test
 # Mail goes to SES (moto): the smoke reads the links back from what SES was asked to send.
 export EMAIL_SENDER=ses EMAIL_FROM=no-reply@smoke.example.com APP_URL=https://app.smoke.test
-# Passkeys for pages on app.smoke.test: the RP ID is the domain both hosts share.
-export WEBAUTHN_RP_ID=smoke.test
 bin="${CARGO_TARGET_DIR:-target}/debug"
 "$bin/authctl" create-tables > /dev/null
 key=$("$bin/authctl" gen-key --kid smoke)
@@ -116,7 +114,9 @@ INTROSPECTION_CLIENTS="smoke-rs:$(printf '%s' "$SMOKE_CLIENT_SECRET" | sha256sum
 export MFA_ENCRYPTION_KEY SMOKE_CLIENT_SECRET INTROSPECTION_CLIENTS
 # The functions emit their lifecycle events to moto's EventBridge (its default bus).
 export EVENT_BUS_NAME=default
-PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
+# Passkeys for pages on app.smoke.test: the RP ID is the domain both hosts share (for the smoke
+# only: the browser tests' local APIs serve pages on localhost).
+WEBAUTHN_RP_ID=smoke.test PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
 
 step "browser test (Chromium via playwright-core)"
 scripts/browser-test.sh

@@ -69,7 +69,7 @@ function startLocalApi() {
   for (const [k, v] of Object.entries(process.env)) {
     // Drop configuration the caller's shell may carry (scripts/test.sh exports signing keys):
     // this run sets its own.
-    if (/^(JWT_|ACCESS_TOKEN_|REFRESH_TOKEN_|SESSION_|TOKEN_TRANSPORT$|CORS_|AUTHORIZER_|REFRESH_REUSE_|EMAIL_|APP_URL$|RESET_TOKEN_|VERIFY_TOKEN_)/.test(k)) continue;
+    if (/^(JWT_|ACCESS_TOKEN_|REFRESH_TOKEN_|SESSION_|TOKEN_TRANSPORT$|CORS_|AUTHORIZER_|REFRESH_REUSE_|EMAIL_|APP_URL$|RESET_TOKEN_|VERIFY_TOKEN_|WEBAUTHN_)/.test(k)) continue;
     env[k] = v;
   }
   Object.assign(env, {

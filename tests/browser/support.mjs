@@ -30,7 +30,7 @@ export function freePort() {
 export function startLocalApi({ port, args = [], env: extra = {}, log }) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (/^(JWT_|TOKEN_TRANSPORT$|CORS_|EMAIL_|APP_URL$|OAUTH_|PUBLIC_BASE_URL$)/.test(k)) continue;
+    if (/^(JWT_|TOKEN_TRANSPORT$|CORS_|EMAIL_|APP_URL$|OAUTH_|PUBLIC_BASE_URL$|WEBAUTHN_)/.test(k)) continue;
     env[k] = v;
   }
   Object.assign(env, extra);
