@@ -9,6 +9,7 @@ use e2e::{APP_URL, PASSWORD, RP_ID, TestApp, TestResponse, request, unique_email
 use http::Method;
 use serde_json::{Value, json};
 use shared::domain::mfa::TotpKey;
+use shared::email::{Mail, Verification};
 use shared::error::ApiError;
 use shared::service::passkeys;
 use shared::time::UnixTime;
@@ -339,6 +340,26 @@ async fn the_first_reset_removes_passkeys_added_before_the_address_was_proved(ap
     assert_eq!(sign_in_with(&app, &mut kept, &ceremony()).await.status, 200);
 }
 
+/// A valid assertion for an account that may not sign in: an unproved address where
+/// verification is required, a disabled account — said only after the assertion checked out.
+async fn an_unverified_or_disabled_account_is_refused_after_a_valid_assertion(app: TestApp) {
+    let (email, registered) = new_account(&app).await;
+    let mut passkey = add_passkey(&app, &registered.text("access_token")).await;
+    let app = app.with_mail(|mail| Mail { verification: Verification::Required, ..mail });
+    let refused = sign_in_with(&app, &mut passkey, &ceremony()).await;
+    assert_eq!((refused.status, refused.code()), (403, "email_not_verified"));
+    // The first link died with the passkey's credential event: a new one proves the address.
+    app.post("/auth/email/verify/resend", json!({ "email": email })).await;
+    let token = app.mailed_token(&email, "/verify-email");
+    assert_eq!(app.post("/auth/email/verify", json!({ "token": token })).await.status, 200);
+    assert_eq!(sign_in_with(&app, &mut passkey, &ceremony()).await.status, 200);
+    let user_id = registered.body["user"]["id"].as_str().unwrap();
+    let disable = shared::store::UserChanges { role: None, disabled: Some(true), claims: None, roles: None };
+    app.gateway.accounts.store.update_user(user_id, &disable, None).await.unwrap();
+    let refused = sign_in_with(&app, &mut passkey, &ceremony()).await;
+    assert_eq!((refused.status, refused.code()), (403, "account_disabled"));
+}
+
 async fn malformed_answers_get_clear_errors(app: TestApp) {
     let (_, registered) = new_account(&app).await;
     let access = registered.text("access_token");
@@ -367,5 +388,6 @@ e2e::on_both_stores!(
     the_owner_renames_and_removes_and_an_admin_lists_and_removes,
     the_last_way_to_sign_in_cannot_be_removed,
     the_first_reset_removes_passkeys_added_before_the_address_was_proved,
+    an_unverified_or_disabled_account_is_refused_after_a_valid_assertion,
     malformed_answers_get_clear_errors,
 );
