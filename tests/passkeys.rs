@@ -360,6 +360,59 @@ async fn an_unverified_or_disabled_account_is_refused_after_a_valid_assertion(ap
     assert_eq!((refused.status, refused.code()), (403, "account_disabled"));
 }
 
+/// A sign-in challenge lives five minutes: at its expiry it is gone.
+async fn a_sign_in_challenge_expires_after_five_minutes(app: TestApp) {
+    let (_, registered) = new_account(&app).await;
+    let mut passkey = add_passkey(&app, &registered.text("access_token")).await;
+    let accounts = &app.gateway.accounts;
+    let client = shared::service::ClientInfo::default();
+    let now = UnixTime::now();
+    let ttl = shared::domain::passkeys::CEREMONY_TTL_SECS;
+    for (late, expected) in [(ttl, Err(ApiError::InvalidCredentials)), (ttl - 1, Ok(()))] {
+        let options = passkeys::sign_in_options(accounts, now).await.unwrap();
+        let credential = serde_json::from_value(passkey.assert(&options, &ceremony())).unwrap();
+        let answer = passkeys::sign_in(accounts, &credential, &client, None, now.plus_secs(late)).await;
+        assert_eq!(answer.map(|_| ()), expected, "{late} s after the options");
+    }
+}
+
+/// The store's side of a passkey's use: the credential rewritten only if still as read (of two
+/// sign-ins verified against one read, one starts a session), and a rename only of what is there.
+async fn the_store_spends_a_passkey_use_once_and_renames_only_what_is_there(app: TestApp) {
+    use shared::domain::passkeys::PasskeyUse;
+    use shared::domain::{PasskeyId, Session};
+    use shared::store::LoginProof;
+    let (_, registered) = new_account(&app).await;
+    add_passkey(&app, &registered.text("access_token")).await;
+    let store = app.gateway.accounts.store.as_ref();
+    let user_id = registered.body["user"]["id"].as_str().unwrap();
+    let user = store.user_by_id(user_id).await.unwrap().unwrap();
+    let passkey = &user.passkeys[0];
+    let now = UnixTime::now();
+    let session = || {
+        let id = uuid::Uuid::new_v4().to_string();
+        Session::new(id.clone(), user.id.clone(), id, now.millis(), now.secs() + 3600)
+    };
+    let used = |as_read: &str| LoginProof::Passkey {
+        credential_epoch: user.credential_epoch,
+        used: PasskeyUse {
+            passkey_id: passkey.id.clone(),
+            key_as_read: as_read.to_owned(),
+            key_after: passkey.key_as_stored.replace("\"counter\":1", "\"counter\":2"),
+            used_at: now.secs(),
+        },
+    };
+    assert!(!store.start_session(&session(), &used("{}")).await.unwrap(), "a credential not as stored");
+    assert!(store.start_session(&session(), &used(&passkey.key_as_stored)).await.unwrap());
+    assert!(!store.start_session(&session(), &used(&passkey.key_as_stored)).await.unwrap(), "spent once");
+    let unknown = PasskeyId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    assert!(!store.rename_passkey(user_id, &unknown, "x").await.unwrap());
+    assert!(store.rename_passkey(user_id, &passkey.id, "Renamed").await.unwrap());
+    let renamed = store.user_by_id(user_id).await.unwrap().unwrap();
+    assert_eq!(renamed.passkeys[0].name, "Renamed");
+    assert!(renamed.passkeys[0].last_used_at.is_some(), "the use was recorded");
+}
+
 async fn malformed_answers_get_clear_errors(app: TestApp) {
     let (_, registered) = new_account(&app).await;
     let access = registered.text("access_token");
@@ -389,5 +442,7 @@ e2e::on_both_stores!(
     the_last_way_to_sign_in_cannot_be_removed,
     the_first_reset_removes_passkeys_added_before_the_address_was_proved,
     an_unverified_or_disabled_account_is_refused_after_a_valid_assertion,
+    a_sign_in_challenge_expires_after_five_minutes,
+    the_store_spends_a_passkey_use_once_and_renames_only_what_is_there,
     malformed_answers_get_clear_errors,
 );
