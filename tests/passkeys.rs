@@ -135,7 +135,7 @@ async fn refusals_of_the_ceremony(app: TestApp) {
     assert_eq!(first.status, 200);
     let replay = app.post("/auth/passkeys/login", json!({ "credential": credential })).await;
     assert_eq!((replay.status, replay.code()), (401, "invalid_credentials"));
-    let failed = app.events.events().into_iter().filter(|event| event.kind.name() == "user.login_failed").last();
+    let failed = app.events.events().into_iter().rfind(|event| event.kind.name() == "user.login_failed");
     let failed = failed.expect("the refusal is an event").detail;
     assert_eq!((failed.outcome, failed.method), ("invalid_credentials", Some("passkey")));
     // An assertion from an origin not allowed, or for another RP ID.
