@@ -133,6 +133,9 @@
     currentEmail = '';
     ui.meEmail.textContent = '';
     ui.meRole.textContent = '';
+    ui.sessions.replaceChildren();
+    ui.identities.replaceChildren();
+    passkeys.clear();
     show('signedOut', { focus: false });
     setStatus(message);
   }

@@ -119,6 +119,10 @@ window.jwtAuthPasskeys = (() => {
 
     return {
       load,
+      // Signed out, the page keeps nothing of the account for the next person at the screen.
+      clear() {
+        el.list.replaceChildren();
+      },
       // The second step may take a passkey when the mfa_required answer offers one.
       offerForSecondStep(options) {
         mfaOptions = on && options ? options : null;
