@@ -22,7 +22,7 @@ pub use email::Email;
 pub use federation::{LinkedIdentity, ProviderId, UpstreamIdentity};
 pub use one_time::{OneTimeSecret, OneTimeToken, Purpose, presented_digest, sha256_hex};
 pub use passkeys::{PasskeyId, PasskeyName, StoredPasskey};
-pub use password::{Password, PasswordCheck, PasswordHasher, PasswordParams};
+pub use password::{HashFormatError, Password, PasswordCheck, PasswordHasher, PasswordParams, StoredHash};
 pub use permission::{Entitlements, InvalidPermission, MAX_PERMISSION_LEN, Permission};
 pub use principal::Principal;
 pub use roles::{

@@ -3,77 +3,8 @@ use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordVerifier as _, Version};
-use secrecy::{ExposeSecret, SecretString};
 
-pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Far above any real passphrase, far below what would make hashing a denial-of-service lever.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
-
-/// A password as received: kept secret (no `Debug` output, zeroised on drop) from parse to hash.
-pub struct Password(SecretString);
-
-impl Password {
-    /// A new password chosen by a user: must satisfy the policy.
-    pub fn parse_new(raw: String) -> Result<Self, &'static str> {
-        let candidate = Self::parse_presented(raw)?;
-        if candidate.0.expose_secret().chars().count() < MIN_PASSWORD_CHARS {
-            return Err("must be at least 8 characters");
-        }
-        Ok(candidate)
-    }
-
-    /// A password presented to log in: only bounded, since the policy may have changed since
-    /// the account was made and a short password must still cost a full hash to reject.
-    pub fn parse_presented(raw: String) -> Result<Self, &'static str> {
-        if raw.len() > MAX_PASSWORD_BYTES {
-            return Err("must be at most 1024 bytes");
-        }
-        Ok(Self(SecretString::from(raw)))
-    }
-
-    /// A second handle on the same secret, for a login that must both check and rehash it.
-    pub fn duplicate(&self) -> Self {
-        Self(SecretString::from(self.0.expose_secret().to_owned()))
-    }
-
-    fn bytes(&self) -> &[u8] {
-        self.0.expose_secret().as_bytes()
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password([redacted])")
-    }
-}
-
-/// Argon2id cost. The defaults are OWASP's first recommendation (19 MiB, 2 passes, 1 lane).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PasswordParams {
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
-}
-
-impl Default for PasswordParams {
-    fn default() -> Self {
-        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
-    }
-}
-
-/// The outcome of checking a password against a stored hash.
-#[derive(Debug, PartialEq, Eq)]
-pub enum PasswordCheck {
-    /// Correct; `needs_rehash` when the stored hash used other parameters than today's.
-    Valid {
-        needs_rehash: bool,
-    },
-    Invalid,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashingError(String);
+use super::{HashingError, Password, PasswordCheck, PasswordParams, StoredHash};
 
 /// Hashes and verifies passwords with Argon2id. Every call runs on Tokio's blocking pool:
 /// a hash takes tens of milliseconds and would otherwise stall the runtime.
@@ -187,11 +118,18 @@ impl Inner {
 
     fn verify(&self, password: &Password, stored: &str) -> Result<PasswordCheck, HashingError> {
         let parsed =
-            PasswordHash::new(stored).map_err(|error| HashingError(format!("stored hash unreadable: {error}")))?;
-        if !self.matches(password, &parsed) {
+            StoredHash::parse(stored).map_err(|error| HashingError(format!("stored hash unreadable: {error}")))?;
+        let matches = match &parsed {
+            StoredHash::Argon2 { phc, .. } => PasswordHash::new(phc).is_ok_and(|hash| self.matches(password, &hash)),
+            imported => {
+                self.computations.fetch_add(1, Ordering::Relaxed);
+                imported.matches(password)
+            }
+        };
+        if !matches {
             return Ok(PasswordCheck::Invalid);
         }
-        Ok(PasswordCheck::Valid { needs_rehash: !self.is_current(&parsed) })
+        Ok(PasswordCheck::Valid { needs_rehash: parsed.requires_upgrade(self.params) })
     }
 
     /// Argon2id v19 hashes are recomputed in kept memory and compared in constant time
@@ -210,15 +148,6 @@ impl Inner {
             argon2.hash_password_into_with_memory(password.bytes(), salt.as_ref(), &mut out, memory)
         });
         computed.is_ok() && Output::new(&out).is_ok_and(|output| output == *expected)
-    }
-
-    fn is_current(&self, hash: &PasswordHash) -> bool {
-        let Ok(params) = Params::try_from(hash) else { return false };
-        hash.algorithm == argon2::ARGON2ID_IDENT
-            && hash.version == Some(Version::V0x13.into())
-            && params.m_cost() == self.params.memory_kib
-            && params.t_cost() == self.params.iterations
-            && params.p_cost() == self.params.parallelism
     }
 }
 
@@ -252,8 +181,8 @@ mod tests {
     #[test]
     fn the_dummy_hash_is_ready_at_init_with_the_current_parameters() {
         let hasher = PasswordHasher::new(cheap()).unwrap();
-        let dummy = PasswordHash::new(&hasher.inner.dummy_hash).expect("a PHC string");
-        assert!(hasher.inner.is_current(&dummy), "{}", hasher.inner.dummy_hash);
+        let dummy = StoredHash::parse(&hasher.inner.dummy_hash).expect("a PHC string");
+        assert!(!dummy.requires_upgrade(cheap()), "{}", hasher.inner.dummy_hash);
         let other = PasswordHasher::new(cheap()).unwrap();
         assert_ne!(hasher.inner.dummy_hash, other.inner.dummy_hash, "random per instance");
     }
@@ -366,26 +295,5 @@ mod tests {
         // Memory of another size (an older hash's cost) is never kept.
         nested(&hasher.inner, blocks * 2, 1);
         assert!(hasher.inner.memory.lock().unwrap().iter().all(|buffer| buffer.len() == blocks));
-    }
-
-    #[test]
-    fn policy_bounds_new_passwords() {
-        assert!(Password::parse_new("short".into()).is_err());
-        assert!(Password::parse_new("long enough".into()).is_ok());
-        assert!(Password::parse_new("x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
-        assert!(Password::parse_presented("short".into()).is_ok());
-        assert!(Password::parse_presented("x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
-        // The bounds themselves: exactly 8 characters (not bytes) is enough, exactly 1024 bytes
-        // is not too long.
-        assert!(Password::parse_new("12345678".into()).is_ok());
-        assert!(Password::parse_new("1234567".into()).is_err());
-        assert!(Password::parse_new("éééééééé".into()).is_ok(), "8 characters in 16 bytes");
-        assert!(Password::parse_new("x".repeat(MAX_PASSWORD_BYTES)).is_ok());
-        assert!(Password::parse_presented("x".repeat(MAX_PASSWORD_BYTES)).is_ok());
-    }
-
-    #[test]
-    fn debug_output_hides_the_password() {
-        assert_eq!(format!("{:?}", presented("hunter22")), "Password([redacted])");
     }
 }
