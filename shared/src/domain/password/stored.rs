@@ -49,11 +49,28 @@ pub enum Pbkdf2Digest {
 pub enum StoredHash {
     /// `$argon2id$…` (and `$argon2i$`, `$argon2d$`): checked by the hasher in kept memory.
     /// `prefixed`: it came as Django's `argon2$…`, rewritten at the next login.
-    Argon2 { phc: String, prefixed: bool },
-    Scrypt { log_n: u8, r: u32, p: u32, salt: Vec<u8>, hash: Vec<u8> },
-    Pbkdf2 { digest: Pbkdf2Digest, iterations: NonZeroU32, salt: Vec<u8>, hash: Vec<u8> },
+    Argon2 {
+        phc: String,
+        prefixed: bool,
+    },
+    Scrypt {
+        log_n: u8,
+        r: u32,
+        p: u32,
+        salt: Vec<u8>,
+        hash: Vec<u8>,
+    },
+    Pbkdf2 {
+        digest: Pbkdf2Digest,
+        iterations: NonZeroU32,
+        salt: Vec<u8>,
+        hash: Vec<u8>,
+    },
     /// `sha256_first`: Django's `bcrypt_sha256$`, bcrypt over the password's SHA-256 in hex.
-    Bcrypt { hash: String, sha256_first: bool },
+    Bcrypt {
+        hash: String,
+        sha256_first: bool,
+    },
 }
 
 impl StoredHash {
@@ -120,7 +137,8 @@ impl StoredHash {
         match self {
             StoredHash::Argon2 { phc, .. } => {
                 use argon2::PasswordVerifier as _;
-                PasswordHash::new(phc).is_ok_and(|hash| argon2::Argon2::default().verify_password(password.bytes(), &hash).is_ok())
+                PasswordHash::new(phc)
+                    .is_ok_and(|hash| argon2::Argon2::default().verify_password(password.bytes(), &hash).is_ok())
             }
             StoredHash::Scrypt { log_n, r, p, salt, hash } => {
                 let Ok(params) = scrypt::Params::new(*log_n, *r, *p) else { return false };
@@ -262,7 +280,10 @@ mod tests {
         ("bcrypt-2a", "$2a$04$WYs6yhzRrUMaXe0ZlncPUOWNlA28cMNjVhvX7wlmR9riPOV3UguW."),
         ("bcrypt-2b", "$2b$04$9sicPNg48CFVDv7zObOSbe8UpPHPQTEYxkWqkMNhgO2ozkk5HdiRK"),
         ("scrypt", "$scrypt$ln=10,r=8,p=1$c2NyeXB0LXNhbHQtMTZieQ$t6NwwNDAx8/+uBdSV+X7qAzMetTRBpTRW4Gibk5TBdk"),
-        ("pbkdf2-sha256", "$pbkdf2-sha256$i=1000,l=32$cGJrZGYyLXNhbHQtMTZieQ$9HKBHkPzdQM7Y1Fm1exyiZth8Rg43lGwj/d4KOxUtfk"),
+        (
+            "pbkdf2-sha256",
+            "$pbkdf2-sha256$i=1000,l=32$cGJrZGYyLXNhbHQtMTZieQ$9HKBHkPzdQM7Y1Fm1exyiZth8Rg43lGwj/d4KOxUtfk",
+        ),
         (
             "pbkdf2-sha512",
             "$pbkdf2-sha512$i=1000,l=64$cGJrZGYyLXNhbHQtMTZieQ$IQcEHc/58nZF4Zj7bNlODb+rr8C38rQ7xGeQK4Ble7wFf8RkCZfdffTOIUDTRb6c8W4QplFKs29Q2c8HAnwV2Q",
