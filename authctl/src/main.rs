@@ -14,6 +14,7 @@ use shared::time::UnixTime;
 use shared::tokens::keys::{generate_ed25519, generate_p256};
 
 mod accounts;
+mod transfer;
 
 #[derive(Parser)]
 #[command(version, about = "Operate the JWT auth service (DynamoDB from the standard AWS configuration)")]
@@ -65,6 +66,16 @@ enum Command {
     /// Roles and the permissions they grant: put, list, delete.
     #[command(subcommand)]
     Roles(accounts::Roles),
+    /// Import accounts (JSON Lines, or Django's `dumpdata auth.user`): every record is checked
+    /// first, and a file with a refused one changes nothing; accounts already there are skipped.
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long, value_enum, default_value_t = transfer::Format::Jsonl)]
+        format: transfer::Format,
+    },
+    /// Export every account as JSON Lines, in the format `import` reads (hashes, roles, claims,
+    /// MFA with its key still sealed, identities, passkeys).
+    Export { file: std::path::PathBuf },
     /// Give an account exactly these roles (none without --role); with --revoke-sessions its
     /// tokens carry them at once, else from its next refresh.
     Assign {
@@ -95,6 +106,8 @@ async fn main() -> ExitCode {
         Command::Users(command) => accounts::users(command).await,
         Command::Roles(command) => accounts::roles(command).await,
         Command::Assign { email, roles, revoke_sessions } => accounts::assign(&email, roles, revoke_sessions).await,
+        Command::Import { file, format } => transfer::import(&file, format).await,
+        Command::Export { file } => transfer::export(&file).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ mod rules_tests;
 pub mod schema;
 mod sessions;
 mod throttle;
+mod transfer;
 
 pub use accounts::{AccountDeletion, AccountStore, PasswordChange, UserChanges, UserPage, UserSummary};
 pub use dynamo::{DynamoStore, TableNames};
@@ -37,6 +38,7 @@ pub use sessions::{
 pub(crate) use sessions::{is_live, judge_rotation};
 pub(crate) use throttle::{Decision, ThrottleRecord, judge_draw, lock_after_failure, window_end};
 pub use throttle::{Draw, DrawOutcome, HOLD_MS, ThrottleStore};
+pub use transfer::{ExportPage, Imported, TransferStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -29,6 +29,7 @@ mod sessions;
 mod tests;
 mod throttle;
 mod transactions;
+mod transfer;
 
 use aws_sdk_dynamodb::Client;
 

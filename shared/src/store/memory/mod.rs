@@ -19,6 +19,7 @@ mod revocation;
 mod roles;
 mod sessions;
 mod throttle;
+mod transfer;
 
 /// The embedded store: the same semantics as DynamoDB, in one process's memory. Every
 /// operation takes the lock once, which gives the atomicity DynamoDB's conditions give.
