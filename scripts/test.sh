@@ -34,6 +34,11 @@ fi
 # PyJWT plays a resource server that finds our keys through discovery (cryptography comes with moto).
 "$VENV/bin/python" -c 'import jwt' 2> /dev/null ||
   "$VENV/bin/pip" install --quiet --disable-pip-version-check pyjwt==2.10.1
+# The import tests make password hashes with the systems they come from: Django itself, bcrypt,
+# argon2-cffi (scripts/legacy_hashes.py, run by authctl/tests/transfer.rs).
+"$VENV/bin/python" -c 'import django, bcrypt, argon2' 2> /dev/null ||
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check django==5.2.9 bcrypt==4.3.0 argon2-cffi==25.1.0
+export MIGRATION_PYTHON="$(cd "$VENV" && pwd)/bin/python"
 scripts/dynamodb-local.sh --install-only
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p target
