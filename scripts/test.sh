@@ -26,11 +26,12 @@ step "local AWS services: Amazon DynamoDB Local, moto"
 if [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/moto_server" ]; then
   # Pinned: a fresh CI machine gets the versions these scripts were checked with.
   "$VENV/bin/pip" install --quiet --disable-pip-version-check cargo-lambda==1.9.2 ziglang==0.17.1 \
-    'moto[secretsmanager,events,sqs]==5.2.5' flask==3.1.3 flask-cors==6.0.5
+    'moto[secretsmanager,events,sqs,cognitoidp]==5.2.5' flask==3.1.3 flask-cors==6.0.5
 fi
-# EventBridge in moto needs its extra (jsonpath_ng); a venv made before it lacks it.
-"$VENV/bin/python" -c 'import jsonpath_ng' 2> /dev/null ||
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[secretsmanager,events,sqs]==5.2.5'
+# EventBridge in moto needs its extra (jsonpath_ng), Cognito its own (joserfc); a venv made
+# before them lacks them.
+"$VENV/bin/python" -c 'import jsonpath_ng, joserfc' 2> /dev/null ||
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[secretsmanager,events,sqs,cognitoidp]==5.2.5'
 # PyJWT plays a resource server that finds our keys through discovery (cryptography comes with moto).
 "$VENV/bin/python" -c 'import jwt' 2> /dev/null ||
   "$VENV/bin/pip" install --quiet --disable-pip-version-check pyjwt==2.10.1
@@ -70,11 +71,13 @@ if [ -z "$ready" ]; then
 fi
 echo "DynamoDB tests run on Amazon DynamoDB Local $(sed -n 's/^Version:\t*//p' target/dynamodb-local.log) at $AWS_ENDPOINT_URL_DYNAMODB"
 
-step "moto (Secrets Manager, SES v2)"
+step "moto (Secrets Manager, SES v2, EventBridge, SQS, Cognito)"
 # The other AWS services the code calls, from moto's server (DynamoDB never: it is DynamoDB Local).
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$moto_port"
 export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$moto_port"
 export AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$moto_port" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$moto_port"
+# The Cognito user pool the migration tests move users from (tests/migration.rs).
+export AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="http://127.0.0.1:$moto_port"
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$moto_port/moto-api/" > /dev/null 2>&1 && break
   sleep 0.2

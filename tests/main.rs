@@ -14,6 +14,7 @@ mod flow;
 mod hardening;
 mod lifecycle_events;
 mod mfa;
+mod migration;
 mod mutation_kills;
 mod openapi_routes;
 mod outage;

@@ -101,7 +101,11 @@ fn no_secret_sits_in_a_function_environment() {
     assert_eq!(providers, 1);
     let oauth = &text[text.find("Binary: oauth\n").unwrap()..text.find("Binary: oauth-token\n").unwrap()];
     assert!(!oauth.contains("SigningKeySecretArn"), "the function holding provider secrets signs nothing");
-    assert_eq!(count("- secretsmanager:GetSecretValue"), 10);
+    // The legacy Cognito client's secret, for the two functions that migrate users.
+    let legacy = "- secretsmanager:GetSecretValue\n                Resource: !Ref LegacyCognitoClientSecretArn\n";
+    assert_eq!(count(legacy), 2);
+    assert_eq!(count("LEGACY_COGNITO_CLIENT_SECRET_ARN: !If [HasLegacyCognitoSecret"), 2);
+    assert_eq!(count("- secretsmanager:GetSecretValue"), 12);
 }
 
 /// Lists are queries on an index: no function may scan, and none may query a table itself.

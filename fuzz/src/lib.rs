@@ -85,6 +85,7 @@ pub fn gateway() -> &'static Gateway {
             },
             events: shared::events::Events::disabled(),
             passkeys: std::sync::Arc::new(shared::passkeys::RelyingParty::off()),
+            legacy: shared::legacy::Legacy::none(),
         };
         let accounts = shared::service::Accounts {
             recovery,

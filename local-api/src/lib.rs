@@ -267,6 +267,7 @@ pub async fn build_gateway(
         verifier,
         events,
         passkeys: Arc::new(RelyingParty::from_env(&env)?),
+        legacy: shared::legacy::Legacy::from_env(&env).await?,
     };
     let accounts =
         Accounts { recovery, sessions: SessionPolicy::from_env(&env)?, issuer, roles: RoleCache::from_env(&env)? };

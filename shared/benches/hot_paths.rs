@@ -110,7 +110,16 @@ fn accounts_on_memory(
     let mail = shared::email::Mail::to_outbox("https://app.bench", shared::email::Outbox::default());
     let events = shared::events::Events::disabled();
     let passkeys = Arc::new(shared::passkeys::RelyingParty::off());
-    let recovery = Recovery { store: Arc::new(store), hasher, throttle, verifier, mail, events, passkeys };
+    let recovery = Recovery {
+        store: Arc::new(store),
+        hasher,
+        throttle,
+        verifier,
+        mail,
+        events,
+        passkeys,
+        legacy: shared::legacy::Legacy::none(),
+    };
     Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: shared::service::RoleCache::default() }
 }
 

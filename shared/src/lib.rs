@@ -14,6 +14,7 @@ pub mod federation;
 pub mod gateway;
 pub mod http;
 pub mod lambda;
+pub mod legacy;
 pub mod migration;
 pub mod passkeys;
 pub mod routes;

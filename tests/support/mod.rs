@@ -163,6 +163,7 @@ pub fn accounts(store: Arc<dyn Store>) -> Accounts {
         mail: test_mail(Outbox::default()),
         events: Events::disabled(),
         passkeys: Arc::new(test_relying_party()),
+        legacy: shared::legacy::Legacy::none(),
     };
     Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: RoleCache::default() }
 }
@@ -203,6 +204,14 @@ impl TestApp {
     pub fn with_hasher(self, hasher: PasswordHasher) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let recovery = Recovery { hasher, ..gateway.accounts.recovery };
+        let accounts = Accounts { recovery, ..gateway.accounts };
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
+    }
+
+    /// The same app migrating users from `legacy` at their first login or reset.
+    pub fn with_legacy(self, legacy: shared::legacy::Legacy) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        let recovery = Recovery { legacy, ..gateway.accounts.recovery };
         let accounts = Accounts { recovery, ..gateway.accounts };
         TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }

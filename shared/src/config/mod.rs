@@ -6,6 +6,7 @@ use std::time::Duration;
 
 mod events;
 mod keys;
+mod legacy;
 mod mail;
 mod mfa;
 mod passkeys;
@@ -217,6 +218,7 @@ impl Recovery {
             events: Events::from_env(env).await?,
             store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
             passkeys: std::sync::Arc::new(crate::passkeys::RelyingParty::from_env(env)?),
+            legacy: crate::legacy::Legacy::from_env(env).await?,
         })
     }
 }

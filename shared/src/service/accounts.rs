@@ -1,10 +1,10 @@
 //! Accounts: registration, login, password change and the caller's own view.
 
-use super::mfa;
 use super::recovery::{mail_token, send_notice};
 use super::{
     Accounts, ClientInfo, SignedIn, internal, new_session_id, proven_caller, renewed, session_for, signed_in, throttle,
 };
+use super::{legacy, mfa};
 use crate::domain::{Client, Email, Password, PasswordCheck, Principal, Purpose, Role, User};
 use crate::email::Verification;
 use crate::email::templates::Notice;
@@ -101,7 +101,12 @@ pub async fn login(
     };
     // The draws and the account's lookup go out together: one round trip less on every login.
     let (drawn, user) = tokio::join!(throttle::draw_all(store, buckets, now), lookup);
-    let user = user?;
+    let user = match (user?, &email) {
+        // Not here yet: the directory users migrate from may know the address (a refused draw
+        // asks it nothing). Every address not here costs its round trip, known there or not.
+        (None, Some(email)) if drawn.is_ok() => legacy::adopt_at_login(accounts, email, &password, now).await?,
+        (user, _) => user,
+    };
     let known_id = user.as_ref().map(|user| user.id.clone());
     // Known and unknown addresses alike get one event: its cost says nothing either.
     let refused =

@@ -6,6 +6,7 @@ mod admin;
 mod deletion;
 mod devices;
 pub mod federation;
+mod legacy;
 mod mfa;
 pub mod passkeys;
 mod recovery;
@@ -53,6 +54,8 @@ pub struct Recovery {
     pub events: Events,
     /// The WebAuthn relying party (no secret: its state lives with each ceremony).
     pub passkeys: Arc<RelyingParty>,
+    /// The directory users migrate from at their first login or reset, if any.
+    pub legacy: crate::legacy::Legacy,
 }
 
 /// What the functions that sign tokens (register, login, refresh, password change, MFA) work

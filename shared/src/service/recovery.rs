@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::{ClientInfo, Recovery, internal, proven_caller, throttle};
+use super::{ClientInfo, Recovery, internal, legacy, proven_caller, throttle};
 use crate::domain::{Email, OneTimeSecret, OneTimeToken, Password, Principal, Purpose, User, presented_digest};
 use crate::email::Verification;
 use crate::email::templates::{self, Notice};
@@ -99,7 +99,11 @@ async fn mail_on_request(
     equalised(floor, async {
         spend_mail_attempt(flows, email.as_ref(), client, now).await?;
         let Some(email) = email else { return Ok(()) };
-        match flows.store.as_ref().user_by_email(&email).await? {
+        let user = match flows.store.as_ref().user_by_email(&email).await? {
+            None if purpose == Purpose::ResetPassword => legacy::adopt_for_reset(flows, &email, now).await?,
+            found => found,
+        };
+        match user {
             Some(user) if wanted(&user) => {
                 let to = user.email.clone();
                 // The mail must not outlast the floor: a slow mail service would tell known

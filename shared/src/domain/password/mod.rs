@@ -40,6 +40,12 @@ impl Password {
         Self(SecretString::from(self.0.expose_secret().to_owned()))
     }
 
+    /// The password itself, for the one place that must show it to another system: the
+    /// directory a lazy migration checks it against (`legacy`). Never logged.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
     fn bytes(&self) -> &[u8] {
         self.0.expose_secret().as_bytes()
     }
