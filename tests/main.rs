@@ -19,6 +19,7 @@ mod mutation_kills;
 mod openapi_routes;
 mod outage;
 mod passkeys;
+mod password_policy;
 mod passwordless;
 mod races;
 mod recovery;

@@ -86,6 +86,7 @@ pub fn gateway() -> &'static Gateway {
             events: shared::events::Events::disabled(),
             passkeys: std::sync::Arc::new(shared::passkeys::RelyingParty::off()),
             legacy: shared::legacy::Legacy::none(),
+            password_policy: shared::password_policy::PasswordPolicy::lengths_only(),
         };
         let accounts = shared::service::Accounts {
             recovery,

@@ -268,6 +268,7 @@ pub async fn build_gateway(
         events,
         passkeys: Arc::new(RelyingParty::from_env(&env)?),
         legacy: shared::legacy::Legacy::from_env(&env).await?,
+        password_policy: shared::password_policy::PasswordPolicy::from_env(&env)?,
     };
     let accounts =
         Accounts { recovery, sessions: SessionPolicy::from_env(&env)?, issuer, roles: RoleCache::from_env(&env)? };

@@ -119,6 +119,7 @@ fn accounts_on_memory(
         events,
         passkeys,
         legacy: shared::legacy::Legacy::none(),
+        password_policy: shared::password_policy::PasswordPolicy::lengths_only(),
     };
     Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: shared::service::RoleCache::default() }
 }

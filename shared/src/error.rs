@@ -9,6 +9,9 @@ use crate::tokens::TokenError;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     pub field: &'static str,
+    /// Why, when a client may act on it (`password_breached`, `password_weak`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
     pub message: String,
 }
 
@@ -174,7 +177,7 @@ impl ApiError {
     }
 
     pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Validation(vec![FieldError { field, message: message.into() }])
+        ApiError::Validation(vec![FieldError { field, code: None, message: message.into() }])
     }
 }
 

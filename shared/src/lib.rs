@@ -17,6 +17,7 @@ pub mod lambda;
 pub mod legacy;
 pub mod migration;
 pub mod passkeys;
+pub mod password_policy;
 pub mod routes;
 pub mod service;
 pub mod store;

@@ -4,6 +4,7 @@
 
 pub mod authenticator;
 pub mod proxy;
+pub mod pwned;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -164,6 +165,7 @@ pub fn accounts(store: Arc<dyn Store>) -> Accounts {
         events: Events::disabled(),
         passkeys: Arc::new(test_relying_party()),
         legacy: shared::legacy::Legacy::none(),
+        password_policy: shared::password_policy::PasswordPolicy::lengths_only(),
     };
     Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: RoleCache::default() }
 }
@@ -212,6 +214,14 @@ impl TestApp {
     pub fn with_legacy(self, legacy: shared::legacy::Legacy) -> TestApp {
         let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
         let recovery = Recovery { legacy, ..gateway.accounts.recovery };
+        let accounts = Accounts { recovery, ..gateway.accounts };
+        TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
+    }
+
+    /// The same app with another password policy (breach check, strength).
+    pub fn with_password_policy(self, password_policy: shared::password_policy::PasswordPolicy) -> TestApp {
+        let gateway = Arc::into_inner(self.gateway).expect("a fresh app, not yet shared");
+        let recovery = Recovery { password_policy, ..gateway.accounts.recovery };
         let accounts = Accounts { recovery, ..gateway.accounts };
         TestApp { gateway: Arc::new(Gateway { accounts, ..gateway }), outbox: self.outbox, events: self.events }
     }

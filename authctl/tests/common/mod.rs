@@ -145,6 +145,7 @@ impl Deployment {
             events: shared::events::Events::disabled(),
             passkeys: std::sync::Arc::new(shared::passkeys::RelyingParty::off()),
             legacy: shared::legacy::Legacy::none(),
+            password_policy: shared::password_policy::PasswordPolicy::lengths_only(),
         };
         Accounts {
             recovery,

@@ -10,6 +10,7 @@ mod legacy;
 mod mail;
 mod mfa;
 mod passkeys;
+mod password_policy;
 mod standards;
 
 pub use keys::SIGNING_KEY_SECRET;
@@ -219,6 +220,7 @@ impl Recovery {
             store: std::sync::Arc::new(DynamoStore::from_env(env).await?),
             passkeys: std::sync::Arc::new(crate::passkeys::RelyingParty::from_env(env)?),
             legacy: crate::legacy::Legacy::from_env(env).await?,
+            password_policy: crate::password_policy::PasswordPolicy::from_env(env)?,
         })
     }
 }

@@ -53,8 +53,19 @@ impl HttpClient {
         url: &str,
         credentials: Credentials<'_>,
     ) -> Result<T, UpstreamError> {
-        let (status, body) = self.send(Method::GET, url, credentials, None).await?;
+        let (status, body) = self.send(Method::GET, url, credentials, None, &[], TIMEOUT).await?;
         json_of(status, &body, url)
+    }
+
+    /// A GET with `headers`, answered within `timeout`: the status and the body, whatever the
+    /// status (the password policy's breach range, `password_policy::breach`).
+    pub async fn get_text(
+        &self,
+        url: &str,
+        headers: &[(&'static str, &str)],
+        timeout: Duration,
+    ) -> Result<(StatusCode, Bytes), UpstreamError> {
+        self.send(Method::GET, url, Credentials::None, None, headers, timeout).await
     }
 
     /// A form POST (a token request); the status and the JSON body, whatever the status (a token
@@ -66,7 +77,7 @@ impl HttpClient {
         form: &[(&str, &str)],
     ) -> Result<(StatusCode, serde_json::Value), UpstreamError> {
         let body = serde_urlencoded::to_string(form).map_err(|error| UpstreamError::Invalid(error.to_string()))?;
-        let (status, body) = self.send(Method::POST, url, credentials, Some(body)).await?;
+        let (status, body) = self.send(Method::POST, url, credentials, Some(body), &[], TIMEOUT).await?;
         if status.is_server_error() {
             return Err(UpstreamError::Unavailable(format!("{url} answered {status}")));
         }
@@ -81,6 +92,8 @@ impl HttpClient {
         url: &str,
         credentials: Credentials<'_>,
         form: Option<String>,
+        headers: &[(&'static str, &str)],
+        timeout: Duration,
     ) -> Result<(StatusCode, Bytes), UpstreamError> {
         check_url(url)?;
         let mut request = Request::builder()
@@ -89,6 +102,9 @@ impl HttpClient {
             .header(ACCEPT, "application/json")
             // GitHub's API refuses requests without one.
             .header(USER_AGENT, "jwt-auth-service");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         match credentials {
             Credentials::None => {}
             Credentials::Basic { client_id, secret } => {
@@ -125,9 +141,9 @@ impl HttpClient {
                 .to_bytes();
             Ok::<_, UpstreamError>((status, body))
         };
-        tokio::time::timeout(TIMEOUT, exchange)
+        tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|_| UpstreamError::Unavailable(format!("{url}: no answer within {} s", TIMEOUT.as_secs())))?
+            .map_err(|_| UpstreamError::Unavailable(format!("{url}: no answer within {} ms", timeout.as_millis())))?
     }
 }
 

@@ -159,7 +159,7 @@ pub(crate) struct Fields {
 impl Fields {
     pub fn required(&mut self, field: &'static str, value: Option<String>) -> Option<String> {
         if value.is_none() {
-            self.errors.push(FieldError { field, message: "is required".into() });
+            self.errors.push(FieldError { field, code: None, message: "is required".into() });
         }
         value
     }
@@ -172,7 +172,7 @@ impl Fields {
         parse: impl FnOnce(String) -> Result<T, &'static str>,
     ) -> Option<T> {
         let raw = self.required(field, value)?;
-        parse(raw).map_err(|message| self.errors.push(FieldError { field, message: message.into() })).ok()
+        parse(raw).map_err(|message| self.errors.push(FieldError { field, code: None, message: message.into() })).ok()
     }
 
     /// `value` if every field was good, else every field's complaint.

@@ -55,6 +55,9 @@ pub struct TokenResponse {
     pub refresh_token: String,
     pub refresh_expires_in: u64,
     pub user: UserView,
+    /// Only when true: the password just given is in a known breach.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub password_breached: bool,
 }
 
 impl From<SignedIn> for TokenResponse {
@@ -66,6 +69,7 @@ impl From<SignedIn> for TokenResponse {
             refresh_token: signed_in.refresh_token,
             refresh_expires_in: signed_in.refresh_expires_in,
             user: UserView::from(&signed_in.user),
+            password_breached: signed_in.password_breached,
         }
     }
 }
@@ -77,6 +81,8 @@ pub(super) struct CookieSessionView<'a> {
     expires_in: u64,
     refresh_expires_in: u64,
     user: &'a UserView,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    password_breached: bool,
 }
 
 impl<'a> From<&'a TokenResponse> for CookieSessionView<'a> {
@@ -86,6 +92,7 @@ impl<'a> From<&'a TokenResponse> for CookieSessionView<'a> {
             expires_in: tokens.expires_in,
             refresh_expires_in: tokens.refresh_expires_in,
             user: &tokens.user,
+            password_breached: tokens.password_breached,
         }
     }
 }

@@ -44,7 +44,13 @@ pub async fn register(
     let store = accounts.store.as_ref();
     let drawn = throttle::draw_all(store, vec![accounts.throttle.registration_bucket(client.ip)], now).await?;
     drawn.failed(store, now).await?;
-    let password_hash = accounts.hasher.hash(password).await.map_err(internal)?;
+    // The policy's check (a round trip to the breach API) runs beside the hash.
+    let (accepted, password_hash) = tokio::join!(
+        accounts.password_policy.check_new(&password, &email, "password"),
+        accounts.hasher.hash(password.duplicate())
+    );
+    let accepted = accepted?;
+    let password_hash = password_hash.map_err(internal)?;
     // Registration never makes an admin: admins are made by an operator (authctl).
     let user = User::new(email, password_hash, Role::User, now);
     let verification = accounts.mail.verification;
@@ -68,7 +74,8 @@ pub async fn register(
     match session {
         Some(_) => {
             let entitlements = accounts.entitlements(&user).await?;
-            Ok(Registration::SignedIn(Box::new(signed_in(&accounts.issuer, user, &entitlements, &grant, now)?)))
+            let signed_in = signed_in(&accounts.issuer, user, &entitlements, &grant, now)?;
+            Ok(Registration::SignedIn(Box::new(SignedIn { password_breached: accepted.breached, ..signed_in })))
         }
         None => Ok(Registration::PendingVerification(Box::new(user))),
     }
@@ -121,7 +128,12 @@ pub async fn login(
         }
     };
     let stored_hash = user.as_ref().and_then(|user| user.password_hash.clone());
-    let check = accounts.hasher.verify(password.duplicate(), stored_hash).await.map_err(internal)?;
+    // A breach lookup (when the policy has one) runs beside the check, for every address alike.
+    let (check, breached) = tokio::join!(
+        accounts.hasher.verify(password.duplicate(), stored_hash),
+        accounts.password_policy.breached_at_login(&password)
+    );
+    let check = check.map_err(internal)?;
     let (PasswordCheck::Valid { needs_rehash }, Some(user)) = (check, user) else {
         drawn.failed(store, now).await?;
         tracing::info!("login refused: invalid credentials");
@@ -178,7 +190,7 @@ pub async fn login(
     accounts.events.emit(EventKind::UserLoggedIn, detail, now).await;
     let device_token = accounts.issuer.issue_device(&user.email, device.as_deref(), now).map_err(internal)?;
     let signed_in = signed_in(&accounts.issuer, user, &entitlements, &grant, now)?;
-    Ok(SignedIn { device_token: Some(device_token), ..signed_in })
+    Ok(SignedIn { device_token: Some(device_token), password_breached: breached, ..signed_in })
 }
 
 /// Changes the caller's password: the caller's session must be live (not revoked, expired or
@@ -195,6 +207,7 @@ pub async fn change_password(
 ) -> Result<SignedIn, ApiError> {
     let store = accounts.store.as_ref();
     let (user, session) = proven_caller(accounts, principal, current, "password change", now).await?;
+    let accepted = accounts.password_policy.check_new(&new, &user.email, "new_password").await?;
     let new_hash = accounts.hasher.hash(new).await.map_err(internal)?;
     let entitlements = accounts.entitlements(&user).await?;
     let mut user = user;
@@ -223,7 +236,8 @@ pub async fn change_password(
                 credential_epoch: user.credential_epoch + 1,
                 ..user
             };
-            return signed_in(&accounts.issuer, user, &entitlements, &grant, commit);
+            let signed_in = signed_in(&accounts.issuer, user, &entitlements, &grant, commit)?;
+            return Ok(SignedIn { password_breached: accepted.breached, ..signed_in });
         }
         // Refused: another change won, the account or the session ended, or a login raced.
         let fresh = store.user_by_id(&user.id).await?;

@@ -56,6 +56,8 @@ pub struct Recovery {
     pub passkeys: Arc<RelyingParty>,
     /// The directory users migrate from at their first login or reset, if any.
     pub legacy: crate::legacy::Legacy,
+    /// What a new password must be beyond its length (breaches, strength).
+    pub password_policy: crate::password_policy::PasswordPolicy,
 }
 
 /// What the functions that sign tokens (register, login, refresh, password change, MFA) work
@@ -124,6 +126,9 @@ pub struct SignedIn {
     pub device_token: Option<String>,
     /// What both tokens are bound to: the edge hands out the CSRF token it stands for.
     pub csrf: Option<CsrfBinding>,
+    /// The password just given is in a known breach (`PASSWORD_BREACH_CHECK=warn`, and any
+    /// mode at login): the app should ask for another.
+    pub password_breached: bool,
 }
 
 fn new_session_id() -> String {
@@ -166,6 +171,7 @@ fn signed_in(
         refresh_expires_in: refresh_claims.exp.saturating_sub(now.secs()),
         device_token: None,
         csrf: grant.csrf.clone(),
+        password_breached: false,
     })
 }
 

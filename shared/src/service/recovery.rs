@@ -134,6 +134,8 @@ pub async fn reset_password(flows: &Recovery, token: &str, new: Password, now: U
             && user.unchanged_since(record.credential_epoch)
     };
     let mut user = store.user_by_id(&record.user_id).await?.filter(current).ok_or(ApiError::InvalidToken)?;
+    // A refused password leaves the link unspent: the user tries another with it.
+    flows.password_policy.check_new(&new, &user.email, "new_password").await?;
     let new_hash = flows.hasher.hash(new).await.map_err(internal)?;
     for _ in 0..3 {
         // Taken just before the commit, which is conditional on no session having started
