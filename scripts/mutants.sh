@@ -2,7 +2,7 @@
 # Mutation testing of the security core with cargo-mutants (docs/testing.md, "Mutation
 # testing"). Too slow for CI: run it by hand after changing the code it covers.
 #
-#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|permissions|id-token|decisions|policy|credential-events|federation|passkeys|service|all] [extra cargo-mutants args]
+#   scripts/mutants.sh [tokens|rules|throttle|password|csrf|authorizer|permissions|id-token|decisions|policy|credential-events|federation|passkeys|import|service|all] [extra cargo-mutants args]
 #
 # tokens/rules/throttle/password/csrf/authorizer mutate shared/src and run shared's own tests (unit tests and
 # the JWS vectors): about 15 s a mutant. service mutates the use cases and the authorizer and
@@ -49,7 +49,7 @@ throttle | all)
     run throttle -p shared -f shared/src/store/throttle.rs -f shared/src/domain/throttle.rs "$@"
     ;;&
 password | all)
-    run password -p shared -f shared/src/domain/password.rs "$@"
+    run password -p shared -f shared/src/domain/password/hasher.rs -f shared/src/domain/password/mod.rs "$@"
     ;;&
 csrf | all)
     run csrf -p shared -f shared/src/transport.rs -f shared/src/transport/csrf.rs "$@"
@@ -106,14 +106,23 @@ passkeys)
         -f shared/src/service/passkeys/sign_in.rs -f shared/src/store/memory/passkeys.rs "$@" \
         -- -- passkeys --skip dynamodb
     ;;
+import)
+    # What an import reads and what a new password must be: the stored-hash parser and its cost
+    # bounds (argon2, scrypt, PBKDF2, bcrypt, Django's), the account line and Django's dump, the
+    # breach range answer and zxcvbn's floor, a Cognito account made here; shared's unit tests.
+    run import -p shared -f shared/src/domain/password/stored.rs -f shared/src/migration/line.rs \
+        -f shared/src/migration/django.rs -f shared/src/password_policy/mod.rs \
+        -f shared/src/password_policy/breach.rs -f shared/src/password_policy/strength.rs \
+        -f shared/src/legacy/mod.rs "$@"
+    ;;
 service | all)
     run service --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs -f shared/src/service/accounts.rs \
         -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
-tokens | rules | throttle | password | csrf | authorizer | permissions | id-token | decisions | policy | credential-events | federation | passkeys) ;;
+tokens | rules | throttle | password | csrf | authorizer | permissions | id-token | decisions | policy | credential-events | federation | passkeys | import) ;;
 *)
-    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, permissions, id-token, decisions, policy, credential-events, federation, passkeys, service, all)" >&2
+    echo "unknown area $area (tokens, rules, throttle, password, csrf, authorizer, permissions, id-token, decisions, policy, credential-events, federation, passkeys, import, service, all)" >&2
     exit 64
     ;;
 esac
