@@ -6,6 +6,7 @@ mod mfa;
 mod roles;
 mod sessions;
 mod throttle;
+mod transfer;
 
 use shared::domain::{Email, Role, SeenFrom, Session, User};
 use shared::store::{LoginProof, Rotation};
