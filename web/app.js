@@ -310,6 +310,9 @@
       return;
     }
     if (!await loadMe()) showError(noSessionCookie(result));
+    else if (result.body?.password_breached) {
+      showError('This password appeared in a data breach: please choose another (log out, then "Forgot your password?").');
+    }
   }
 
   ui.mfaStepForm.addEventListener('submit', (event) => {
