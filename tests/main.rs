@@ -15,6 +15,7 @@ mod hardening;
 mod lifecycle_events;
 mod mfa;
 mod migration;
+mod moving_out;
 mod mutation_kills;
 mod openapi_routes;
 mod outage;

@@ -287,10 +287,17 @@ pub(super) fn check_factor(
 ) -> Result<Option<SpentFactor>, ApiError> {
     let Some(stored) = &user.mfa else { return Ok(None) };
     match factor {
-        SecondFactor::Totp(code) => {
-            let key = sealing_key.open(&stored.sealed_key, &user.id).map_err(internal)?;
-            Ok(key.verify(code.expose_secret(), now.secs(), stored.last_used_step).map(SpentFactor::TotpStep))
-        }
+        SecondFactor::Totp(code) => match sealing_key.open(&stored.sealed_key, &user.id) {
+            Ok(key) => {
+                Ok(key.verify(code.expose_secret(), now.secs(), stored.last_used_step).map(SpentFactor::TotpStep))
+            }
+            // Sealed under another MFA key (an account imported from a deployment whose key did not
+            // come along): no code can match; the owner's recovery codes still work.
+            Err(error) => {
+                tracing::error!(user_id = %user.id, %error, "the account's TOTP key does not open with this MFA key");
+                Ok(None)
+            }
+        },
         SecondFactor::RecoveryCode(code) => {
             let Some(presented) = recovery_code_digest(code.expose_secret()) else { return Ok(None) };
             let mut found = false;
