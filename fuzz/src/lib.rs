@@ -85,7 +85,7 @@ pub fn gateway() -> &'static Gateway {
             },
             events: shared::events::Events::disabled(),
             passkeys: std::sync::Arc::new(shared::passkeys::RelyingParty::off()),
-            legacy: shared::legacy::Legacy::none(),
+            legacy: shared::legacy::Legacy::default(),
             password_policy: shared::password_policy::PasswordPolicy::lengths_only(),
         };
         let accounts = shared::service::Accounts {

@@ -118,7 +118,7 @@ fn accounts_on_memory(
         mail,
         events,
         passkeys,
-        legacy: shared::legacy::Legacy::none(),
+        legacy: shared::legacy::Legacy::default(),
         password_policy: shared::password_policy::PasswordPolicy::lengths_only(),
     };
     Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: shared::service::RoleCache::default() }

@@ -164,7 +164,7 @@ pub fn accounts(store: Arc<dyn Store>) -> Accounts {
         mail: test_mail(Outbox::default()),
         events: Events::disabled(),
         passkeys: Arc::new(test_relying_party()),
-        legacy: shared::legacy::Legacy::none(),
+        legacy: shared::legacy::Legacy::default(),
         password_policy: shared::password_policy::PasswordPolicy::lengths_only(),
     };
     Accounts { recovery, sessions: SessionPolicy::default(), issuer, roles: RoleCache::default() }

@@ -144,7 +144,7 @@ impl Deployment {
             mail: shared::email::Mail::to_outbox("https://app.test", shared::email::Outbox::default()),
             events: shared::events::Events::disabled(),
             passkeys: std::sync::Arc::new(shared::passkeys::RelyingParty::off()),
-            legacy: shared::legacy::Legacy::none(),
+            legacy: shared::legacy::Legacy::default(),
             password_policy: shared::password_policy::PasswordPolicy::lengths_only(),
         };
         Accounts {

@@ -17,7 +17,7 @@ impl Legacy {
     pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let invalid = |name, reason: &str| ConfigError::Invalid { name, reason: reason.into() };
         let (pool, client_id) = match (env.get(LEGACY_POOL), env.get(LEGACY_CLIENT)) {
-            (None, None) => return Ok(Self::none()),
+            (None, None) => return Ok(Self::default()),
             (Some(pool), Some(client_id)) => (pool.trim(), client_id.trim()),
             (Some(_), None) => return Err(invalid(LEGACY_CLIENT, "is needed with LEGACY_COGNITO_USER_POOL_ID")),
             (None, Some(_)) => return Err(invalid(LEGACY_POOL, "is needed with LEGACY_COGNITO_CLIENT_ID")),

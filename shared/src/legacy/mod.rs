@@ -48,11 +48,8 @@ pub trait LegacyDirectory: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Legacy(pub Option<Arc<dyn LegacyDirectory>>);
 
+/// `Legacy::default()`: no migration.
 impl Legacy {
-    pub fn none() -> Self {
-        Self(None)
-    }
-
     pub fn from(directory: impl LegacyDirectory + 'static) -> Self {
         Self(Some(Arc::new(directory)))
     }

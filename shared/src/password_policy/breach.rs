@@ -29,6 +29,11 @@ impl BreachCheck {
         Self { api: Arc::new(api) }
     }
 
+    /// A check over an API the caller keeps a handle on (tests count its calls).
+    pub fn shared(api: Arc<dyn RangeApi>) -> Self {
+        Self { api }
+    }
+
     pub fn over_http(base: &str, timeout: Duration) -> Result<Self, String> {
         Ok(Self::new(HttpRange { client: HttpClient::new()?, base: base.trim_end_matches('/').to_owned(), timeout }))
     }

@@ -117,3 +117,124 @@ impl PasswordPolicy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+
+    use super::*;
+
+    /// A range API in the process: lists "password" (SHA-1 5BAA6…), or fails; counts calls.
+    struct Range {
+        fails: bool,
+        calls: AtomicUsize,
+        prefixes: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl RangeApi for Range {
+        async fn range(&self, prefix: &str) -> Result<String, String> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.prefixes.lock().unwrap().push(prefix.to_owned());
+            if self.fails {
+                return Err("no answer".into());
+            }
+            Ok("1E4C9B93F3F0682250B6CF8331B7EE68FD8:3\r\n0000000000000000000000000000000000A:0".into())
+        }
+    }
+
+    fn policy(
+        mode: BreachMode,
+        on_error: OnBreachApiError,
+        min_strength: u8,
+        fails: bool,
+    ) -> (PasswordPolicy, Arc<Range>) {
+        let range = Arc::new(Range { fails, calls: AtomicUsize::new(0), prefixes: Mutex::default() });
+        let breaches = Some(BreachCheck::shared(range.clone()));
+        (PasswordPolicy { breach_mode: mode, breaches, on_error, min_strength }, range)
+    }
+
+    fn password(raw: &str) -> Password {
+        Password::parse_presented(raw.into()).unwrap()
+    }
+
+    fn email() -> Email {
+        Email::parse("ada.lovelace@example.com").unwrap()
+    }
+
+    fn codes(result: Result<Accepted, ApiError>) -> Vec<(&'static str, Option<&'static str>)> {
+        match result {
+            Err(ApiError::Validation(errors)) => errors.iter().map(|error| (error.field, error.code)).collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn block_refuses_a_listed_password_and_warn_accepts_and_flags_it() {
+        let (block, range) = policy(BreachMode::Block, OnBreachApiError::Accept, 0, false);
+        assert_eq!(
+            codes(block.check_new(&password("password"), &email(), "password").await),
+            [("password", Some("password_breached"))]
+        );
+        assert_eq!(
+            block.check_new(&password("not a listed one"), &email(), "password").await.unwrap(),
+            Accepted { breached: false }
+        );
+        assert_eq!(range.prefixes.lock().unwrap().first().map(String::as_str), Some("5BAA6"));
+        let (warn, _) = policy(BreachMode::Warn, OnBreachApiError::Accept, 0, false);
+        let accepted = warn.check_new(&password("password"), &email(), "new_password").await.unwrap();
+        assert_eq!(accepted, Accepted { breached: true });
+        assert!(warn.breached_at_login(&password("password")).await);
+        assert!(!warn.breached_at_login(&password("not a listed one")).await);
+        assert!(block.breached_at_login(&password("password")).await);
+    }
+
+    #[tokio::test]
+    async fn off_never_asks_the_api() {
+        let (off, range) = policy(BreachMode::Off, OnBreachApiError::Refuse, 0, true);
+        assert_eq!(off.check_new(&password("password"), &email(), "password").await.unwrap(), Accepted::default());
+        assert!(!off.breached_at_login(&password("password")).await);
+        assert_eq!(range.calls.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn an_api_failure_accepts_or_refuses_as_configured_and_never_blocks_a_login() {
+        let (open, _) = policy(BreachMode::Block, OnBreachApiError::Accept, 0, true);
+        assert_eq!(open.check_new(&password("password"), &email(), "password").await.unwrap(), Accepted::default());
+        assert!(!open.breached_at_login(&password("password")).await);
+        let (closed, _) = policy(BreachMode::Block, OnBreachApiError::Refuse, 0, true);
+        assert!(matches!(
+            closed.check_new(&password("password"), &email(), "password").await,
+            Err(ApiError::Unavailable)
+        ));
+        assert!(!closed.breached_at_login(&password("password")).await, "a login never waits on it");
+    }
+
+    #[tokio::test]
+    async fn the_strength_floor_refuses_below_it_and_both_refusals_are_listed() {
+        let (floor, _) = policy(BreachMode::Block, OnBreachApiError::Accept, 3, false);
+        assert_eq!(
+            codes(floor.check_new(&password("adalovelace"), &email(), "password").await),
+            [("password", Some("password_weak"))]
+        );
+        assert_eq!(
+            codes(floor.check_new(&password("password"), &email(), "password").await),
+            [("password", Some("password_weak")), ("password", Some("password_breached"))]
+        );
+        let strong = floor.check_new(&password("correct horse battery staple violin"), &email(), "password").await;
+        assert_eq!(strong.unwrap(), Accepted::default());
+        // A score exactly at the floor passes; one below it does not.
+        let score = strength::assess("tr0ub4dour&3", email().as_str()).score;
+        let (at, _) = policy(BreachMode::Off, OnBreachApiError::Accept, score, false);
+        assert!(at.check_new(&password("tr0ub4dour&3"), &email(), "password").await.is_ok());
+        if score < 4 {
+            let (above, _) = policy(BreachMode::Off, OnBreachApiError::Accept, score + 1, false);
+            assert!(above.check_new(&password("tr0ub4dour&3"), &email(), "password").await.is_err());
+        }
+        let (none, _) = policy(BreachMode::Off, OnBreachApiError::Accept, 0, false);
+        assert!(none.check_new(&password("aaaaaaaa"), &email(), "password").await.is_ok(), "0: no floor");
+    }
+}
