@@ -84,7 +84,8 @@ mod tests {
           {"model": "auth.user", "pk": 8, "fields": {"password": "!unusable", "username": "bob", "email": "bob@example.com",
            "is_active": false, "date_joined": "2024-01-01T00:00:00Z", "groups": [], "user_permissions": []}},
           {"model": "auth.user", "pk": 9, "fields": {"password": "x", "username": "noaddress", "email": ""}},
-          {"model": "auth.group", "pk": 1, "fields": {"name": "editors", "permissions": []}}
+          {"model": "auth.group", "pk": 1, "fields": {"name": "editors", "permissions": []}},
+          {"model": "shop.customer", "pk": 3, "fields": {"email": "c@example.com", "name": "a customer"}}
         ]"#;
         let read = read_dump(dump).unwrap();
         let ada = read[0].as_ref().unwrap();
@@ -103,6 +104,7 @@ mod tests {
         assert_eq!(bob.not_carried, None);
         assert_eq!(read[2], Err("user noaddress has no email address".into()));
         assert_eq!(read[3], Err("model auth.group has no email and password fields".into()));
+        assert_eq!(read[4], Err("model shop.customer has no email and password fields".into()), "an address alone");
         assert!(read_dump("{}").unwrap_err().starts_with("not a dumpdata JSON array"));
     }
 }
