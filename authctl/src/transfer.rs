@@ -163,7 +163,12 @@ pub async fn export(path: &Path) -> Result<(), String> {
     // Written beside the target and renamed at the end: an interrupted export leaves no
     // half-file that looks complete.
     let partial = path.with_extension("partial");
-    let file = std::fs::File::create(&partial).map_err(|error| format!("{}: {error}", partial.display()))?;
+    // It holds password hashes and sealed keys: readable by its owner only.
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&partial)
+    }
+    .map_err(|error| format!("{}: {error}", partial.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let (mut count, mut units, mut from) = (0u64, 0.0, None);
     loop {

@@ -53,6 +53,8 @@ fn claims(accounts: &Accounts, signed_in: &service::SignedIn) -> shared::tokens:
 fn export(deployment: &Deployment) -> Vec<Value> {
     let path = temp_path("export.jsonl");
     succeeded(on(deployment, &["export", path.to_str().unwrap()]));
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "hashes and sealed keys: the owner's only");
     let mut lines: Vec<Value> =
         std::fs::read_to_string(&path).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     lines.sort_by(|a, b| a["email"].as_str().cmp(&b["email"].as_str()));
