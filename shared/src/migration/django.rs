@@ -85,7 +85,8 @@ mod tests {
            "is_active": false, "date_joined": "2024-01-01T00:00:00Z", "groups": [], "user_permissions": []}},
           {"model": "auth.user", "pk": 9, "fields": {"password": "x", "username": "noaddress", "email": ""}},
           {"model": "auth.group", "pk": 1, "fields": {"name": "editors", "permissions": []}},
-          {"model": "shop.customer", "pk": 3, "fields": {"email": "c@example.com", "name": "a customer"}}
+          {"model": "shop.customer", "pk": 3, "fields": {"email": "c@example.com", "name": "a customer"}},
+          {"model": "auth.user", "pk": 10, "fields": {"password": "!x", "email": "d@example.com", "groups": [], "user_permissions": [5]}}
         ]"#;
         let read = read_dump(dump).unwrap();
         let ada = read[0].as_ref().unwrap();
@@ -105,6 +106,8 @@ mod tests {
         assert_eq!(read[2], Err("user noaddress has no email address".into()));
         assert_eq!(read[3], Err("model auth.group has no email and password fields".into()));
         assert_eq!(read[4], Err("model shop.customer has no email and password fields".into()), "an address alone");
+        let permissions_only = read[5].as_ref().unwrap().not_carried.as_deref();
+        assert_eq!(permissions_only, Some("0 group(s) and 1 permission(s) not imported (assign roles instead)"));
         assert!(read_dump("{}").unwrap_err().starts_with("not a dumpdata JSON array"));
     }
 }

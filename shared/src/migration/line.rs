@@ -159,10 +159,10 @@ impl AccountLine {
         if providers.windows(2).any(|pair| pair[0] == pair[1]) {
             return Err("identities: at most one per provider".into());
         }
-        user.passkeys = self.passkeys.into_iter().map(PasskeyLine::into_passkey).collect::<Result<_, _>>()?;
-        if user.passkeys.len() > crate::domain::passkeys::MAX_PASSKEYS {
+        if self.passkeys.len() > crate::domain::passkeys::MAX_PASSKEYS {
             return Err(format!("passkeys: at most {}", crate::domain::passkeys::MAX_PASSKEYS));
         }
+        user.passkeys = self.passkeys.into_iter().map(PasskeyLine::into_passkey).collect::<Result<_, _>>()?;
         Ok(user)
     }
 }
@@ -297,6 +297,39 @@ mod tests {
             assert!(refusal.contains(expected), "{line}: {refusal}");
             assert!(!refusal.contains("md5$abc"), "a refusal never repeats the hash");
         }
+    }
+
+    #[test]
+    fn the_bounds_hold_at_their_edges() {
+        let base = |extra: Value| {
+            let mut line = json!({"email": "a@example.com"});
+            line.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            read(line)
+        };
+        let now = 1_800_000_000u64;
+        assert!(base(json!({"created_at": now + 86_400})).is_ok(), "a day ahead: clocks differ");
+        assert!(base(json!({"created_at": now + 86_401})).unwrap_err().contains("future"));
+        let mfa =
+            |sealed: String, digest: String| json!({"mfa": {"totp_sealed": sealed, "recovery_digests": [digest]}});
+        let digest = "ab".repeat(32);
+        assert!(base(mfa("k".repeat(1024), digest.clone())).is_ok());
+        assert!(base(mfa("k".repeat(1025), digest.clone())).unwrap_err().contains("totp_sealed"));
+        assert!(
+            base(mfa("k".into(), "ab".repeat(31) + "a")).unwrap_err().contains("recovery_digests"),
+            "63 characters"
+        );
+        assert!(base(mfa("k".into(), "zz".repeat(32))).unwrap_err().contains("recovery_digests"), "64, not hex");
+        let identity =
+            |subject: String| json!({"identities": [{"provider": "google", "subject": subject, "linked_at": 1}]});
+        assert!(base(identity("s".repeat(255))).is_ok());
+        assert!(base(identity("s".repeat(256))).unwrap_err().contains("subject"));
+        assert!(base(identity(String::new())).unwrap_err().contains("subject"));
+        let passkeys = |count: usize| {
+            let one = json!({"id": "x", "name": "n", "created_at": 1, "credential": "{}"});
+            json!({"passkeys": vec![one; count]})
+        };
+        assert_eq!(base(passkeys(11)).unwrap_err(), "passkeys: at most 10");
+        assert!(base(passkeys(10)).unwrap_err().contains("passkeys.id"), "ten are allowed: each is then checked");
     }
 
     #[test]
