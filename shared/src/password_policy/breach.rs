@@ -107,6 +107,37 @@ mod tests {
         assert_eq!(api.0.lock().unwrap()[0], "5BAA6", "five hex characters, nothing else");
     }
 
+    /// An HTTP server on this machine that answers one request with `status` and `body`, and
+    /// hands back the request's head.
+    async fn answering_once(status: &'static str, body: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut head = vec![0u8; 4096];
+            let read = stream.read(&mut head).await.unwrap();
+            let answer =
+                format!("HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            stream.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&head[..read]).to_lowercase()
+        });
+        (base, served)
+    }
+
+    #[tokio::test]
+    async fn the_range_is_asked_for_with_padding_and_only_a_success_counts() {
+        let (base, served) = answering_once("200 OK", "1E4C9B93F3F0682250B6CF8331B7EE68FD8:3").await;
+        let range = HttpRange { client: HttpClient::new().unwrap(), base, timeout: Duration::from_secs(2) };
+        assert_eq!(range.range("5BAA6").await.unwrap(), "1E4C9B93F3F0682250B6CF8331B7EE68FD8:3");
+        let head = served.await.unwrap();
+        assert!(head.starts_with("get /range/5baa6 http/1.1"), "{head}");
+        assert!(head.contains("add-padding: true"), "{head}");
+        let (base, _) = answering_once("503 Service Unavailable", "1E4C9B93F3F0682250B6CF8331B7EE68FD8:3").await;
+        let range = HttpRange { client: HttpClient::new().unwrap(), base, timeout: Duration::from_secs(2) };
+        assert!(range.range("5BAA6").await.unwrap_err().contains("503"), "an error page is no answer");
+    }
+
     #[test]
     fn padding_entries_and_near_misses_are_not_breaches() {
         let body = "1E4C9B93F3F0682250B6CF8331B7EE68FD8:7\r\nAAAA:0\r\n";

@@ -43,6 +43,13 @@ mod tests {
             stranger.score
         );
         assert_eq!(assess("correct horse battery staple violin", "ada@example.com").score, 4);
+        // Made-up words, in no dictionary: guessable only as the parts of the owner's address.
+        let theirs = assess("quimbyzorblax", "zorblax.quimby@example.com").score;
+        let anyone = assess("quimbyzorblax", "bob@example.com").score;
+        assert!(theirs < anyone, "the local part's pieces are guesses: {theirs} vs {anyone}");
+        assert!(
+            assess("examplezorblax7", "x@zorblax.example.com").score < assess("examplezorblax7", "x@bob.com").score
+        );
         let weak = assess("qwertyuiop", "ada@example.com");
         assert!(weak.score <= 1 && !weak.advice.is_empty(), "zxcvbn says why: {:?}", weak.advice);
     }

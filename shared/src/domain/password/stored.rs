@@ -324,6 +324,24 @@ mod tests {
     }
 
     #[test]
+    fn any_one_difference_from_today_s_argon2id_asks_for_an_upgrade() {
+        let params = PasswordParams { memory_kib: 256, iterations: 2, parallelism: 1 };
+        let hash = |ident: &str, version: u32, m: u32, t: u32, p: u32| {
+            StoredHash::parse(&format!("${ident}$v={version}$m={m},t={t},p={p}$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"))
+                .unwrap()
+        };
+        assert!(!hash("argon2id", 19, 256, 2, 1).requires_upgrade(params), "today's");
+        assert!(hash("argon2i", 19, 256, 2, 1).requires_upgrade(params), "another variant");
+        assert!(hash("argon2d", 19, 256, 2, 1).requires_upgrade(params), "another variant");
+        assert!(hash("argon2id", 16, 256, 2, 1).requires_upgrade(params), "another version");
+        assert!(hash("argon2id", 19, 512, 2, 1).requires_upgrade(params), "another memory cost");
+        assert!(hash("argon2id", 19, 256, 3, 1).requires_upgrade(params), "another pass count");
+        assert!(hash("argon2id", 19, 256, 2, 2).requires_upgrade(params), "another lane count");
+        assert_eq!(hash("argon2i", 19, 256, 2, 1).kind(), "argon2");
+        assert_eq!(hash("argon2d", 19, 256, 2, 1).kind(), "argon2");
+    }
+
+    #[test]
     fn kinds_name_each_format() {
         let kinds: Vec<_> = VECTORS.iter().map(|(_, stored)| StoredHash::parse(stored).unwrap().kind()).collect();
         assert_eq!(
