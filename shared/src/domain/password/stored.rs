@@ -99,7 +99,7 @@ impl StoredHash {
         if stored.starts_with("$scrypt$") {
             return scrypt_phc(stored);
         }
-        if stored.starts_with("$pbkdf2-") {
+        if stored.starts_with("$pbkdf2-") || stored.starts_with("$pbkdf2$") {
             return pbkdf2_phc(stored);
         }
         Err(HashFormatError::Unknown)
@@ -202,7 +202,8 @@ fn django_pbkdf2(digest: Pbkdf2Digest, rest: &str) -> Result<StoredHash, HashFor
     Ok(StoredHash::Pbkdf2 { digest, iterations, salt: salt.as_bytes().to_vec(), hash })
 }
 
-/// `$pbkdf2-sha256$i=<iterations>,l=<length>$<salt>$<hash>` (RustCrypto's PHC form; B64 salt).
+/// `$pbkdf2-sha256$i=<iterations>,l=<length>$<salt>$<hash>` (RustCrypto's PHC form; B64 salt;
+/// `$pbkdf2$` is HMAC-SHA-1, `$pbkdf2-sha512$` HMAC-SHA-512).
 fn pbkdf2_phc(stored: &str) -> Result<StoredHash, HashFormatError> {
     let malformed = || HashFormatError::Malformed("pbkdf2");
     let hash = PasswordHash::new(stored).map_err(|_| malformed())?;
@@ -284,6 +285,7 @@ mod tests {
             "pbkdf2-sha256",
             "$pbkdf2-sha256$i=1000,l=32$cGJrZGYyLXNhbHQtMTZieQ$9HKBHkPzdQM7Y1Fm1exyiZth8Rg43lGwj/d4KOxUtfk",
         ),
+        ("pbkdf2-sha1", "$pbkdf2$i=1000,l=20$cGJrZGYyLXNhbHQtMTZieQ$xYjE9BsO3/CU0hRLK1IzI0wq7tA"),
         (
             "pbkdf2-sha512",
             "$pbkdf2-sha512$i=1000,l=64$cGJrZGYyLXNhbHQtMTZieQ$IQcEHc/58nZF4Zj7bNlODb+rr8C38rQ7xGeQK4Ble7wFf8RkCZfdffTOIUDTRb6c8W4QplFKs29Q2c8HAnwV2Q",
@@ -356,6 +358,7 @@ mod tests {
                 "bcrypt",
                 "scrypt",
                 "pbkdf2",
+                "pbkdf2",
                 "pbkdf2"
             ]
         );
@@ -378,6 +381,12 @@ mod tests {
             ("$2b$04$9sicPNg48CFVDv7zObOSbe8UpPHPQTEYxkWqkMNhgO2ozkk5HdiR\u{e9}", "bcrypt"),
             ("bcrypt$$2x$04$9sicPNg48CFVDv7zObOSbe8UpPHPQTEYxkWqkMNhgO2ozkk5HdiRK", "bcrypt"),
             ("$argon2id$v=19$m=256,t=1,p=1", "argon2"),
+            ("$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ", "argon2"),
+            ("pbkdf2_sha256$1000$salt$", "django pbkdf2_sha256"),
+            (
+                "pbkdf2_sha256$1000$salt$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                "django pbkdf2_sha256",
+            ),
             ("$argon2x$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "argon2"),
             ("$scrypt$ln=99,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "scrypt"),
             ("$pbkdf2-md5$i=1000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "pbkdf2"),
@@ -386,6 +395,12 @@ mod tests {
         for (stored, kind) in malformed {
             assert_eq!(StoredHash::parse(stored), Err(HashFormatError::Malformed(kind)), "{stored:?}");
         }
+    }
+
+    #[test]
+    fn a_derived_key_of_64_bytes_is_the_longest_taken() {
+        let sixty_four = format!("pbkdf2_sha256$1000$salt${}", "A".repeat(86) + "==");
+        assert!(StoredHash::parse(&sixty_four).is_ok());
     }
 
     #[test]
