@@ -308,6 +308,14 @@ mod tests {
     }
 
     #[test]
+    fn bcrypt_s_alphabet_includes_the_slash_and_the_dot_only() {
+        let with_slash = "$2b$10$lP3q.bpY2/3O2YyCYAHKn.Xs3tnuTC/vjKiCZEwCshJupzy2JjqDe";
+        assert_eq!(StoredHash::parse(with_slash).unwrap().kind(), "bcrypt");
+        let with_bang = with_slash.replacen('/', "!", 1);
+        assert_eq!(StoredHash::parse(&with_bang), Err(HashFormatError::Malformed("bcrypt")));
+    }
+
+    #[test]
     fn bcrypt_2y_is_read_as_2b() {
         let stored = VECTORS.iter().find(|(name, _)| *name == "bcrypt-2b").unwrap().1.replacen("$2b$", "$2y$", 1);
         assert!(StoredHash::parse(&stored).unwrap().matches(&password(PASSWORD)));
