@@ -32,20 +32,24 @@ async fn cognito_client() -> Client {
 
 impl Pool {
     async fn new() -> Self {
+        Self::made(true).await
+    }
+
+    /// `email_usernames`: the address is the username (else usernames are free text).
+    async fn made(email_usernames: bool) -> Self {
         let client = cognito_client().await;
         let tenant = SchemaAttributeType::builder()
             .name("tenant")
             .attribute_data_type(aws_sdk_cognitoidentityprovider::types::AttributeDataType::String)
             .mutable(true)
             .build();
-        let pool = client
-            .create_user_pool()
-            .pool_name(format!("legacy-{}", uuid::Uuid::new_v4().simple()))
-            .username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email)
-            .schema(tenant)
-            .send()
-            .await
-            .unwrap();
+        let pool =
+            client.create_user_pool().pool_name(format!("legacy-{}", uuid::Uuid::new_v4().simple())).schema(tenant);
+        let pool = match email_usernames {
+            true => pool.username_attributes(aws_sdk_cognitoidentityprovider::types::UsernameAttributeType::Email),
+            false => pool,
+        };
+        let pool = pool.send().await.unwrap();
         let id = pool.user_pool().unwrap().id().unwrap().to_owned();
         let app_client = client
             .create_user_pool_client()
@@ -74,11 +78,16 @@ impl Pool {
 
     /// A confirmed pool user with `password`; its `sub`.
     async fn user(&self, email: &str, password: &str, verified: bool) -> String {
+        self.user_named(email, email, password, verified).await
+    }
+
+    /// A confirmed pool user named `username` whose address is `email`.
+    async fn user_named(&self, username: &str, email: &str, password: &str, verified: bool) -> String {
         let attribute = |name: &str, value: &str| AttributeType::builder().name(name).value(value).build().unwrap();
         self.client
             .admin_create_user()
             .user_pool_id(&self.id)
-            .username(email)
+            .username(username)
             .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
             .user_attributes(attribute("email", email))
             .user_attributes(attribute("email_verified", if verified { "true" } else { "false" }))
@@ -86,8 +95,8 @@ impl Pool {
             .send()
             .await
             .unwrap();
-        self.set_password(email, password).await;
-        let user = self.client.admin_get_user().user_pool_id(&self.id).username(email).send().await.unwrap();
+        self.set_password(username, password).await;
+        let user = self.client.admin_get_user().user_pool_id(&self.id).username(username).send().await.unwrap();
         let sub = user.user_attributes().iter().find(|attribute| attribute.name() == "sub").unwrap();
         sub.value().unwrap().to_owned()
     }
@@ -221,7 +230,43 @@ async fn a_pool_that_does_not_answer_is_a_503_and_known_accounts_still_sign_in(a
     assert_eq!(app.login(&known, PASSWORD).await.status, 200);
 }
 
+async fn a_pool_user_only_named_like_an_address_does_not_get_it(app: TestApp) {
+    // A pool whose usernames are free text: someone named their user after the victim's address,
+    // with an address (verified) of their own.
+    let pool = Pool::made(false).await;
+    let app = app.with_legacy(pool.legacy());
+    let (victim, attacker) = (unique_email(), unique_email());
+    pool.user_named(&victim, &attacker, POOL_PASSWORD, true).await;
+    let login = app.login(&victim, POOL_PASSWORD).await;
+    assert_eq!((login.status, login.code()), (401, "invalid_credentials"), "{:?}", login.body);
+    assert_eq!(app.post("/auth/password/forgot", json!({ "email": victim })).await.status, 202);
+    assert!(stored(&app, &victim).await.is_none(), "no account for the victim's address");
+    assert!(app.mail_to(&victim).is_empty());
+}
+
+async fn an_account_migrated_before_and_since_readdressed_is_not_made_again(app: TestApp) {
+    let (app, pool) = migrating(app).await;
+    let email = unique_email();
+    let sub = pool.user(&email, POOL_PASSWORD, true).await;
+    // The account came here under the pool's sub and has another address now.
+    let moved = shared::domain::User {
+        id: sub,
+        ..shared::domain::User::without_password(
+            Email::parse(&unique_email()).unwrap(),
+            shared::domain::Role::User,
+            UnixTime::now(),
+        )
+    };
+    app.gateway.accounts.store.create_user(&moved, None).await.unwrap();
+    let login = app.login(&email, POOL_PASSWORD).await;
+    assert_eq!((login.status, login.code()), (401, "invalid_credentials"), "{:?}", login.body);
+    assert_eq!(app.post("/auth/password/forgot", json!({ "email": email })).await.status, 202);
+    assert!(stored(&app, &email).await.is_none());
+}
+
 on_both_stores!(
+    a_pool_user_only_named_like_an_address_does_not_get_it,
+    an_account_migrated_before_and_since_readdressed_is_not_made_again,
     a_pool_user_signs_in_with_the_pool_password_and_exists_here_afterwards,
     a_wrong_password_or_an_address_unknown_to_both_gets_the_same_401_and_makes_nothing,
     forgot_password_for_a_pool_user_makes_the_account_so_the_reset_works,

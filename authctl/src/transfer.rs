@@ -44,6 +44,7 @@ pub async fn import(path: &Path, format: Format) -> Result<(), String> {
     let mut refused: Vec<String> = Vec::new();
     let mut first_with_address: HashMap<String, String> = HashMap::new();
     let mut first_with_id: HashMap<String, String> = HashMap::new();
+    let mut first_with_identity: HashMap<String, String> = HashMap::new();
     for (place, record) in records {
         let user = match record.and_then(|line| line.into_user(&catalog, now)) {
             Ok(user) => user,
@@ -60,8 +61,17 @@ pub async fn import(path: &Path, format: Format) -> Result<(), String> {
             refused.push(format!("{place}: the same id as {first}"));
             continue;
         }
+        let identities: Vec<String> =
+            user.identities.iter().map(|identity| format!("{}#{}", identity.provider, identity.subject)).collect();
+        if let Some(first) = identities.iter().find_map(|identity| first_with_identity.get(identity)) {
+            refused.push(format!("{place}: a linked identity of {first}"));
+            continue;
+        }
         first_with_address.insert(user.email.as_str().to_owned(), place.clone());
         first_with_id.insert(user.id.clone(), place.clone());
+        for identity in identities {
+            first_with_identity.insert(identity, place.clone());
+        }
         accepted.push((place, user));
     }
     if !refused.is_empty() {

@@ -143,6 +143,8 @@ async fn a_file_with_refused_records_changes_nothing_and_says_why_per_line() {
         json!({"email": unique_email("md5"), "password_hash": "md5$salt$0123456789abcdef"}),
         json!({"email": unique_email("typo"), "emial_verified": true}),
         json!({"email": unique_email("role"), "roles": ["editor"]}),
+        json!({"email": unique_email("id1"), "identities": [{"provider": "google", "subject": "g-1", "linked_at": 1}]}),
+        json!({"email": unique_email("id2"), "identities": [{"provider": "google", "subject": "g-1", "linked_at": 1}]}),
     ];
     let file = file_with(&lines);
     std::fs::write(&file, format!("{}not json at all\n", std::fs::read_to_string(&file).unwrap())).unwrap();
@@ -155,8 +157,9 @@ async fn a_file_with_refused_records_changes_nothing_and_says_why_per_line() {
         "refused line 4: password_hash: unknown password hash format",
         "refused line 5: not an account line: unknown field `emial_verified`",
         "refused line 6: roles: no role is named \"editor\"",
-        "refused line 7: not an account line: expected ident (column 2)",
-        "imported 0, skipped 0 (already present), refused 6",
+        "refused line 8: a linked identity of line 7",
+        "refused line 9: not an account line: expected ident (column 2)",
+        "imported 0, skipped 0 (already present), refused 7",
     ] {
         assert!(out.contains(expected), "{expected:?} in {out}");
     }

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(hash) = StoredHash::parse(text) {
         // Parsed once, the same answer every time; never more than the bounds allow.
         assert_eq!(StoredHash::parse(text).as_ref(), Ok(&hash));
-        let _ = (hash.kind(), hash.requires_upgrade(PasswordParams::default()));
+        let _ = (hash.kind(), hash.requires_upgrade(PasswordParams::default()), hash.within_login_bounds());
     }
     let catalog = RoleCatalog::default();
     let now = UnixTime::from_secs(1_800_000_000);

@@ -7,13 +7,16 @@
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::DisplayErrorContext;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, UserStatusType};
 use base64::Engine as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value};
 
 use super::{LegacyAccount, LegacyDirectory, LegacyError};
 use crate::domain::{Email, Password};
+
+/// Cognito's bound on a username: a longer address cannot be one (and is not asked about).
+const MAX_USERNAME_CHARS: usize = 128;
 
 pub struct CognitoDirectory {
     client: Client,
@@ -39,6 +42,9 @@ impl CognitoDirectory {
 impl LegacyDirectory for CognitoDirectory {
     async fn sign_in(&self, email: &Email, password: &Password) -> Result<Option<LegacyAccount>, LegacyError> {
         let username = email.as_str();
+        if username.len() > MAX_USERNAME_CHARS {
+            return Ok(None);
+        }
         let request = self
             .client
             .admin_initiate_auth()
@@ -62,6 +68,7 @@ impl LegacyDirectory for CognitoDirectory {
                         || service.is_user_not_found_exception()
                         || service.is_user_not_confirmed_exception()
                         || service.is_password_reset_required_exception()
+                        || service.is_invalid_parameter_exception()
                 });
                 if refused { Ok(None) } else { Err(LegacyError(DisplayErrorContext(&error).to_string())) }
             }
@@ -69,6 +76,9 @@ impl LegacyDirectory for CognitoDirectory {
     }
 
     async fn find(&self, email: &Email) -> Result<Option<LegacyAccount>, LegacyError> {
+        if email.as_str().len() > MAX_USERNAME_CHARS {
+            return Ok(None);
+        }
         let answer =
             match self.client.admin_get_user().user_pool_id(&self.user_pool_id).username(email.as_str()).send().await {
                 Ok(answer) => answer,
@@ -77,13 +87,21 @@ impl LegacyDirectory for CognitoDirectory {
                 }
                 Err(error) => return Err(LegacyError(DisplayErrorContext(&error).to_string())),
             };
-        if !answer.enabled() {
+        let usable = !matches!(
+            answer.user_status(),
+            Some(UserStatusType::Compromised | UserStatusType::Archived | UserStatusType::UnknownValue)
+        );
+        if !answer.enabled() || !usable {
             return Ok(None);
         }
         let attributes = answer.user_attributes();
         let value =
             |name: &str| attributes.iter().find(|attribute| attribute.name() == name).and_then(AttributeType::value);
-        let Some(subject) = value("sub") else { return Ok(None) };
+        // A pool whose usernames are free text may have a user *named* like this address whose
+        // address is another: only the account whose own address this is moves here.
+        let own_address =
+            value("email").and_then(|address| Email::parse(address).ok()).is_some_and(|address| address == *email);
+        let Some(subject) = value("sub").filter(|_| own_address) else { return Ok(None) };
         let claims: Map<String, Value> = attributes
             .iter()
             .filter_map(|attribute| {

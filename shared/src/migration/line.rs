@@ -139,7 +139,8 @@ impl AccountLine {
             Some(value) => created_at(value, now)?,
         };
         if let Some(hash) = &self.password_hash {
-            StoredHash::parse(hash).map_err(|error| format!("password_hash: {error}"))?;
+            let parsed = StoredHash::parse(hash).map_err(|error| format!("password_hash: {error}"))?;
+            parsed.within_login_bounds().map_err(|error| format!("password_hash: {error}"))?;
         }
         let id = match &self.id {
             Some(raw) => uuid::Uuid::try_parse(raw).map_err(|_| "id must be a UUID")?,

@@ -36,6 +36,11 @@ pub(super) async fn adopt_for_reset(
 }
 
 async fn adopt(recovery: &Recovery, user: User, moment: &'static str, now: UnixTime) -> Result<Option<User>, ApiError> {
+    // Migrated before, under the pool's sub, and its address changed here since: the pool's
+    // old address is nobody's here now.
+    if recovery.store.user_by_id(&user.id).await?.is_some() {
+        return Ok(None);
+    }
     match recovery.store.create_user(&user, None).await {
         Ok(()) => {
             tracing::info!(user_id = %user.id, moment, "migrated from the legacy directory");

@@ -5,8 +5,8 @@
 //! cost [requires an upgrade](StoredHash::requires_upgrade): the login that proves the password
 //! replaces the hash in the same conditional write (`service::accounts`).
 //!
-//! Each format's cost is bounded when it is parsed (at import and at every check), so that an
-//! imported hash cannot make one login cost seconds of CPU or a gigabyte of memory.
+//! An import also bounds each hash's cost ([`StoredHash::within_login_bounds`]), so that an
+//! imported hash cannot make one login cost seconds of CPU or more memory than the function has.
 
 use std::num::NonZeroU32;
 
@@ -15,15 +15,20 @@ use base64::Engine as _;
 
 use super::{Password, PasswordParams};
 
-/// Django 6.0 makes 1,200,000 PBKDF2 iterations; a few times that still checks in about a second.
-pub const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
-/// bcrypt's cost doubles with each step: 14 is about a second (12 is the common default).
-pub const MAX_BCRYPT_COST: u32 = 14;
-/// scrypt's working memory, 128·r·N bytes (passlib's default ln=16, r=8 needs 64 MiB).
+// The bounds an imported hash's cost must keep (`StoredHash::within_login_bounds`), so that its
+// first check fits the login function (256 MB, a share of a vCPU) and its 10 s timeout.
+/// Django 6.0 makes 1,200,000 PBKDF2 iterations.
+pub const MAX_PBKDF2_ITERATIONS: u32 = 2_000_000;
+/// bcrypt's cost doubles with each step (10 to 12 are the common defaults).
+pub const MAX_BCRYPT_COST: u32 = 13;
+/// scrypt's working memory, 128·r·N bytes, and its work, N·r·p (passlib's default, ln=16, r=8,
+/// p=1, needs 64 MiB and 2^19).
 pub const MAX_SCRYPT_MEMORY_BYTES: u64 = 128 << 20;
-/// Argon2's memory (KiB) and passes: argon2-cffi's defaults are 64 MiB, 3 passes, 4 lanes.
-pub const MAX_ARGON2_MEMORY_KIB: u32 = 256 << 10;
-pub const MAX_ARGON2_PASSES: u32 = 16;
+pub const MAX_SCRYPT_WORK: u64 = 1 << 20;
+/// Argon2's memory (KiB) and memory × passes: Django's default is 100 MiB × 2, argon2-cffi's
+/// 64 MiB × 3.
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 128 << 10;
+pub const MAX_ARGON2_WORK_KIB: u32 = 256 << 10;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HashFormatError {
@@ -118,6 +123,42 @@ impl StoredHash {
         }
     }
 
+    /// Whether checking it costs no more than a login may spend (the bounds above). An import
+    /// refuses a hash past them; the service's own Argon2id hashes are never asked (their cost
+    /// is `ARGON2_*`'s).
+    pub fn within_login_bounds(&self) -> Result<(), HashFormatError> {
+        let too_costly = |kind, cost: String| Err(HashFormatError::TooCostly(kind, cost));
+        match self {
+            StoredHash::Argon2 { phc, .. } => {
+                let hash = PasswordHash::new(phc).map_err(|_| HashFormatError::Malformed("argon2"))?;
+                let params = argon2::Params::try_from(&hash).map_err(|_| HashFormatError::Malformed("argon2"))?;
+                let (m, t) = (params.m_cost(), params.t_cost());
+                if m > MAX_ARGON2_MEMORY_KIB || m.saturating_mul(t) > MAX_ARGON2_WORK_KIB {
+                    return too_costly("argon2", format!("m={m} KiB, t={t}"));
+                }
+            }
+            StoredHash::Scrypt { log_n, r, p, .. } => {
+                let n = 1u64.checked_shl(u32::from(*log_n)).unwrap_or(u64::MAX);
+                let memory = n.saturating_mul(128).saturating_mul(u64::from(*r));
+                let work = n.saturating_mul(u64::from(*r)).saturating_mul(u64::from(*p));
+                if memory > MAX_SCRYPT_MEMORY_BYTES || work > MAX_SCRYPT_WORK {
+                    return too_costly("scrypt", format!("ln={log_n}, r={r}, p={p}"));
+                }
+            }
+            StoredHash::Pbkdf2 { iterations, .. } if iterations.get() > MAX_PBKDF2_ITERATIONS => {
+                return too_costly("pbkdf2", format!("{iterations} iterations"));
+            }
+            StoredHash::Bcrypt { hash, .. } => {
+                let cost: u32 = hash[4..6].parse().map_err(|_| HashFormatError::Malformed("bcrypt"))?;
+                if cost > MAX_BCRYPT_COST {
+                    return too_costly("bcrypt", format!("cost {cost}"));
+                }
+            }
+            StoredHash::Pbkdf2 { .. } => {}
+        }
+        Ok(())
+    }
+
     /// Whether a login should replace it with an Argon2id hash at `params`.
     pub fn requires_upgrade(&self, params: PasswordParams) -> bool {
         let StoredHash::Argon2 { phc, prefixed: false } = self else { return true };
@@ -169,14 +210,10 @@ fn hex(bytes: &[u8]) -> String {
 
 fn argon2(phc: &str, prefixed: bool) -> Result<StoredHash, HashFormatError> {
     let hash = PasswordHash::new(phc).map_err(|_| HashFormatError::Malformed("argon2"))?;
-    let params = argon2::Params::try_from(&hash).map_err(|_| HashFormatError::Malformed("argon2"))?;
+    argon2::Params::try_from(&hash).map_err(|_| HashFormatError::Malformed("argon2"))?;
     let known = ["argon2id", "argon2i", "argon2d"].contains(&hash.algorithm.as_str());
     if !known || hash.salt.is_none() || hash.hash.is_none() {
         return Err(HashFormatError::Malformed("argon2"));
-    }
-    if params.m_cost() > MAX_ARGON2_MEMORY_KIB || params.t_cost() > MAX_ARGON2_PASSES {
-        let cost = format!("m={} KiB, t={}", params.m_cost(), params.t_cost());
-        return Err(HashFormatError::TooCostly("argon2", cost));
     }
     Ok(StoredHash::Argon2 { phc: phc.to_owned(), prefixed })
 }
@@ -198,7 +235,6 @@ fn django_pbkdf2(digest: Pbkdf2Digest, rest: &str) -> Result<StoredHash, HashFor
     if salt.is_empty() || hash.is_empty() || hash.len() > 64 {
         return Err(malformed);
     }
-    pbkdf2_within_bounds(iterations)?;
     Ok(StoredHash::Pbkdf2 { digest, iterations, salt: salt.as_bytes().to_vec(), hash })
 }
 
@@ -215,15 +251,7 @@ fn pbkdf2_phc(stored: &str) -> Result<StoredHash, HashFormatError> {
     };
     let iterations = hash.params.get_decimal("i").and_then(NonZeroU32::new).ok_or_else(malformed)?;
     let (Some(salt), Some(output)) = (&hash.salt, &hash.hash) else { return Err(malformed()) };
-    pbkdf2_within_bounds(iterations)?;
     Ok(StoredHash::Pbkdf2 { digest, iterations, salt: salt.as_ref().to_vec(), hash: output.as_ref().to_vec() })
-}
-
-fn pbkdf2_within_bounds(iterations: NonZeroU32) -> Result<(), HashFormatError> {
-    if iterations.get() > MAX_PBKDF2_ITERATIONS {
-        return Err(HashFormatError::TooCostly("pbkdf2", format!("{iterations} iterations")));
-    }
-    Ok(())
 }
 
 /// `$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>` (passlib's and RustCrypto's PHC form).
@@ -233,10 +261,6 @@ fn scrypt_phc(stored: &str) -> Result<StoredHash, HashFormatError> {
     let params = scrypt::Params::try_from(&hash).map_err(|_| malformed())?;
     let (Some(salt), Some(output)) = (&hash.salt, &hash.hash) else { return Err(malformed()) };
     let (log_n, r, p) = (params.log_n(), params.r(), params.p());
-    let memory = (128 * u64::from(r)).saturating_mul(1u64.checked_shl(u32::from(log_n)).unwrap_or(u64::MAX));
-    if memory > MAX_SCRYPT_MEMORY_BYTES || p > 16 {
-        return Err(HashFormatError::TooCostly("scrypt", format!("ln={log_n}, r={r}, p={p}")));
-    }
     Ok(StoredHash::Scrypt { log_n, r, p, salt: salt.as_ref().to_vec(), hash: output.as_ref().to_vec() })
 }
 
@@ -254,9 +278,6 @@ fn bcrypt(hash: &str, sha256_first: bool) -> Result<StoredHash, HashFormatError>
     let cost: u32 = hash[4..6].parse().map_err(|_| malformed())?;
     if !(4..=31).contains(&cost) {
         return Err(malformed());
-    }
-    if cost > MAX_BCRYPT_COST {
-        return Err(HashFormatError::TooCostly("bcrypt", format!("cost {cost}")));
     }
     Ok(StoredHash::Bcrypt { hash: hash.to_owned(), sha256_first })
 }
@@ -413,9 +434,9 @@ mod tests {
 
     #[test]
     fn costs_past_the_bounds_are_refused_and_the_bounds_themselves_accepted() {
-        let refused = |stored: &str| match StoredHash::parse(stored) {
+        let refused = |stored: &str| match StoredHash::parse(stored).unwrap().within_login_bounds() {
             Err(HashFormatError::TooCostly(..)) => true,
-            Ok(_) => false,
+            Ok(()) => false,
             Err(other) => panic!("{stored}: {other}"),
         };
         let bcrypt_at = |cost: u32| format!("$2b${cost:02}$9sicPNg48CFVDv7zObOSbe8UpPHPQTEYxkWqkMNhgO2ozkk5HdiRK");
@@ -424,18 +445,31 @@ mod tests {
         assert!(!refused(&django_at(MAX_PBKDF2_ITERATIONS)) && refused(&django_at(MAX_PBKDF2_ITERATIONS + 1)));
         let phc_at = |iterations: u32| format!("$pbkdf2-sha256$i={iterations},l=32$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA");
         assert!(!refused(&phc_at(MAX_PBKDF2_ITERATIONS)) && refused(&phc_at(MAX_PBKDF2_ITERATIONS + 1)));
-        // 128 · 8 · 2^17 bytes is 128 MiB; one more doubling is past it, as are 17 lanes.
+        // 128 · 8 · 2^17 bytes is 128 MiB; one more doubling is past it; and so is the work of
+        // 2^17 · 8 · 2 (two lanes).
         let scrypt_at = |ln: u32, p: u32| format!("$scrypt$ln={ln},r=8,p={p}$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA");
         assert!(!refused(&scrypt_at(17, 1)) && refused(&scrypt_at(18, 1)));
-        assert!(!refused(&scrypt_at(10, 16)) && refused(&scrypt_at(10, 17)));
+        assert!(!refused(&scrypt_at(16, 2)) && refused(&scrypt_at(17, 2)));
         let argon2_at = |m: u32, t: u32| format!("$argon2id$v=19$m={m},t={t},p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA");
-        assert!(!refused(&argon2_at(MAX_ARGON2_MEMORY_KIB, 2)) && refused(&argon2_at(MAX_ARGON2_MEMORY_KIB + 1, 2)));
-        assert!(!refused(&argon2_at(256, MAX_ARGON2_PASSES)) && refused(&argon2_at(256, MAX_ARGON2_PASSES + 1)));
+        assert!(!refused(&argon2_at(MAX_ARGON2_MEMORY_KIB, 2)) && refused(&argon2_at(MAX_ARGON2_MEMORY_KIB + 1, 1)));
+        assert!(!refused(&argon2_at(102_400, 2)), "Django's default");
+        assert!(!refused(&argon2_at(65_536, 3)), "argon2-cffi's default");
+        assert!(refused(&argon2_at(65_536, 5)), "past the work bound");
+    }
+
+    #[test]
+    fn the_service_s_own_hashes_are_checked_whatever_their_cost() {
+        // ARGON2_MEMORY_KIB may be up to 1 GiB: such hashes parse (only an import bounds cost).
+        let costly = "$argon2id$v=19$m=1048576,t=64,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+        let hash = StoredHash::parse(costly).unwrap();
+        assert!(hash.within_login_bounds().is_err());
+        assert!(!hash.requires_upgrade(PasswordParams { memory_kib: 1_048_576, iterations: 64, parallelism: 1 }));
     }
 
     #[test]
     fn errors_say_what_was_wrong_without_the_hash() {
-        let error = StoredHash::parse("pbkdf2_sha256$9000000$secret-salt$AAAA").unwrap_err().to_string();
+        let error = StoredHash::parse("pbkdf2_sha256$9000000$secret-salt$AAAA").unwrap().within_login_bounds();
+        let error = error.unwrap_err().to_string();
         assert_eq!(error, "pbkdf2 hash costs more than this service checks at a login (9000000 iterations)");
         assert!(StoredHash::parse("md5$x").unwrap_err().to_string().starts_with("unknown password hash format"));
     }
