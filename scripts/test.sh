@@ -126,6 +126,9 @@ export EVENT_BUS_NAME=default
 # only: the browser tests' local APIs serve pages on localhost).
 WEBAUTHN_RP_ID=smoke.test PATH="$(cd "$VENV" && pwd)/bin:$PATH" python3 scripts/lambda_smoke.py
 
+step "TypeScript client (clients/typescript: types current, build, tests against the local API)"
+scripts/client-test.sh
+
 step "browser test (Chromium via playwright-core)"
 scripts/browser-test.sh
 

@@ -285,7 +285,8 @@ async fn the_owner_renames_and_removes_and_an_admin_lists_and_removes(app: TestA
 
     // An administrator: the account's list, and a removal (a lost device).
     let passkey = add_passkey(&app, &access).await;
-    let admin = app.sign_in_admin().await.text("access_token");
+    let signed_in_admin = app.sign_in_admin().await;
+    let admin = signed_in_admin.text("access_token");
     let user_id = registered.body["user"]["id"].as_str().unwrap();
     let listed = app.get(&format!("/admin/users/{user_id}/passkeys"), Some(&admin)).await;
     assert_eq!(listed.status, 200, "{:?}", listed.body);
@@ -294,6 +295,9 @@ async fn the_owner_renames_and_removes_and_an_admin_lists_and_removes(app: TestA
     assert_eq!(by_user.status, 403, "only administrators");
     let removed = send(&app, Method::DELETE, &format!("/admin/users/{user_id}/passkeys/{id}"), None, &admin).await;
     assert_eq!(removed.status, 204, "{:?}", removed.body);
+    let removal = app.events.events().into_iter().rfind(|event| event.kind.name() == "user.passkey_removed");
+    let removal = serde_json::to_value(removal.expect("a passkey_removed event").detail).unwrap();
+    assert_eq!((removal["method"].as_str(), &removal["actor"]), (Some("admin"), &signed_in_admin.body["user"]["id"]));
     let again = send(&app, Method::DELETE, &format!("/admin/users/{user_id}/passkeys/{id}"), None, &admin).await;
     assert_eq!(again.status, 404);
     assert_eq!(app.get(&format!("/admin/users/{user_id}/passkeys"), Some(&admin)).await.body["passkeys"], json!([]));

@@ -4,7 +4,7 @@
 'use strict';
 
 (() => {
-  const { call, authed, describe } = window.jwtAuth;
+  const { request, describe } = window.jwtAuth;
   const $ = (id) => document.getElementById(id);
   const views = { users: $('users'), user: $('user'), roles: $('roles') };
   let roles = []; // every defined role, as GET /admin/roles gave it
@@ -35,7 +35,7 @@
   }
 
   async function api(method, path, body) {
-    const result = await authed(method, path, { body, csrf: method !== 'GET' });
+    const result = await request(method, path, { body });
     if (!result.ok) throw new Error(describe(result));
     return result.body;
   }
@@ -206,7 +206,7 @@
 
   // Only an administrator's session gets further than the check.
   act(async () => {
-    const me = await authed('GET', '/auth/me');
+    const me = await request('GET', '/auth/me');
     if (!me.ok) {
       setStatus('Sign in on the main page first.');
       return;

@@ -1,8 +1,8 @@
-// The jwt-auth web page. Tokens travel only in HttpOnly cookies set by the API
-// (TOKEN_TRANSPORT=cookie, or both: the local API's default); this script never sees them.
-// State-changing calls that the cookies authenticate send the readable `__Host-csrf_token`
-// cookie back in `X-CSRF-Token` (double submit; the API also checks it is the token this
-// session's tokens are bound to).
+// The jwt-auth web page, an app of the @jwt-auth/client library (window.jwtAuth.client, the
+// cookie transport). Tokens travel only in HttpOnly cookies set by the API (TOKEN_TRANSPORT=cookie,
+// or both: the local API's default); this script never sees them. The client sends the readable
+// `__Host-csrf_token` cookie back in `X-CSRF-Token` on calls that change something, and refreshes
+// the session once for all the page's tabs.
 //
 // Mailed links open /verify-email#token=… and /reset-password#token=…: the token is in the
 // fragment (never sent to a server by the browser), read here, dropped from the address bar,
@@ -77,12 +77,19 @@
   const linkToken = fragment.get('token') || '';
   if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
 
-  const { csrfToken, call, authed, describe } = window.jwtAuth;
+  const { client, describe } = window.jwtAuth;
   const federation = window.jwtAuthFederation;
   let configuredProviders = [];
   // Function declarations below are hoisted: the passkey parts call back into them.
   const passkeys = window.jwtAuthPasskeys.attach({
-    guarded, afterSignIn, afterSecondStep, setStatus, showError, describe, mfaToken: () => mfaToken,
+    guarded, signIn, secondStep, setStatus, showError, describe, mfaToken: () => mfaToken,
+  });
+
+  // A session that ended elsewhere (another tab's sign-out, a refused refresh) ends here too.
+  client.subscribe((event) => {
+    if (event.type !== 'signed_out') return;
+    if (event.reason === 'logout') showSignedOut('Signed out.');
+    else showSignedOut('Your session has ended: sign in again.');
   });
 
   function showError(message) {
@@ -126,7 +133,7 @@
   // A TOTP code is six digits; anything else typed in the one box is taken as a recovery code.
   function factor(text) {
     const value = text.trim();
-    return /^[0-9]{6}$/.test(value) ? { code: value } : { recovery_code: value };
+    return /^[0-9]{6}$/.test(value) ? { code: value } : { recoveryCode: value };
   }
 
   function showSignedOut(message) {
@@ -162,13 +169,11 @@
       end.textContent = 'Sign out';
       end.setAttribute('aria-label', `Sign out ${device}`);
       end.addEventListener('click', () => guarded(async () => {
-        const result = await authed('DELETE', `/auth/sessions/${encodeURIComponent(session.id)}`, { csrf: true });
-        if (result.ok || result.status === 404) {
-          setStatus('That device is signed out.', true);
-          await loadSessions();
-        } else {
-          showError(describe(result));
-        }
+        await client.sessions.end(session.id).catch((error) => {
+          if (error.status !== 404) throw error;
+        });
+        setStatus('That device is signed out.', true);
+        await loadSessions();
       }));
       item.append(' ', end);
     }
@@ -176,19 +181,17 @@
   }
 
   async function loadSessions() {
-    const result = await authed('GET', '/auth/sessions');
-    if (!result.ok || !result.body) {
-      showError(describe(result));
-      return;
+    try {
+      ui.sessions.replaceChildren(...(await client.sessions.list()).map(sessionItem));
+    } catch (error) {
+      showError(describe(error));
     }
-    ui.sessions.replaceChildren(...result.body.sessions.map(sessionItem));
   }
 
   async function loadIdentities() {
     ui.identitiesPart.hidden = configuredProviders.length === 0;
     if (ui.identitiesPart.hidden) return;
-    const result = await federation.identities();
-    const linked = result.ok ? result.body.identities : [];
+    const linked = await client.federation.identities().catch(() => []);
     ui.identities.replaceChildren(...linked.map((identity) => {
       const item = document.createElement('li');
       item.textContent = `${identity.provider}: ${identity.email || identity.subject} `;
@@ -197,9 +200,12 @@
       unlink.className = 'secondary';
       unlink.textContent = 'Unlink';
       unlink.addEventListener('click', () => guarded(async () => {
-        const done = await federation.unlink(identity.provider);
-        if (done.ok) setStatus(`${identity.provider} unlinked.`, true);
-        else showError(done.status === 409 ? 'It is your only way to sign in: set a password first.' : describe(done));
+        try {
+          await client.federation.unlink(identity.provider);
+          setStatus(`${identity.provider} unlinked.`, true);
+        } catch (error) {
+          showError(error.status === 409 ? 'It is your only way to sign in: set a password first.' : describe(error));
+        }
         await loadIdentities();
       }));
       item.append(unlink);
@@ -212,63 +218,65 @@
       button.className = 'secondary';
       button.textContent = `Link ${provider.name}`;
       button.addEventListener('click', () => guarded(async () => {
-        let result = await federation.link(provider.id);
-        if (result.body?.code === 'reauthentication_required') {
+        try {
+          await client.federation.link(provider.id);
+        } catch (error) {
+          if (error.code !== 'reauthentication_required') throw error;
           const password = window.prompt('Your current password, to link another sign-in:');
-          if (password) result = await federation.link(provider.id, password);
+          if (!password) throw error;
+          await client.federation.link(provider.id, { currentPassword: password });
         }
-        if (!result.ok) showError(describe(result));
       }));
       return button;
     }));
   }
 
   async function showProviders() {
-    configuredProviders = await federation.providers().catch(() => []);
+    configuredProviders = await client.federation.providers().catch(() => []);
     ui.providers.hidden = configuredProviders.length === 0;
     ui.providers.replaceChildren(...configuredProviders.map((provider) => {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'secondary';
       button.textContent = `Sign in with ${provider.name}`;
-      button.addEventListener('click', () => guarded(() => federation.signIn(provider.id)));
+      button.addEventListener('click', () => guarded(() => client.federation.signIn(provider.id)));
       return button;
     }));
   }
 
   async function loadMe() {
-    const me = await authed('GET', '/auth/me');
-    if (me.ok && me.body) {
-      showSignedIn(me.body);
-      await loadSessions();
-      await passkeys.load();
-      await loadIdentities();
-    } else {
+    let user;
+    try {
+      user = await client.me();
+    } catch (error) {
       showSignedOut('Not signed in.');
-      if (me.status !== 401 && me.status !== 403) showError(describe(me));
+      if (error.status !== 401 && error.status !== 403) showError(describe(error));
+      return false;
     }
-    return me.ok;
+    showSignedIn(user);
+    await loadSessions();
+    await passkeys.load();
+    await loadIdentities();
+    return true;
   }
 
+  // Runs a click's work with the buttons off; a failure the work did not handle is shown.
   async function guarded(action) {
     busy(true);
     showError('');
     try {
       await action();
     } catch (e) {
-      showError(`The API could not be reached (${e.message}).`);
+      showError(e instanceof window.jwtAuth.AuthError && e.status !== 0 ? describe(e) : `The API could not be reached (${e.message}).`);
     } finally {
       busy(false);
     }
   }
 
-  // A sign-in the API accepted, after which /auth/me by cookie failed: tokens that came in the
-  // body mean the API was started with TOKEN_TRANSPORT=body, which sets no cookie for this page.
-  function noSessionCookie(result) {
-    return result.body?.access_token
-      ? 'Signed in, but the API sets no cookies (TOKEN_TRANSPORT=body): start it with TOKEN_TRANSPORT=both (the local API\'s default) or cookie.'
-      : 'Signed in, but /auth/me failed: are cookies enabled?';
-  }
+  // A sign-in the API accepted, after which /auth/me by cookie failed: the API sets no cookie
+  // for this page (TOKEN_TRANSPORT=body), or the browser refuses them.
+  const NO_SESSION_COOKIE = 'Signed in, but /auth/me failed: are cookies enabled? The API must set them '
+    + '(TOKEN_TRANSPORT=both, the local API\'s default, or cookie).';
 
   ui.form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -280,20 +288,36 @@
         return;
       }
       setStatus(path === '/auth/register' ? 'Registering…' : 'Signing in…');
-      const result = await call('POST', path, { body: credentials });
-      if (result.status === 202) {
-        setStatus('Account created. Open the link we emailed you, then sign in.', true);
-        return;
-      }
-      await afterSignIn(result);
+      await signIn(async () => {
+        if (path === '/auth/login') return client.login(credentials.email, credentials.password);
+        const result = await client.register(credentials.email, credentials.password);
+        if (result.status === 'verification_required') {
+          setStatus('Account created. Open the link we emailed you, then sign in.', true);
+          return null;
+        }
+        return result;
+      });
     });
   });
 
-  // A login's (or a provider sign-in's) answer: the session, the second step, or why not.
-  async function afterSignIn(result) {
-    if (result.body?.code === 'mfa_required') {
-      mfaToken = result.body.mfa_token;
-      passkeys.offerForSecondStep(result.body.passkey);
+  // A sign-in (password, passkey, provider): the session, the second step, or why not.
+  async function signIn(attempt) {
+    let result;
+    try {
+      result = await attempt();
+    } catch (error) {
+      if (error.status === 0 && error.code === 'network_error') throw error;
+      setStatus('Not signed in.');
+      showError(error.code === 'email_not_verified'
+        ? 'Confirm your email address first: open the link we emailed you.'
+        : describe(error));
+      ui.password.focus();
+      return;
+    }
+    if (!result) return;
+    if (result.status === 'mfa_required') {
+      mfaToken = result.mfaToken;
+      passkeys.offerForSecondStep(result.passkey);
       ui.mfaCode.value = '';
       ui.mfaRecovery.value = '';
       show('mfaStep');
@@ -301,16 +325,8 @@
       ui.mfaCode.focus();
       return;
     }
-    if (!result.ok) {
-      setStatus('Not signed in.');
-      showError(result.body?.code === 'email_not_verified'
-        ? 'Confirm your email address first: open the link we emailed you.'
-        : describe(result));
-      ui.password.focus();
-      return;
-    }
-    if (!await loadMe()) showError(noSessionCookie(result));
-    else if (result.body?.password_breached) {
+    if (!await loadMe()) showError(NO_SESSION_COOKIE);
+    else if (result.passwordBreached) {
       showError('This password appeared in a data breach: please choose another (log out, then "Forgot your password?").');
     }
   }
@@ -324,30 +340,32 @@
         showError('Enter the code from your app, or a recovery code.');
         return;
       }
-      const body = code ? { mfa_token: mfaToken, code } : { mfa_token: mfaToken, recovery_code: recovery };
-      const result = await call('POST', '/auth/mfa/verify', { body });
       ui.mfaCode.value = '';
       ui.mfaRecovery.value = '';
-      await afterSecondStep(result);
+      await secondStep(() => client.verifyMfa(mfaToken, code ? { code } : { recoveryCode: recovery }),
+        'That code is wrong or already used. Try the next one your app shows.');
     });
   });
 
-  // The second step's answer (a code's or a passkey's): the session, or why not.
-  async function afterSecondStep(result) {
-    if (result.ok) {
-      mfaToken = '';
-      if (!await loadMe()) showError(noSessionCookie(result));
+  // The second step (a code's or a passkey's): the session, or why not.
+  async function secondStep(attempt, wrongMessage) {
+    try {
+      await attempt();
+    } catch (error) {
+      if (error.status === 0) throw error;
+      if (error.code === 'invalid_code') {
+        showError(wrongMessage);
+        ui.mfaCode.focus();
+      } else {
+        // The mfa_token ended (used, expired or too many wrong codes): sign in again.
+        mfaToken = '';
+        showSignedOut('Not signed in.');
+        showError(`${describe(error)}. Sign in again.`);
+      }
       return;
     }
-    if (result.body?.code === 'invalid_code') {
-      showError('That code is wrong or already used. Try the next one your app shows.');
-      ui.mfaCode.focus();
-    } else {
-      // The mfa_token ended (used, expired or too many wrong codes): sign in again.
-      mfaToken = '';
-      showSignedOut('Not signed in.');
-      showError(`${describe(result)}. Sign in again.`);
-    }
+    mfaToken = '';
+    if (!await loadMe()) showError(NO_SESSION_COOKIE);
   }
 
   ui.mfaBack.addEventListener('click', () => {
@@ -356,14 +374,10 @@
   });
 
   ui.mfaStart.addEventListener('click', () => guarded(async () => {
-    const result = await authed('POST', '/auth/mfa/totp', { csrf: true });
-    if (!result.ok) {
-      showError(describe(result));
-      return;
-    }
+    const enrolment = await client.mfa.startTotp();
     // An <img> of the SVG: the markup never becomes part of this page (CSP: img-src data:).
-    ui.mfaQr.src = `data:image/svg+xml;base64,${btoa(result.body.qr_svg)}`;
-    ui.mfaSecret.textContent = result.body.secret;
+    ui.mfaQr.src = `data:image/svg+xml;base64,${btoa(enrolment.qr_svg)}`;
+    ui.mfaSecret.textContent = enrolment.secret;
     ui.mfaCodes.hidden = true;
     ui.mfaStart.hidden = true;
     ui.mfaEnrol.hidden = false;
@@ -373,20 +387,15 @@
   ui.mfaConfirmForm.addEventListener('submit', (event) => {
     event.preventDefault();
     guarded(async () => {
-      const result = await authed('POST', '/auth/mfa/totp/confirm', {
-        // The password too: a stolen session alone must not put another authenticator on the account.
-        body: { code: ui.mfaConfirmCode.value.trim(), current_password: ui.mfaConfirmPassword.value },
-        csrf: true,
-      });
+      const code = ui.mfaConfirmCode.value.trim();
+      // The password too: a stolen session alone must not put another authenticator on the account.
+      const password = ui.mfaConfirmPassword.value;
       ui.mfaConfirmCode.value = '';
       ui.mfaConfirmPassword.value = '';
-      if (!result.ok) {
-        showError(describe(result));
-        return;
-      }
+      const recoveryCodes = await client.mfa.confirmTotp(code, password);
       ui.mfaSecret.textContent = '';
       ui.mfaQr.removeAttribute('src');
-      ui.recoveryCodes.replaceChildren(...result.body.recovery_codes.map((code) => {
+      ui.recoveryCodes.replaceChildren(...recoveryCodes.map((code) => {
         const item = document.createElement('li');
         item.textContent = code;
         return item;
@@ -400,16 +409,13 @@
   ui.mfaDisableForm.addEventListener('submit', (event) => {
     event.preventDefault();
     guarded(async () => {
-      const result = await authed('DELETE', '/auth/mfa/totp', { body: factor(ui.mfaDisableCode.value), csrf: true });
+      const given = factor(ui.mfaDisableCode.value);
       ui.mfaDisableCode.value = '';
-      if (result.ok) {
-        ui.mfaCodes.hidden = true;
-        ui.recoveryCodes.replaceChildren();
-        showMfaState(false);
-        setStatus('Two-step sign-in is off.', true);
-      } else {
-        showError(describe(result));
-      }
+      await client.mfa.disableTotp(given);
+      ui.mfaCodes.hidden = true;
+      ui.recoveryCodes.replaceChildren();
+      showMfaState(false);
+      setStatus('Two-step sign-in is off.', true);
     });
   });
 
@@ -429,66 +435,63 @@
         showError('Enter the email address of your account.');
         return;
       }
-      const result = await call('POST', '/auth/password/forgot', { body: { email } });
-      if (result.ok) {
-        setStatus('If an account uses that address, a link to reset its password is on its way.', true);
-      } else {
-        showError(describe(result));
-      }
+      await client.email.forgotPassword(email);
+      setStatus('If an account uses that address, a link to reset its password is on its way.', true);
     });
   });
 
   ui.resetForm.addEventListener('submit', (event) => {
     event.preventDefault();
     guarded(async () => {
-      const result = await call('POST', '/auth/password/reset', {
-        body: { token: linkToken, new_password: ui.resetPassword.value },
-      });
+      const password = ui.resetPassword.value;
       ui.resetPassword.value = '';
-      if (result.ok) {
-        ui.resetForm.hidden = true;
-        ui.resetDone.hidden = false;
-        setStatus('Your password is set, and every device was signed out. Sign in with the new password.', true);
-      } else if (result.status === 401) {
-        showError('This reset link is invalid, expired or already used (a newer link replaces older ones). '
-          + 'Ask for a new one from the sign-in page.');
-      } else {
-        showError(describe(result));
-        ui.resetPassword.focus();
+      try {
+        await client.email.resetPassword(linkToken, password);
+      } catch (error) {
+        if (error.status === 0) throw error;
+        if (error.status === 401) {
+          showError('This reset link is invalid, expired or already used (a newer link replaces older ones). '
+            + 'Ask for a new one from the sign-in page.');
+        } else {
+          showError(describe(error));
+          ui.resetPassword.focus();
+        }
+        return;
       }
+      ui.resetForm.hidden = true;
+      ui.resetDone.hidden = false;
+      setStatus('Your password is set, and every device was signed out. Sign in with the new password.', true);
     });
   });
 
   ui.verifyConfirm.addEventListener('click', () => guarded(async () => {
-    const result = await call('POST', '/auth/email/verify', { body: { token: linkToken } });
-    if (result.ok) {
-      setStatus(`Your email address ${result.body.user.email} is confirmed.`, true);
-    } else if (result.status === 401) {
-      showError('This link is invalid, expired or already used. Sign in and ask for a new one.');
-    } else if (result.status === 409) {
-      showError('That address belongs to another account now, so your address did not change.');
-    } else {
-      showError(describe(result));
+    try {
+      const user = await client.email.verify(linkToken);
+      setStatus(`Your email address ${user.email} is confirmed.`, true);
+    } catch (error) {
+      if (error.status === 401) {
+        showError('This link is invalid, expired or already used. Sign in and ask for a new one.');
+      } else if (error.status === 409) {
+        showError('That address belongs to another account now, so your address did not change.');
+      } else {
+        throw error;
+      }
     }
   }));
 
   ui.resend.addEventListener('click', () => guarded(async () => {
-    const result = await call('POST', '/auth/email/verify/resend', { body: { email: currentEmail } });
-    if (result.ok) setStatus('A new confirmation link is on its way.', true);
-    else showError(describe(result));
+    await client.email.resendVerification(currentEmail);
+    setStatus('A new confirmation link is on its way.', true);
   }));
 
   ui.changeEmailForm.addEventListener('submit', (event) => {
     event.preventDefault();
     guarded(async () => {
-      const body = { new_email: ui.newEmail.value.trim(), current_password: ui.changeEmailPassword.value };
-      const result = await authed('POST', '/auth/email', { body, csrf: true });
+      const newEmail = ui.newEmail.value.trim();
+      const password = ui.changeEmailPassword.value;
       ui.changeEmailPassword.value = '';
-      if (result.ok) {
-        setStatus(`A confirmation link is on its way to ${body.new_email}. Your address changes once you open it.`, true);
-      } else {
-        showError(describe(result));
-      }
+      await client.email.change(newEmail, password);
+      setStatus(`A confirmation link is on its way to ${newEmail}. Your address changes once you open it.`, true);
     });
   });
 
@@ -498,25 +501,17 @@
   }));
 
   ui.logout.addEventListener('click', () => guarded(async () => {
-    const result = await call('POST', '/auth/logout', { body: { scope: 'local' }, csrf: true });
-    if (result.ok) {
-      ui.email.value = '';
-      showSignedOut('Signed out.');
-      ui.email.focus();
-    } else {
-      showError(describe(result));
-    }
+    // The client ends the session here (and in this page's other tabs) whatever the API says.
+    await client.logout('local');
+    ui.email.value = '';
+    ui.email.focus();
   }));
 
   ui.signOutOthers.addEventListener('click', () => guarded(async () => {
     // The refresh cookie names this session; the API keeps it, and its cookies, signed in.
-    const result = await call('POST', '/auth/logout', { body: { scope: 'others' }, csrf: true });
-    if (result.ok) {
-      setStatus('Every other device is signed out.', true);
-      await loadSessions();
-    } else {
-      showError(describe(result));
-    }
+    await client.logout('others');
+    setStatus('Every other device is signed out.', true);
+    await loadSessions();
   }));
 
   const linkPages = { '/reset-password': 'reset', '/verify-email': 'verify' };
@@ -531,9 +526,10 @@
     guarded(async () => {
       await showProviders();
       setStatus('Signing in…');
-      const result = await federation.exchange(fragment.get('code'));
-      if (!result.ok && result.body?.code !== 'mfa_required') showSignedOut('Not signed in.');
-      await afterSignIn(result);
+      await signIn(() => client.federation.complete(fragment.get('code')).catch((error) => {
+        showSignedOut('Not signed in.');
+        throw error;
+      }));
     });
   } else {
     guarded(async () => {

@@ -1,54 +1,17 @@
-// Passkeys: the browser's own WebAuthn (navigator.credentials) with the JSON forms the API
-// speaks — options through PublicKeyCredential.parse*OptionsFromJSON, answers through toJSON().
-// Adding one needs a sign-in within 5 minutes or the current password; signing in needs no
-// address (the browser offers its passkeys for this site, in the email field's autofill too).
+// The page's passkey parts, through the client (client.passkeys: the browser's own WebAuthn with
+// the JSON forms the API speaks). Adding one needs a sign-in within 5 minutes or the current
+// password; signing in needs no address (the browser offers its passkeys for this site).
 'use strict';
 
 window.jwtAuthPasskeys = (() => {
-  const { call, authed } = window.jwtAuth;
+  const { client } = window.jwtAuth;
+  const { Passkeys } = window.JwtAuthClient;
 
-  const supported = () => typeof window.PublicKeyCredential === 'function'
+  // The page shows passkeys where the browser parses the API's JSON options itself.
+  const supported = () => Passkeys.supported()
     && typeof PublicKeyCredential.parseRequestOptionsFromJSON === 'function';
 
-  // Options from the API, minus what the browser's JSON parser refuses (members set to null).
-  const withoutNulls = (value) => (Array.isArray(value) ? value.map(withoutNulls)
-    : value && typeof value === 'object'
-      ? Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]))
-      : value);
-
-  // A passkey's assertion for request options ({"publicKey": …}), as JSON; null if dismissed.
-  async function assertion(options, mediation) {
-    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(withoutNulls(options.publicKey));
-    const request = { publicKey };
-    if (mediation) request.mediation = mediation;
-    const credential = await navigator.credentials.get(request);
-    return credential ? credential.toJSON() : null;
-  }
-
-  // Signs in with a passkey: the token response (cookies set), or a problem. `mediation`
-  // "conditional" waits for the user to pick a passkey in the email field's autofill.
-  async function signIn(mediation) {
-    const options = await call('POST', '/auth/passkeys/login/options', { body: {} });
-    if (!options.ok) return options;
-    const credential = await assertion(options.body, mediation);
-    if (!credential) return { status: 0, ok: false, body: { detail: 'No passkey was chosen.' } };
-    return call('POST', '/auth/passkeys/login', { body: { credential } });
-  }
-
-  // Adds a passkey named `name` to the signed-in account.
-  async function add(name, currentPassword) {
-    const body = currentPassword ? { current_password: currentPassword } : {};
-    const options = await authed('POST', '/auth/passkeys/register/options', { body, csrf: true });
-    if (!options.ok) return options;
-    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(withoutNulls(options.body.publicKey));
-    const credential = await navigator.credentials.create({ publicKey });
-    return authed('POST', '/auth/passkeys/register', { body: { credential: credential.toJSON(), name }, csrf: true });
-  }
-
-  const list = () => authed('GET', '/auth/passkeys');
-  const remove = (id) => authed('DELETE', `/auth/passkeys/${encodeURIComponent(id)}`, { csrf: true });
-
-  // The page's passkey parts, wired to what the page (app.js) does after a sign-in's answer.
+  // Wired to what the page (app.js) does after a sign-in's answer.
   function attach(page) {
     const $ = (id) => document.getElementById(id);
     const el = {
@@ -61,21 +24,18 @@ window.jwtAuthPasskeys = (() => {
 
     el.login.addEventListener('click', () => page.guarded(async () => {
       page.setStatus('Waiting for your passkey…');
-      const result = await signIn();
-      if (result.status === 0) {
-        page.setStatus('Not signed in.');
-        page.showError(result.body.detail);
-        return;
-      }
-      await page.afterSignIn(result);
+      await page.signIn(() => client.passkeys.signIn());
     }));
 
     el.mfa.addEventListener('click', () => page.guarded(async () => {
-      const credential = await assertion(mfaOptions);
-      if (!credential) return;
-      const result = await call('POST', '/auth/mfa/verify', { body: { mfa_token: page.mfaToken(), passkey: credential } });
-      await page.afterSecondStep(result);
-      if (result.body?.code === 'invalid_code') page.showError('That passkey was not accepted: try it again, or enter a code.');
+      let credential;
+      try {
+        credential = await client.passkeys.assert(mfaOptions);
+      } catch (error) {
+        if (error.code === 'passkey_cancelled') return;
+        throw error;
+      }
+      await page.secondStep(() => client.verifyMfa(page.mfaToken(), { passkey: credential }), 'That passkey was not accepted: try it again, or enter a code.');
     }));
 
     function item(passkey) {
@@ -89,9 +49,12 @@ window.jwtAuthPasskeys = (() => {
       removeButton.textContent = 'Remove';
       removeButton.setAttribute('aria-label', `Remove the passkey ${passkey.name}`);
       removeButton.addEventListener('click', () => page.guarded(async () => {
-        const done = await remove(passkey.id);
-        if (done.ok) page.setStatus(`The passkey ${passkey.name} is removed.`, true);
-        else page.showError(done.status === 409 ? 'It is your only way to sign in: add another first.' : page.describe(done));
+        try {
+          await client.passkeys.remove(passkey.id);
+          page.setStatus(`The passkey ${passkey.name} is removed.`, true);
+        } catch (error) {
+          page.showError(error.status === 409 ? 'It is your only way to sign in: add another first.' : page.describe(error));
+        }
         await load();
       }));
       entry.append(removeButton);
@@ -101,19 +64,25 @@ window.jwtAuthPasskeys = (() => {
     async function load() {
       el.part.hidden = !on;
       if (!on) return;
-      const result = await list();
-      el.list.replaceChildren(...(result.ok ? result.body.passkeys : []).map(item));
+      const passkeys = await client.passkeys.list().catch(() => []);
+      el.list.replaceChildren(...passkeys.map(item));
     }
 
     el.add.addEventListener('click', () => page.guarded(async () => {
       const name = el.name.value.trim() || 'Passkey';
-      let result = await add(name);
-      if (result.body?.code === 'reauthentication_required') {
-        const password = window.prompt('Your current password, to add a passkey:');
-        if (password) result = await add(name, password);
+      try {
+        try {
+          await client.passkeys.add(name);
+        } catch (error) {
+          if (error.code !== 'reauthentication_required') throw error;
+          const password = window.prompt('Your current password, to add a passkey:');
+          if (!password) throw error;
+          await client.passkeys.add(name, password);
+        }
+        page.setStatus(`The passkey ${name} is added: you can sign in with it.`, true);
+      } catch (error) {
+        page.showError(page.describe(error));
       }
-      if (result.ok) page.setStatus(`The passkey ${name} is added: you can sign in with it.`, true);
-      else page.showError(page.describe(result));
       await load();
     }));
 
@@ -131,5 +100,5 @@ window.jwtAuthPasskeys = (() => {
     };
   }
 
-  return { supported, assertion, signIn, add, list, remove, attach };
+  return { supported, attach };
 })();

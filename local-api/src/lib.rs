@@ -3,8 +3,9 @@
 //! the way the template has API Gateway answer it. Only for the host names it listens as
 //! ([`AllowedHosts`]): a page elsewhere cannot reach it through DNS rebinding.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -35,6 +36,8 @@ const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
 const COMMON_JS: &str = include_str!("../../web/common.js");
+/// The client library (clients/typescript) as the pages load it, built by its `npm run bundle`.
+const CLIENT_JS: &str = include_str!("../../web/client.js");
 const FEDERATION_JS: &str = include_str!("../../web/federation.js");
 const PASSKEYS_JS: &str = include_str!("../../web/passkeys.js");
 const ADMIN_HTML: &str = include_str!("../../web/admin.html");
@@ -69,22 +72,48 @@ pub struct DevViews {
     pub events: Option<MemoryEvents>,
 }
 
+/// How many requests each method and path got since the start (`GET /_dev/requests`): how a
+/// client's tests count the refreshes its tabs made, at the server.
+#[derive(Clone, Default)]
+struct RequestCounts(Arc<Mutex<BTreeMap<String, u64>>>);
+
+async fn count_requests(State(counts): State<RequestCounts>, request: Request, next: Next) -> Response {
+    let key = format!("{} {}", request.method(), request.uri().path());
+    if !key.contains(" /_dev/") {
+        *counts.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).entry(key).or_default() += 1;
+    }
+    next.run(request).await
+}
+
 /// The API, the page (also at the paths the mailed links open), and the [`DevViews`], for
 /// requests to one of `hosts` only.
 pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, dev: DevViews, hosts: AllowedHosts) -> Router {
     let index = || async { page("text/html; charset=utf-8", INDEX_HTML) };
-    let mut router = Router::new()
-        .route("/", get(index))
-        .route("/verify-email", get(index))
-        .route("/reset-password", get(index))
-        .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", APP_JS) }))
-        .route("/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }))
-        .route("/common.js", get(|| async { page("text/javascript; charset=utf-8", COMMON_JS) }))
-        .route("/federation.js", get(|| async { page("text/javascript; charset=utf-8", FEDERATION_JS) }))
-        .route("/passkeys.js", get(|| async { page("text/javascript; charset=utf-8", PASSKEYS_JS) }))
-        // The administration page: the API behind it checks every call (admins only).
-        .route("/admin", get(|| async { page("text/html; charset=utf-8", ADMIN_HTML) }))
-        .route("/admin.js", get(|| async { page("text/javascript; charset=utf-8", ADMIN_JS) }));
+    let counts = RequestCounts::default();
+    let counted = counts.clone();
+    let mut router =
+        Router::new()
+            .route(
+                "/_dev/requests",
+                get(move || {
+                    let requests = counted.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+                    async move {
+                        json_response(StatusCode::OK, &serde_json::json!({ "requests": requests })).map(Body::from)
+                    }
+                }),
+            )
+            .route("/", get(index))
+            .route("/verify-email", get(index))
+            .route("/reset-password", get(index))
+            .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", APP_JS) }))
+            .route("/app.css", get(|| async { page("text/css; charset=utf-8", APP_CSS) }))
+            .route("/common.js", get(|| async { page("text/javascript; charset=utf-8", COMMON_JS) }))
+            .route("/client.js", get(|| async { page("text/javascript; charset=utf-8", CLIENT_JS) }))
+            .route("/federation.js", get(|| async { page("text/javascript; charset=utf-8", FEDERATION_JS) }))
+            .route("/passkeys.js", get(|| async { page("text/javascript; charset=utf-8", PASSKEYS_JS) }))
+            // The administration page: the API behind it checks every call (admins only).
+            .route("/admin", get(|| async { page("text/html; charset=utf-8", ADMIN_HTML) }))
+            .route("/admin.js", get(|| async { page("text/javascript; charset=utf-8", ADMIN_JS) }));
     if let Some(events) = dev.events {
         router = router.route(
             "/_dev/events",
@@ -107,6 +136,7 @@ pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, dev: DevViews, ho
             );
     }
     let router = router.fallback(serve).with_state(gateway);
+    let router = router.layer(middleware::from_fn_with_state(counts, count_requests));
     let router = if origins.is_empty() { router } else { router.layer(cors_layer(origins)) };
     // Outermost: a request for another host gets no page, no preflight and no dev view.
     router.layer(middleware::from_fn_with_state(hosts, only_allowed_hosts))

@@ -300,12 +300,55 @@ step('after the access token expires the page reaches /auth/me through a silent 
   await expectSignedIn();
   await page.waitForFunction(() => !document.getElementById('check').disabled);
   const seen = responses.map((r) => `${r.method} ${r.path} ${r.status}`);
+  // The client knows when the access token expires (the login's expires_in): it refreshes first,
+  // so no call is refused on the way.
+  assert.equal(seen[0], 'POST /auth/refresh 200', seen.join(', '));
+  assert.equal(seen[1], 'GET /auth/me 200', seen.join(', '));
+  await shot('05-after-silent-refresh');
+});
+
+step('after a refused access token the client refreshes once and retries once', async () => {
+  // A page that knows nothing of the token's expiry (its record gone), with the access cookie
+  // expired: only the authorizer's 403 tells the client.
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await expectSignedIn();
+  await page.waitForTimeout((ACCESS_TTL_SECONDS + 1.5) * 1000);
+  responses.length = 0;
+  await page.click('#check');
+  await page.waitForFunction(() => !document.getElementById('check').disabled);
+  await expectSignedIn();
+  const seen = responses.map((r) => `${r.method} ${r.path} ${r.status}`);
   // The browser drops the expired access cookie (Max-Age = TTL), or still sends the expired
   // token: either way the authorizer refuses it (cookie transport has no 401).
-  assert.equal(seen[0], 'GET /auth/me 403', seen.join(', '));
-  assert.equal(seen[1], 'POST /auth/refresh 200', seen.join(', '));
-  assert.equal(seen[2], 'GET /auth/me 200', seen.join(', '));
-  await shot('05-after-silent-refresh');
+  assert.deepEqual(seen.slice(0, 3), ['GET /auth/me 403', 'POST /auth/refresh 200', 'GET /auth/me 200'], seen.join(', '));
+});
+
+step('two tabs with an expired access token call the API at once: one rotation, neither signed out; a third sees the new session', async (t) => {
+  const refreshes = async () => (await (await fetch(`${apiOrigin()}/_dev/requests`)).json()).requests['POST /auth/refresh'] ?? 0;
+  const callApi = (tab) => tab.evaluate(async () => (await window.jwtAuth.client.authFetch('/auth/me')).status);
+  const tabs = [await context.newPage(), await context.newPage(), await context.newPage()];
+  try {
+    for (const tab of tabs) {
+      await tab.goto('/');
+      await expectSignedIn(tab);
+    }
+    await page.waitForTimeout((ACCESS_TTL_SECONDS + 1.5) * 1000);
+    const before = await refreshes();
+    const answers = await Promise.all([callApi(tabs[0]), callApi(tabs[1])]);
+    assert.deepEqual(answers, [200, 200]);
+    const rotations = (await refreshes()) - before;
+    assert.equal(rotations, 1, 'one refresh for both tabs');
+    assert.equal(await callApi(tabs[2]), 200);
+    assert.equal((await refreshes()) - before, 1, 'the third tab used the new tokens without refreshing');
+    for (const tab of [page, ...tabs]) {
+      await tab.click('#check');
+      await expectSignedIn(tab);
+    }
+    t.diagnostic(`two tabs at once: ${rotations} refresh; a third tab: 0`);
+  } finally {
+    for (const tab of tabs) await tab.close();
+  }
 });
 
 step('a cross-origin form POST to /auth/logout without the CSRF header is refused', async () => {

@@ -216,6 +216,40 @@ mod tests {
     }
 
     #[test]
+    fn a_challenge_is_keyed_by_its_sha256_so_two_never_share_a_key() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(challenge_digest(b"abc"), abc);
+        assert_ne!(challenge_digest(b"challenge-1"), challenge_digest(b"challenge-2"));
+    }
+
+    /// A credential as webauthn-rs 0.6 stores it (the P-256 key of its own `core.rs` tests).
+    const CREDENTIAL: &str = r#"{"cred":{"cred_id":"uZcVDBVS68E_MtAgeQpElJxldF_6cY9sSvbWqx_qRh8wiu42lyRBRmh5yFeD_r9k130dMbFHBHI9RTFgdJQIzQ","cred":{"type_":"ES256","key":{"EC_EC2":{"curve":"SECP256R1","x":[194,126,127,109,252,23,131,21,252,6,223,99,44,254,140,27,230,17,94,5,133,28,104,41,144,69,171,149,161,26,200,243],"y":[143,123,183,156,24,178,21,248,117,159,162,69,171,52,188,252,26,59,6,47,103,92,19,58,117,103,249,0,219,8,95,196]}}},"counter":2,"user_verified":false,"backup_eligible":false,"backup_state":false,"registration_policy":"preferred","extensions":{"cred_protect":"NotRequested","hmac_create_secret":"NotRequested"},"attestation":{"data":"None","metadata":"None"},"attestation_format":"None"}}"#;
+
+    fn stored(name: &str, last_used_at: Option<u64>) -> StoredPasskey {
+        StoredPasskey::from_stored("id-1".into(), name.into(), 10, last_used_at, CREDENTIAL.into())
+            .expect("the credential reads back")
+    }
+
+    #[test]
+    fn a_stored_passkey_reads_back_only_from_a_credential_and_equals_only_itself() {
+        let passkey = stored("Laptop", Some(20));
+        assert_eq!(passkey, stored("Laptop", Some(20)));
+        assert_eq!(passkey.key_as_stored, CREDENTIAL);
+        assert_eq!(passkey.id, PasskeyId("id-1".into()), "the id as stored, not recomputed");
+        assert!(StoredPasskey::from_stored("id".into(), "n".into(), 1, None, "{}".into()).is_none());
+        let differing = [
+            StoredPasskey { id: PasskeyId("id-2".into()), ..passkey.clone() },
+            StoredPasskey { name: "Phone".into(), ..passkey.clone() },
+            StoredPasskey { created_at: 11, ..passkey.clone() },
+            StoredPasskey { last_used_at: None, ..passkey.clone() },
+            StoredPasskey { key_as_stored: format!("{} ", passkey.key_as_stored), ..passkey.clone() },
+        ];
+        for other in differing {
+            assert_ne!(passkey, other);
+        }
+    }
+
+    #[test]
     fn backup_flags_read_from_the_stored_credential() {
         let stored = r#"{"cred":{"backup_eligible":true,"backup_state":false}}"#;
         assert_eq!(credential_flags(stored), (true, false));
