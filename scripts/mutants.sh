@@ -71,19 +71,19 @@ id-token | all)
 decisions)
     # The part of `service` that decides who may do what: the authorizer's decision and policy,
     # the admin checks, logout's and refresh's session rules (about 70 mutants, under an hour).
-    run decisions --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
+    run decisions --test-package=shared --test-package=e2e --test-package=authctl -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
 policy)
     # The authorizer's decisions on the deployer's routes and the REST policy builder, against
     # the suites that check them (the generated route tables included).
-    run policy --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs "$@" \
+    run policy --test-package=shared --test-package=e2e -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs "$@" \
         -- -- route_permissions:: rest_authorizer:: authorizer::
     ;;
 credential-events)
     # The credential-event rule: the epoch raised by each event, every redemption conditioned on
     # it, on both stores (DynamoDB Local needed).
-    run credential-events --test-workspace=true -f shared/src/store/dynamo/credentials.rs \
+    run credential-events --test-package=shared --test-package=e2e -f shared/src/store/dynamo/credentials.rs \
         -f shared/src/domain/user.rs -f shared/src/store/memory/one_time.rs -f shared/src/store/memory/mfa.rs "$@" \
         -- -- credential_events:: store_contract:: amr::
     ;;
@@ -116,7 +116,7 @@ import)
         -f shared/src/legacy/mod.rs "$@"
     ;;
 service | all)
-    run service --test-workspace=true -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
+    run service --test-package=shared --test-package=e2e --test-package=authctl -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs \
         -f shared/src/service/admin.rs -f shared/src/service/sessions.rs -f shared/src/service/accounts.rs \
         -f shared/src/service/throttle.rs -f shared/src/service/mod.rs "$@" -- -- "${E2E_SKIPS[@]}"
     ;;
