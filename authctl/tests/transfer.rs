@@ -33,12 +33,35 @@ fn on(deployment: &Deployment, args: &[&str]) -> Output {
     )
 }
 
-/// A fresh path in the temporary directory.
-fn temp_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("authctl-{name}-{}", uuid::Uuid::new_v4().simple()))
+/// A fresh path in the temporary directory, removed (with its `.partial`) when dropped.
+struct TempPath(PathBuf);
+
+impl std::ops::Deref for TempPath {
+    type Target = PathBuf;
+
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
 }
 
-fn file_with(lines: &[Value]) -> PathBuf {
+impl AsRef<std::path::Path> for TempPath {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(self.0.with_extension("partial"));
+    }
+}
+
+fn temp_path(name: &str) -> TempPath {
+    TempPath(std::env::temp_dir().join(format!("authctl-{name}-{}", uuid::Uuid::new_v4().simple())))
+}
+
+fn file_with(lines: &[Value]) -> TempPath {
     let path = temp_path("import.jsonl");
     let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
     std::fs::write(&path, text).unwrap();
