@@ -249,6 +249,7 @@
     try {
       user = await client.me();
     } catch (error) {
+      if (error.status === 0) throw error; // no answer: the view stays, guarded() says why
       showSignedOut('Not signed in.');
       if (error.status !== 401 && error.status !== 403) showError(describe(error));
       return false;

@@ -58,10 +58,14 @@ var JwtAuthClient = (() => {
       return this.#state;
     }
     /** Records a token response of this tab and tells the others. */
-    announceTokens(freshness, tokens) {
+    announceTokens(freshness, tokens, user) {
       this.#note(freshness);
       this.#marker?.setItem(`${this.#name}.freshness`, JSON.stringify(this.#state));
-      this.#channel?.postMessage({ type: "tokens", ...freshness, tokens });
+      this.#channel?.postMessage({ type: "tokens", ...freshness, tokens, user });
+    }
+    /** Resolves once this tab's refresh in flight (if any) has ended. */
+    async idle() {
+      await this.#flight?.catch(() => false);
     }
     /** Records that the session ended here and tells the others. */
     announceSignedOut(reason) {
@@ -205,9 +209,12 @@ var JwtAuthClient = (() => {
   var CSRF_HEADER = "X-CSRF-Token";
   var SAFE_METHODS = /* @__PURE__ */ new Set(["GET", "HEAD", "OPTIONS"]);
   var SESSION_ENDINGS = /* @__PURE__ */ new Set(["token_reused", "token_revoked", "token_expired", "invalid_token"]);
+  var REFRESH_TIMEOUT_MS = 15e3;
   var ClientCore = class {
     transport;
     #base;
+    /** Origins the bearer token and the CSRF header may go to: the API's, and `apiOrigins`. */
+    #trusted;
     #storage;
     #fetch;
     #aheadMs;
@@ -218,14 +225,25 @@ var JwtAuthClient = (() => {
     #denialsAreReal = -1;
     /** The latest access token's lifetime: refreshing "ahead" takes at most half of it. */
     #lifetimeMs = Number.POSITIVE_INFINITY;
+    /** Bumped when the session ends: a refresh answer that arrives after that is dropped. */
+    #epoch = 0;
+    /** The session ended here (the cookies may outlive it): no refresh until the next sign-in. */
+    #signedOut = false;
     constructor(options = {}) {
-      this.transport = options.transport ?? (typeof document === "object" ? "cookies" : "bearer");
       this.#base = (options.baseUrl ?? "").replace(/\/+$/, "");
+      const page = typeof location === "object" ? location.origin : null;
+      const apiOrigin = this.#base ? new URL(this.#base).origin : page;
+      this.#trusted = new Set([apiOrigin, ...(options.apiOrigins ?? []).map((o) => new URL(o).origin)].filter(
+        (origin) => typeof origin === "string"
+      ));
+      const samePage = typeof document === "object" && page !== null && apiOrigin === page;
+      this.transport = options.transport ?? (samePage ? "cookies" : "bearer");
       this.#storage = options.storage ?? new MemoryStorage();
       this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
       this.#aheadMs = (options.refreshAheadSeconds ?? 30) * 1e3;
       const tabs = options.shareAcrossTabs ?? typeof document === "object";
-      this.#coordinator = new Coordinator(options.channelName ?? "jwt-auth", tabs, (message) => void this.#fromTab(message));
+      const channel = options.channelName ?? `jwt-auth:${apiOrigin ?? ""}`;
+      this.#coordinator = new Coordinator(channel, tabs, (message) => void this.#fromTab(message));
       if (options.onSignedOut) {
         const onSignedOut = options.onSignedOut;
         this.subscribe((event) => event.type === "signed_out" && onSignedOut(event.reason));
@@ -241,16 +259,25 @@ var JwtAuthClient = (() => {
      * refresh ahead of its expiry, and after API Gateway's 401/403 one refresh and one retry.
      */
     async authFetch(input, init = {}) {
+      if (typeof input !== "string" && !(input instanceof URL)) {
+        throw new TypeError("authFetch takes a URL (string or URL) and init, not a Request: it may send it twice");
+      }
       if (await this.#expiringSoon()) {
-        await this.#coordinator.run(() => this.#expiringSoon(), () => this.#refreshNow());
+        try {
+          await this.#coordinator.run(() => this.#expiringSoon(), () => this.#refreshNow());
+        } catch (error) {
+          if (Date.now() >= await this.#accessExpiresAt()) throw error;
+        }
       }
       const started = Date.now();
       const generation = this.#generation;
+      const used = (await this.tokens())?.accessToken;
       const first = await this.#send(input, init, true);
       if (!fromAuthorizer(first) || !await this.#maySignIn()) return first;
       if (first.status === 403 && this.#denialsAreReal === generation) return first;
+      if (typeof ReadableStream === "function" && init.body instanceof ReadableStream) return first;
       const refreshed = await this.#coordinator.run(
-        () => this.#coordinator.freshness.refreshedAt <= started,
+        async () => this.transport === "bearer" ? (await this.tokens())?.accessToken === used : this.#coordinator.freshness.refreshedAt <= started,
         () => this.#refreshNow()
       );
       if (!refreshed) return first;
@@ -268,6 +295,10 @@ var JwtAuthClient = (() => {
     async refresh() {
       const asked = Date.now();
       return this.#coordinator.run(() => this.#coordinator.freshness.refreshedAt <= asked, () => this.#refreshNow());
+    }
+    /** Resolves once no refresh is running (a logout must not race one). */
+    async settled() {
+      await this.#coordinator.idle();
     }
     /** Whether there may be a session to use: tokens stored, or the cookies' CSRF twin present. */
     async isSignedIn() {
@@ -291,8 +322,10 @@ var JwtAuthClient = (() => {
         await this.#storage.set(tokens);
       }
       this.#generation += 1;
-      this.#coordinator.announceTokens({ refreshedAt: now, accessExpiresAt }, tokens);
-      this.#emit(signedIn ? { type: "signed_in", user: response.user } : { type: "refreshed" });
+      this.#signedOut = false;
+      const user = signedIn ? response.user : void 0;
+      this.#coordinator.announceTokens({ refreshedAt: now, accessExpiresAt }, tokens, user);
+      this.#emit(user ? { type: "signed_in", user } : { type: "refreshed" });
     }
     /** A login-shaped answer: tokens (kept), the MFA step, or the error. */
     async signInResult(response) {
@@ -312,6 +345,8 @@ var JwtAuthClient = (() => {
     async endSession(reason) {
       await this.#storage.clear();
       this.#generation += 1;
+      this.#epoch += 1;
+      this.#signedOut = true;
       this.#coordinator.announceSignedOut(reason);
       this.#emit({ type: "signed_out", reason });
     }
@@ -345,8 +380,15 @@ var JwtAuthClient = (() => {
         if (!stored) return false;
         body = { refresh_token: stored.refreshToken };
       }
-      const init = { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } };
+      const epoch = this.#epoch;
+      const init = {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "Content-Type": "application/json" },
+        signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS)
+      };
       const response = await this.#send("/auth/refresh", init, false);
+      if (epoch !== this.#epoch) return false;
       if (response.ok) {
         await this.accept(await readJson(response));
         return true;
@@ -367,8 +409,8 @@ var JwtAuthClient = (() => {
       if (this.transport === "cookies") {
         request.credentials = "include";
         const csrf = readCookie(CSRF_COOKIE);
-        if (csrf && !SAFE_METHODS.has(method) && this.#isApi(url)) headers.set(CSRF_HEADER, csrf);
-      } else if (withSession && !headers.has("Authorization")) {
+        if (csrf && !SAFE_METHODS.has(method) && this.#isTrusted(url)) headers.set(CSRF_HEADER, csrf);
+      } else if (withSession && !headers.has("Authorization") && this.#isTrusted(url)) {
         const stored = await this.#storage.get();
         if (stored) headers.set("Authorization", `Bearer ${stored.accessToken}`);
       }
@@ -382,15 +424,20 @@ var JwtAuthClient = (() => {
     url(input) {
       return this.#url(input);
     }
+    /** An absolute URL as given; a path (`/…`) under the API's base, stage path included. */
     #url(input) {
       const text = String(input);
-      return /^[a-z][a-z0-9+.-]*:/i.test(text) ? text : `${this.#base}${text}`;
+      if (/^[a-z][a-z0-9+.-]*:/i.test(text)) return text;
+      if (!text.startsWith("/") || text.startsWith("//")) {
+        throw new TypeError(`a path starting with "/" or an absolute URL, not ${JSON.stringify(text)}`);
+      }
+      return `${this.#base}${text}`;
     }
-    /** Whether a URL is the API's own (the CSRF token goes nowhere else). */
-    #isApi(url) {
+    /** Whether a URL is the API's own or one of `apiOrigins` (tokens and the CSRF token go nowhere else). */
+    #isTrusted(url) {
       const page = typeof location === "object" ? location.href : void 0;
       try {
-        return new URL(url, page).origin === new URL(this.#base || (page ?? ""), page).origin;
+        return this.#trusted.has(new URL(url, page).origin);
       } catch {
         return false;
       }
@@ -404,18 +451,22 @@ var JwtAuthClient = (() => {
       return this.#coordinator.freshness.accessExpiresAt;
     }
     async #maySignIn() {
+      if (this.#signedOut) return false;
       if (this.transport === "bearer") return await this.#storage.get() !== null;
       return readCookie(CSRF_COOKIE) !== null;
     }
     async #fromTab(message) {
       this.#generation += 1;
       if (message.type === "signed_out") {
+        this.#epoch += 1;
+        this.#signedOut = true;
         await this.#storage.clear();
         this.#emit({ type: "signed_out", reason: message.reason });
         return;
       }
+      this.#signedOut = false;
       if (this.transport === "bearer" && message.tokens) await this.#storage.set(message.tokens);
-      this.#emit({ type: "refreshed" });
+      this.#emit(message.user ? { type: "signed_in", user: message.user } : { type: "refreshed" });
     }
     #emit(event) {
       for (const listener of this.#listeners) listener(event);
@@ -624,7 +675,7 @@ var JwtAuthClient = (() => {
     async add(name, currentPassword) {
       const options = await this.registrationOptions(currentPassword);
       const publicKey = creationOptions(options.publicKey);
-      const credential = await navigator.credentials.create({ publicKey });
+      const credential = await navigator.credentials.create({ publicKey }).catch(dismissed);
       if (!credential) throw cancelled();
       return this.finishRegistration(credentialJSON(credential), name);
     }
@@ -658,13 +709,18 @@ var JwtAuthClient = (() => {
     async assert(options, mediation) {
       const request = { publicKey: requestOptions(options.publicKey) };
       if (mediation) request.mediation = mediation;
-      const credential = await navigator.credentials.get(request);
+      const credential = await navigator.credentials.get(request).catch(dismissed);
       if (!credential) throw cancelled();
       return credentialJSON(credential);
     }
   };
   function cancelled() {
     return new AuthError(0, "passkey_cancelled", "No passkey was chosen");
+  }
+  function dismissed(error) {
+    const name = error?.name;
+    if (name === "NotAllowedError" || name === "AbortError") throw cancelled();
+    throw error;
   }
   function withoutNulls(value) {
     if (Array.isArray(value)) return value.map(withoutNulls);
@@ -781,6 +837,7 @@ var JwtAuthClient = (() => {
     }
     /** Signs out this session (`local`), every session (`global`) or every other one (`others`). */
     async logout(scope = "local") {
+      await this.settled();
       const refreshToken = await this.refreshToken();
       const body = refreshToken ? { refresh_token: refreshToken, scope } : { scope };
       const access = (await this.tokens())?.accessToken;
@@ -791,9 +848,13 @@ var JwtAuthClient = (() => {
         if (!response.ok) throw await AuthError.from(response);
         return;
       }
-      const error = response.ok ? null : await AuthError.from(response);
-      await this.endSession("logout");
-      if (error && error.status !== 401) throw error;
+      if (response.ok) {
+        await this.endSession("logout");
+        return;
+      }
+      const error = await AuthError.from(response);
+      if (error.status === 401) await this.endSession(error.code);
+      if (error.status !== 401 || scope === "global") throw error;
     }
     /** The signed-in account. */
     async me() {

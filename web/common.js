@@ -24,12 +24,11 @@ window.jwtAuth = (() => {
     return { status: response.status, ok: response.ok, body: parsed };
   }
 
-  // An AuthError (or a {status, body} answer) as one line: title, detail, fields, [code].
+  // An AuthError (or a {status, body} answer, or any Error) as one line: title, detail, fields, [code].
   function describe(failure) {
     const p = failure instanceof AuthError ? (failure.problem || {}) : (failure.body || {});
-    const status = failure.status;
     const text = [p.title, p.detail].filter(Boolean).join(': ')
-      || p.message || (failure instanceof AuthError ? failure.message : '') || `HTTP ${status}`;
+      || p.message || (failure instanceof Error ? failure.message : '') || `HTTP ${failure.status}`;
     const fields = Array.isArray(p.errors) ? p.errors.map((e) => `${e.field} ${e.message}`).join('; ') : '';
     const code = p.code || (failure instanceof AuthError && failure.status !== 0 ? failure.code : '');
     return `${text}${fields ? ` (${fields})` : ''}${code ? ` [${code}]` : ''}`;

@@ -52,6 +52,7 @@ export class AuthClient extends ClientCore {
 
   /** Signs out this session (`local`), every session (`global`) or every other one (`others`). */
   async logout(scope: LogoutScope = 'local'): Promise<void> {
+    await this.settled();
     const refreshToken = await this.refreshToken();
     const body = refreshToken ? { refresh_token: refreshToken, scope } : { scope };
     const access = (await this.tokens())?.accessToken;
@@ -62,10 +63,14 @@ export class AuthClient extends ClientCore {
       if (!response.ok) throw await AuthError.from(response);
       return;
     }
-    // The session is over here whatever the API said (a refused token is a session already ended).
-    const error = response.ok ? null : await AuthError.from(response);
-    await this.endSession('logout');
-    if (error && error.status !== 401) throw error;
+    if (response.ok) {
+      await this.endSession('logout');
+      return;
+    }
+    const error = await AuthError.from(response);
+    // A refused refresh token is a session already over here; but a global logout did not happen.
+    if (error.status === 401) await this.endSession(error.code);
+    if (error.status !== 401 || scope === 'global') throw error;
   }
 
   /** The signed-in account. */

@@ -11,15 +11,24 @@ export type Transport = 'cookies' | 'bearer';
 export type SignedOutReason = 'logout' | 'token_reused' | 'token_revoked' | 'token_expired' | 'invalid_token' | string;
 
 export type AuthEvent =
-  | { type: 'signed_in'; user: User | null }
+  | { type: 'signed_in'; user: User }
   | { type: 'refreshed' }
   | { type: 'signed_out'; reason: SignedOutReason };
 
 export interface AuthClientOptions {
   /** The API's origin (and stage path), e.g. `https://auth.example.com`; `''` for the page's own. */
   baseUrl?: string;
-  /** `cookies` (browsers: HttpOnly cookies, the CSRF header) or `bearer` (tokens in `storage`). Default: cookies where there is a `document`, else bearer. */
+  /**
+   * `cookies` (browsers: HttpOnly cookies, the CSRF header) or `bearer` (tokens in `storage`).
+   * Default: cookies in a page of the API's own origin (the CSRF cookie is readable only there),
+   * else bearer.
+   */
   transport?: Transport;
+  /**
+   * Origins besides the API's own that `authFetch` may send the bearer token to (your API's, e.g.
+   * `https://api.example.com`). A URL of any other origin is fetched without it.
+   */
+  apiOrigins?: string[];
   /** Where the bearer transport keeps tokens; memory by default. */
   storage?: TokenStorage;
   fetch?: typeof fetch;
@@ -31,7 +40,7 @@ export interface AuthClientOptions {
    * its own user's.
    */
   shareAcrossTabs?: boolean;
-  /** Name of the Web Lock, BroadcastChannel and localStorage key shared by this app's tabs. */
+  /** Name of the Web Lock, BroadcastChannel and localStorage key shared by this app's tabs (default: per API origin). */
   channelName?: string;
   onSignedOut?: (reason: SignedOutReason) => void;
 }
@@ -54,10 +63,14 @@ const CSRF_COOKIE = '__Host-csrf_token';
 const CSRF_HEADER = 'X-CSRF-Token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const SESSION_ENDINGS = new Set(['token_reused', 'token_revoked', 'token_expired', 'invalid_token']);
+/** A refresh that hangs would hold every tab's lock: it is given this long. */
+const REFRESH_TIMEOUT_MS = 15_000;
 
 export class ClientCore {
   readonly transport: Transport;
   readonly #base: string;
+  /** Origins the bearer token and the CSRF header may go to: the API's, and `apiOrigins`. */
+  readonly #trusted: Set<string>;
   readonly #storage: TokenStorage;
   readonly #fetch: typeof fetch;
   readonly #aheadMs: number;
@@ -68,15 +81,26 @@ export class ClientCore {
   #denialsAreReal = -1;
   /** The latest access token's lifetime: refreshing "ahead" takes at most half of it. */
   #lifetimeMs = Number.POSITIVE_INFINITY;
+  /** Bumped when the session ends: a refresh answer that arrives after that is dropped. */
+  #epoch = 0;
+  /** The session ended here (the cookies may outlive it): no refresh until the next sign-in. */
+  #signedOut = false;
 
   constructor(options: AuthClientOptions = {}) {
-    this.transport = options.transport ?? (typeof document === 'object' ? 'cookies' : 'bearer');
     this.#base = (options.baseUrl ?? '').replace(/\/+$/, '');
+    const page = typeof location === 'object' ? location.origin : null;
+    const apiOrigin = this.#base ? new URL(this.#base).origin : page;
+    this.#trusted = new Set([apiOrigin, ...(options.apiOrigins ?? []).map((o) => new URL(o).origin)].filter(
+      (origin): origin is string => typeof origin === 'string',
+    ));
+    const samePage = typeof document === 'object' && page !== null && apiOrigin === page;
+    this.transport = options.transport ?? (samePage ? 'cookies' : 'bearer');
     this.#storage = options.storage ?? new MemoryStorage();
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#aheadMs = (options.refreshAheadSeconds ?? 30) * 1000;
     const tabs = options.shareAcrossTabs ?? typeof document === 'object';
-    this.#coordinator = new Coordinator(options.channelName ?? 'jwt-auth', tabs, (message) => void this.#fromTab(message));
+    const channel = options.channelName ?? `jwt-auth:${apiOrigin ?? ''}`;
+    this.#coordinator = new Coordinator(channel, tabs, (message) => void this.#fromTab(message));
     if (options.onSignedOut) {
       const onSignedOut = options.onSignedOut;
       this.subscribe((event) => event.type === 'signed_out' && onSignedOut(event.reason));
@@ -94,16 +118,30 @@ export class ClientCore {
    * refresh ahead of its expiry, and after API Gateway's 401/403 one refresh and one retry.
    */
   async authFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    if (typeof input !== 'string' && !(input instanceof URL)) {
+      throw new TypeError('authFetch takes a URL (string or URL) and init, not a Request: it may send it twice');
+    }
     if (await this.#expiringSoon()) {
-      await this.#coordinator.run(() => this.#expiringSoon(), () => this.#refreshNow());
+      try {
+        await this.#coordinator.run(() => this.#expiringSoon(), () => this.#refreshNow());
+      } catch (error) {
+        // The refresh failed (network, 503): a token not yet expired still serves this call.
+        if (Date.now() >= (await this.#accessExpiresAt())) throw error;
+      }
     }
     const started = Date.now();
     const generation = this.#generation;
+    const used = (await this.tokens())?.accessToken;
     const first = await this.#send(input, init, true);
     if (!fromAuthorizer(first) || !(await this.#maySignIn())) return first;
     if (first.status === 403 && this.#denialsAreReal === generation) return first;
+    // A stream body is spent by the first send: its answer is the answer.
+    if (typeof ReadableStream === 'function' && init.body instanceof ReadableStream) return first;
     const refreshed = await this.#coordinator.run(
-      () => this.#coordinator.freshness.refreshedAt <= started,
+      async () =>
+        this.transport === 'bearer'
+          ? (await this.tokens())?.accessToken === used
+          : this.#coordinator.freshness.refreshedAt <= started,
       () => this.#refreshNow(),
     );
     if (!refreshed) return first;
@@ -127,6 +165,11 @@ export class ClientCore {
   async refresh(): Promise<boolean> {
     const asked = Date.now();
     return this.#coordinator.run(() => this.#coordinator.freshness.refreshedAt <= asked, () => this.#refreshNow());
+  }
+
+  /** Resolves once no refresh is running (a logout must not race one). */
+  async settled(): Promise<void> {
+    await this.#coordinator.idle();
   }
 
   /** Whether there may be a session to use: tokens stored, or the cookies' CSRF twin present. */
@@ -153,8 +196,10 @@ export class ClientCore {
       await this.#storage.set(tokens);
     }
     this.#generation += 1;
-    this.#coordinator.announceTokens({ refreshedAt: now, accessExpiresAt }, tokens);
-    this.#emit(signedIn ? { type: 'signed_in', user: response.user } : { type: 'refreshed' });
+    this.#signedOut = false;
+    const user = signedIn ? response.user : undefined;
+    this.#coordinator.announceTokens({ refreshedAt: now, accessExpiresAt }, tokens, user);
+    this.#emit(user ? { type: 'signed_in', user } : { type: 'refreshed' });
   }
 
   /** A login-shaped answer: tokens (kept), the MFA step, or the error. */
@@ -176,6 +221,8 @@ export class ClientCore {
   async endSession(reason: SignedOutReason): Promise<void> {
     await this.#storage.clear();
     this.#generation += 1;
+    this.#epoch += 1;
+    this.#signedOut = true;
     this.#coordinator.announceSignedOut(reason);
     this.#emit({ type: 'signed_out', reason });
   }
@@ -215,8 +262,15 @@ export class ClientCore {
       if (!stored) return false;
       body = { refresh_token: stored.refreshToken };
     }
-    const init = { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } };
+    const epoch = this.#epoch;
+    const init: RequestInit = {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' },
+      signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS),
+    };
     const response = await this.#send('/auth/refresh', init, false);
+    if (epoch !== this.#epoch) return false; // signed out meanwhile: these tokens are not kept
     if (response.ok) {
       await this.accept((await readJson(response)) as TokenResponse);
       return true;
@@ -238,8 +292,8 @@ export class ClientCore {
     if (this.transport === 'cookies') {
       request.credentials = 'include';
       const csrf = readCookie(CSRF_COOKIE);
-      if (csrf && !SAFE_METHODS.has(method) && this.#isApi(url)) headers.set(CSRF_HEADER, csrf);
-    } else if (withSession && !headers.has('Authorization')) {
+      if (csrf && !SAFE_METHODS.has(method) && this.#isTrusted(url)) headers.set(CSRF_HEADER, csrf);
+    } else if (withSession && !headers.has('Authorization') && this.#isTrusted(url)) {
       const stored = await this.#storage.get();
       if (stored) headers.set('Authorization', `Bearer ${stored.accessToken}`);
     }
@@ -255,16 +309,21 @@ export class ClientCore {
     return this.#url(input);
   }
 
+  /** An absolute URL as given; a path (`/…`) under the API's base, stage path included. */
   #url(input: string | URL): string {
     const text = String(input);
-    return /^[a-z][a-z0-9+.-]*:/i.test(text) ? text : `${this.#base}${text}`;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(text)) return text;
+    if (!text.startsWith('/') || text.startsWith('//')) {
+      throw new TypeError(`a path starting with "/" or an absolute URL, not ${JSON.stringify(text)}`);
+    }
+    return `${this.#base}${text}`;
   }
 
-  /** Whether a URL is the API's own (the CSRF token goes nowhere else). */
-  #isApi(url: string): boolean {
+  /** Whether a URL is the API's own or one of `apiOrigins` (tokens and the CSRF token go nowhere else). */
+  #isTrusted(url: string): boolean {
     const page = typeof location === 'object' ? location.href : undefined;
     try {
-      return new URL(url, page).origin === new URL(this.#base || (page ?? ''), page).origin;
+      return this.#trusted.has(new URL(url, page).origin);
     } catch {
       return false;
     }
@@ -281,6 +340,7 @@ export class ClientCore {
   }
 
   async #maySignIn(): Promise<boolean> {
+    if (this.#signedOut) return false;
     if (this.transport === 'bearer') return (await this.#storage.get()) !== null;
     return readCookie(CSRF_COOKIE) !== null;
   }
@@ -288,12 +348,15 @@ export class ClientCore {
   async #fromTab(message: TabMessage): Promise<void> {
     this.#generation += 1;
     if (message.type === 'signed_out') {
+      this.#epoch += 1;
+      this.#signedOut = true;
       await this.#storage.clear();
       this.#emit({ type: 'signed_out', reason: message.reason });
       return;
     }
+    this.#signedOut = false;
     if (this.transport === 'bearer' && message.tokens) await this.#storage.set(message.tokens);
-    this.#emit({ type: 'refreshed' });
+    this.#emit(message.user ? { type: 'signed_in', user: message.user } : { type: 'refreshed' });
   }
 
   #emit(event: AuthEvent): void {

@@ -3,6 +3,7 @@
 // refreshed tells the others on a BroadcastChannel (and in localStorage, read under the lock) —
 // so a tab that waited finds the refresh done and retries with the new tokens instead of
 // spending a refresh token a second time.
+import type { User } from './api.js';
 import type { StoredTokens } from './storage.js';
 
 /** What every tab should know of the session: when it was last refreshed, when its access token ends. */
@@ -14,7 +15,7 @@ export interface Freshness {
 }
 
 export type TabMessage =
-  | ({ type: 'tokens'; tokens?: StoredTokens } & Freshness)
+  | ({ type: 'tokens'; tokens?: StoredTokens; user?: User } & Freshness)
   | { type: 'signed_out'; reason: string };
 
 interface LockManagerLike {
@@ -49,10 +50,15 @@ export class Coordinator {
   }
 
   /** Records a token response of this tab and tells the others. */
-  announceTokens(freshness: Freshness, tokens?: StoredTokens): void {
+  announceTokens(freshness: Freshness, tokens?: StoredTokens, user?: User): void {
     this.#note(freshness);
     this.#marker?.setItem(`${this.#name}.freshness`, JSON.stringify(this.#state));
-    this.#channel?.postMessage({ type: 'tokens', ...freshness, tokens } satisfies TabMessage);
+    this.#channel?.postMessage({ type: 'tokens', ...freshness, tokens, user } satisfies TabMessage);
+  }
+
+  /** Resolves once this tab's refresh in flight (if any) has ended. */
+  async idle(): Promise<void> {
+    await this.#flight?.catch(() => false);
   }
 
   /** Records that the session ended here and tells the others. */

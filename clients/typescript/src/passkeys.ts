@@ -40,7 +40,7 @@ export class Passkeys {
   async add(name: string, currentPassword?: string): Promise<Passkey> {
     const options = await this.registrationOptions(currentPassword);
     const publicKey = creationOptions(options.publicKey as Json);
-    const credential = await navigator.credentials.create({ publicKey });
+    const credential = await navigator.credentials.create({ publicKey }).catch(dismissed);
     if (!credential) throw cancelled();
     return this.finishRegistration(credentialJSON(credential as PublicKeyCredential), name);
   }
@@ -81,7 +81,7 @@ export class Passkeys {
   async assert(options: PasskeyOptions, mediation?: CredentialMediationRequirement): Promise<PasskeyCredentialJSON> {
     const request: CredentialRequestOptions = { publicKey: requestOptions(options.publicKey as Json) };
     if (mediation) request.mediation = mediation;
-    const credential = await navigator.credentials.get(request);
+    const credential = await navigator.credentials.get(request).catch(dismissed);
     if (!credential) throw cancelled();
     return credentialJSON(credential as PublicKeyCredential);
   }
@@ -89,6 +89,13 @@ export class Passkeys {
 
 function cancelled(): AuthError {
   return new AuthError(0, 'passkey_cancelled', 'No passkey was chosen');
+}
+
+// Browsers answer a dismissed prompt (or a timeout) with NotAllowedError, an aborted one with AbortError.
+function dismissed(error: unknown): never {
+  const name = (error as { name?: string } | null)?.name;
+  if (name === 'NotAllowedError' || name === 'AbortError') throw cancelled();
+  throw error;
 }
 
 // The API sends JSON `null` for absent members, which the browsers' JSON parsers refuse.

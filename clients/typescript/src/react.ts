@@ -6,7 +6,9 @@ import type { AuthClient } from './auth.js';
 export type AuthState =
   | { status: 'loading'; user: null }
   | { status: 'signed_in'; user: User }
-  | { status: 'signed_out'; user: null };
+  | { status: 'signed_out'; user: null }
+  /** `/auth/me` could not be asked (network, 503): whether a session exists is unknown. */
+  | { status: 'unavailable'; user: null };
 
 export interface UseAuth {
   status: AuthState['status'];
@@ -33,13 +35,15 @@ export function useAuth(client?: AuthClient): UseAuth {
       try {
         const user = await auth.me();
         if (live) setState({ status: 'signed_in', user });
-      } catch {
-        if (live) setState({ status: 'signed_out', user: null });
+      } catch (error) {
+        // Only the API's refusal means signed out; a network error or a 503 says nothing of it.
+        const status = (error as { status?: number }).status;
+        if (live) setState(status === 401 || status === 403 ? { status: 'signed_out', user: null } : { status: 'unavailable', user: null });
       }
     };
     const unsubscribe = auth.subscribe((event) => {
       if (event.type === 'signed_out') setState({ status: 'signed_out', user: null });
-      else if (event.type === 'signed_in' && event.user) setState({ status: 'signed_in', user: event.user });
+      else if (event.type === 'signed_in') setState({ status: 'signed_in', user: event.user });
     });
     void load();
     return () => {

@@ -172,3 +172,29 @@ test('account deletion ends the session here', async () => {
   await rejects(client().login(email, PASSWORD), 401, 'invalid_credentials');
   assert.ok(new AuthClient({ baseUrl: api.base }) instanceof AuthClient);
 });
+
+test('the bearer token goes to the API and the listed origins only', async () => {
+  const http = await import('node:http');
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.headers.authorization ?? null);
+    res.end('{}');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const other = `http://localhost:${server.address().port}`;
+  try {
+    const auth = client();
+    await auth.register(address('origins'), PASSWORD);
+    await auth.authFetch(`${other}/orders`);
+    const listed = client({ storage: new MemoryStorage(), apiOrigins: [other] });
+    await listed.register(address('origins-listed'), PASSWORD);
+    await listed.authFetch(`${other}/orders`);
+    assert.equal(seen[0], null, 'an origin not listed gets no token');
+    assert.match(seen[1], /^Bearer ey/);
+    // A relative path that is not under the API (".evil.com/x" would change the host) is refused.
+    await assert.rejects(auth.authFetch('.evil.com/x'), TypeError);
+
+  } finally {
+    server.close();
+  }
+});
