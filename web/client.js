@@ -534,6 +534,20 @@ var JwtAuthClient = (() => {
     return token;
   }
 
+  // src/base64url.ts
+  function toBase64url(buffer) {
+    const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
+    let text = "";
+    for (const byte of bytes) text += String.fromCharCode(byte);
+    return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function fromBase64url(text) {
+    const plain = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const bytes = new Uint8Array(plain.length);
+    for (let i = 0; i < plain.length; i += 1) bytes[i] = plain.charCodeAt(i);
+    return bytes.buffer;
+  }
+
   // src/federation.ts
   var VERIFIER_KEY = "jwt-auth.pkce-verifier";
   var Federation = class {
@@ -550,11 +564,11 @@ var JwtAuthClient = (() => {
      * (one of `OAUTH_REDIRECT_URIS`), and the PKCE verifier to keep until the code comes back.
      */
     async begin(provider, redirectUri) {
-      const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+      const verifier = toBase64url(crypto.getRandomValues(new Uint8Array(32)));
       const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
       const query = new URLSearchParams({
         redirect_uri: redirectUri,
-        code_challenge: base64url(new Uint8Array(digest)),
+        code_challenge: toBase64url(new Uint8Array(digest)),
         code_challenge_method: "S256"
       });
       return { url: `/auth/oauth/${encodeURIComponent(provider)}/authorize?${query}`, verifier };
@@ -615,11 +629,6 @@ var JwtAuthClient = (() => {
       await this.#client.call("delete", "/auth/identities/{provider}", { params: { path: { provider } } });
     }
   };
-  function base64url(bytes) {
-    let text = "";
-    for (const byte of bytes) text += String.fromCharCode(byte);
-    return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
 
   // src/mfa.ts
   var Mfa = class {
@@ -780,18 +789,6 @@ var JwtAuthClient = (() => {
       clientExtensionResults: credential.getClientExtensionResults(),
       response: out
     };
-  }
-  function toBase64url(buffer) {
-    const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-    let text = "";
-    for (const byte of bytes) text += String.fromCharCode(byte);
-    return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-  function fromBase64url(text) {
-    const plain = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    const bytes = new Uint8Array(plain.length);
-    for (let i = 0; i < plain.length; i += 1) bytes[i] = plain.charCodeAt(i);
-    return bytes.buffer;
   }
 
   // src/sessions.ts

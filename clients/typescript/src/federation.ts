@@ -1,6 +1,7 @@
 // Sign-in with another provider (Google, Microsoft, Apple, GitHub, any OpenID provider): the API
 // sends the browser to the provider and back to the app with a one-time login code in the
 // fragment; the app trades it, with the PKCE verifier only it holds, for the session.
+import { toBase64url as base64url } from './base64url.js';
 import type { ClientCore, SignInResult } from './client.js';
 
 const VERIFIER_KEY = 'jwt-auth.pkce-verifier';
@@ -105,10 +106,4 @@ export class Federation {
   async unlink(provider: string): Promise<void> {
     await this.#client.call('delete', '/auth/identities/{provider}', { params: { path: { provider } } });
   }
-}
-
-function base64url(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }

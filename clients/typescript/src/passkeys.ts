@@ -4,6 +4,7 @@
 // Native) run the ceremony natively and use the `*Options` / `finish*` halves.
 import type { Passkey, Schemas } from './api.js';
 import type { ClientCore, SignInResult } from './client.js';
+import { fromBase64url, toBase64url } from './base64url.js';
 import { AuthError } from './errors.js';
 
 /** A credential as `PublicKeyCredential.toJSON()` gives it. */
@@ -168,18 +169,4 @@ function credentialJSON(credential: PublicKeyCredential): PasskeyCredentialJSON 
     clientExtensionResults: credential.getClientExtensionResults(),
     response: out,
   };
-}
-
-export function toBase64url(buffer: ArrayBuffer | Uint8Array): string {
-  const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer);
-  let text = '';
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64url(text: string): ArrayBuffer {
-  const plain = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = new Uint8Array(plain.length);
-  for (let i = 0; i < plain.length; i += 1) bytes[i] = plain.charCodeAt(i);
-  return bytes.buffer;
 }
