@@ -76,9 +76,10 @@ decisions)
     ;;
 policy)
     # The authorizer's decisions on the deployer's routes and the REST policy builder, against
-    # the suites that check them (the generated route tables included).
+    # the suites that check them (the generated route tables included), and the cookie
+    # transport's access token (the same file reads it).
     run policy --test-package=shared --test-package=e2e -f shared/src/authorizer/mod.rs -f shared/src/authorizer/rest.rs "$@" \
-        -- -- route_permissions:: rest_authorizer:: authorizer::
+        -- -- route_permissions:: rest_authorizer:: authorizer:: cookies::
     ;;
 credential-events)
     # The credential-event rule: the epoch raised by each event, every redemption conditioned on

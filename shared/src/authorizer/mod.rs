@@ -328,6 +328,28 @@ mod tests {
         }
     }
 
+    /// The service's own routes by role: a user's token opens a user's route, not an admin's.
+    #[tokio::test]
+    async fn an_own_route_asks_for_its_role() {
+        use crate::domain::{Email, Entitlements, User};
+        use crate::tokens::{TokenIssuer, ephemeral_ed25519};
+        let now = UnixTime::now();
+        let settings = crate::tokens::tests::settings();
+        let (signing, keys) = ephemeral_ed25519("roles").unwrap();
+        let (issuer, verifier) = (TokenIssuer::new(settings.clone(), signing), TokenVerifier::new(settings, keys));
+        let user = User::new(Email::parse("a@example.com").unwrap(), String::new(), Role::User, now);
+        let grant = issuer.next_refresh("s".into(), now);
+        let token = issuer.issue(&user, &Entitlements::default(), &grant, now).unwrap().access_token;
+        let header = format!("Bearer {token}");
+        let credentials = Credentials { authorization: Some(&header), cookies: &[] };
+        let authorizer = Authorizer::new(&verifier, None);
+        let me = crate::routes::find("GET", "/auth/me");
+        assert_eq!(authorizer.decide(me, credentials, now).await.map(|p| p.user_id), Ok(user.id.clone()));
+        let admin = crate::routes::find("GET", "/admin/users");
+        assert_eq!(authorizer.decide(admin, credentials, now).await.err(), Some(Denial::InsufficientRole));
+        assert_eq!(authorizer.decide(None, credentials, now).await.err(), Some(Denial::UnknownRoute));
+    }
+
     /// A deployer's table changes what the authorizer reaches (a catch-all by path) and what a
     /// REST policy names (the call alone); without one, both are as they always were.
     #[tokio::test]
@@ -346,20 +368,23 @@ mod tests {
         let token = issuer.issue(&user, &entitlements, &grant, now).unwrap().access_token;
         let table = ApiRoutes::new(&[("GET /orders/{id}", "orders:read")], DefaultAccess::Deny).unwrap();
         let none = ApiRoutes::default();
-        let http = |routes: &ApiRoutes| {
+        let found = |routes: &ApiRoutes, stage: &str, raw_path: &str| {
             let event = serde_json::json!({
-                "version": "2.0", "type": "REQUEST", "routeKey": "$default", "rawPath": "/orders/7",
+                "version": "2.0", "type": "REQUEST", "routeKey": "$default", "rawPath": raw_path,
                 "headers": { "authorization": format!("Bearer {token}") },
-                "requestContext": { "routeKey": "$default", "stage": "$default",
-                    "http": { "method": "GET", "path": "/orders/7" } }
+                "requestContext": { "routeKey": "$default", "stage": stage,
+                    "http": { "method": "GET", "path": raw_path } }
             });
             let event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_value(event).unwrap();
             let authorizer = Authorizer::new(&verifier, None).guarding(routes);
             let target = authorizer.http_target(&event);
             matches!(target, Target::Api(_))
         };
+        let http = |routes: &ApiRoutes| found(routes, "$default", "/orders/7");
         assert!(http(&table), "behind a catch-all, the table's route is found by path");
         assert!(!http(&none), "without a table, nothing is");
+        assert!(found(&table, "prod", "/prod/orders/7"), "a named stage's prefix is not part of the route");
+        assert!(!found(&table, "$default", "/$default/orders/7"), "the default stage prefixes nothing");
         let rest = |routes: &ApiRoutes| {
             let event = serde_json::json!({ "type": "TOKEN", "authorizationToken": format!("Bearer {token}"),
                 "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders/7" });

@@ -157,6 +157,8 @@ mod tests {
         assert_eq!(stage_arn(ARN), Some("arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod"));
         assert_eq!(stage_arn("garbage"), None);
         assert_eq!(stage_arn("arn:aws:execute-api:x/"), None);
+        assert_eq!(stage_arn("arn:aws:execute-api:us-east-1:abcdef1234/prod/GET/x"), None, "five parts");
+        assert_eq!(stage_arn("xrn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/x"), None, "not an ARN");
     }
 
     #[test]
