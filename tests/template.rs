@@ -161,3 +161,34 @@ fn events_may_be_put_on_the_configured_bus_only() {
         assert!(block.contains(grant), "{function} cannot put its events");
     }
 }
+
+/// The service's own metrics in the template (its alarms by `MetricName` under `Namespace:
+/// JwtAuth`, its dashboard by `["JwtAuth", "<name>", …]`): only names the code emits, and every
+/// one it emits on the dashboard.
+#[test]
+fn alarms_and_the_dashboard_read_the_metrics_the_code_emits() {
+    use shared::metrics::{Metric, NAMESPACE};
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let emitted: BTreeSet<&str> = Metric::ALL.iter().map(|metric| metric.name()).collect();
+    let mut namespace = String::new();
+    let mut alarmed = BTreeSet::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(value) = line.strip_prefix("Namespace:") {
+            namespace = value.trim().to_owned();
+        } else if let Some(name) = line.strip_prefix("MetricName:")
+            && namespace == NAMESPACE
+        {
+            alarmed.insert(name.trim().to_owned());
+        }
+    }
+    let marker = format!("[\"{NAMESPACE}\", \"");
+    let on_dashboard: BTreeSet<String> =
+        text.split(&marker).skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect();
+    assert!(alarmed.len() >= 5, "the alarms on the service's metrics: {alarmed:?}");
+    for name in alarmed.iter().chain(&on_dashboard) {
+        assert!(emitted.contains(name.as_str()), "{name} is read by the template but never emitted");
+    }
+    for name in &emitted {
+        assert!(on_dashboard.contains(*name), "{name} is emitted but not on the dashboard");
+    }
+}

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod http;
 pub mod lambda;
 pub mod legacy;
+pub mod metrics;
 pub mod migration;
 pub mod passkeys;
 pub mod password_policy;

@@ -348,6 +348,15 @@ mod tests {
         let admin = crate::routes::find("GET", "/admin/users");
         assert_eq!(authorizer.decide(admin, credentials, now).await.err(), Some(Denial::InsufficientRole));
         assert_eq!(authorizer.decide(None, credentials, now).await.err(), Some(Denial::UnknownRoute));
+
+        // The access cookie counts only with the cookie transport: with tokens in bodies there is
+        // no CSRF defence, so an ambient cookie must open nothing.
+        let cookie = format!("theme=dark; {ACCESS_COOKIE}={token}");
+        let cookies = [cookie.as_str()];
+        let by_cookie = Credentials { authorization: None, cookies: &cookies };
+        assert_eq!(authorizer.decide(me, by_cookie, now).await.err(), Some(Denial::MissingToken));
+        let accepting = Authorizer::new(&verifier, None).accepting_cookie(true);
+        assert_eq!(accepting.decide(me, by_cookie, now).await.map(|p| p.user_id), Ok(user.id.clone()));
     }
 
     /// A deployer's table changes what the authorizer reaches (a catch-all by path) and what a

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::views::{CookieSessionView, TokenResponse};
 use crate::error::ApiError;
+use crate::metrics::{self, Metric};
 use crate::service::SignedIn;
 use crate::transport::{self, CsrfOffer, SessionCookies, TokenTransport};
 
@@ -32,6 +33,12 @@ pub(super) fn empty_response(status: StatusCode) -> ApiResponse {
 /// RFC 9457 problem document for `error`.
 pub fn problem(error: &ApiError) -> ApiResponse {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        metrics::count(Metric::ServerError);
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        metrics::count(Metric::Unavailable);
+    }
     let mut body = json!({
         "type": format!("urn:jwt-auth:problem:{}", error.code()),
         "title": error.title(),

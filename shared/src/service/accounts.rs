@@ -10,6 +10,7 @@ use crate::email::Verification;
 use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind};
+use crate::metrics::{self, Metric};
 use crate::store::{AccountStore, LoginProof, PasswordChange};
 use crate::time::UnixTime;
 use crate::tokens::CsrfBinding;
@@ -122,6 +123,7 @@ pub async fn login(
         Ok(drawn) => drawn,
         Err(error) => {
             if let ApiError::TooManyAttempts { .. } = error {
+                metrics::count(Metric::LoginThrottled);
                 accounts.events.emit(EventKind::UserLockedOut, refused("too_many_attempts"), now).await;
             }
             return Err(error);
@@ -136,6 +138,7 @@ pub async fn login(
     let check = check.map_err(internal)?;
     let (PasswordCheck::Valid { needs_rehash }, Some(user)) = (check, user) else {
         drawn.failed(store, now).await?;
+        metrics::count(Metric::LoginFailed);
         tracing::info!("login refused: invalid credentials");
         accounts.events.emit(EventKind::UserLoginFailed, refused("invalid_credentials").method("pwd"), now).await;
         return Err(ApiError::InvalidCredentials);
@@ -167,6 +170,7 @@ pub async fn login(
             mfa::challenge(store, &accounts.passkeys, &user, client, device, None, now)
         );
         returned?;
+        metrics::count(Metric::LoginSucceeded);
         return Err(challenge?);
     }
     let entitlements = accounts.entitlements(&user).await?;
@@ -185,6 +189,7 @@ pub async fn login(
     if needs_rehash {
         rehash(accounts, &user, password).await;
     }
+    metrics::count(Metric::LoginSucceeded);
     tracing::info!(user_id = %user.id, session_id = %grant.session_id, "logged in");
     let detail = EventDetail::ok(&user.id).session(&grant.session_id).from_ip(client.ip).method("pwd");
     accounts.events.emit(EventKind::UserLoggedIn, detail, now).await;

@@ -5,6 +5,7 @@ use super::{Accounts, ClientInfo, SignedIn, signed_in};
 use crate::email::templates::Notice;
 use crate::error::ApiError;
 use crate::events::{EventDetail, EventKind};
+use crate::metrics::{self, Metric};
 use crate::store::{AccountStore, KeptSession, Rotation, RotationOutcome, SessionEnd, SessionStore, is_live};
 use crate::time::UnixTime;
 use crate::tokens::{CsrfBinding, Rebinding, RefreshClaims, RefreshGrant, TokenVerifier};
@@ -78,6 +79,7 @@ pub async fn refresh(
         }
         RotationOutcome::Revoked => Err(ApiError::TokenRevoked),
         RotationOutcome::Reused => {
+            metrics::count(Metric::TokenReuseDetected);
             tracing::warn!(user_id = %user.id, session_id = %claims.sid, "refresh token reused: session revoked");
             store.revoke_session(&claims.sid).await?;
             let detail = EventDetail { outcome: "session_revoked", ..EventDetail::ok(&user.id) };
