@@ -50,18 +50,6 @@
     mfaCode: $('mfa-code'),
     mfaRecovery: $('mfa-recovery'),
     mfaBack: $('mfa-back'),
-    mfaState: $('mfa-state'),
-    mfaStart: $('mfa-start'),
-    mfaEnrol: $('mfa-enrol'),
-    mfaQr: $('mfa-qr'),
-    mfaSecret: $('mfa-secret'),
-    mfaConfirmForm: $('mfa-confirm-form'),
-    mfaConfirmCode: $('mfa-confirm-code'),
-    mfaConfirmPassword: $('mfa-confirm-password'),
-    mfaCodes: $('mfa-codes'),
-    recoveryCodes: $('recovery-codes'),
-    mfaDisableForm: $('mfa-disable-form'),
-    mfaDisableCode: $('mfa-disable-code'),
     providers: $('providers'),
     identitiesPart: $('identities-part'),
     identities: $('identities'),
@@ -84,6 +72,7 @@
   const passkeys = window.jwtAuthPasskeys.attach({
     guarded, signIn, secondStep, setStatus, showError, describe, mfaToken: () => mfaToken,
   });
+  const mfa = window.jwtAuthMfa.attach({ guarded, setStatus });
 
   // A session that ended elsewhere (another tab's sign-out, a refused refresh) ends here too.
   client.subscribe((event) => {
@@ -114,26 +103,11 @@
     ui.meRole.textContent = user.role;
     ui.meVerified.textContent = user.email_verified ? 'Email address confirmed.' : 'Email address not confirmed yet.';
     ui.resend.hidden = Boolean(user.email_verified);
-    showMfaState(Boolean(user.mfa_enabled));
+    mfa.showState(Boolean(user.mfa_enabled));
     ui.password.value = '';
     ui.changeEmailPassword.value = '';
     show('signedIn', { focus: false });
     setStatus('Signed in.');
-  }
-
-  function showMfaState(enabled) {
-    ui.mfaState.textContent = enabled
-      ? 'Two-step sign-in is on: signing in takes a code from your app after the password.'
-      : 'Two-step sign-in is off.';
-    ui.mfaStart.hidden = enabled;
-    ui.mfaDisableForm.hidden = !enabled;
-    if (enabled) ui.mfaEnrol.hidden = true;
-  }
-
-  // A TOTP code is six digits; anything else typed in the one box is taken as a recovery code.
-  function factor(text) {
-    const value = text.trim();
-    return /^[0-9]{6}$/.test(value) ? { code: value } : { recoveryCode: value };
   }
 
   function showSignedOut(message) {
@@ -372,52 +346,6 @@
   ui.mfaBack.addEventListener('click', () => {
     mfaToken = '';
     showSignedOut('');
-  });
-
-  ui.mfaStart.addEventListener('click', () => guarded(async () => {
-    const enrolment = await client.mfa.startTotp();
-    // An <img> of the SVG: the markup never becomes part of this page (CSP: img-src data:).
-    ui.mfaQr.src = `data:image/svg+xml;base64,${btoa(enrolment.qr_svg)}`;
-    ui.mfaSecret.textContent = enrolment.secret;
-    ui.mfaCodes.hidden = true;
-    ui.mfaStart.hidden = true;
-    ui.mfaEnrol.hidden = false;
-    ui.mfaConfirmCode.focus();
-  }));
-
-  ui.mfaConfirmForm.addEventListener('submit', (event) => {
-    event.preventDefault();
-    guarded(async () => {
-      const code = ui.mfaConfirmCode.value.trim();
-      // The password too: a stolen session alone must not put another authenticator on the account.
-      const password = ui.mfaConfirmPassword.value;
-      ui.mfaConfirmCode.value = '';
-      ui.mfaConfirmPassword.value = '';
-      const recoveryCodes = await client.mfa.confirmTotp(code, password);
-      ui.mfaSecret.textContent = '';
-      ui.mfaQr.removeAttribute('src');
-      ui.recoveryCodes.replaceChildren(...recoveryCodes.map((code) => {
-        const item = document.createElement('li');
-        item.textContent = code;
-        return item;
-      }));
-      ui.mfaCodes.hidden = false;
-      showMfaState(true);
-      setStatus('Two-step sign-in is on.', true);
-    });
-  });
-
-  ui.mfaDisableForm.addEventListener('submit', (event) => {
-    event.preventDefault();
-    guarded(async () => {
-      const given = factor(ui.mfaDisableCode.value);
-      ui.mfaDisableCode.value = '';
-      await client.mfa.disableTotp(given);
-      ui.mfaCodes.hidden = true;
-      ui.recoveryCodes.replaceChildren();
-      showMfaState(false);
-      setStatus('Two-step sign-in is off.', true);
-    });
   });
 
   ui.forgotOpen.addEventListener('click', () => {

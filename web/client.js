@@ -79,12 +79,9 @@ var JwtAuthClient = (() => {
      */
     run(stillNeeded, refresh) {
       if (this.#flight) return this.#flight;
-      const flight = this.#locked(async () => {
+      const flight = this.#locked(async (waited) => {
         this.#readMarker();
-        if (this.#tabs && await stillNeeded()) {
-          await new Promise((resolve) => setTimeout(resolve, 0));
-          this.#readMarker();
-        }
+        if (waited) return true;
         return await stillNeeded() ? refresh() : true;
       }).finally(() => {
         if (this.#flight === flight) this.#flight = null;
@@ -109,9 +106,16 @@ var JwtAuthClient = (() => {
       } catch {
       }
     }
+    /** Runs `task` holding the tabs' lock; `waited`: another tab held it first. */
     #locked(task) {
       const locks = this.#tabs ? globalThis.navigator?.locks : void 0;
-      return locks ? locks.request(`${this.#name}.refresh`, task) : task();
+      if (!locks) return task(false);
+      const name = `${this.#name}.refresh`;
+      return locks.request(
+        name,
+        { ifAvailable: true },
+        (lock) => lock ? task(false) : locks.request(name, {}, () => task(true))
+      );
     }
   };
   function localStorageIfAny() {

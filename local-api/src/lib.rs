@@ -40,6 +40,7 @@ const COMMON_JS: &str = include_str!("../../web/common.js");
 const CLIENT_JS: &str = include_str!("../../web/client.js");
 const FEDERATION_JS: &str = include_str!("../../web/federation.js");
 const PASSKEYS_JS: &str = include_str!("../../web/passkeys.js");
+const MFA_JS: &str = include_str!("../../web/mfa.js");
 const ADMIN_HTML: &str = include_str!("../../web/admin.html");
 const ADMIN_JS: &str = include_str!("../../web/admin.js");
 /// The page loads only its own script and talks only to its own origin; no framing.
@@ -111,6 +112,7 @@ pub fn router(gateway: Arc<Gateway>, origins: &AllowedOrigins, dev: DevViews, ho
             .route("/client.js", get(|| async { page("text/javascript; charset=utf-8", CLIENT_JS) }))
             .route("/federation.js", get(|| async { page("text/javascript; charset=utf-8", FEDERATION_JS) }))
             .route("/passkeys.js", get(|| async { page("text/javascript; charset=utf-8", PASSKEYS_JS) }))
+            .route("/mfa.js", get(|| async { page("text/javascript; charset=utf-8", MFA_JS) }))
             // The administration page: the API behind it checks every call (admins only).
             .route("/admin", get(|| async { page("text/html; charset=utf-8", ADMIN_HTML) }))
             .route("/admin.js", get(|| async { page("text/javascript; charset=utf-8", ADMIN_JS) }));

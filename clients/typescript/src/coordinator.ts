@@ -19,7 +19,7 @@ export type TabMessage =
   | { type: 'signed_out'; reason: string };
 
 interface LockManagerLike {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { ifAvailable?: boolean }, callback: (lock: unknown) => Promise<T>): Promise<T>;
 }
 
 export class Coordinator {
@@ -74,14 +74,12 @@ export class Coordinator {
    */
   run(stillNeeded: () => boolean | Promise<boolean>, refresh: () => Promise<boolean>): Promise<boolean> {
     if (this.#flight) return this.#flight;
-    const flight = this.#locked(async () => {
+    const flight = this.#locked(async (waited) => {
       this.#readMarker();
-      if (this.#tabs && (await stillNeeded())) {
-        // The tab that held the lock before may have just refreshed: let its message (and its
-        // localStorage write, which reaches this tab's copy asynchronously) arrive first.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        this.#readMarker();
-      }
+      // Another tab held the lock: it was refreshing, and its cookies (or its tokens, on the
+      // channel) are the session now; its record may reach this tab's copy of localStorage a
+      // little later, so this tab does not refresh again. A call that still fails refreshes then.
+      if (waited) return true;
       return (await stillNeeded()) ? refresh() : true;
     }).finally(() => {
       if (this.#flight === flight) this.#flight = null;
@@ -111,9 +109,14 @@ export class Coordinator {
     }
   }
 
-  #locked(task: () => Promise<boolean>): Promise<boolean> {
+  /** Runs `task` holding the tabs' lock; `waited`: another tab held it first. */
+  #locked(task: (waited: boolean) => Promise<boolean>): Promise<boolean> {
     const locks = this.#tabs ? (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks : undefined;
-    return locks ? locks.request(`${this.#name}.refresh`, task) : task();
+    if (!locks) return task(false);
+    const name = `${this.#name}.refresh`;
+    return locks.request(name, { ifAvailable: true }, (lock) =>
+      lock ? task(false) : locks.request(name, {}, () => task(true)),
+    );
   }
 }
 
