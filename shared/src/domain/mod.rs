@@ -21,6 +21,8 @@ pub use clients::IntrospectionClients;
 pub use email::Email;
 pub use federation::{LinkedIdentity, ProviderId, UpstreamIdentity};
 pub use one_time::{OneTimeSecret, OneTimeToken, Purpose, presented_digest, sha256_hex};
+#[cfg(test)]
+pub(crate) use passkeys::test_passkey;
 pub use passkeys::{PasskeyId, PasskeyName, StoredPasskey};
 pub use password::{HashFormatError, Password, PasswordCheck, PasswordHasher, PasswordParams, StoredHash};
 pub use permission::{Entitlements, InvalidPermission, MAX_PERMISSION_LEN, Permission};

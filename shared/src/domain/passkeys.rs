@@ -191,6 +191,13 @@ pub fn challenge_digest(challenge: &[u8]) -> String {
     digest.as_ref().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// A passkey over webauthn-rs's own test credential, for other modules' tests.
+#[cfg(test)]
+pub(crate) fn test_passkey(id: &str, name: &str) -> StoredPasskey {
+    StoredPasskey::from_stored(id.into(), name.into(), 10, None, tests::CREDENTIAL.into())
+        .expect("the credential reads back")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,7 +230,7 @@ mod tests {
     }
 
     /// A credential as webauthn-rs 0.6 stores it (the P-256 key of its own `core.rs` tests).
-    const CREDENTIAL: &str = r#"{"cred":{"cred_id":"uZcVDBVS68E_MtAgeQpElJxldF_6cY9sSvbWqx_qRh8wiu42lyRBRmh5yFeD_r9k130dMbFHBHI9RTFgdJQIzQ","cred":{"type_":"ES256","key":{"EC_EC2":{"curve":"SECP256R1","x":[194,126,127,109,252,23,131,21,252,6,223,99,44,254,140,27,230,17,94,5,133,28,104,41,144,69,171,149,161,26,200,243],"y":[143,123,183,156,24,178,21,248,117,159,162,69,171,52,188,252,26,59,6,47,103,92,19,58,117,103,249,0,219,8,95,196]}}},"counter":2,"user_verified":false,"backup_eligible":false,"backup_state":false,"registration_policy":"preferred","extensions":{"cred_protect":"NotRequested","hmac_create_secret":"NotRequested"},"attestation":{"data":"None","metadata":"None"},"attestation_format":"None"}}"#;
+    pub(super) const CREDENTIAL: &str = r#"{"cred":{"cred_id":"uZcVDBVS68E_MtAgeQpElJxldF_6cY9sSvbWqx_qRh8wiu42lyRBRmh5yFeD_r9k130dMbFHBHI9RTFgdJQIzQ","cred":{"type_":"ES256","key":{"EC_EC2":{"curve":"SECP256R1","x":[194,126,127,109,252,23,131,21,252,6,223,99,44,254,140,27,230,17,94,5,133,28,104,41,144,69,171,149,161,26,200,243],"y":[143,123,183,156,24,178,21,248,117,159,162,69,171,52,188,252,26,59,6,47,103,92,19,58,117,103,249,0,219,8,95,196]}}},"counter":2,"user_verified":false,"backup_eligible":false,"backup_state":false,"registration_policy":"preferred","extensions":{"cred_protect":"NotRequested","hmac_create_secret":"NotRequested"},"attestation":{"data":"None","metadata":"None"},"attestation_format":"None"}}"#;
 
     fn stored(name: &str, last_used_at: Option<u64>) -> StoredPasskey {
         StoredPasskey::from_stored("id-1".into(), name.into(), 10, last_used_at, CREDENTIAL.into())

@@ -216,6 +216,41 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::SeenFrom;
+    use super::{Role, User};
+    use crate::domain::{Email, LinkedIdentity, PasskeyId, test_passkey};
+    use crate::time::UnixTime;
+
+    #[test]
+    fn an_admin_may_use_a_users_route_and_not_the_other_way_round() {
+        assert!(Role::User.satisfies(Role::User));
+        assert!(!Role::User.satisfies(Role::Admin));
+        assert!(Role::Admin.satisfies(Role::Admin));
+        assert!(Role::Admin.satisfies(Role::User));
+    }
+
+    #[test]
+    fn ways_in_count_the_password_each_identity_and_each_passkey() {
+        let identity = |provider: &str| LinkedIdentity {
+            provider: provider.into(),
+            subject: "s".into(),
+            email: None,
+            linked_at: 1,
+        };
+        let mut user = User::new(Email::parse("a@example.com").unwrap(), "hash".into(), Role::User, UnixTime::now());
+        assert_eq!(user.ways_to_sign_in(), 1);
+        user.identities = vec![identity("op"), identity("github")];
+        let ids = [b"k1", b"k2", b"k3", b"k4"].map(|credential| PasskeyId::of_credential(credential));
+        user.passkeys = vec![
+            test_passkey(ids[0].as_str(), "Laptop"),
+            test_passkey(ids[1].as_str(), "Phone"),
+            test_passkey(ids[2].as_str(), "Key"),
+        ];
+        assert_eq!(user.ways_to_sign_in(), 6);
+        user.password_hash = None;
+        assert_eq!(user.ways_to_sign_in(), 5);
+        assert_eq!(user.passkey(&ids[1]).map(|passkey| passkey.name.as_str()), Some("Phone"));
+        assert!(user.passkey(&ids[3]).is_none());
+    }
 
     #[test]
     fn a_user_agent_is_cut_on_a_character_boundary_without_control_characters() {
