@@ -394,3 +394,36 @@ async fn a_logged_out_or_revoked_admin_token_has_no_admin_power(app: TestApp) {
     assert_eq!((patch.status, patch.code()), (401, "token_revoked"));
     assert_eq!(app.login(&victim_email, PASSWORD).await.status, 200, "nothing changed");
 }
+
+/// Accounts written before credential epochs existed have no `credential_epoch` attribute (the
+/// store writes it on every account now): their grants, issued at epoch 0, are spent as any
+/// other's, and a credential event still voids them.
+#[tokio::test]
+async fn dynamodb_accounts_from_before_credential_epochs_spend_their_links() {
+    let store = e2e::dynamo_store().await;
+    let app = e2e::spawn_app(store.clone());
+    let (email, session) = registered(&app).await;
+    let id = session.body["user"]["id"].as_str().unwrap();
+    let as_before = || {
+        store
+            .client()
+            .update_item()
+            .table_name(&store.tables().users)
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("user#{id}")))
+            .update_expression("REMOVE credential_epoch")
+            .send()
+    };
+    as_before().await.unwrap();
+    assert_eq!(app.post("/auth/password/forgot", json!({ "email": email })).await.status, 202);
+    let link = app.mailed_token(&email, "/reset-password");
+    let reset = app.post("/auth/password/reset", json!({ "token": link, "new_password": NEW_PASSWORD })).await;
+    assert_eq!(reset.status, 204, "{:?}", reset.body);
+
+    as_before().await.unwrap();
+    assert_eq!(app.post("/auth/password/forgot", json!({ "email": email })).await.status, 202);
+    let voided = app.mailed_token(&email, "/reset-password");
+    let signed_in = app.login(&email, NEW_PASSWORD).await;
+    let everywhere = app.logout(&signed_in.text("refresh_token"), "global", None).await;
+    assert_eq!(everywhere.status, 204);
+    invalid_token(&app.post("/auth/password/reset", json!({ "token": voided, "new_password": PASSWORD })).await);
+}

@@ -47,7 +47,8 @@ pub(crate) struct UserItem {
     /// A string set (SS) of the ids of the roles an administrator assigned; absent: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "serde_dynamo::string_set")]
     roles: Vec<String>,
-    /// Raised by every credential event (`credentials.rs`); absent on accounts that never had one.
+    /// Raised by every credential event (`credentials.rs`); written on every account, absent only
+    /// on accounts written before credential epochs existed.
     #[serde(default)]
     credential_epoch: u64,
     /// The linked identities, a map (M) by provider; absent: none.
