@@ -17,7 +17,7 @@ pub(super) fn one() -> (&'static str, AttributeValue) {
 }
 
 /// The condition that no credential event happened since `epoch` (`:epoch`), and its value. An
-/// account that never had one has no attribute at all.
+/// account written before credential epochs existed has no attribute at all.
 pub(super) fn unchanged_since(epoch: u64) -> (&'static str, (&'static str, AttributeValue)) {
     let condition = match epoch {
         0 => "(attribute_not_exists(credential_epoch) OR credential_epoch = :epoch)",
