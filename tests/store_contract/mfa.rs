@@ -132,6 +132,40 @@ async fn an_enrolment_turns_mfa_on_once_and_only_as_read(store: Arc<dyn Store>) 
     assert!(!store.enable_mfa(&activation(&user, SEALED, NOW)).await.unwrap());
 }
 
+/// An enrolment confirmed against an account that changed since it was read turns nothing on:
+/// disabled, a credential event (a role change), or a session started since (a login that
+/// checked the password before the factor existed).
+async fn an_enrolment_is_refused_on_an_account_changed_since_read(store: Arc<dyn Store>) {
+    use shared::store::UserChanges;
+    let changes = |role, disabled| UserChanges { role, disabled, claims: None, roles: None };
+    for change in ["disabled", "role changed", "session started"] {
+        let user = account(&store).await;
+        store.put_mfa_enrolment(&pending(&user)).await.unwrap();
+        match change {
+            "disabled" => {
+                store.update_user(&user.id, &changes(None, Some(true)), None).await.unwrap();
+            }
+            "role changed" => {
+                // A credential event whose cutoff spares the confirming session (created at NOW).
+                let before = UnixTime::from_millis(NOW.millis() - 1000);
+                store.update_user(&user.id, &changes(Some(Role::Admin), None), Some(before)).await.unwrap();
+            }
+            _ => {
+                let session = Session::new(
+                    format!("later-{}", user.id),
+                    user.id.clone(),
+                    "later-jti".into(),
+                    NOW.millis(),
+                    NOW.secs() + 3600,
+                );
+                assert!(store.start_session(&session, &by_password(&user)).await.unwrap());
+            }
+        }
+        assert!(!store.enable_mfa(&activation(&user, SEALED, NOW)).await.unwrap(), "{change}");
+        assert_eq!(store.user_by_id(&user.id).await.unwrap().unwrap().mfa, None, "{change}: nothing written");
+    }
+}
+
 /// A login that checked the password before MFA was turned on cannot start a session on the
 /// password alone after it.
 async fn no_password_only_session_once_mfa_is_on(store: Arc<dyn Store>) {
@@ -250,6 +284,7 @@ async fn removal_needs_its_proof_and_the_administrators_revokes_sessions(store: 
 
 e2e::on_both_store_adapters!(
     an_enrolment_turns_mfa_on_once_and_only_as_read,
+    an_enrolment_is_refused_on_an_account_changed_since_read,
     no_password_only_session_once_mfa_is_on,
     a_challenge_grants_its_attempts_and_no_more_even_when_raced,
     of_two_uses_of_one_code_one_wins_and_spent_codes_stay_spent,
