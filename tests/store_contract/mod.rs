@@ -3,6 +3,7 @@
 
 mod accounts;
 mod mfa;
+mod one_time;
 mod roles;
 mod sessions;
 mod throttle;

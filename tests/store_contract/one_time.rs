@@ -1,0 +1,68 @@
+//! One-time tokens (mailed links), the same on both stores: a token is spent only as it was
+//! issued — its purpose, its account, before its expiry — on an account that is not disabled and
+//! had no credential event since; a refusal writes nothing.
+
+use std::sync::Arc;
+
+use e2e::unique_email;
+
+use super::{NOW, user};
+use shared::domain::{OneTimeToken, Purpose, User};
+use shared::store::{Effect, Redeemed, Redemption, Store, UserChanges};
+use shared::time::UnixTime;
+
+async fn account(store: &Arc<dyn Store>) -> User {
+    let user = user(&unique_email());
+    store.create_user(&user, None).await.unwrap();
+    user
+}
+
+fn verification(user: &User) -> OneTimeToken {
+    OneTimeToken {
+        digest: uuid::Uuid::new_v4().simple().to_string(),
+        purpose: Purpose::VerifyEmail,
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        issued_ms: NOW.millis(),
+        expires_at: NOW.secs() + 600,
+        credential_epoch: user.credential_epoch,
+    }
+}
+
+fn redeeming(token: OneTimeToken, now: UnixTime) -> Redemption {
+    Redemption { token, effect: Effect::VerifyEmail { remove_factor: false }, now }
+}
+
+async fn a_link_is_spent_only_as_issued(store: Arc<dyn Store>) {
+    let owner = account(&store).await;
+    let stranger = account(&store).await;
+    let token = verification(&owner);
+    assert!(store.issue_one_time_token(&token).await.unwrap());
+    let refused = [
+        ("another purpose", redeeming(OneTimeToken { purpose: Purpose::ResetPassword, ..token.clone() }, NOW)),
+        ("another account", redeeming(OneTimeToken { user_id: stranger.id.clone(), ..token.clone() }, NOW)),
+        ("at its expiry", redeeming(token.clone(), UnixTime::from_millis(token.expires_at * 1000))),
+    ];
+    for (case, redemption) in refused {
+        assert!(matches!(store.redeem(&redemption).await.unwrap(), Redeemed::Refused), "{case}");
+    }
+    for id in [&owner.id, &stranger.id] {
+        assert!(!store.user_by_id(id).await.unwrap().unwrap().email_verified, "nothing written");
+    }
+    let just_before = UnixTime::from_millis(token.expires_at * 1000 - 1000);
+    assert!(matches!(store.redeem(&redeeming(token.clone(), just_before)).await.unwrap(), Redeemed::Done));
+    assert!(store.user_by_id(&owner.id).await.unwrap().unwrap().email_verified);
+    assert!(matches!(store.redeem(&redeeming(token, NOW)).await.unwrap(), Redeemed::Refused), "spent");
+}
+
+async fn a_disabled_account_spends_no_link(store: Arc<dyn Store>) {
+    let owner = account(&store).await;
+    let token = verification(&owner);
+    assert!(store.issue_one_time_token(&token).await.unwrap());
+    let disable = UserChanges { role: None, disabled: Some(true), claims: None, roles: None };
+    store.update_user(&owner.id, &disable, None).await.unwrap();
+    assert!(matches!(store.redeem(&redeeming(token, NOW)).await.unwrap(), Redeemed::Refused));
+    assert!(!store.user_by_id(&owner.id).await.unwrap().unwrap().email_verified);
+}
+
+e2e::on_both_store_adapters!(a_link_is_spent_only_as_issued, a_disabled_account_spends_no_link);
