@@ -65,4 +65,18 @@ async fn a_disabled_account_spends_no_link(store: Arc<dyn Store>) {
     assert!(!store.user_by_id(&owner.id).await.unwrap().unwrap().email_verified);
 }
 
-e2e::on_both_store_adapters!(a_link_is_spent_only_as_issued, a_disabled_account_spends_no_link);
+async fn a_credential_event_since_issue_voids_a_link(store: Arc<dyn Store>) {
+    let owner = account(&store).await;
+    let token = verification(&owner);
+    assert!(store.issue_one_time_token(&token).await.unwrap());
+    let promote = UserChanges { role: Some(shared::domain::Role::Admin), disabled: None, claims: None, roles: None };
+    store.update_user(&owner.id, &promote, Some(NOW)).await.unwrap();
+    assert!(matches!(store.redeem(&redeeming(token, NOW)).await.unwrap(), Redeemed::Refused));
+    assert!(!store.user_by_id(&owner.id).await.unwrap().unwrap().email_verified);
+}
+
+e2e::on_both_store_adapters!(
+    a_link_is_spent_only_as_issued,
+    a_disabled_account_spends_no_link,
+    a_credential_event_since_issue_voids_a_link
+);
