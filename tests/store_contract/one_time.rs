@@ -75,13 +75,18 @@ async fn a_credential_event_since_issue_voids_a_link(store: Arc<dyn Store>) {
     assert!(!store.user_by_id(&owner.id).await.unwrap().unwrap().email_verified);
 }
 
-/// A reset is refused when a login started a session since the account was read: that login
-/// checked the old password, and its session would outlive the reset's cutoff.
-async fn a_reset_is_refused_after_a_login_since_it_was_read(store: Arc<dyn Store>) {
+/// A reset is refused for any but the newest link, and when a login started a session since
+/// the account was read: that login checked the old password, and its session would outlive the
+/// reset's cutoff.
+async fn a_reset_is_refused_for_an_older_link_or_after_a_login_since_read(store: Arc<dyn Store>) {
     let owner = account(&store).await;
-    let token = OneTimeToken { purpose: Purpose::ResetPassword, ..verification(&owner) };
-    assert!(store.issue_one_time_token(&token).await.unwrap());
-    let reset = |sessions_started| Redemption {
+    let older = OneTimeToken { purpose: Purpose::ResetPassword, ..verification(&owner) };
+    let newest = OneTimeToken {
+        digest: uuid::Uuid::new_v4().simple().to_string(),
+        issued_ms: older.issued_ms + 1,
+        ..older.clone()
+    };
+    let reset = |token: &OneTimeToken, sessions_started| Redemption {
         token: token.clone(),
         effect: Effect::ResetPassword {
             new_hash: "$argon2id$v=19$m=256,t=1,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g".into(),
@@ -93,16 +98,20 @@ async fn a_reset_is_refused_after_a_login_since_it_was_read(store: Arc<dyn Store
         },
         now: NOW,
     };
+    assert!(store.issue_one_time_token(&older).await.unwrap());
+    assert!(store.issue_one_time_token(&newest).await.unwrap());
+    assert!(matches!(store.redeem(&reset(&older, owner.sessions_started)).await.unwrap(), Redeemed::Refused), "older");
     let login = super::session(&owner, NOW);
     assert!(store.start_session(&login, &super::by_password(&owner)).await.unwrap());
-    assert!(matches!(store.redeem(&reset(owner.sessions_started)).await.unwrap(), Redeemed::Refused));
+    let stale = reset(&newest, owner.sessions_started);
+    assert!(matches!(store.redeem(&stale).await.unwrap(), Redeemed::Refused), "a login since read");
     assert_eq!(store.user_by_id(&owner.id).await.unwrap().unwrap().password_hash, owner.password_hash);
     let read_again = store.user_by_id(&owner.id).await.unwrap().unwrap();
-    assert!(matches!(store.redeem(&reset(read_again.sessions_started)).await.unwrap(), Redeemed::Done));
+    assert!(matches!(store.redeem(&reset(&newest, read_again.sessions_started)).await.unwrap(), Redeemed::Done));
 }
 
 e2e::on_both_store_adapters!(
-    a_reset_is_refused_after_a_login_since_it_was_read,
+    a_reset_is_refused_for_an_older_link_or_after_a_login_since_read,
     a_link_is_spent_only_as_issued,
     a_disabled_account_spends_no_link,
     a_credential_event_since_issue_voids_a_link
