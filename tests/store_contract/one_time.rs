@@ -108,10 +108,63 @@ async fn a_reset_is_refused_for_an_older_link_or_after_a_login_since_read(store:
     assert_eq!(store.user_by_id(&owner.id).await.unwrap().unwrap().password_hash, owner.password_hash);
     let read_again = store.user_by_id(&owner.id).await.unwrap().unwrap();
     assert!(matches!(store.redeem(&reset(&newest, read_again.sessions_started)).await.unwrap(), Redeemed::Done));
+
+    // The sessions' cutoff only rises: a second reset at the same cutoff is refused.
+    let after = store.user_by_id(&owner.id).await.unwrap().unwrap();
+    let again = OneTimeToken {
+        digest: uuid::Uuid::new_v4().simple().to_string(),
+        issued_ms: newest.issued_ms + 1,
+        credential_epoch: after.credential_epoch,
+        ..newest.clone()
+    };
+    assert!(store.issue_one_time_token(&again).await.unwrap());
+    assert!(
+        matches!(store.redeem(&reset(&again, after.sessions_started)).await.unwrap(), Redeemed::Refused),
+        "same cutoff"
+    );
+}
+
+/// A first reset unlinks the identities it read — all of them: one linked since would be a
+/// credential event, which refuses the reset — and no other account's.
+async fn a_first_reset_unlinks_the_identities_it_read(store: Arc<dyn Store>) {
+    use shared::domain::LinkedIdentity;
+    let identity = |provider: &str| LinkedIdentity {
+        provider: provider.into(),
+        subject: format!("{provider}-{}", uuid::Uuid::new_v4().simple()),
+        email: None,
+        linked_at: NOW.secs(),
+    };
+    let mut owner = user(&unique_email());
+    owner.identities = vec![identity("planted"), identity("another")];
+    store.create_user(&owner, None).await.unwrap();
+    let mut bystander = user(&unique_email());
+    bystander.identities = vec![identity("planted")];
+    store.create_user(&bystander, None).await.unwrap();
+    let token = OneTimeToken { purpose: Purpose::ResetPassword, ..verification(&owner) };
+    assert!(store.issue_one_time_token(&token).await.unwrap());
+    let redemption = Redemption {
+        token,
+        effect: Effect::ResetPassword {
+            new_hash: "$argon2id$v=19$m=256,t=1,p=1$bmV3c2FsdA$bmV3aGFzaG5ld2hhc2g".into(),
+            sessions_started: owner.sessions_started,
+            cutoff: NOW.plus_secs(1),
+            remove_factor: false,
+            remove_identities: owner.identities.clone(),
+            remove_passkeys: false,
+        },
+        now: NOW,
+    };
+    assert!(matches!(store.redeem(&redemption).await.unwrap(), Redeemed::Done));
+    assert_eq!(store.user_by_id(&owner.id).await.unwrap().unwrap().identities, vec![]);
+    assert_eq!(store.user_by_id(&bystander.id).await.unwrap().unwrap().identities, bystander.identities);
+    for identity in &owner.identities {
+        assert_eq!(store.user_by_identity(&identity.provider, &identity.subject).await.unwrap(), None, "its guard too");
+    }
 }
 
 e2e::on_both_store_adapters!(
     a_reset_is_refused_for_an_older_link_or_after_a_login_since_read,
+    a_first_reset_unlinks_the_identities_it_read,
     a_link_is_spent_only_as_issued,
     a_disabled_account_spends_no_link,
     a_credential_event_since_issue_voids_a_link
