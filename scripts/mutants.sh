@@ -86,7 +86,7 @@ credential-events)
     # it, on both stores (DynamoDB Local needed).
     run credential-events --test-package=shared --test-package=e2e -f shared/src/store/dynamo/credentials.rs \
         -f shared/src/domain/user.rs -f shared/src/store/memory/one_time.rs -f shared/src/store/memory/mfa.rs "$@" \
-        -- -- credential_events:: store_contract:: amr::
+        -- -- credential_events:: store_contract:: amr:: domain::user::
     ;;
 federation)
     # The federation callback's checks (state, browser, issuer, nonce through the real provider),
